@@ -1,0 +1,105 @@
+"""Sessions: lint, tests (unit + conformance), conformance, bench, tools, images, cluster, e2e."""
+
+import os
+from pathlib import Path
+
+import nox
+
+nox.options.sessions = ["lint", "tests"]
+nox.options.reuse_existing_virtualenvs = True
+nox.options.error_on_missing_interpreters = True
+
+ROOT = Path(__file__).parent
+ARTIFACTS = Path(os.environ.get("PLATFORM_VERIFY_ARTIFACTS", ROOT / "artifacts"))
+# External binaries the conformance suite drives (versions pinned in platform/versions.yaml).
+CONFORMANCE_TOOLS = ["helm", "promtool", "amtool", "gitlab-ci-local"]
+E2E_TOOLS = [*CONFORMANCE_TOOLS, "kind", "kubectl", "wrk"]
+
+
+def _install(session: nox.Session) -> None:
+    session.install("-e", ".[test,dev]")
+
+
+def _tools(session: nox.Session, names: list[str]) -> None:
+    # Explicit, visible install step: tests themselves never download anything.
+    session.run("platform-verify", "tools", "install", *names)
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """ruff check and format check."""
+    session.install("ruff>=0.6")
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """Unit tests of the suite itself plus the conformance suite (no cluster)."""
+    _install(session)
+    _tools(session, CONFORMANCE_TOOLS)
+    ARTIFACTS.mkdir(exist_ok=True)
+    session.run(
+        "pytest",
+        "tests",
+        "verification/conformance",
+        f"--junitxml={ARTIFACTS / 'junit-tests.xml'}",
+        *session.posargs,
+    )
+
+
+@nox.session
+def conformance(session: nox.Session) -> None:
+    """Only the conformance suite: what runs before every merge."""
+    _install(session)
+    _tools(session, CONFORMANCE_TOOLS)
+    session.run("pytest", "verification/conformance", *session.posargs)
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """Benchmarks that print figures (conformance wall time and external-tool share, ...)."""
+    _install(session)
+    _tools(session, CONFORMANCE_TOOLS)
+    for script in sorted((ROOT / "benchmarks").glob("*.py")):
+        session.run("python", str(script), *session.posargs)
+
+
+@nox.session
+def tools(session: nox.Session) -> None:
+    """Install (or show) every pinned external tool."""
+    _install(session)
+    session.run("platform-verify", "tools", *(session.posargs or ["install"]))
+
+
+@nox.session
+def images(session: nox.Session) -> None:
+    """Build or pull every image the e2e needs (`-- --rebuild` forces a rebuild)."""
+    _install(session)
+    _tools(session, E2E_TOOLS)
+    session.run("platform-verify", "images", *session.posargs)
+
+
+@nox.session
+def cluster(session: nox.Session) -> None:
+    """`nox -s cluster -- up|down|status`: the named kind cluster for e2e."""
+    _install(session)
+    _tools(session, E2E_TOOLS)
+    session.run("platform-verify", "cluster", *(session.posargs or ["status"]))
+
+
+@nox.session
+def e2e(session: nox.Session) -> None:
+    """The main job: a real kind cluster, the stack deployed, live behaviour against the models."""
+    _install(session)
+    _tools(session, E2E_TOOLS)
+    ARTIFACTS.mkdir(exist_ok=True)
+    session.run(
+        "pytest",
+        "verification/e2e",
+        "-p",
+        "no:cacheprovider",
+        f"--artifacts={ARTIFACTS}",
+        f"--junitxml={ARTIFACTS / 'junit-e2e.xml'}",
+        *session.posargs,
+    )

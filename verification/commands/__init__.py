@@ -1,0 +1,1 @@
+"""Subcommands of platform-verify, discovered by verification.cli."""

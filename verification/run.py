@@ -1,0 +1,42 @@
+"""The one way to run a subprocess: output captured, failures raised with stderr."""
+
+import shlex
+import subprocess
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+
+class CommandError(RuntimeError):
+    def __init__(self, cmd: Sequence[str], returncode: int, stdout: str, stderr: str) -> None:
+        self.cmd = list(cmd)
+        self.returncode = returncode
+        self.stdout = stdout
+        self.stderr = stderr
+        tail = (stderr or stdout).strip().splitlines()[-15:]
+        super().__init__(f"`{shlex.join(self.cmd)}` exited {returncode}:\n" + "\n".join(tail))
+
+
+def run(
+    cmd: Sequence[str | Path],
+    *,
+    check: bool = True,
+    input: str | None = None,
+    cwd: Path | str | None = None,
+    env: Mapping[str, str] | None = None,
+    timeout: float | None = 600,
+) -> subprocess.CompletedProcess[str]:
+    """Run `cmd`; raise CommandError (with the tail of stderr) unless it succeeds or check=False."""
+    args = [str(c) for c in cmd]
+    try:
+        proc = subprocess.run(
+            args, input=input, capture_output=True, text=True, cwd=cwd, env=env, timeout=timeout
+        )
+    except FileNotFoundError:
+        raise CommandError(args, 127, "", f"{args[0]}: command not found") from None
+    except subprocess.TimeoutExpired as exc:
+        out = exc.stdout.decode() if isinstance(exc.stdout, bytes) else (exc.stdout or "")
+        err = exc.stderr.decode() if isinstance(exc.stderr, bytes) else (exc.stderr or "")
+        raise CommandError(args, -1, out, err + f"\n(timed out after {timeout}s)") from None
+    if check and proc.returncode != 0:
+        raise CommandError(args, proc.returncode, proc.stdout, proc.stderr)
+    return proc

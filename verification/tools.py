@@ -1,0 +1,200 @@
+"""Pinned external binaries: resolve, never download silently.
+
+Order: the binary on PATH if its version matches the pin; else the cached copy under
+the user cache (`~/.cache/platform-verify/tools/<name>-<version>/`); else, only when
+asked (`platform-verify tools install`), install it from what the machine reaches
+(Go module proxy, Debian packages, npm registry); else stop with one line naming the
+missing binary and the command that gets it.
+"""
+
+import os
+import re
+import shutil
+import textwrap
+from dataclasses import dataclass
+from pathlib import Path
+
+from verification.errors import UserError
+from verification.paths import cache_dir
+from verification.run import CommandError, run
+from verification.versions import tool as tool_pin
+from verification.versions import versions
+
+# How each tool states its version; the first version-looking token is compared to the pin.
+VERSION_ARGS: dict[str, list[str]] = {
+    "helm": ["version", "--short"],
+    "kind": ["version"],
+    "kubectl": ["version", "--client"],
+    "promtool": ["--version"],
+    "amtool": ["--version"],
+    "wrk": ["-v"],
+    "gitlab-ci-local": ["--version"],
+}
+_VERSION_RE = re.compile(r"v?(\d+\.\d+\.\d+)")
+
+
+@dataclass(frozen=True)
+class Tool:
+    name: str
+    path: Path
+    version: str
+
+
+def _normalise(version: str) -> str:
+    return version.lstrip("v")
+
+
+def installed_version(name: str, binary: Path | str) -> str | None:
+    try:
+        proc = run([binary, *VERSION_ARGS.get(name, ["--version"])], check=False, timeout=30)
+    except CommandError:
+        return None
+    match = _VERSION_RE.search(proc.stdout + proc.stderr)
+    return match.group(1) if match else None
+
+
+def tool_dir(name: str) -> Path:
+    return cache_dir() / "tools" / f"{name}-{tool_pin(name)['version']}"
+
+
+def _candidates(name: str) -> list[Path]:
+    found = []
+    cached = tool_dir(name) / name
+    if cached.exists():
+        found.append(cached)
+    on_path = shutil.which(name)
+    if on_path:
+        found.insert(0, Path(on_path))
+    return found
+
+
+def find(name: str) -> Tool | None:
+    """The pinned tool if present (PATH or cache), else None."""
+    want = _normalise(tool_pin(name)["version"])
+    for candidate in _candidates(name):
+        have = installed_version(name, candidate)
+        if have == want:
+            return Tool(name, candidate, have)
+    return None
+
+
+def require(name: str) -> Tool:
+    """The pinned tool, or a UserError naming exactly what to run."""
+    found = find(name)
+    if found:
+        return found
+    pin = tool_pin(name)
+    seen = ", ".join(f"{c} ({installed_version(name, c) or 'unknown version'})" for c in _candidates(name))
+    seen = f"; found {seen}" if seen else ""
+    raise UserError(
+        f"missing tool: {name} {pin['version']}{seen}; install it with "
+        f"`platform-verify tools install {name}` ({describe_install(name)})"
+    )
+
+
+def describe_install(name: str) -> str:
+    pin = tool_pin(name)
+    source = pin["source"]
+    if source == "go":
+        return f"go install {pin['package']}@{pin['version']}"
+    if source == "debian":
+        return f"apt-get install {pin['debian_package']}"
+    if source == "npm":
+        return f"npm install {pin['npm_package']}@{pin['version']}"
+    raise UserError(f"platform/versions.yaml: tool {name} has unknown source {source!r}")
+
+
+def install(name: str) -> Tool:
+    """Install the pinned tool into the cache (go, npm) or the system (debian)."""
+    found = find(name)
+    if found:
+        return found
+    pin = tool_pin(name)
+    source = pin["source"]
+    target = tool_dir(name)
+    target.mkdir(parents=True, exist_ok=True)
+    if source == "go":
+        _go_install(name, pin, target)
+    elif source == "debian":
+        _apt_install(pin["debian_package"])
+    elif source == "npm":
+        _npm_install(name, pin, target)
+    return require(name)
+
+
+def _go_install(name: str, pin: dict, target: Path) -> None:
+    if not shutil.which("go"):
+        raise UserError(f"cannot install {name}: the Go toolchain is missing (apt-get install golang, or see go.dev)")
+    env = {**os.environ, "GOBIN": str(target), "CGO_ENABLED": "0", "GOFLAGS": "-trimpath"}
+    if pin["module"] == "k8s.io/kubernetes":
+        # k8s.io/kubernetes carries replace directives, so `go install` refuses it; build the
+        # command from its published staging module with the version stamped like a release.
+        _build_kubectl(pin["version"], target, env)
+        return
+    ldflags = pin.get("ldflags", "").format(version=pin["version"])
+    cmd = ["go", "install"]
+    if ldflags:
+        cmd += ["-ldflags", ldflags]
+    run([*cmd, f"{pin['package']}@{pin['version']}"], env=env, timeout=3600)
+
+
+def _build_kubectl(version: str, target: Path, env: dict[str, str]) -> None:
+    staging = "v0." + version.lstrip("v").split(".", 1)[1]
+    src = cache_dir() / "src" / f"kubectl-{version}"
+    src.mkdir(parents=True, exist_ok=True)
+    (src / "main.go").write_text(
+        textwrap.dedent(
+            """\
+            package main
+
+            import (
+            \t"k8s.io/component-base/cli"
+            \t"k8s.io/kubectl/pkg/cmd"
+            )
+
+            func main() { cli.Run(cmd.NewDefaultKubectlCommand()) }
+            """
+        )
+    )
+    (src / "go.mod").write_text(f"module kubectlwrapper\n\ngo 1.24\n\nrequire k8s.io/kubectl {staging}\n")
+    run(["go", "get", f"k8s.io/kubectl@{staging}", f"k8s.io/component-base@{staging}"], cwd=src, env=env)
+    run(["go", "mod", "tidy"], cwd=src, env=env)
+    ldflags = " ".join(
+        f"-X {pkg}.{var}={value}"
+        for pkg in ("k8s.io/client-go/pkg/version", "k8s.io/component-base/version")
+        for var, value in (
+            ("gitVersion", version),
+            ("gitMajor", version.lstrip("v").split(".")[0]),
+            ("gitMinor", version.split(".")[1]),
+            ("gitTreeState", "clean"),
+        )
+    )
+    run(["go", "build", "-ldflags", ldflags, "-o", str(target / "kubectl"), "."], cwd=src, env=env, timeout=3600)
+
+
+def _apt_install(package: str) -> None:
+    if os.geteuid() != 0:
+        raise UserError(f"cannot install Debian package {package}: not root (run: sudo apt-get install {package})")
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    try:
+        run(["apt-get", "install", "-y", "-q", "--no-install-recommends", package], env=env, timeout=1800)
+    except CommandError:
+        run(["apt-get", "update", "-q"], env=env, timeout=900)
+        run(["apt-get", "install", "-y", "-q", "--no-install-recommends", package], env=env, timeout=1800)
+
+
+def _npm_install(name: str, pin: dict, target: Path) -> None:
+    if not shutil.which("npm"):
+        raise UserError(f"cannot install {name}: npm is missing (apt-get install npm)")
+    run(
+        ["npm", "install", "--no-audit", "--no-fund", "--prefix", str(target / "pkg"), f"{pin['npm_package']}@{pin['version']}"],
+        timeout=1800,
+    )
+    link = target / name
+    if link.exists() or link.is_symlink():
+        link.unlink()
+    link.symlink_to(target / "pkg" / "node_modules" / ".bin" / name)
+
+
+def all_tool_names() -> list[str]:
+    return sorted(versions().get("tools", {}))

@@ -1,0 +1,30 @@
+"""Typed access to platform/versions.yaml: the single place versions are pinned."""
+
+from functools import cache
+from typing import Any
+
+from verification.errors import UserError
+from verification.paths import VERSIONS_FILE
+from verification.yamlio import load_file
+
+
+@cache
+def versions() -> dict[str, Any]:
+    data = load_file(VERSIONS_FILE)
+    if not isinstance(data, dict):
+        raise UserError(f"{VERSIONS_FILE}: expected a mapping at the top level")
+    return data
+
+
+def tool(name: str) -> dict[str, Any]:
+    tools = versions().get("tools", {})
+    if name not in tools:
+        raise UserError(f"{VERSIONS_FILE}: no pin for tool {name!r} (known: {', '.join(sorted(tools))})")
+    return tools[name]
+
+
+def image(name: str) -> str:
+    images = versions().get("images", {})
+    if name not in images:
+        raise UserError(f"{VERSIONS_FILE}: no image reference for {name!r} (known: {', '.join(sorted(images))})")
+    return images[name]

@@ -18,6 +18,11 @@ E2E_TOOLS = [*CONFORMANCE_TOOLS, "kind", "kubectl", "wrk"]
 
 def _install(session: nox.Session) -> None:
     session.install("-e", ".[test,dev]")
+    _apps(session)
+
+
+def _apps(session: nox.Session) -> None:
+    """Dependencies of the sample apps, so their contract tests run them as real processes."""
 
 
 def _tools(session: nox.Session, names: list[str]) -> None:

@@ -1,0 +1,1 @@
+"""Models: expectations computed from manifests; shared by conformance, e2e and the CLI."""

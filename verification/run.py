@@ -2,8 +2,15 @@
 
 import shlex
 import subprocess
+import threading
+import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+
+# Seconds spent in external programs, by program name: the conformance benchmark reports the
+# share of its wall time that went to helm, promtool, amtool, gitlab-ci-local and friends.
+TOOL_SECONDS: dict[str, float] = {}
+_STATS_LOCK = threading.Lock()
 
 
 class CommandError(RuntimeError):
@@ -27,16 +34,19 @@ def run(
 ) -> subprocess.CompletedProcess[str]:
     """Run `cmd`; raise CommandError (with the tail of stderr) unless it succeeds or check=False."""
     args = [str(c) for c in cmd]
+    started = time.monotonic()
     try:
-        proc = subprocess.run(
-            args, input=input, capture_output=True, text=True, cwd=cwd, env=env, timeout=timeout
-        )
+        proc = subprocess.run(args, input=input, capture_output=True, text=True, cwd=cwd, env=env, timeout=timeout)
     except FileNotFoundError:
         raise CommandError(args, 127, "", f"{args[0]}: command not found") from None
     except subprocess.TimeoutExpired as exc:
         out = exc.stdout.decode() if isinstance(exc.stdout, bytes) else (exc.stdout or "")
         err = exc.stderr.decode() if isinstance(exc.stderr, bytes) else (exc.stderr or "")
         raise CommandError(args, -1, out, err + f"\n(timed out after {timeout}s)") from None
+    finally:
+        with _STATS_LOCK:
+            name = Path(args[0]).name
+            TOOL_SECONDS[name] = TOOL_SECONDS.get(name, 0.0) + time.monotonic() - started
     if check and proc.returncode != 0:
         raise CommandError(args, proc.returncode, proc.stdout, proc.stderr)
     return proc

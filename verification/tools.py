@@ -186,10 +186,8 @@ def _apt_install(package: str) -> None:
 def _npm_install(name: str, pin: dict, target: Path) -> None:
     if not shutil.which("npm"):
         raise UserError(f"cannot install {name}: npm is missing (apt-get install npm)")
-    run(
-        ["npm", "install", "--no-audit", "--no-fund", "--prefix", str(target / "pkg"), f"{pin['npm_package']}@{pin['version']}"],
-        timeout=1800,
-    )
+    package = f"{pin['npm_package']}@{pin['version']}"
+    run(["npm", "install", "--no-audit", "--no-fund", "--prefix", str(target / "pkg"), package], timeout=1800)
     link = target / name
     if link.exists() or link.is_symlink():
         link.unlink()

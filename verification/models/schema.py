@@ -1,0 +1,87 @@
+"""Schema validation of built-in Kubernetes objects against the pinned Kubernetes version.
+
+The OpenAPI-derived JSON schemas ship with the kubernetes-validate package (offline). Strict
+schemas reject unknown fields, which is how a typo like `replica:` is caught before a merge.
+Custom resources are left to the CRD schema model (their schemas come from upstream sources).
+"""
+
+import json
+import re
+from functools import cache
+from importlib import resources
+from typing import Any
+
+import jsonschema
+from referencing import Registry, Resource
+
+from verification.errors import UserError
+from verification.versions import versions
+from verification.yamlio import source_of, strip_source
+
+_SCHEMA_ROOT = resources.files("kubernetes_validate") / "kubernetes-json-schema"
+
+
+def kubernetes_minor() -> str:
+    """`1.33` for the pinned v1.33.x."""
+    match = re.match(r"v?(\d+\.\d+)", str(versions()["kubernetes"]["version"]))
+    if not match:
+        raise UserError("platform/versions.yaml: kubernetes.version is not a version like v1.33.6")
+    return match.group(1)
+
+
+@cache
+def _schema_dir(minor: str) -> str:
+    wanted = tuple(int(p) for p in minor.split("."))
+    available = []
+    for entry in _SCHEMA_ROOT.iterdir():
+        match = re.fullmatch(r"v(\d+)\.(\d+)\.(\d+)-local-strict", entry.name)
+        if match and (int(match.group(1)), int(match.group(2))) <= wanted:
+            available.append(((int(match.group(1)), int(match.group(2)), int(match.group(3))), entry.name))
+    if not available:
+        raise UserError(f"kubernetes-validate has no schemas for Kubernetes {minor}; upgrade the package")
+    return max(available)[1]
+
+
+@cache
+def _registry(schema_dir: str) -> Registry:
+    definitions = json.loads((_SCHEMA_ROOT / schema_dir / "_definitions.json").read_text())
+    return Resource.from_contents(definitions) @ Registry()
+
+
+@cache
+def _validator(schema_dir: str, kind: str, api_version: str) -> jsonschema.Validator | None:
+    group_version = re.sub(r"^([^./]*)(?:\.[^/]*)?/", r"\1-", api_version)
+    path = _SCHEMA_ROOT / schema_dir / f"{kind.lower()}-{group_version}.json"
+    if not path.is_file():
+        return None
+    schema = json.loads(path.read_text())
+    registry = Resource.from_contents(schema) @ _registry(schema_dir)
+    return jsonschema.Draft202012Validator(schema, registry=registry)
+
+
+def is_builtin(obj: dict[str, Any]) -> bool:
+    return _validator(_schema_dir(kubernetes_minor()), obj["kind"], obj["apiVersion"]) is not None
+
+
+def validate(obj: dict[str, Any]) -> list[str]:
+    """Readable schema violations of a built-in object (empty list when valid)."""
+    validator = _validator(_schema_dir(kubernetes_minor()), obj["kind"], obj["apiVersion"])
+    if validator is None:
+        return [f"{_name(obj)}: unknown kind {obj['apiVersion']}/{obj['kind']} for Kubernetes {kubernetes_minor()}"]
+    clean = strip_source(obj)
+    return [
+        f"{_name(obj)}: {'.'.join(str(p) for p in error.absolute_path) or '<root>'}: {_short(error)}"
+        for error in sorted(validator.iter_errors(clean), key=lambda e: list(map(str, e.absolute_path)))
+    ]
+
+
+def _short(error: jsonschema.ValidationError) -> str:
+    if error.validator == "additionalProperties":
+        return error.message.replace("Additional properties are not allowed", "unknown field")
+    return error.message if len(error.message) < 160 else error.message[:157] + "..."
+
+
+def _name(obj: dict[str, Any]) -> str:
+    meta = obj.get("metadata") or {}
+    ns = f"{meta['namespace']}/" if meta.get("namespace") else ""
+    return f"{source_of(obj)}: {obj['kind']} {ns}{meta.get('name', '?')}"

@@ -12,6 +12,7 @@ from importlib import resources
 from typing import Any
 
 import jsonschema
+import jsonschema.protocols
 from referencing import Registry, Resource
 
 from verification.errors import UserError
@@ -49,7 +50,7 @@ def _registry(schema_dir: str) -> Registry:
 
 
 @cache
-def _validator(schema_dir: str, kind: str, api_version: str) -> jsonschema.Validator | None:
+def _validator(schema_dir: str, kind: str, api_version: str) -> jsonschema.protocols.Validator | None:
     group_version = re.sub(r"^([^./]*)(?:\.[^/]*)?/", r"\1-", api_version)
     path = _SCHEMA_ROOT / schema_dir / f"{kind.lower()}-{group_version}.json"
     if not path.is_file():

@@ -95,6 +95,8 @@ def require(name: str) -> Tool:
 def describe_install(name: str) -> str:
     pin = tool_pin(name)
     source = pin["source"]
+    if source == "go" and pin["module"] == "k8s.io/kubernetes":
+        return f"go build of {pin['package']} from the k8s.io/* staging modules at {pin['version']}"
     if source == "go":
         return f"go install {pin['package']}@{pin['version']}"
     if source == "debian":

@@ -1,0 +1,75 @@
+"""Every blue-green chart render (app x environment x active colour) conforms.
+
+All renders happen once, in parallel, in a module fixture: helm start-up dominates each one.
+"""
+
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import pytest
+
+from verification.models import bluegreen as bg
+
+RELEASES = [(app, env) for env in bg.environments() for app in bg.apps(env)]
+RENDER_KEYS = [(app, env, color) for app, env in RELEASES for color in bg.COLORS]
+
+
+def _id(key: tuple[str, ...]) -> str:
+    return "-".join(key)
+
+
+@pytest.fixture(scope="module")
+def renders() -> dict[tuple[str, str, str], bg.Render]:
+    return bg.render_many(RENDER_KEYS)
+
+
+@pytest.fixture(scope="module")
+def lints() -> dict[tuple[str, str], list[str]]:
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        return dict(zip(RELEASES, pool.map(lambda k: bg.lint(*k), RELEASES), strict=True))
+
+
+def test_every_environment_deploys_both_apps() -> None:
+    assert set(bg.environments()) >= {"test", "staging", "e2e"}
+    for env in bg.environments():
+        assert bg.apps(env) == ["sample-app", "sample2-app"], f"apps with values in {env}"
+
+
+@pytest.mark.parametrize("key", RENDER_KEYS, ids=_id)
+def test_render_conforms(renders: dict[tuple[str, str, str], bg.Render], key: tuple[str, str, str]) -> None:
+    problems = bg.violations(renders[key])
+    assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize("key", RENDER_KEYS, ids=_id)
+def test_render_matches_pinned_schema(
+    renders: dict[tuple[str, str, str], bg.Render], key: tuple[str, str, str]
+) -> None:
+    problems = bg.check_schema(renders[key])
+    assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize("release", RELEASES, ids=_id)
+def test_images_are_the_pinned_ones(renders: dict[tuple[str, str, str], bg.Render], release: tuple[str, str]) -> None:
+    problems = [p for color in bg.COLORS for p in bg.check_image_pinned_in_versions(renders[(*release, color)])]
+    assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize("release", RELEASES, ids=_id)
+def test_switch_changes_only_services(renders: dict[tuple[str, str, str], bg.Render], release: tuple[str, str]) -> None:
+    problems = bg.check_switch_changes_only_services(renders[(*release, "blue")], renders[(*release, "green")])
+    assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize("release", RELEASES, ids=_id)
+def test_helm_lint_is_clean(lints: dict[tuple[str, str], list[str]], release: tuple[str, str]) -> None:
+    assert not lints[release], "\n".join(lints[release])
+
+
+@pytest.mark.parametrize("release", [r for r in RELEASES if r[1] in ("test", "staging")], ids=_id)
+def test_workloads_agree_with_intent(renders: dict[tuple[str, str, str], Any], release: tuple[str, str]) -> None:
+    workloads = bg.load_workloads_intent()
+    if workloads is None:
+        pytest.skip(f"{bg.WORKLOADS_INTENT} does not exist yet; conventions are checked by test_render_conforms")
+    problems = bg.check_intent_workloads(renders[(*release, "blue")], workloads)
+    assert not problems, "\n".join(problems)

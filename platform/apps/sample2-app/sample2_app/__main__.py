@@ -1,0 +1,3 @@
+from sample2_app.main import main
+
+main()

@@ -1,0 +1,71 @@
+"""`platform-verify netpol matrix|explain`: the NetworkPolicy truth table of a set of workloads.
+
+`matrix --json` prints `{"<ns>/<name>": {"<ns>/<name>:<port>/<PROTOCOL>": bool}}` for every
+ordered pair of workloads (self included) and every port of the destination; without --json,
+one grid per port/protocol. `explain SRC DST:PORT/PROTO` says which policies decide one cell.
+"""
+
+import argparse
+import json
+
+from verification.compare import render
+from verification.errors import UserError
+from verification.models.netpol import Model, load_workloads, port_grids
+from verification.yamlio import load_manifests
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser("netpol", help="NetworkPolicy truth table of workloads")
+    actions = parser.add_subparsers(dest="netpol_command", metavar="ACTION", required=True)
+
+    matrix = actions.add_parser("matrix", help="allowed/denied for every ordered pair and destination port")
+    _common(matrix)
+    matrix.add_argument("--json", action="store_true", help="machine-readable output (stable contract)")
+    matrix.set_defaults(func=_matrix)
+
+    explain = actions.add_parser("explain", help="which policies allow or deny one connection")
+    _common(explain)
+    explain.add_argument("source", help="<ns>/<name> of the source workload")
+    explain.add_argument("target", help="<ns>/<name>:<port>/<PROTOCOL> of the destination port")
+    explain.set_defaults(func=_explain)
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--manifests", action="append", required=True, metavar="PATH", help="file or directory (repeatable)"
+    )
+    parser.add_argument("--workloads", required=True, metavar="FILE", help="YAML list of workloads")
+
+
+def _load(args: argparse.Namespace):
+    workloads = load_workloads(args.workloads)
+    model = Model.from_objects(load_manifests(args.manifests))
+    return model, workloads
+
+
+def _matrix(args: argparse.Namespace) -> int:
+    model, workloads = _load(args)
+    table = model.truth_table(workloads).as_table()
+    if args.json:
+        print(json.dumps(table, indent=2))
+        return 0
+    print("\n\n".join(render(grid) for grid in port_grids(table, workloads)))
+    return 0
+
+
+def _explain(args: argparse.Namespace) -> int:
+    model, workloads = _load(args)
+    by_key = {w.key: w for w in workloads}
+    dst_key, _, port_label = args.target.rpartition(":")
+    if args.source not in by_key:
+        raise UserError(f"{args.source}: no such workload in {args.workloads}")
+    if dst_key not in by_key:
+        raise UserError(f"{args.target}: expected <ns>/<name>:<port>/<PROTOCOL> naming a workload of {args.workloads}")
+    dst = by_key[dst_key]
+    port = next((p for p in dst.ports if p.label == port_label), None)
+    if port is None:
+        known = ", ".join(p.label for p in dst.ports) or "none"
+        raise UserError(f"{args.target}: {dst_key} has no port {port_label!r} (ports: {known})")
+    verdict = model.verdict(by_key[args.source], dst, port)
+    print(verdict.explain())
+    return 0 if verdict.allowed else 1

@@ -371,8 +371,8 @@ def check_images(r: Render, expected: str | None = None) -> list[str]:
             last = ref.rsplit("/", 1)[-1]
             tag = last.split(":", 1)[1] if ":" in last else ""
             if "@" in ref:
-                continue  # a digest pins exactly
-            if not tag:
+                pass  # a digest pins exactly
+            elif not tag:
                 found.append(f"{where}: image {ref!r} has no tag")
             elif tag == "latest":
                 found.append(f"{where}: image {ref!r} uses the latest tag")

@@ -1,0 +1,46 @@
+"""NetworkPolicies equal the reachability intent exactly, and keep the segmentation hygiene."""
+
+import pytest
+
+from verification.models import segmentation
+from verification.paths import INTENT, MANIFESTS
+
+
+@pytest.fixture(scope="module")
+def platform(platform_objects: list[dict]) -> segmentation.Platform:
+    return segmentation.Platform.load(MANIFESTS, INTENT, platform_objects)
+
+
+def _fail_on(violations: list[str]) -> None:
+    if violations:
+        pytest.fail("\n".join(violations), pytrace=False)
+
+
+def test_truth_table_equals_reachability_intent(platform: segmentation.Platform) -> None:
+    report = segmentation.reachability_report(platform)
+    if report:
+        pytest.fail(report, pytrace=False)
+
+
+def test_every_network_policy_selects_a_workload(platform: segmentation.Platform) -> None:
+    _fail_on(segmentation.unselecting_policy_violations(platform.model.policies, platform.workloads))
+
+
+def test_app_namespaces_default_deny_both_directions(platform: segmentation.Platform) -> None:
+    _fail_on(segmentation.default_deny_violations(platform.model.policies))
+
+
+def test_dns_egress_wherever_egress_is_isolated(platform: segmentation.Platform) -> None:
+    _fail_on(segmentation.dns_egress_violations(platform.model, platform.workloads))
+
+
+def test_no_flow_between_test_and_staging(platform: segmentation.Platform) -> None:
+    # Stated on its own (the intent already implies it) so the failure names the promise broken.
+    table = platform.model.truth_table(platform.workloads).as_table()
+    leaks = [
+        f"{src} -> {target}"
+        for src, targets in table.items()
+        for target, allowed in targets.items()
+        if allowed and {src.split("/")[0], target.split("/")[0]} == {"test", "staging"}
+    ]
+    _fail_on(leaks)

@@ -1,0 +1,218 @@
+"""The platform's segmentation checks: namespaces, quotas, NetworkPolicy hygiene, reachability intent.
+
+Every check is a function returning readable violations (an empty list when all is well), so the
+conformance suite and the mutation tests share them. Expectations from
+platform/docs/conventions.md are written down here; the model lives in models/netpol.py.
+"""
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from verification.compare import compare
+from verification.models.netpol import (
+    EGRESS,
+    INGRESS,
+    Model,
+    Policy,
+    Port,
+    Workload,
+    load_reachability,
+    load_workloads,
+    port_grids,
+)
+from verification.yamlio import iter_kind, load_manifests, source_of
+
+# conventions.md: namespace -> labels it must carry.
+NAMESPACE_LABELS: dict[str, dict[str, str]] = {
+    "test": {"platform.io/environment": "test", "platform.io/tier": "apps"},
+    "staging": {"platform.io/environment": "staging", "platform.io/tier": "apps"},
+    "monitoring": {"platform.io/tier": "monitoring"},
+    "argocd": {"platform.io/tier": "gitops"},
+    "ingress-nginx": {"platform.io/tier": "ingress"},
+}
+APP_NAMESPACES = ("test", "staging")
+PSA_MODES = ("enforce", "audit", "warn")
+PSA_LEVELS = ("privileged", "baseline", "restricted")
+QUOTA_KEYS = ("requests.cpu", "requests.memory", "limits.cpu", "limits.memory", "pods", "services")
+# Used when the workloads file does not list the cluster DNS itself.
+DEFAULT_DNS = Workload(
+    "kube-system", "coredns", {"k8s-app": "kube-dns"}, (Port(53, "UDP", "dns"), Port(53, "TCP", "dns-tcp"))
+)
+
+
+@dataclass(frozen=True)
+class Platform:
+    """Everything the checks read: manifests, the model over them, workloads and the intent."""
+
+    objects: list[dict[str, Any]]
+    model: Model
+    workloads: list[Workload]
+    expected: dict[str, dict[str, bool]]
+
+    @classmethod
+    def load(cls, manifests: Path, intent: Path, objects: list[dict[str, Any]] | None = None) -> "Platform":
+        """`objects`: the manifests already loaded (the conformance session fixture), else read."""
+        objects = load_manifests([manifests]) if objects is None else objects
+        workloads = load_workloads(intent / "workloads.yaml")
+        return cls(
+            objects, Model.from_objects(objects), workloads, load_reachability(intent / "reachability.yaml", workloads)
+        )
+
+
+# ---------------------------------------------------------------- reachability
+
+
+def reachability_report(platform: Platform) -> str:
+    """'' when the truth table equals the intent; else grids per differing port and explanations."""
+    observed = platform.model.truth_table(platform.workloads)
+    table = observed.as_table()
+    parts, lines = [], []
+    for want, have in zip(
+        port_grids(platform.expected, platform.workloads, "reachability"),
+        port_grids(table, platform.workloads, "reachability"),
+        strict=True,
+    ):
+        result = compare(want, have)
+        if not result.ok:
+            parts.append(result.report())
+    for src, targets in table.items():
+        for target, allowed in targets.items():
+            if platform.expected[src][target] != allowed:
+                lines.append(observed.verdicts[(src, target)].explain())
+    if not lines:
+        return ""
+    return (
+        f"NetworkPolicy truth table differs from intent/reachability.yaml in {len(lines)} cells\n\n"
+        + "\n\n".join(parts)
+        + "\n\nwhy (model):\n"
+        + "\n".join(lines)
+    )
+
+
+# ---------------------------------------------------------------- NetworkPolicy hygiene
+
+
+def unselecting_policy_violations(policies: Sequence[Policy], workloads: Sequence[Workload]) -> list[str]:
+    """A policy that selects no workload is dead code or a typo in a selector."""
+    return [
+        f"{p.source}: NetworkPolicy {p.key} selects no workload of intent/workloads.yaml"
+        for p in policies
+        if not any(p.selects(w) for w in workloads)
+    ]
+
+
+def _is_default_deny(policy: Policy, direction: str) -> bool:
+    selector = policy.pod_selector
+    selects_all = not selector.get("matchLabels") and not selector.get("matchExpressions")
+    rules = policy.ingress if direction == INGRESS else policy.egress
+    return selects_all and direction in policy.policy_types and not rules
+
+
+def default_deny_violations(policies: Sequence[Policy], namespaces: Iterable[str] = APP_NAMESPACES) -> list[str]:
+    """Every app namespace has a policy selecting all pods with no rules, in each direction."""
+    violations = []
+    for ns in namespaces:
+        for direction in (INGRESS, EGRESS):
+            if not any(p.namespace == ns and _is_default_deny(p, direction) for p in policies):
+                violations.append(
+                    f"namespace {ns}: no default-deny {direction} NetworkPolicy "
+                    f"(podSelector: {{}}, policyTypes including {direction}, no {direction.lower()} rules)"
+                )
+    return violations
+
+
+def dns_egress_violations(model: Model, workloads: Sequence[Workload]) -> list[str]:
+    """Wherever egress is isolated, DNS to CoreDNS (53/UDP and 53/TCP) must stay allowed."""
+    dns = next((w for w in workloads if w.namespace == "kube-system" and w.labels.get("k8s-app") == "kube-dns"), None)
+    dns = dns or DEFAULT_DNS
+    violations = []
+    for w in workloads:
+        for port in (Port(53, "UDP"), Port(53, "TCP")):
+            verdict = model.verdict(w, dns, port)
+            if verdict.egress.selecting and not verdict.allowed:
+                violations.append(f"{w.key}: egress is isolated but DNS is denied: {verdict.explain()}")
+    return violations
+
+
+# ---------------------------------------------------------------- namespaces, Pod Security, quotas
+
+
+def namespace_violations(objects: Sequence[Mapping[str, Any]]) -> list[str]:
+    """Each platform namespace exists with its conventions labels and complete PSA labels."""
+    found: dict[str, Mapping[str, Any]] = {}
+    violations = []
+    for obj in iter_kind(objects, "Namespace"):
+        name = obj["metadata"].get("name")
+        if name in found:
+            violations.append(
+                f"namespace {name}: defined twice ({source_of(dict(found[name]))}, {source_of(dict(obj))})"
+            )
+        found[name] = obj
+    for ns, wanted in NAMESPACE_LABELS.items():
+        obj = found.get(ns)
+        if obj is None:
+            violations.append(f"namespace {ns}: no Namespace object under platform/manifests")
+            continue
+        labels = obj["metadata"].get("labels") or {}
+        where = f"{source_of(dict(obj))}: namespace {ns}"
+        for key, value in wanted.items():
+            if labels.get(key) != value:
+                violations.append(f"{where}: label {key} is {labels.get(key)!r}, conventions want {value!r}")
+        for mode in PSA_MODES:
+            level = labels.get(f"pod-security.kubernetes.io/{mode}")
+            if level not in PSA_LEVELS:
+                violations.append(f"{where}: pod-security.kubernetes.io/{mode} is {level!r}, want one of {PSA_LEVELS}")
+            if not labels.get(f"pod-security.kubernetes.io/{mode}-version"):
+                violations.append(f"{where}: pod-security.kubernetes.io/{mode}-version is missing (pin it)")
+        if ns in APP_NAMESPACES:
+            for mode in PSA_MODES:
+                if labels.get(f"pod-security.kubernetes.io/{mode}") != "restricted":
+                    violations.append(f"{where}: app namespace must have pod-security.kubernetes.io/{mode}=restricted")
+    return violations
+
+
+def quota_violations(objects: Sequence[Mapping[str, Any]]) -> list[str]:
+    """Every Namespace has a ResourceQuota (compute and object counts) and a LimitRange with defaults."""
+    violations = []
+    namespaces = [o["metadata"].get("name") for o in iter_kind(objects, "Namespace")]
+    for ns in namespaces:
+        quotas = [o for o in iter_kind(objects, "ResourceQuota") if o["metadata"].get("namespace") == ns]
+        hard: dict[str, Any] = {}
+        for q in quotas:
+            hard.update((q.get("spec") or {}).get("hard") or {})
+        if not quotas:
+            violations.append(f"namespace {ns}: no ResourceQuota")
+        else:
+            missing = [k for k in QUOTA_KEYS if k not in hard]
+            if missing:
+                violations.append(f"namespace {ns}: ResourceQuota lacks {', '.join(missing)}")
+        ranges = [o for o in iter_kind(objects, "LimitRange") if o["metadata"].get("namespace") == ns]
+        containers = [
+            item
+            for r in ranges
+            for item in (r.get("spec") or {}).get("limits") or []
+            if item.get("type") == "Container"
+        ]
+        if not containers:
+            violations.append(f"namespace {ns}: no LimitRange for containers")
+        elif not any(item.get("default") and item.get("defaultRequest") for item in containers):
+            violations.append(f"namespace {ns}: LimitRange sets no default and defaultRequest for containers")
+    return violations
+
+
+# ---------------------------------------------------------------- all together
+
+
+def all_violations(platform: Platform) -> dict[str, list[str]]:
+    """Every check by name; used by the mutation tests (conformance runs them one by one)."""
+    report = reachability_report(platform)
+    return {
+        "reachability": [report] if report else [],
+        "unselecting-policies": unselecting_policy_violations(platform.model.policies, platform.workloads),
+        "default-deny": default_deny_violations(platform.model.policies),
+        "dns-egress": dns_egress_violations(platform.model, platform.workloads),
+        "namespaces": namespace_violations(platform.objects),
+        "quotas": quota_violations(platform.objects),
+    }

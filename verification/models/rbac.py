@@ -265,6 +265,7 @@ class Authorizer:
     roles: list[Role] = field(default_factory=list)
     bindings: list[Binding] = field(default_factory=list)
     catalog: ResourceCatalog = field(default_factory=ResourceCatalog)
+    _cache: dict[tuple[str, tuple[str, ...], str], list[Grant]] = field(default_factory=dict, repr=False)
 
     @classmethod
     def from_objects(cls, objects: Iterable[dict[str, Any]], *, defaults: bool = True) -> "Authorizer":
@@ -334,6 +335,12 @@ class Authorizer:
 
     def grants(self, user: str, groups: Sequence[str], namespace: str = "") -> list[Grant]:
         """Every rule that applies to the user in `namespace` ("" = cluster-wide), as RulesFor."""
+        key = (user, tuple(groups), namespace)
+        if key not in self._cache:
+            self._cache[key] = self._grants(user, groups, namespace)
+        return self._cache[key]
+
+    def _grants(self, user: str, groups: Sequence[str], namespace: str) -> list[Grant]:
         found: list[Grant] = []
         ordered = sorted(self.bindings, key=lambda b: (b.kind != "ClusterRoleBinding", b.namespace, b.name))
         for binding in ordered:

@@ -1,0 +1,77 @@
+"""RBAC conformance: the model computed from every RBAC object under platform/manifests (whoever
+wrote it) grants exactly what platform/intent/permissions.yaml says, and the hygiene rules hold."""
+
+from typing import Any
+
+import pytest
+
+from verification.models.rbac import Authorizer
+from verification.models.rbac_checks import (
+    check_binding_subjects,
+    check_intent,
+    check_prohibited,
+    check_read_only,
+    check_role_refs,
+    check_runtime_service_accounts,
+    check_wildcards,
+)
+from verification.models.rbac_intent import PermissionsIntent, load_intent
+
+
+@pytest.fixture(scope="module")
+def authorizer(platform_objects: list[dict[str, Any]]) -> Authorizer:
+    return Authorizer.from_objects(platform_objects)
+
+
+@pytest.fixture(scope="module")
+def intent(authorizer: Authorizer) -> PermissionsIntent:
+    return load_intent(authorizer.catalog)
+
+
+def _report(violations: list[str]) -> str:
+    return f"{len(violations)} violation(s):\n  " + "\n  ".join(violations)
+
+
+def test_permissions_intent_holds(authorizer: Authorizer, intent: PermissionsIntent) -> None:
+    violations = check_intent(authorizer, intent)
+    assert not violations, _report(violations)
+
+
+def test_nobody_but_admins_holds_a_prohibited_permission(authorizer: Authorizer, intent: PermissionsIntent) -> None:
+    violations = check_prohibited(authorizer, intent)
+    assert not violations, _report(violations)
+
+
+def test_no_wildcard_rules_outside_admin_roles(authorizer: Authorizer, intent: PermissionsIntent) -> None:
+    violations = check_wildcards(authorizer, intent)
+    assert not violations, _report(violations)
+
+
+def test_no_binding_to_everyone_anonymous_or_default_service_accounts(authorizer: Authorizer) -> None:
+    violations = check_binding_subjects(authorizer)
+    assert not violations, _report(violations)
+
+
+def test_every_binding_refers_to_an_existing_role(authorizer: Authorizer) -> None:
+    violations = check_role_refs(authorizer)
+    assert not violations, _report(violations)
+
+
+def test_read_only_identities_mutate_nothing(authorizer: Authorizer, intent: PermissionsIntent) -> None:
+    violations = check_read_only(authorizer, intent)
+    assert not violations, _report(violations)
+
+
+def test_runtime_service_accounts_have_no_token_and_no_binding(
+    platform_objects: list[dict[str, Any]], authorizer: Authorizer, intent: PermissionsIntent
+) -> None:
+    violations = check_runtime_service_accounts(platform_objects, authorizer, intent)
+    assert not violations, _report(violations)
+
+
+def test_intent_covers_every_environment_identity(intent: PermissionsIntent) -> None:
+    # the contract must speak about the accounts conventions.md promises, not only what is easy
+    declared = {i.identity.user for i in intent.identities}
+    for namespace in ("test", "staging"):
+        for name in ("ci-deployer", "argocd-manager", "readonly"):
+            assert f"system:serviceaccount:{namespace}:{name}" in declared

@@ -1,0 +1,3 @@
+module platform.local/runc-wrapper
+
+go 1.22

@@ -1,0 +1,55 @@
+"""Content keys for built images: every image carries the digest of its inputs as a label.
+
+A build is current when the image with the exact reference exists and its label equals the
+digest of today's inputs (pinned versions, source file checksums, Dockerfile, base images,
+Go toolchain). Pure functions here; Docker is only asked for the label.
+"""
+
+import hashlib
+import json
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from verification.run import run
+
+LABEL = "io.platform-verify.inputs"
+
+
+def file_digests(root: Path, paths: Iterable[Path] | None = None) -> dict[str, str]:
+    """sha256 of every file under `root` (or of `paths`), keyed by path relative to `root`."""
+    files = sorted(paths) if paths is not None else sorted(p for p in root.rglob("*") if p.is_file())
+    return {p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest() for p in files}
+
+
+def cache_key(inputs: Mapping[str, Any]) -> str:
+    """Stable digest of a JSON-able mapping: same inputs, same key, whatever the key order."""
+    blob = json.dumps(inputs, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def ref_tag(ref: str) -> str:
+    """The tag of an image reference (`quay.io/a/b:v1.2.3` -> `v1.2.3`); a registry port is not a tag."""
+    name = ref.split("@", 1)[0]
+    last = name.rsplit("/", 1)[-1]
+    if ":" not in last:
+        raise ValueError(f"image reference {ref!r} has no tag; pin an exact tag in platform/versions.yaml")
+    return last.rsplit(":", 1)[1]
+
+
+def image_label(ref: str, label: str = LABEL) -> str | None:
+    """The label's value on a local image, or None when the image (or the label) is missing."""
+    proc = run(["docker", "image", "inspect", "--format", "{{json .Config.Labels}}", ref], check=False, timeout=60)
+    if proc.returncode != 0:
+        return None
+    labels = json.loads(proc.stdout.strip() or "null") or {}
+    return labels.get(label)
+
+
+def is_current(ref: str, key: str) -> bool:
+    return image_label(ref) == key
+
+
+def image_size(ref: str) -> int:
+    proc = run(["docker", "image", "inspect", "--format", "{{.Size}}", ref], timeout=60)
+    return int(proc.stdout.strip())

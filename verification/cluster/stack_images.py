@@ -1,0 +1,262 @@
+"""The `build` image source for the monitoring stack, the probes and the apps.
+
+Every image is built here, offline, and tagged with the exact reference the manifests use
+(platform/versions.yaml `images:`), so manifests never change between `pull` and `build`.
+
+- runtime-base (local only, `platform-verify/runtime-base:<key>`): scratch + busybox applets,
+  tini, users (app = 10001), CA certificates, zoneinfo, copied out of the Debian base image.
+- prometheus, alertmanager: Debian's packages (2.42.0, 0.25.0: the same versions as promtool and
+  amtool), copied with their shared libraries onto runtime-base.
+- prometheus-operator, prometheus-config-reloader, kube-state-metrics: built on the host from their
+  Go modules at the image tag's version, copied onto runtime-base.
+- netpol-probe, alert-receiver: our own Go programs (platform/images/<name>/).
+- sample-app, sample2-app: their own Dockerfiles, build context filled by their prepare script.
+
+Each image's inputs (versions, source and Dockerfile checksums, base images, Go version) give a key
+stored as a label; `build_all()` rebuilds only images whose key changed.
+"""
+
+import os
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from verification.cluster import go_build, image_cache
+from verification.cluster.build_log import logged_run
+from verification.cluster.go_build import GoBinary
+from verification.cluster.progress import say, step
+from verification.errors import UserError
+from verification.paths import APPS, REPO_ROOT, cache_dir
+from verification.versions import image as image_ref
+
+IMAGES_DIR = REPO_ROOT / "platform" / "images"
+COMMON = IMAGES_DIR / "common"
+RUNTIME_BASE_REPO = "platform-verify/runtime-base"
+# Bump when this module changes how images are assembled in a way the inputs below do not show.
+RECIPE_REVISION = "1"
+
+_PROM_COMMON = "github.com/prometheus/common/version"
+_PROM_LDFLAGS = (
+    f"-s -w -X {_PROM_COMMON}.Version={{number}} -X {_PROM_COMMON}.Revision={{version}} "
+    f"-X {_PROM_COMMON}.Branch=HEAD -X {_PROM_COMMON}.BuildUser=platform-verify"
+)
+_OPERATOR = "github.com/prometheus-operator/prometheus-operator"
+
+
+@dataclass(frozen=True)
+class StackImage:
+    name: str  # key in platform/versions.yaml `images:`
+    context: Path  # directory with the Dockerfile and its sources
+    binaries: tuple[GoBinary, ...] = ()
+    common: tuple[str, ...] = ()  # files from platform/images/common copied into the context
+    prepare: tuple[str, ...] = ()  # command (relative to context) that fills the context (apps)
+    ignore: tuple[str, ...] = field(default=("node_modules", "__pycache__", ".venv", "build", "dist"))
+
+    @property
+    def ref(self) -> str:
+        return image_ref(self.name)
+
+    @property
+    def version(self) -> str:
+        return image_cache.ref_tag(self.ref)
+
+
+STACK: tuple[StackImage, ...] = (
+    StackImage("prometheus", IMAGES_DIR / "prometheus", common=("copy-with-libs.sh",)),
+    StackImage("alertmanager", IMAGES_DIR / "alertmanager", common=("copy-with-libs.sh",)),
+    StackImage(
+        "prometheus-operator",
+        IMAGES_DIR / "prometheus-operator",
+        binaries=(GoBinary("operator", f"{_OPERATOR}/cmd/operator", _OPERATOR, _PROM_LDFLAGS),),
+    ),
+    StackImage(
+        "prometheus-config-reloader",
+        IMAGES_DIR / "prometheus-config-reloader",
+        binaries=(
+            GoBinary(
+                "prometheus-config-reloader", f"{_OPERATOR}/cmd/prometheus-config-reloader", _OPERATOR, _PROM_LDFLAGS
+            ),
+        ),
+    ),
+    StackImage(
+        "kube-state-metrics",
+        IMAGES_DIR / "kube-state-metrics",
+        binaries=(
+            GoBinary(
+                "kube-state-metrics",
+                "k8s.io/kube-state-metrics/v2",
+                "k8s.io/kube-state-metrics/v2",
+                _PROM_LDFLAGS.replace("{number}", "{version}"),  # ksm stamps the tag with its "v"
+            ),
+        ),
+    ),
+    StackImage(
+        "netpol-probe",
+        IMAGES_DIR / "netpol-probe",
+        binaries=(
+            GoBinary(
+                "netpol-probe", ".", ldflags="-s -w -X main.version={version}", source=IMAGES_DIR / "netpol-probe"
+            ),
+        ),
+    ),
+    StackImage(
+        "alert-receiver",
+        IMAGES_DIR / "alert-receiver",
+        binaries=(
+            GoBinary(
+                "alert-receiver", ".", ldflags="-s -w -X main.version={version}", source=IMAGES_DIR / "alert-receiver"
+            ),
+        ),
+    ),
+)
+APP_PREPARE = "prepare-image.sh"
+APPS_IMAGES: tuple[StackImage, ...] = tuple(
+    StackImage(app, APPS / app, prepare=("sh", APP_PREPARE)) for app in ("sample-app", "sample2-app")
+)
+RUNTIME_BASE = StackImage("runtime-base", IMAGES_DIR / "runtime-base")
+
+
+def all_images() -> tuple[StackImage, ...]:
+    return (*STACK, *APPS_IMAGES)
+
+
+def refs() -> list[str]:
+    """Every reference this module provides (what `pull` would fetch instead)."""
+    return [img.ref for img in all_images()]
+
+
+def source_files(img: StackImage) -> list[Path]:
+    """The files that define an image: its directory minus generated folders, plus shared helpers."""
+    files = [
+        p
+        for p in img.context.rglob("*")
+        if p.is_file() and not any(part in img.ignore for part in p.relative_to(img.context).parts)
+    ]
+    return sorted(files) + [COMMON / name for name in img.common]
+
+
+def inputs(img: StackImage, *, base: str, runtime_base: str | None) -> dict[str, Any]:
+    """Everything that determines an image's content; its digest is the image's cache key."""
+    files = image_cache.file_digests(REPO_ROOT, source_files(img))
+    return {
+        "recipe": RECIPE_REVISION,
+        "name": img.name,
+        "ref": None if img.name == RUNTIME_BASE.name else img.ref,
+        "files": files,
+        "base": base,
+        "runtime_base": runtime_base,
+        "go": [b.inputs(_version(img)) for b in img.binaries],
+    }
+
+
+def _version(img: StackImage) -> str:
+    return "" if img.name == RUNTIME_BASE.name else img.version
+
+
+def runtime_base_ref(key: str) -> str:
+    return f"{RUNTIME_BASE_REPO}:{key[:12]}"
+
+
+def log_dir() -> Path:
+    path = cache_dir() / "logs" / "images"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def build_all(rebuild: bool = False, names: list[str] | None = None) -> list[str]:
+    """Build every stack image that is not current (all when `rebuild`); return their references."""
+    from verification.cluster import docker
+    from verification.cluster.debian_base import ensure_base_image
+
+    chosen = list(all_images()) if not names else [_by_name(n) for n in names]
+    started = time.monotonic()
+    with step("Docker engine"):
+        docker.ensure_engine()
+    with step("Debian base image"):
+        base = ensure_base_image()
+    runtime = _ensure(RUNTIME_BASE, base=base, runtime_base=None, rebuild=rebuild)
+    built = [_ensure(img, base=base, runtime_base=runtime, rebuild=rebuild) for img in chosen]
+    say(f"stack images ready in {time.monotonic() - started:.1f}s: {len(built)} images")
+    return built
+
+
+def _by_name(name: str) -> StackImage:
+    for img in all_images():
+        if img.name == name:
+            return img
+    known = ", ".join(i.name for i in all_images())
+    raise UserError(f"unknown stack image {name!r} (known: {known})")
+
+
+def _ensure(img: StackImage, *, base: str, runtime_base: str | None, rebuild: bool) -> str:
+    key = image_cache.cache_key(inputs(img, base=base, runtime_base=runtime_base))
+    ref = runtime_base_ref(key) if img.name == RUNTIME_BASE.name else img.ref
+    if not rebuild and image_cache.is_current(ref, key):
+        say(f"--- {ref}: current (inputs {key[:12]})")
+        return ref
+    log = log_dir() / f"{img.name}.log"
+    log.write_text(f"# {ref} inputs {key}\n")
+    with step(f"build {ref} (inputs {key[:12]}, log {log})"):
+        with tempfile.TemporaryDirectory(prefix=f"image-{img.name}-") as tmp:
+            context = _stage(img, Path(tmp) / "context", log)
+            _docker_build(img, ref, key, context, base=base, runtime_base=runtime_base, log=log)
+    say(f"    {ref}: {image_cache.image_size(ref) / 1e6:.1f} MB")
+    return ref
+
+
+def _stage(img: StackImage, context: Path, log: Path) -> Path:
+    """Copy the image's sources, shared helpers and freshly built (or cached) binaries into `context`."""
+    if img.prepare:
+        if not (img.context / img.prepare[-1]).exists():
+            raise UserError(f"{img.context}: missing {img.prepare[-1]} (fills the offline build context)")
+        with step(f"prepare {img.name} build context"):
+            shutil.copytree(img.context, context, ignore=shutil.ignore_patterns(*img.ignore))
+            logged_run([*img.prepare, str(context)], log, cwd=img.context)
+        return context
+    shutil.copytree(img.context, context, ignore=shutil.ignore_patterns(*img.ignore, "*.go", "go.mod", "go.sum"))
+    for name in img.common:
+        shutil.copy2(COMMON / name, context / name)
+    for binary in img.binaries:
+        shutil.copy2(_binary(img, binary, log), context / binary.output)
+    return context
+
+
+def _binary(img: StackImage, binary: GoBinary, log: Path) -> Path:
+    """The built program, from the binary cache when its inputs are unchanged."""
+    key_inputs: dict[str, Any] = binary.inputs(img.version)
+    if binary.source is not None:
+        key_inputs["files"] = image_cache.file_digests(binary.source)
+    key = image_cache.cache_key(key_inputs)
+    out = cache_dir() / "stack-images" / "bin" / f"{binary.output}-{key[:16]}" / binary.output
+    if out.exists():
+        say(f"--- {binary.output} {img.version}: cached binary {out}")
+        return out
+    partial = out.with_suffix(".partial")
+    go_build.build(img.name, binary, img.version, partial, log)
+    partial.replace(out)
+    return out
+
+
+def _docker_build(
+    img: StackImage, ref: str, key: str, context: Path, *, base: str, runtime_base: str | None, log: Path
+) -> None:
+    args = [
+        "docker",
+        "build",
+        "--label",
+        f"{image_cache.LABEL}={key}",
+        "--build-arg",
+        f"BASE_IMAGE={base}",
+        "-t",
+        ref,
+    ]
+    if runtime_base:
+        args += ["--build-arg", f"RUNTIME_BASE={runtime_base}"]
+    if img.name != RUNTIME_BASE.name:
+        args += ["--label", f"org.opencontainers.image.version={img.version}", "--build-arg", f"VERSION={img.version}"]
+    # The classic builder: Debian's engine (20.10) has no buildx, and nothing here needs BuildKit.
+    env = {**os.environ, "DOCKER_BUILDKIT": "0"}
+    logged_run([*args, str(context)], log, env=env)

@@ -1,0 +1,208 @@
+"""Pure decision logic of a blue-green switch: observed state in, next action or refusal out.
+
+Nothing here touches a cluster, so every rule is unit-tested with hand-written states
+(tests/bluegreen/test_decisions.py). The I/O lives in release.py and kube.py; the flow that
+strings them together lives in orchestrator.py.
+"""
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from verification.models.bluegreen import COLORS, other
+
+# Added to MAX_CONNECTION_AGE_SECONDS: endpoint propagation to kube-proxy plus one request.
+CONVERGENCE_MARGIN_SECONDS = 5.0
+
+
+@dataclass(frozen=True)
+class PodState:
+    name: str
+    ready: bool
+    version: str | None  # APP_VERSION in the pod spec
+    terminating: bool = False
+    detail: str = ""  # phase or waiting reason, shown when the pod is not ready
+
+
+@dataclass(frozen=True)
+class ColourState:
+    color: str
+    tag: str | None  # from the Helm release values
+    version: str | None  # APP_VERSION the release values ask for
+    replicas: int  # desired
+    rolled_out: bool  # the Deployment controller has applied the current template to every replica
+    pods: tuple[PodState, ...] = ()
+
+    @property
+    def live_pods(self) -> list[PodState]:
+        return [p for p in self.pods if not p.terminating]
+
+    @property
+    def ready_pods(self) -> list[PodState]:
+        return [p for p in self.live_pods if p.ready]
+
+    def unready_reason(self) -> str | None:
+        """Why this colour cannot take traffic now, or None when every pod is ready and current."""
+        if self.replicas < 1:
+            return f"{self.color} has 0 replicas"
+        if not self.rolled_out:
+            return f"{self.color} is still rolling out ({len(self.ready_pods)}/{self.replicas} pods ready)"
+        stale = sorted(f"{p.name}={p.version}" for p in self.live_pods if p.version != self.version)
+        if stale:
+            return f"{self.color} has pods of another version than {self.version}: {', '.join(stale)}"
+        if len(self.ready_pods) < self.replicas:
+            waiting = ", ".join(f"{p.name} ({p.detail or 'not ready'})" for p in self.live_pods if not p.ready)
+            return f"{self.color} has {len(self.ready_pods)}/{self.replicas} pods ready" + (
+                f"; waiting: {waiting}" if waiting else ""
+            )
+        return None
+
+    def describe(self) -> str:
+        pods = ", ".join(f"{p.name} {'ready' if p.ready else p.detail or 'not ready'}" for p in self.live_pods)
+        return f"{self.color} {self.version} {len(self.ready_pods)}/{self.replicas} ready [{pods or 'no pods'}]"
+
+
+@dataclass(frozen=True)
+class ReleaseState:
+    app: str
+    namespace: str
+    installed: bool
+    active: str | None = None
+    colours: Mapping[str, ColourState] = field(default_factory=dict)
+
+    @property
+    def idle(self) -> str | None:
+        return other(self.active) if self.active else None
+
+    def colour(self, color: str) -> ColourState | None:
+        return self.colours.get(color)
+
+    def colour_values(self) -> dict[str, Any]:
+        """The part of the release values the orchestrator owns: which colour is active, and each
+        colour's tag and version."""
+        values: dict[str, Any] = {"activeColor": self.active}
+        for color in COLORS:
+            state = self.colours.get(color)
+            if state is not None:
+                values[color] = {"tag": state.tag, "version": state.version}
+        return values
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What to do next. `action` is one of install, deploy, switch, rollback, noop, refuse."""
+
+    action: str
+    target: str | None = None  # colour acted on
+    reason: str = ""
+    values: Mapping[str, Any] = field(default_factory=dict)  # colour values to apply (install/deploy/flip)
+
+    @property
+    def refused(self) -> bool:
+        return self.action == "refuse"
+
+
+def plan_deploy(state: ReleaseState, version: str, tag: str) -> Decision:
+    """Deploy `version` (image tag `tag`) to the idle colour; the active colour is never touched."""
+    if not state.installed or state.active is None:
+        values = {"activeColor": "blue", **{c: {"tag": tag, "version": version} for c in COLORS}}
+        return Decision("install", "blue", f"first install: both colours run {version}, blue active", values)
+    target = other(state.active)
+    idle = state.colour(target)
+    if idle and idle.tag == tag and idle.version == version and idle.unready_reason() is None:
+        return Decision("noop", target, f"{target} already runs {version} (tag {tag}) and is ready")
+    values = {**state.colour_values(), target: {"tag": tag, "version": version}}
+    active = state.colour(state.active)
+    note = f"; {version} is also the active version" if active and active.version == version else ""
+    return Decision("deploy", target, f"deploy {version} (tag {tag}) to idle {target}{note}", values)
+
+
+def _flip(state: ReleaseState, action: str, expect_version: str | None) -> Decision:
+    verb = "switch" if action == "switch" else "roll back"
+    if not state.installed or state.active is None:
+        return Decision("refuse", None, f"refusing to {verb} {state.app}: it is not installed in {state.namespace}")
+    target = other(state.active)
+    colour = state.colour(target)
+    if colour is None:
+        return Decision("refuse", target, f"refusing to {verb} {state.app} to {target}: it has no Deployment")
+    problem = colour.unready_reason()
+    if problem:
+        window = " (the rollback window is closed)" if action == "rollback" and colour.replicas < 1 else ""
+        return Decision("refuse", target, f"refusing to {verb} {state.app} to {target}: {problem}{window}")
+    if expect_version is not None and colour.version != expect_version:
+        return Decision(
+            "refuse",
+            target,
+            f"refusing to {verb} {state.app} to {target}: it runs {colour.version}, not the expected {expect_version}",
+        )
+    values = {**state.colour_values(), "activeColor": target}
+    active = state.colour(state.active)
+    was = f"{state.active} ({active.version})" if active else state.active
+    return Decision(action, target, f"{verb} {state.app} from {was} to {target} ({colour.version})", values)
+
+
+def plan_switch(state: ReleaseState, expect_version: str | None = None) -> Decision:
+    """Flip the active colour to the idle one, if it is ready (and runs `expect_version`)."""
+    return _flip(state, "switch", expect_version)
+
+
+def plan_rollback(state: ReleaseState) -> Decision:
+    """Flip back to the previous colour, which the rollback window keeps running."""
+    return _flip(state, "rollback", None)
+
+
+@dataclass(frozen=True)
+class Answer:
+    """One HTTP answer (or failure) from a pod or through a Service."""
+
+    via: str  # pod name or URL
+    path: str
+    status: int | None
+    version: str | None  # X-App-Version header
+    error: str | None = None
+
+
+def smoke_problems(answers: list[Answer], expected_version: str) -> list[str]:
+    """Every answer must be 200 with the expected version; an empty list means the smoke test passed."""
+    if not answers:
+        return ["no answers: the colour has no pods to test"]
+    problems = []
+    for a in answers:
+        if a.error:
+            problems.append(f"{a.via} {a.path}: {a.error}")
+        elif a.status != 200:
+            problems.append(f"{a.via} {a.path}: HTTP {a.status}")
+        elif a.version != expected_version:
+            problems.append(f"{a.via} {a.path}: version {a.version}, expected {expected_version}")
+    return problems
+
+
+@dataclass(frozen=True)
+class ActiveObservation:
+    """What the active Service looks like right after a flip."""
+
+    selector_color: str | None
+    endpoint_pods: tuple[str, ...]  # ready endpoints of the active Service (pod names)
+    url_answers: tuple[Answer, ...] = ()  # live requests through the Service (e.g. the e2e NodePort)
+
+
+def convergence_problems(obs: ActiveObservation, target: ColourState) -> list[str]:
+    """Why the active Service does not yet answer only with the target colour's version."""
+    problems = []
+    if obs.selector_color != target.color:
+        problems.append(f"the active Service selects color={obs.selector_color}, not {target.color}")
+    target_pods = {p.name for p in target.pods}
+    if not obs.endpoint_pods:
+        problems.append("the active Service has no ready endpoints")
+    strangers = sorted(set(obs.endpoint_pods) - target_pods)
+    if strangers:
+        problems.append(f"the active Service still routes to {', '.join(strangers)}")
+    if obs.url_answers:
+        problems += [f"live: {p}" for p in smoke_problems(list(obs.url_answers), target.version or "?")]
+    return problems
+
+
+def convergence_bound(max_connection_age_seconds: float, margin: float = CONVERGENCE_MARGIN_SECONDS) -> float:
+    """Seconds after a flip by which every client, keep-alive ones too, reaches the new colour:
+    the apps close each connection after MAX_CONNECTION_AGE_SECONDS."""
+    return float(max_connection_age_seconds) + margin

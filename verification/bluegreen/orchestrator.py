@@ -1,0 +1,341 @@
+"""Deploy, switch, roll back and show one app's blue-green release.
+
+The flow (ARCHITECTURE.md, "Blue-green, precisely"): deploy the new version to the idle colour;
+wait until every pod of it is ready; smoke-test it behind the preview Service; flip activeColor
+in the Helm release values; verify the active Service routes only to the new colour (and, with
+a live URL, answers only with the new version) within the convergence bound; keep the old colour
+running for the rollback window. A failed verification flips back by itself.
+"""
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from rich.console import Console
+from rich.table import Table
+
+from verification.bluegreen import release
+from verification.bluegreen.model import (
+    ActiveObservation,
+    Answer,
+    ColourState,
+    Decision,
+    ReleaseState,
+    convergence_bound,
+    convergence_problems,
+    plan_deploy,
+    plan_rollback,
+    plan_switch,
+    smoke_problems,
+)
+from verification.errors import UserError
+from verification.models import bluegreen as chart
+from verification.wait import WaitTimeout, wait_for
+
+SMOKE_PATHS = ("/healthz", "/readyz", "/version")
+LIVE_SAMPLES = 5  # consecutive fresh requests through --url that must all answer the new version
+
+
+class Refused(UserError):
+    """The orchestrator would not act (unready or wrong-version colour, no release): exit 1."""
+
+    exit_code = 1
+
+
+class SwitchFailed(UserError):
+    """The flip did not verify; the orchestrator flipped back (or says it could not): exit 1."""
+
+    exit_code = 1
+
+
+class Cluster(Protocol):
+    """What the orchestrator observes; verification.bluegreen.kube.Kube implements it."""
+
+    def colour(self, app: str, color: str, tag: str | None, version: str | None) -> ColourState: ...
+    def selector_color(self, service: str) -> str | None: ...
+    def ready_endpoint_pods(self, service: str) -> tuple[str, ...]: ...
+    def get_via_pod(self, pod: str, path: str) -> Answer: ...
+
+
+@dataclass
+class Outcome:
+    action: str
+    app: str
+    env: str
+    namespace: str
+    active_before: str | None
+    active_after: str | None
+    version: str | None
+    seconds: float = 0.0
+    rolled_back: bool = False
+    steps: list[tuple[str, float]] = field(default_factory=list)
+
+
+class Orchestrator:
+    def __init__(
+        self,
+        target: release.Target,
+        cluster: Cluster,
+        *,
+        url: str | None = None,
+        timeout: float = 300.0,
+        console: Console | None = None,
+        on_event: Callable[[str], object] | None = None,
+        get_url: Callable[[str, str], Answer] | None = None,
+        apply: Callable[[release.Target, dict], None] | None = None,
+        read_values: Callable[[release.Target], dict | None] | None = None,
+    ) -> None:
+        self.target = target
+        self.cluster = cluster
+        self.url = url
+        self.timeout = timeout
+        self.console = console or Console(stderr=True)
+        self.on_event = on_event or (lambda _name: None)
+        if get_url is None:
+            from verification.bluegreen.kube import get_url as _get_url
+
+            get_url = _get_url
+        self._get_url = get_url
+        self._apply = apply or (lambda t, v: release.apply(t, v, timeout=self.timeout))
+        self._read_values = read_values or release.current_values
+        self._started = time.monotonic()
+        self._steps: list[tuple[str, float]] = []
+
+    # --- observation -------------------------------------------------------------------------
+
+    def state(self) -> ReleaseState:
+        values = self._read_values(self.target)
+        if values is None:
+            return ReleaseState(self.target.app, self.target.namespace, installed=False)
+        colours = release.colour_values(self.target, values)
+        return ReleaseState(
+            self.target.app,
+            self.target.namespace,
+            installed=True,
+            active=colours["activeColor"],
+            colours={c: self._colour(c, colours[c]["tag"], colours[c]["version"]) for c in chart.COLORS},
+        )
+
+    def _colour(self, color: str, tag: str | None, version: str | None) -> ColourState:
+        return self.cluster.colour(self.target.app, color, tag, version)
+
+    def convergence_bound(self) -> float:
+        runtime = chart.merged_values(self.target.app, self.target.env).get("runtime") or {}
+        return convergence_bound(float(runtime.get("maxConnectionAgeSeconds", 10)))
+
+    # --- progress ------------------------------------------------------------------------------
+
+    def _say(self, message: str, style: str = "") -> None:
+        elapsed = time.monotonic() - self._started
+        self.console.print(f"[dim]{elapsed:6.1f}s[/dim] {message}", style=style or None, highlight=False)
+
+    def _step(self, name: str, begun: float) -> None:
+        self._steps.append((name, time.monotonic() - begun))
+
+    # --- flows ---------------------------------------------------------------------------------
+
+    def status(self) -> ReleaseState:
+        state = self.state()
+        self.console.print(status_table(self.target, state, self.cluster if state.installed else None))
+        return state
+
+    def deploy(self, version: str, tag: str | None = None) -> Outcome:
+        tag = tag or version
+        state = self.state()
+        decision = plan_deploy(state, version, tag)
+        self._say(f"{self.target.label}: {decision.reason}")
+        outcome = self._outcome("deploy", state, state.active, version)
+        if decision.action == "noop":
+            return self._finish(outcome)
+        begun = time.monotonic()
+        self._apply(self.target, dict(decision.values))
+        self._step(f"helm upgrade ({decision.target} := {version})", begun)
+        idle = "green" if decision.action == "install" else decision.target or ""
+        if decision.action == "install":
+            self._verify_active(self._wait_ready("blue", tag, version))
+        self._smoke(self._wait_ready(idle, tag, version), f"{self.target.app}-preview")
+        outcome.active_after = decision.values.get("activeColor")
+        self._say(
+            f"{idle} runs {version} behind {self.target.app}-preview; next: "
+            f"platform-verify bluegreen switch {self.target.app} --env {self.target.env} --version {version}",
+            "green",
+        )
+        return self._finish(outcome)
+
+    def switch(self, expect_version: str | None = None) -> Outcome:
+        return self._flip(plan_switch, expect_version)
+
+    def rollback(self) -> Outcome:
+        return self._flip(lambda s, _v: plan_rollback(s), None)
+
+    def _flip(self, plan: Callable[[ReleaseState, str | None], Decision], expect: str | None) -> Outcome:
+        state = self.state()
+        decision = plan(state, expect)
+        if decision.refused:
+            raise Refused(decision.reason)
+        target = state.colours[decision.target or ""]
+        outcome = self._outcome(decision.action, state, state.active, target.version)
+        self._say(f"{self.target.label}: {decision.reason}")
+        problems = self._smoke(target, f"{self.target.app}-preview", raise_on_failure=False)
+        if problems:
+            raise Refused(f"{decision.reason}: refused, smoke test through the preview failed: {'; '.join(problems)}")
+        begun = time.monotonic()
+        self._apply(self.target, dict(decision.values))
+        self.on_event(decision.action)
+        self._step(f"flip activeColor to {decision.target}", begun)
+        self._say(f"activeColor is now {decision.target}; verifying the active Service")
+        try:
+            self._verify_active(target)
+        except WaitTimeout as exc:
+            outcome.rolled_back = self._undo(state, str(exc))
+            raise SwitchFailed(
+                f"{decision.action} of {self.target.app} to {decision.target} failed verification: {exc}; "
+                + (f"rolled back to {state.active}" if outcome.rolled_back else "AND the automatic rollback failed")
+            ) from None
+        outcome.active_after = decision.target
+        keep = state.colours.get(state.active or "")
+        if keep is not None:
+            self._say(
+                f"{state.active} ({keep.version}) keeps running for the rollback window: "
+                f"platform-verify bluegreen rollback {self.target.app} --env {self.target.env}",
+                "green",
+            )
+        return self._finish(outcome)
+
+    def _undo(self, before: ReleaseState, why: str) -> bool:
+        self._say(f"verification failed ({why}); flipping back to {before.active}", "bold red")
+        begun = time.monotonic()
+        self._apply(self.target, before.colour_values())
+        self.on_event("auto-rollback")
+        self._step(f"automatic rollback to {before.active}", begun)
+        previous = before.colours.get(before.active or "")
+        if previous is None:
+            return False
+        try:
+            self._verify_active(previous)
+        except WaitTimeout as exc:
+            self._say(f"the automatic rollback did not verify either: {exc}", "bold red")
+            return False
+        return True
+
+    # --- steps ---------------------------------------------------------------------------------
+
+    def _wait_ready(self, color: str, tag: str, version: str) -> ColourState:
+        begun = time.monotonic()
+        self._say(f"waiting until every pod of {self.target.app}-{color} is ready with {version}")
+        ready = wait_for(
+            lambda: self._colour(color, tag, version),
+            what=f"every pod of {self.target.app}-{color} ready with version {version}",
+            timeout=self.timeout,
+            interval=2.0,
+            until=lambda c: c.unready_reason() is None,
+            describe=lambda c: c.unready_reason() or c.describe(),
+        )
+        self._step(f"{color} ready ({len(ready.ready_pods)} pods)", begun)
+        return ready
+
+    def _smoke(self, colour: ColourState, service: str, *, raise_on_failure: bool = True) -> list[str]:
+        """The preview Service routes to exactly this colour's pods, and each pod answers right."""
+        begun = time.monotonic()
+        pods = tuple(sorted(p.name for p in colour.ready_pods))
+        problems: list[str] = []
+        if self.cluster.selector_color(service) != colour.color:
+            problems.append(f"Service {service} does not select {colour.color}")
+        else:
+            try:
+                wait_for(
+                    lambda: self.cluster.ready_endpoint_pods(service),
+                    what=f"Service {service} endpoints = the {colour.color} pods {', '.join(pods)}",
+                    timeout=30,
+                    interval=1.0,
+                    until=lambda seen: seen == pods,
+                    describe=lambda seen: ", ".join(seen) or "no endpoints",
+                )
+            except WaitTimeout as exc:
+                problems.append(str(exc))
+        answers = [self.cluster.get_via_pod(p, path) for p in pods for path in SMOKE_PATHS]
+        problems += smoke_problems(answers, colour.version or "?")
+        self._step(f"smoke test of {colour.color} ({len(answers)} requests)", begun)
+        if problems and raise_on_failure:
+            raise Refused(f"smoke test of {self.target.app}-{colour.color} failed: {'; '.join(problems)}")
+        if not problems:
+            self._say(f"smoke test passed: {len(pods)} pods of {colour.color} answer {colour.version}")
+        return problems
+
+    def _verify_active(self, colour: ColourState) -> ActiveObservation:
+        bound = self.convergence_bound()
+        begun = time.monotonic()
+        service = self.target.app
+
+        def observe() -> ActiveObservation:
+            answers: tuple[Answer, ...] = ()
+            if self.url:
+                answers = tuple(self._get_url(self.url, "/version") for _ in range(LIVE_SAMPLES))
+            return ActiveObservation(
+                self.cluster.selector_color(service), self.cluster.ready_endpoint_pods(service), answers
+            )
+
+        seen = wait_for(
+            observe,
+            what=f"Service {service} to answer only with {colour.color} ({colour.version}) within {bound:.0f}s",
+            timeout=bound,
+            interval=0.5,
+            until=lambda o: not convergence_problems(o, colour),
+            describe=lambda o: "; ".join(convergence_problems(o, colour)),
+        )
+        took = time.monotonic() - begun
+        self._step(f"active Service converged on {colour.color}", begun)
+        self._say(f"the active Service answers only with {colour.color} ({colour.version}) after {took:.1f}s")
+        return seen
+
+    def _outcome(self, action: str, state: ReleaseState, before: str | None, version: str | None) -> Outcome:
+        self._started = time.monotonic()
+        self._steps = []
+        return Outcome(action, self.target.app, self.target.env, self.target.namespace, before, before, version)
+
+    def _finish(self, outcome: Outcome) -> Outcome:
+        outcome.seconds = time.monotonic() - self._started
+        outcome.steps = list(self._steps)
+        return outcome
+
+
+def summary_table(outcome: Outcome) -> Table:
+    table = Table(title=f"bluegreen {outcome.action}: {outcome.app} in {outcome.namespace} ({outcome.env})")
+    table.add_column("step")
+    table.add_column("seconds", justify="right")
+    for name, seconds in outcome.steps:
+        table.add_row(name, f"{seconds:.1f}")
+    verdict = f"active {outcome.active_before} -> {outcome.active_after}, version {outcome.version}"
+    if outcome.rolled_back:
+        verdict += " (rolled back)"
+    table.add_row(f"[bold]{verdict}[/bold]", f"[bold]{outcome.seconds:.1f}[/bold]")
+    return table
+
+
+def status_table(target: release.Target, state: ReleaseState, cluster: Cluster | None) -> Table:
+    table = Table(title=f"{target.label}")
+    if not state.installed:
+        table.add_column("state")
+        table.add_row("not installed")
+        return table
+    for column in ("colour", "role", "tag", "version", "ready", "pods", "problem"):
+        table.add_column(column)
+    for color in chart.COLORS:
+        c = state.colours[color]
+        role = "active" if color == state.active else "preview (idle)"
+        pods = ", ".join(f"{p.name}{'' if p.ready else ' (' + (p.detail or 'not ready') + ')'}" for p in c.live_pods)
+        table.add_row(
+            color,
+            role,
+            c.tag or "",
+            c.version or "",
+            f"{len(c.ready_pods)}/{c.replicas}",
+            pods,
+            c.unready_reason() or "",
+        )
+    if cluster is not None:
+        for service in (target.app, f"{target.app}-preview"):
+            endpoints = ", ".join(cluster.ready_endpoint_pods(service)) or "none"
+            table.caption = (table.caption or "") + f"{service} -> {cluster.selector_color(service)}: {endpoints}\n"
+    return table

@@ -1,0 +1,69 @@
+"""`platform-verify bluegreen status|deploy|switch|rollback APP --env ENV`: the switch orchestrator.
+
+The same code runs in GitLab deploy jobs and in e2e (verification.bluegreen.orchestrator).
+Exit codes: 0 done, 1 refused or failed (with an automatic rollback when a flip did not verify),
+2 bad input.
+"""
+
+import argparse
+
+from rich.console import Console
+
+from verification.bluegreen.release import Target
+from verification.errors import UserError
+from verification.models import bluegreen as chart
+from verification.versions import image
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser("bluegreen", help="deploy, switch, roll back or show an app's blue-green release")
+    parser.add_argument("action", choices=["status", "deploy", "switch", "rollback"])
+    parser.add_argument("app", help="sample-app | sample2-app")
+    parser.add_argument("--env", required=True, help="values profile: platform/environments/<ENV> (test, staging, e2e)")
+    parser.add_argument("--namespace", help="namespace of the release (default: the environment's; e2e: test)")
+    parser.add_argument("--context", help="kubeconfig context (default: the current one)")
+    parser.add_argument("--kubeconfig", help="kubeconfig file (default: $KUBECONFIG or ~/.kube/config)")
+    parser.add_argument(
+        "--version",
+        dest="app_version",
+        help="deploy: APP_VERSION to deploy (default: the tag of images.APP in versions.yaml); "
+        "switch: refuse unless the idle colour runs this version",
+    )
+    parser.add_argument("--tag", help="deploy: image tag (default: the version)")
+    parser.add_argument("--url", help="also verify the live active Service at this URL (e.g. the e2e NodePort)")
+    parser.add_argument("--timeout", type=float, default=300.0, help="seconds to wait for a rollout (default 300)")
+    parser.set_defaults(func=_run)
+
+
+def _run(args: argparse.Namespace) -> int:
+    from verification.bluegreen.kube import Kube
+    from verification.bluegreen.orchestrator import Orchestrator, summary_table
+
+    chart.values_files(args.app, args.env)  # unknown app or environment: one line, exit 2
+    namespace = args.namespace or chart.namespace_for(args.env)
+    target = Target(args.app, args.env, namespace, args.context, args.kubeconfig)
+    orchestrator = Orchestrator(
+        target, Kube(namespace, args.context, args.kubeconfig), url=args.url, timeout=args.timeout
+    )
+    if args.action == "status":
+        orchestrator.status()
+        return 0
+    if args.action == "deploy":
+        version = args.app_version or _default_version(args.app)
+        outcome = orchestrator.deploy(version, args.tag)
+    elif args.action == "switch":
+        outcome = orchestrator.switch(args.app_version)
+    else:
+        if args.app_version or args.tag:
+            raise UserError("rollback takes no --version or --tag: it flips back to the colour kept running")
+        outcome = orchestrator.rollback()
+    Console().print(summary_table(outcome))
+    return 0
+
+
+def _default_version(app: str) -> str:
+    reference = image(app)
+    last = reference.rsplit("/", 1)[-1]
+    if ":" not in last:
+        raise UserError(f"platform/versions.yaml: images.{app} ({reference}) has no tag; pass --version")
+    return last.split(":", 1)[1]

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 TRUE_MARK = "."
 FALSE_MARK = "X"
 MISSING_MARK = " "
+DIFF_MARK = "*"
 
 
 @dataclass(frozen=True)
@@ -87,7 +88,7 @@ class Comparison:
 
         def diff_cell(r: str, c: str) -> str:
             if (r, c) in differing:
-                return FALSE_MARK
+                return DIFF_MARK
             applicable = (r, c) in self.expected.cells or (r, c) in self.observed.cells
             return TRUE_MARK if applicable else MISSING_MARK
 
@@ -100,7 +101,7 @@ class Comparison:
                 columns,
                 diff_cell,
                 heading=f"differences: {title} ({len(self.differences)} cells)",
-                legend=f"'{TRUE_MARK}' same, '{FALSE_MARK}' differs",
+                legend=f"'{TRUE_MARK}' same, '{DIFF_MARK}' differs",
             ),
             "\n".join(d.describe(self.true_word, self.false_word) for d in self.differences),
         ]

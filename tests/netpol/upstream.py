@@ -1,0 +1,89 @@
+"""The world of the upstream Kubernetes NetworkPolicy e2e suite (test/e2e/network/netpol), as data.
+
+Namespaces x, y, z (labelled `ns: <name>`); pods a, b, c in each (labelled `pod: <name>`); every
+pod serves 80 and 81 on TCP, UDP and SCTP, with upstream's port names `serve-<port>-<proto>`.
+Pods have IPs 10.0.<0|1|2>.<1|2|3> (x, y, z) so ipBlock scenarios can match them.
+
+Expected matrices are written by hand as grids: one row per source, the columns are the
+destinations x/a x/b x/c  y/a y/b y/c  z/a z/b z/c; `.` allowed, `X` denied.
+"""
+
+import ipaddress
+
+from verification.models.netpol import NAME_LABEL, Port, Workload
+
+NAMESPACES = ("x", "y", "z")
+PODS = ("a", "b", "c")
+PORT_LABELS = ("80/TCP", "81/TCP", "80/UDP", "81/UDP", "80/SCTP", "81/SCTP")
+KEYS = tuple(f"{ns}/{pod}" for ns in NAMESPACES for pod in PODS)
+
+
+def workloads() -> list[Workload]:
+    ports = tuple(
+        Port(number, proto, f"serve-{number}-{proto.lower()}")
+        for proto in ("TCP", "UDP", "SCTP")
+        for number in (80, 81)
+    )
+    return [
+        Workload(ns, pod, {"pod": pod}, ports, ipaddress.ip_address(f"10.0.{i}.{j + 1}"))
+        for i, ns in enumerate(NAMESPACES)
+        for j, pod in enumerate(PODS)
+    ]
+
+
+def namespace_labels() -> dict[str, dict[str, str]]:
+    return {ns: {"ns": ns, NAME_LABEL: ns} for ns in NAMESPACES}
+
+
+def grid(text: str) -> dict[tuple[str, str], bool]:
+    """Parse a hand-written grid: lines `x/a  ... XXX ...` (header and blank lines ignored)."""
+    cells: dict[tuple[str, str], bool] = {}
+    for line in text.strip().splitlines():
+        parts = line.split()
+        if not parts or parts[0] not in KEYS:
+            continue
+        marks = "".join(parts[1:])
+        assert len(marks) == 9 and set(marks) <= {".", "X"}, f"bad grid row: {line!r}"
+        for dst, mark in zip(KEYS, marks, strict=True):
+            cells[(parts[0], dst)] = mark == "."
+    assert len(cells) == 81, "a grid needs all nine rows"
+    return cells
+
+
+ALL = grid("""
+x/a ... ... ...
+x/b ... ... ...
+x/c ... ... ...
+y/a ... ... ...
+y/b ... ... ...
+y/c ... ... ...
+z/a ... ... ...
+z/b ... ... ...
+z/c ... ... ...
+""")
+
+# x/a reachable from nobody, everything else open.
+NOTHING_TO_XA = grid("""
+x/a X.. ... ...
+x/b X.. ... ...
+x/c X.. ... ...
+y/a X.. ... ...
+y/b X.. ... ...
+y/c X.. ... ...
+z/a X.. ... ...
+z/b X.. ... ...
+z/c X.. ... ...
+""")
+
+# x/a reachable from namespace y only.
+XA_FROM_Y_ONLY = grid("""
+x/a X.. ... ...
+x/b X.. ... ...
+x/c X.. ... ...
+y/a ... ... ...
+y/b ... ... ...
+y/c ... ... ...
+z/a X.. ... ...
+z/b X.. ... ...
+z/c X.. ... ...
+""")

@@ -31,6 +31,7 @@ from verification.cluster.progress import say, step
 from verification.errors import UserError
 from verification.paths import APPS, REPO_ROOT, cache_dir
 from verification.versions import image as image_ref
+from verification.versions import versions
 
 IMAGES_DIR = REPO_ROOT / "platform" / "images"
 COMMON = IMAGES_DIR / "common"
@@ -128,6 +129,12 @@ def refs() -> list[str]:
     return [img.ref for img in all_images()]
 
 
+def unbuilt() -> list[str]:
+    """Pinned images this module has no recipe for: `build` cannot provide them (say so, don't hide it)."""
+    known = {img.name for img in all_images()}
+    return sorted(name for name in versions().get("images", {}) if name not in known)
+
+
 def source_files(img: StackImage) -> list[Path]:
     """The files that define an image: its directory minus generated folders, plus shared helpers."""
     files = [
@@ -179,6 +186,8 @@ def build_all(rebuild: bool = False, names: list[str] | None = None) -> list[str
         base = ensure_base_image()
     runtime = _ensure(RUNTIME_BASE, base=base, runtime_base=None, rebuild=rebuild)
     built = [_ensure(img, base=base, runtime_base=runtime, rebuild=rebuild) for img in chosen]
+    if not names and unbuilt():
+        say(f"!!! no offline recipe for: {', '.join(unbuilt())} (only `pull` provides them)")
     say(f"stack images ready in {time.monotonic() - started:.1f}s: {len(built)} images")
     return built
 

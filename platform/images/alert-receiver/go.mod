@@ -1,0 +1,3 @@
+module platform.example.local/alert-receiver
+
+go 1.22

@@ -1,0 +1,117 @@
+"""Pure logic of the stack images: tags, cache keys, what each image's inputs are. No Docker."""
+
+from pathlib import Path
+
+import pytest
+
+from verification.cluster import image_cache, stack_images
+from verification.cluster.go_build import GoBinary
+from verification.versions import tool, versions
+
+
+@pytest.mark.parametrize(
+    ("ref", "tag"),
+    [
+        ("quay.io/prometheus/prometheus:v2.42.0", "v2.42.0"),
+        ("registry.example.local:5000/platform/sample-app:1.0.0", "1.0.0"),
+        ("localhost:5000/x:1@sha256:abc", "1"),
+        ("registry.k8s.io/kube-state-metrics/kube-state-metrics:v2.15.0", "v2.15.0"),
+    ],
+)
+def test_ref_tag(ref: str, tag: str) -> None:
+    assert image_cache.ref_tag(ref) == tag
+
+
+@pytest.mark.parametrize("ref", ["quay.io/prometheus/prometheus", "localhost:5000/platform/app"])
+def test_ref_without_tag_is_refused(ref: str) -> None:
+    with pytest.raises(ValueError, match="no tag"):
+        image_cache.ref_tag(ref)
+
+
+def test_cache_key_ignores_mapping_order_and_sees_every_value() -> None:
+    a = {"files": {"a": "1", "b": "2"}, "base": "debian:x"}
+    b = {"base": "debian:x", "files": {"b": "2", "a": "1"}}
+    assert image_cache.cache_key(a) == image_cache.cache_key(b)
+    assert image_cache.cache_key(a) != image_cache.cache_key({**a, "base": "debian:y"})
+    assert image_cache.cache_key(a) != image_cache.cache_key({**a, "files": {"a": "1", "b": "3"}})
+
+
+def test_file_digests_follow_content(tmp_path: Path) -> None:
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "Dockerfile").write_text("FROM scratch\n")
+    (tmp_path / "sub" / "main.go").write_text("package main\n")
+    before = image_cache.file_digests(tmp_path)
+    assert sorted(before) == ["Dockerfile", "sub/main.go"]
+    (tmp_path / "sub" / "main.go").write_text("package main // changed\n")
+    after = image_cache.file_digests(tmp_path)
+    assert after["Dockerfile"] == before["Dockerfile"]
+    assert after["sub/main.go"] != before["sub/main.go"]
+
+
+def test_every_stack_image_is_pinned_and_has_a_dockerfile() -> None:
+    pinned = set(versions()["images"])
+    for img in stack_images.all_images():
+        assert img.name in pinned, f"{img.name} has no reference in platform/versions.yaml images:"
+        assert img.ref.endswith(":" + img.version)
+    for img in stack_images.STACK:
+        assert (img.context / "Dockerfile").is_file(), img.context
+    assert (stack_images.RUNTIME_BASE.context / "Dockerfile").is_file()
+
+
+def test_unbuilt_lists_pinned_images_without_a_recipe(monkeypatch: pytest.MonkeyPatch) -> None:
+    images = {**versions()["images"], "grafana": "docker.io/grafana/grafana:1.2.3"}
+    monkeypatch.setattr(stack_images, "versions", lambda: {"images": images})
+    assert stack_images.unbuilt() == ["grafana"]
+
+
+def test_debian_built_servers_match_the_pinned_cli_tools() -> None:
+    # promtool/amtool check rules and routes offline; the live servers must be the same versions.
+    prom = image_cache.ref_tag(versions()["images"]["prometheus"]).removeprefix("v")
+    am = image_cache.ref_tag(versions()["images"]["alertmanager"]).removeprefix("v")
+    assert tool("promtool")["version"] == prom
+    assert tool("amtool")["version"] == am
+
+
+def test_operator_and_reloader_share_one_version() -> None:
+    images = versions()["images"]
+    operator = image_cache.ref_tag(images["prometheus-operator"])
+    assert image_cache.ref_tag(images["prometheus-config-reloader"]) == operator
+    assert versions()["components"]["prometheus-operator"] == operator
+
+
+def test_ldflags_stamp_the_pinned_version() -> None:
+    binary = GoBinary("x", "example.com/x", "example.com/x", "-X v.Version={number} -X v.Revision={version}")
+    assert binary.render_ldflags("v0.82.2") == "-X v.Version=0.82.2 -X v.Revision=v0.82.2"
+
+
+def test_inputs_change_with_sources_base_and_runtime(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(stack_images, "REPO_ROOT", tmp_path)
+    monkeypatch.setattr(stack_images.go_build, "go_version", lambda: "go1.26.8")
+    ctx = tmp_path / "platform" / "images" / "netpol-probe"
+    (ctx / "node_modules").mkdir(parents=True)
+    (ctx / "Dockerfile").write_text("FROM scratch\n")
+    (ctx / "main.go").write_text("package main\n")
+    (ctx / "node_modules" / "ignored.js").write_text("generated\n")
+    img = stack_images.StackImage(
+        "netpol-probe", ctx, binaries=(GoBinary("netpol-probe", ".", ldflags="-X main.version={version}", source=ctx),)
+    )
+    first = stack_images.inputs(img, base="debian:a", runtime_base="rt:1")
+    assert set(first["files"]) == {"platform/images/netpol-probe/Dockerfile", "platform/images/netpol-probe/main.go"}
+    assert first["go"][0]["ldflags"] == f"-X main.version={img.version}"
+    key = image_cache.cache_key(first)
+    assert key == image_cache.cache_key(stack_images.inputs(img, base="debian:a", runtime_base="rt:1"))
+    assert key != image_cache.cache_key(stack_images.inputs(img, base="debian:b", runtime_base="rt:1"))
+    assert key != image_cache.cache_key(stack_images.inputs(img, base="debian:a", runtime_base="rt:2"))
+    (ctx / "main.go").write_text("package main // changed\n")
+    assert key != image_cache.cache_key(stack_images.inputs(img, base="debian:a", runtime_base="rt:1"))
+
+
+def test_runtime_base_tag_is_derived_from_its_key() -> None:
+    assert stack_images.runtime_base_ref("0123456789abcdef" * 4) == "platform-verify/runtime-base:0123456789ab"
+
+
+def test_unknown_image_name_is_one_clear_error() -> None:
+    from verification.errors import UserError
+
+    with pytest.raises(UserError, match="unknown stack image 'nope'"):
+        stack_images._by_name("nope")

@@ -80,6 +80,7 @@ class Orchestrator:
         *,
         url: str | None = None,
         timeout: float = 300.0,
+        bound: float | None = None,
         console: Console | None = None,
         on_event: Callable[[str], object] | None = None,
         get_url: Callable[[str, str], Answer] | None = None,
@@ -90,6 +91,7 @@ class Orchestrator:
         self.cluster = cluster
         self.url = url
         self.timeout = timeout
+        self._bound = bound
         self.console = console or Console(stderr=True)
         self.on_event = on_event or (lambda _name: None)
         if get_url is None:
@@ -121,6 +123,9 @@ class Orchestrator:
         return self.cluster.colour(self.target.app, color, tag, version)
 
     def convergence_bound(self) -> float:
+        """MAX_CONNECTION_AGE_SECONDS of the environment plus a margin (unless given explicitly)."""
+        if self._bound is not None:
+            return self._bound
         runtime = chart.merged_values(self.target.app, self.target.env).get("runtime") or {}
         return convergence_bound(float(runtime.get("maxConnectionAgeSeconds", 10)))
 

@@ -1,0 +1,126 @@
+"""The orchestrator's flow against an in-memory stand-in for the cluster.
+
+The stand-in only does what the chart promises (the Services follow activeColor, endpoints
+follow the selector); these tests check the ORDER of steps and the reactions: refuse before
+touching anything, flip back when verification fails. Live behaviour is e2e's job.
+"""
+
+import re
+from typing import Any
+
+import pytest
+from rich.console import Console
+
+from verification.bluegreen.model import Answer, ColourState, PodState
+from verification.bluegreen.orchestrator import Orchestrator, Refused, SwitchFailed
+from verification.bluegreen.release import Target
+
+TARGET = Target("sample-app", "test", "test")
+
+
+class StandIn:
+    def __init__(self, values: dict[str, Any] | None, *, stuck_endpoints: bool = False, bad_pod: str = "") -> None:
+        self.values = values
+        self.applied: list[dict[str, Any]] = []
+        self.stuck_endpoints = stuck_endpoints  # the active Service keeps routing to the old colour
+        self.bad_pod = bad_pod  # this pod answers with a wrong version
+
+    # release I/O
+    def read_values(self, _target: Target) -> dict[str, Any] | None:
+        return self.values
+
+    def apply(self, _target: Target, values: dict[str, Any]) -> None:
+        self.applied.append(values)
+        self.values = values
+
+    # cluster observations
+    def _version(self, color: str) -> str:
+        return (self.values or {})[color]["version"]
+
+    def colour(self, app: str, color: str, tag: str | None, version: str | None) -> ColourState:
+        running = self._version(color)
+        pods = tuple(PodState(f"{app}-{color}-{i}", True, running) for i in range(2))
+        return ColourState(color, tag, version, 2, True, pods)
+
+    def selector_color(self, service: str) -> str | None:
+        active = (self.values or {})["activeColor"]
+        return active if service == "sample-app" else ("green" if active == "blue" else "blue")
+
+    def ready_endpoint_pods(self, service: str) -> tuple[str, ...]:
+        color = self.selector_color(service)
+        if self.stuck_endpoints and service == "sample-app" and len(self.applied) == 1:
+            color = "green" if color == "blue" else "blue"
+        return tuple(f"sample-app-{color}-{i}" for i in range(2))
+
+    def get_via_pod(self, pod: str, path: str) -> Answer:
+        color = pod.split("-")[-2]
+        version = "9.9.9" if pod == self.bad_pod else self._version(color)
+        return Answer(pod, path, 200, version)
+
+
+def values(active: str, blue: str, green: str) -> dict[str, Any]:
+    return {"activeColor": active, "blue": {"tag": blue, "version": blue}, "green": {"tag": green, "version": green}}
+
+
+def orchestrator(stand_in: StandIn, events: list[str]) -> Orchestrator:
+    return Orchestrator(
+        TARGET,
+        stand_in,
+        bound=1.0,
+        timeout=5.0,
+        console=Console(quiet=True),
+        on_event=events.append,
+        apply=stand_in.apply,
+        read_values=stand_in.read_values,
+    )
+
+
+def test_deploy_then_switch_then_rollback() -> None:
+    stand_in, events = StandIn(values("blue", "1.0.0", "1.0.0")), []
+    o = orchestrator(stand_in, events)
+
+    deployed = o.deploy("1.1.0")
+    assert stand_in.applied == [values("blue", "1.0.0", "1.1.0")]
+    assert (deployed.active_before, deployed.active_after) == ("blue", "blue")
+
+    switched = o.switch("1.1.0")
+    assert stand_in.applied[-1] == values("green", "1.0.0", "1.1.0")
+    assert (switched.active_before, switched.active_after, switched.rolled_back) == ("blue", "green", False)
+
+    rolled = o.rollback()
+    assert stand_in.applied[-1] == values("blue", "1.0.0", "1.1.0")
+    assert rolled.active_after == "blue"
+    assert events == ["switch", "rollback"]
+
+
+def test_first_deploy_installs() -> None:
+    stand_in, events = StandIn(None), []
+    outcome = orchestrator(stand_in, events).deploy("1.0.0")
+    assert stand_in.applied == [values("blue", "1.0.0", "1.0.0")]
+    assert outcome.active_after == "blue"
+
+
+def test_switch_refuses_a_wrong_version_without_touching_the_release() -> None:
+    stand_in, events = StandIn(values("blue", "1.0.0", "1.1.0")), []
+    with pytest.raises(Refused, match=re.escape("it runs 1.1.0, not the expected 1.2.0")):
+        orchestrator(stand_in, events).switch("1.2.0")
+    assert stand_in.applied == []
+    assert events == []
+
+
+def test_switch_refuses_when_a_preview_pod_answers_another_version() -> None:
+    stand_in, events = StandIn(values("blue", "1.0.0", "1.1.0"), bad_pod="sample-app-green-1"), []
+    with pytest.raises(Refused, match=re.escape("sample-app-green-1 /healthz: version 9.9.9, expected 1.1.0")):
+        orchestrator(stand_in, events).switch()
+    assert stand_in.applied == []
+
+
+def test_failed_verification_flips_back_by_itself() -> None:
+    stand_in, events = StandIn(values("blue", "1.0.0", "1.1.0"), stuck_endpoints=True), []
+    with pytest.raises(SwitchFailed) as failure:
+        orchestrator(stand_in, events).switch()
+    assert "the active Service still routes to sample-app-blue-0, sample-app-blue-1" in str(failure.value)
+    assert str(failure.value).endswith("rolled back to blue")
+    assert stand_in.applied == [values("green", "1.0.0", "1.1.0"), values("blue", "1.0.0", "1.1.0")]
+    assert events == ["switch", "auto-rollback"]
+    assert failure.value.exit_code == 1

@@ -1,0 +1,67 @@
+"""Every metric the platform's queries may name, by who exposes it.
+
+Alert rules and dashboard panels may only read these. A name outside the catalog is almost
+always a typo that silently matches nothing (an alert that never fires, an empty panel).
+The app part is the runtime contract (platform/docs/conventions.md); the live loopback test
+checks it against the real apps' /metrics.
+"""
+
+APP = {
+    # platform/docs/conventions.md, "Metrics"
+    "http_requests_total",
+    "http_request_duration_seconds_bucket",
+    "http_request_duration_seconds_sum",
+    "http_request_duration_seconds_count",
+    "app_info",
+}
+PROMETHEUS = {
+    # series Prometheus writes itself for every target and rule
+    "up",
+    "scrape_duration_seconds",
+    "scrape_samples_scraped",
+    "ALERTS",
+    "ALERTS_FOR_STATE",
+}
+KUBE_STATE_METRICS = {
+    # kube-state-metrics v2 (versions.yaml images.kube-state-metrics)
+    "kube_pod_container_status_restarts_total",
+    "kube_pod_status_phase",
+    "kube_pod_status_ready",
+    "kube_pod_info",
+    "kube_deployment_spec_replicas",
+    "kube_deployment_status_replicas_available",
+    "kube_endpoint_address",
+    "kube_namespace_status_phase",
+    "kube_node_status_condition",
+    "kube_resourcequota",
+}
+KUBELET = {
+    # cAdvisor through the kubelet
+    "container_cpu_usage_seconds_total",
+    "container_memory_working_set_bytes",
+}
+ARGOCD = {
+    # argocd-application-controller
+    "argocd_app_info",
+    "argocd_app_sync_total",
+}
+
+SOURCES: dict[str, set[str]] = {
+    "app contract": APP,
+    "prometheus": PROMETHEUS,
+    "kube-state-metrics": KUBE_STATE_METRICS,
+    "kubelet/cAdvisor": KUBELET,
+    "argocd": ARGOCD,
+}
+KNOWN: frozenset[str] = frozenset().union(*SOURCES.values())
+
+
+def unknown(names: set[str]) -> list[str]:
+    """Names outside the catalog, each with its nearest known name when one is close."""
+    import difflib
+
+    found = []
+    for name in sorted(names - KNOWN):
+        close = difflib.get_close_matches(name, KNOWN, n=1)
+        found.append(f"{name} (did you mean {close[0]}?)" if close else name)
+    return found

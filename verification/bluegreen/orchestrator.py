@@ -8,6 +8,7 @@ running for the rollback window. A failed verification flips back by itself.
 """
 
 import time
+from pathlib import Path
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -303,6 +304,31 @@ class Orchestrator:
         outcome.seconds = time.monotonic() - self._started
         outcome.steps = list(self._steps)
         return outcome
+
+
+def connect(
+    app: str,
+    env: str,
+    *,
+    namespace: str | None = None,
+    context: str | None = None,
+    kubeconfig: str | None = None,
+    extra_values: tuple[str, ...] = (),
+    **options: object,
+) -> Orchestrator:
+    """An orchestrator for one app's release on a real cluster (what the CLI and e2e use).
+
+    e2e: `connect(app, "e2e", kubeconfig=..., url="http://127.0.0.1:30080", on_event=load.mark)`.
+    """
+    from verification.bluegreen.kube import Kube
+
+    chart.values_files(app, env)  # an unknown app or environment is one clear line
+    for extra in extra_values:
+        if not Path(extra).is_file():
+            raise UserError(f"{extra}: no such values file")
+    namespace = namespace or chart.namespace_for(env)
+    target = release.Target(app, env, namespace, context, kubeconfig, tuple(extra_values))
+    return Orchestrator(target, Kube(namespace, context, kubeconfig), **options)  # type: ignore[arg-type]
 
 
 def summary_table(outcome: Outcome) -> Table:

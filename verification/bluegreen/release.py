@@ -28,6 +28,9 @@ class Target:
     namespace: str
     context: str | None = None
     kubeconfig: str | None = None
+    # Extra values files after the environment's (e.g. e2e: no NodePort in a second namespace,
+    # since NodePorts are cluster-wide).
+    extra_values: tuple[str, ...] = ()
 
     @property
     def label(self) -> str:
@@ -75,7 +78,7 @@ def colour_values(target: Target, release_values: dict[str, Any] | None) -> dict
 def apply(target: Target, colours: dict[str, Any], *, timeout: float = 300) -> None:
     """helm upgrade --install with the environment's files and the given colour values."""
     with tempfile.TemporaryDirectory(prefix="bluegreen-") as tmp:
-        values_args = chart.helm_values_args(target.app, target.env, colours, Path(tmp))
+        values_args = chart.helm_values_args(target.app, target.env, colours, Path(tmp), target.extra_values)
         cmd = [
             chart.helm(),
             "upgrade",

@@ -9,9 +9,7 @@ import argparse
 
 from rich.console import Console
 
-from verification.bluegreen.release import Target
 from verification.errors import UserError
-from verification.models import bluegreen as chart
 from verification.versions import image
 
 
@@ -30,20 +28,30 @@ def register(sub: argparse._SubParsersAction) -> None:
         "switch: refuse unless the idle colour runs this version",
     )
     parser.add_argument("--tag", help="deploy: image tag (default: the version)")
+    parser.add_argument(
+        "--values",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="extra values file after the environment's (repeatable)",
+    )
     parser.add_argument("--url", help="also verify the live active Service at this URL (e.g. the e2e NodePort)")
     parser.add_argument("--timeout", type=float, default=300.0, help="seconds to wait for a rollout (default 300)")
     parser.set_defaults(func=_run)
 
 
 def _run(args: argparse.Namespace) -> int:
-    from verification.bluegreen.kube import Kube
-    from verification.bluegreen.orchestrator import Orchestrator, summary_table
+    from verification.bluegreen.orchestrator import connect, summary_table
 
-    chart.values_files(args.app, args.env)  # unknown app or environment: one line, exit 2
-    namespace = args.namespace or chart.namespace_for(args.env)
-    target = Target(args.app, args.env, namespace, args.context, args.kubeconfig)
-    orchestrator = Orchestrator(
-        target, Kube(namespace, args.context, args.kubeconfig), url=args.url, timeout=args.timeout
+    orchestrator = connect(
+        args.app,
+        args.env,
+        namespace=args.namespace,
+        context=args.context,
+        kubeconfig=args.kubeconfig,
+        extra_values=tuple(args.values),
+        url=args.url,
+        timeout=args.timeout,
     )
     if args.action == "status":
         orchestrator.status()

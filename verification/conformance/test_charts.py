@@ -73,3 +73,14 @@ def test_workloads_agree_with_intent(renders: dict[tuple[str, str, str], Any], r
         pytest.skip(f"{bg.WORKLOADS_INTENT} does not exist yet; conventions are checked by test_render_conforms")
     problems = bg.check_intent_workloads(renders[(*release, "blue")], workloads)
     assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize("key", [k for k in RENDER_KEYS if k[2] == "blue"], ids=_id)
+def test_service_monitor_matches_the_operator_crd(
+    renders: dict[tuple[str, str, str], bg.Render], key: tuple[str, str, str]
+) -> None:
+    from verification.models import crd_schema
+
+    crd_schema.require_fetched()
+    problems = [p for o in renders[key].of_kind("ServiceMonitor") for p in crd_schema.validate_document(o)]
+    assert not problems, "\n".join(problems)

@@ -119,10 +119,14 @@ def kube_version() -> str:
     return str(versions()["kubernetes"]["version"])
 
 
-def helm_values_args(app: str, env: str, overrides: Mapping[str, Any] | None, tmpdir: Path) -> list[str]:
-    """`-f` arguments: the environment files, then the overrides as one more values file."""
+def helm_values_args(
+    app: str, env: str, overrides: Mapping[str, Any] | None, tmpdir: Path, extra_files: Iterable[str | Path] = ()
+) -> list[str]:
+    """`-f` arguments: the environment files, extra files, then the overrides as one more file."""
     args: list[str] = []
-    for path in values_files(app, env):
+    for path in [*values_files(app, env), *extra_files]:
+        if not Path(path).is_file():
+            raise UserError(f"{path}: no such values file")
         args += ["-f", str(path)]
     if overrides:
         extra = tmpdir / "overrides.yaml"

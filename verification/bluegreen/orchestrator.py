@@ -8,9 +8,9 @@ running for the rollback window. A failed verification flips back by itself.
 """
 
 import time
-from pathlib import Path
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Protocol
 
 from rich.console import Console

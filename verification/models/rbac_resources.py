@@ -184,7 +184,9 @@ class ResourceCatalog:
         """`pods`, `pods/log`, `deployments.apps`, `deploy`, `*`, `*/scale`, `deployments.v1.apps`."""
         if not text or any(c.isspace() for c in text):
             raise UserError(f"bad resource {text!r}: expected RESOURCE[.GROUP][/SUBRESOURCE]")
-        head, _, sub = text.partition("/")
+        head, slash, sub = text.partition("/")
+        if slash and not sub:
+            raise UserError(f"bad resource {text!r}: empty subresource after '/'")
         if sub and subresource:
             raise UserError(f"bad resource {text!r}: subresource given twice")
         sub = sub or subresource

@@ -80,7 +80,16 @@ class Kube:
         )
         selector = ",".join(f"{k}={v}" for k, v in (dep.spec.selector.match_labels or {}).items())
         pods = self.core.list_namespaced_pod(self.namespace, label_selector=selector).items
-        return ColourState(color, tag, version, want, rolled_out, tuple(_pod_state(p) for p in pods))
+        age = _env_value(dep.spec.template.spec, "MAX_CONNECTION_AGE_SECONDS")
+        return ColourState(
+            color,
+            tag,
+            version,
+            want,
+            rolled_out,
+            tuple(_pod_state(p) for p in pods),
+            float(age) if age and age.replace(".", "", 1).isdigit() else None,
+        )
 
     def selector_color(self, service: str) -> str | None:
         try:
@@ -125,12 +134,20 @@ class Kube:
             forward.close()
 
 
+def _env_value(pod_spec: Any, name: str) -> str | None:
+    """A variable of the app container (the one named `app`, else the first that sets it)."""
+    found = None
+    for container in pod_spec.containers:
+        value = next((e.value for e in container.env or [] if e.name == name), None)
+        if container.name == APP_CONTAINER and value is not None:
+            return value
+        found = found if found is not None else value
+    return found
+
+
 def _pod_state(pod: Any) -> PodState:
     ready = any(c.type == "Ready" and c.status == "True" for c in pod.status.conditions or [])
-    version = None
-    for container in pod.spec.containers:
-        if container.name == APP_CONTAINER or version is None:
-            version = next((e.value for e in container.env or [] if e.name == "APP_VERSION"), version)
+    version = _env_value(pod.spec, "APP_VERSION")
     detail = pod.status.phase or ""
     for status in pod.status.container_statuses or []:
         waiting = status.state.waiting if status.state else None

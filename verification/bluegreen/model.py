@@ -32,6 +32,7 @@ class ColourState:
     replicas: int  # desired
     rolled_out: bool  # the Deployment controller has applied the current template to every replica
     pods: tuple[PodState, ...] = ()
+    max_connection_age: float | None = None  # MAX_CONNECTION_AGE_SECONDS of the Deployment
 
     @property
     def live_pods(self) -> list[PodState]:

@@ -123,10 +123,13 @@ class Orchestrator:
     def _colour(self, color: str, tag: str | None, version: str | None) -> ColourState:
         return self.cluster.colour(self.target.app, color, tag, version)
 
-    def convergence_bound(self) -> float:
-        """MAX_CONNECTION_AGE_SECONDS of the environment plus a margin (unless given explicitly)."""
+    def convergence_bound(self, colour: ColourState | None = None) -> float:
+        """MAX_CONNECTION_AGE_SECONDS of the colour's Deployment (else of the environment's values)
+        plus a margin; or the bound given explicitly."""
         if self._bound is not None:
             return self._bound
+        if colour is not None and colour.max_connection_age is not None:
+            return convergence_bound(colour.max_connection_age)
         runtime = chart.merged_values(self.target.app, self.target.env).get("runtime") or {}
         return convergence_bound(float(runtime.get("maxConnectionAgeSeconds", 10)))
 
@@ -270,7 +273,7 @@ class Orchestrator:
         return problems
 
     def _verify_active(self, colour: ColourState) -> ActiveObservation:
-        bound = self.convergence_bound()
+        bound = self.convergence_bound(colour)
         begun = time.monotonic()
         service = self.target.app
 

@@ -1,0 +1,58 @@
+"""The Helm side of a switch: which values a release has, and the exact upgrade command."""
+
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from verification.bluegreen import release
+from verification.models import bluegreen as chart
+
+TARGET = release.Target("sample-app", "e2e", "test", context="kind-platform")
+
+
+def test_colour_values_fill_gaps_from_the_environment() -> None:
+    # The e2e values give tag 1.0.0 to both colours; the release overrides green only.
+    values = {"activeColor": "green", "green": {"tag": "1.0.0", "version": "1.1.0"}}
+    assert release.colour_values(TARGET, values) == {
+        "activeColor": "green",
+        "blue": {"tag": "1.0.0", "version": "1.0.0"},
+        "green": {"tag": "1.0.0", "version": "1.1.0"},
+    }
+    assert release.colour_values(TARGET, None)["activeColor"] == "blue"
+
+
+def test_upgrade_passes_every_file_explicitly_with_the_configmap_driver(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    extra = tmp_path / "no-nodeport.yaml"
+    extra.write_text("service: {nodePort: null}\n")
+    seen: dict[str, Any] = {}
+
+    def fake_run(cmd: list[Any], **kwargs: Any) -> subprocess.CompletedProcess[str]:
+        cmd = [str(c) for c in cmd]
+        seen["cmd"], seen["env"] = cmd, kwargs["env"]
+        seen["state"] = yaml.safe_load(Path(cmd[cmd.index("-f", cmd.index(str(extra))) + 1]).read_text())
+        return subprocess.CompletedProcess(cmd, 0, "", "")
+
+    monkeypatch.setattr(release, "run", fake_run)
+    monkeypatch.setattr(chart, "helm", lambda: Path("/pinned/helm"))
+    colours = {
+        "activeColor": "green",
+        "blue": {"tag": "1.0.0", "version": "1.0.0"},
+        "green": {"tag": "1.0.0", "version": "1.1.0"},
+    }
+    release.apply(release.Target(**{**TARGET.__dict__, "extra_values": (str(extra),)}), colours, timeout=120)
+
+    cmd = seen["cmd"]
+    assert cmd[:5] == ["/pinned/helm", "upgrade", "--install", "sample-app", str(chart.CHART)]
+    assert cmd[5:9] == ["--namespace", "test", "--kube-context", "kind-platform"]
+    files = [cmd[i + 1] for i, arg in enumerate(cmd) if arg == "-f"]
+    env_dir = chart.ENVIRONMENTS / "e2e"
+    assert files[:3] == [str(env_dir / "values.yaml"), str(env_dir / "sample-app.yaml"), str(extra)]
+    assert len(files) == 4  # the colour values come last, so they win
+    assert seen["state"] == colours
+    assert "--reuse-values" not in cmd
+    assert seen["env"]["HELM_DRIVER"] == "configmap"

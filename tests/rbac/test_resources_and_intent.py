@@ -173,3 +173,29 @@ def test_bad_intent_is_one_clear_error(tmp_path: Path, text: str, message: str) 
     with pytest.raises(UserError) as caught:
         _intent(tmp_path, text)
     assert message in str(caught.value) and "permissions.yaml" in str(caught.value)
+
+
+def test_exemption_holds_only_in_its_namespaces(tmp_path: Path) -> None:
+    authorizer = _authorizer()
+    base = "prohibited:\n  - {name: secrets read, verbs: [get], resources: [secrets]}\n"
+    exempt_here = base + "exemptions:\n  - {user: alice, prohibited: [secrets read], namespaces: [test], why: needed}\n"
+    exempt_elsewhere = exempt_here.replace("namespaces: [test]", "namespaces: [staging]")
+    here = check_prohibited(authorizer, _intent(tmp_path, exempt_here, authorizer))
+    elsewhere = check_prohibited(authorizer, _intent(tmp_path, exempt_elsewhere, authorizer))
+    assert not any(v.startswith("alice ") for v in here), here
+    assert any(v.startswith("alice ") for v in elsewhere), elsewhere
+
+
+@pytest.mark.parametrize(
+    ("exemption", "message"),
+    [
+        ("{user: a, prohibited: [secrets read], namespaces: [x]}", "user and why are required"),
+        ("{user: a, prohibited: [nope], namespaces: [x], why: w}", "must name entries of `prohibited`"),
+        ("{user: a, prohibited: [secrets read], why: w}", "never hold cluster-wide"),
+    ],
+)
+def test_bad_exemptions(tmp_path: Path, exemption: str, message: str) -> None:
+    text = "prohibited:\n  - {name: secrets read, verbs: [get], resources: [secrets]}\n"
+    with pytest.raises(UserError, match="exemptions") as caught:
+        _intent(tmp_path, text + f"exemptions:\n  - {exemption}\n")
+    assert message in str(caught.value)

@@ -110,7 +110,8 @@ def check_intent(authorizer: Authorizer, intent: PermissionsIntent) -> list[str]
 
 
 def check_prohibited(authorizer: Authorizer, intent: PermissionsIntent) -> list[str]:
-    """No identity but admins holds a prohibited permission, anywhere, for any object name."""
+    """No identity but admins holds a prohibited permission, anywhere, for any object name, except
+    where the intent's `exemptions` allow that identity that permission in that namespace."""
     violations = []
     namespaces = namespaces_in_scope(authorizer, intent)
     for checked in identities_in_scope(authorizer, intent):
@@ -118,6 +119,8 @@ def check_prohibited(authorizer: Authorizer, intent: PermissionsIntent) -> list[
         for prohibition in intent.prohibited:
             for template in prohibition.requests:
                 for namespace in namespaces:
+                    if any(e.covers(identity.user, prohibition.name, namespace) for e in intent.exemptions):
+                        continue
                     request = replace(template, user=identity.user, groups=identity.groups, namespace=namespace)
                     allowed, grant = _decision(authorizer, request, any_name=True)
                     if allowed and grant:

@@ -17,7 +17,7 @@ from verification.paths import INTENT
 from verification.yamlio import load_file
 
 PERMISSIONS_FILE = INTENT / "permissions.yaml"
-_TOP_KEYS = {"admins", "prohibited", "identities", "serviceAccounts"}
+_TOP_KEYS = {"admins", "prohibited", "exemptions", "identities", "serviceAccounts"}
 _REQUEST_KEYS = {
     "verb",
     "verbs",
@@ -52,6 +52,19 @@ class Prohibition:
     requests: tuple[Request, ...]  # templates: user, groups and namespace filled per check
 
 
+@dataclass(frozen=True)
+class Exemption:
+    """One identity may hold some prohibited permissions, in named namespaces only, for a reason."""
+
+    user: str
+    prohibitions: frozenset[str]
+    namespaces: frozenset[str]
+    why: str
+
+    def covers(self, user: str, prohibition: str, namespace: str) -> bool:
+        return user == self.user and prohibition in self.prohibitions and namespace in self.namespaces
+
+
 @dataclass
 class IdentityIntent:
     identity: Identity
@@ -76,6 +89,7 @@ class PermissionsIntent:
     admins: Admins
     prohibited: list[Prohibition]
     identities: list[IdentityIntent]
+    exemptions: list[Exemption]
     runtime_service_accounts: list[tuple[str, str]]  # (namespace, name)
 
 
@@ -85,11 +99,16 @@ def load_intent(catalog: ResourceCatalog, path: Path = PERMISSIONS_FILE) -> Perm
     if not isinstance(data, dict):
         raise UserError(f"{where}: expected a mapping with {', '.join(sorted(_TOP_KEYS))}")
     _no_unknown(data, _TOP_KEYS, where)
+    prohibited = [
+        _prohibition(raw, f"{where}: prohibited[{i}]", catalog) for i, raw in enumerate(_list(data, "prohibited"))
+    ]
+    names = {p.name for p in prohibited}
     return PermissionsIntent(
         source=where,
         admins=_admins(data.get("admins") or {}, f"{where}: admins"),
-        prohibited=[
-            _prohibition(raw, f"{where}: prohibited[{i}]", catalog) for i, raw in enumerate(_list(data, "prohibited"))
+        prohibited=prohibited,
+        exemptions=[
+            _exemption(raw, f"{where}: exemptions[{i}]", names) for i, raw in enumerate(_list(data, "exemptions"))
         ],
         identities=[
             _identity(raw, f"{where}: identities[{i}]", catalog) for i, raw in enumerate(_list(data, "identities"))
@@ -144,6 +163,22 @@ def _prohibition(raw: Any, where: str, catalog: ResourceCatalog) -> Prohibition:
         resolved = _resolve(catalog, text, "", None, where)
         requests.append(Request("", (), verb, resolved.resource, resolved.subresource, resolved.group))
     return Prohibition(str(raw["name"]), tuple(requests))
+
+
+def _exemption(raw: Any, where: str, prohibition_names: set[str]) -> Exemption:
+    if not isinstance(raw, dict):
+        raise UserError(f"{where}: expected a mapping with user, prohibited, namespaces, why")
+    _no_unknown(raw, {"user", "prohibited", "namespaces", "why"}, where)
+    if not isinstance(raw.get("user"), str) or not raw["user"] or not raw.get("why"):
+        raise UserError(f"{where}: user and why are required (an exemption without a reason is a hole)")
+    names = _strings(raw, "_", "prohibited", where)
+    unknown = set(names) - prohibition_names
+    if unknown or not names:
+        raise UserError(f"{where}: prohibited must name entries of `prohibited` (unknown: {sorted(unknown)})")
+    namespaces = _strings(raw, "_", "namespaces", where)
+    if not namespaces:
+        raise UserError(f"{where}: namespaces is required (exemptions never hold cluster-wide)")
+    return Exemption(raw["user"], frozenset(names), frozenset(namespaces), str(raw["why"]))
 
 
 def _identity(raw: Any, where: str, catalog: ResourceCatalog) -> IdentityIntent:

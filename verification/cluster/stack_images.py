@@ -117,7 +117,7 @@ APP_PREPARE = "prepare-image.sh"
 APPS_IMAGES: tuple[StackImage, ...] = tuple(
     StackImage(app, APPS / app, prepare=("sh", APP_PREPARE)) for app in ("sample-app", "sample2-app")
 )
-RUNTIME_BASE = StackImage("runtime-base", IMAGES_DIR / "runtime-base")
+RUNTIME_BASE = StackImage("runtime-base", IMAGES_DIR / "runtime-base", common=("copy-with-libs.sh",))
 
 
 def all_images() -> tuple[StackImage, ...]:

@@ -1,12 +1,14 @@
 #!/bin/sh
 # Assemble the minimal root filesystem every stack image starts from, in "$1":
-# a static busybox with a short list of applets (a shell for `kubectl exec` and image tests,
+# busybox with a short list of applets linked (a shell for `kubectl exec` and image tests,
 # wget/nc for probes; upstream Prometheus images are busybox-based too), tini as init,
 # users (app = 10001), CA certificates and time zones. No package manager, no compiler.
+# Debian's dynamic busybox, not busybox-static: the static one has dpkg applets and a
+# "standalone" shell that runs any built-in applet, so `dpkg` would work without a link.
 set -eu
 root=$1
 mkdir -p "$root/bin" "$root/sbin" "$root/etc/ssl/certs" "$root/usr/share" "$root/tmp" "$root/proc" "$root/sys" "$root/dev"
-install -m 0755 /bin/busybox "$root/bin/busybox"
+sh "$(dirname "$0")/copy-with-libs.sh" "$root" /bin/busybox:/bin/busybox
 for applet in sh cat chmod cp cut date df du echo env false find grep head hostname id kill ln ls mkdir \
     mv nc nslookup printf ps pwd readlink rm sed sleep sort stat tail test tr true uname wc wget [; do
     ln -s busybox "$root/bin/$applet"

@@ -1,0 +1,202 @@
+"""Hardening of every image the `build` source makes (run by `nox -s e2e`, after `nox -s images`).
+
+Through testinfra's docker backend, in a running container of each image: the process user is
+UID 10001, PID 1 is an init (tini), no compiler or package manager is left, and nothing outside
+/tmp is writable by that user. Separately, each image does its job with a read-only root
+filesystem and only /tmp writable (as Kubernetes runs them: readOnlyRootFilesystem + emptyDir).
+Missing Docker or a missing image fails with the command that fixes it; nothing is skipped.
+"""
+
+import json
+import shutil
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import httpx
+import pytest
+import testinfra
+
+from verification.cluster import stack_images
+from verification.run import run
+from verification.wait import wait_for
+
+UID = 10001
+INITS = {"tini", "tini-static", "dumb-init", "catatonit"}
+FORBIDDEN = ["apt", "apt-get", "dpkg", "apk", "yum", "dnf", "rpm", "pip", "pip3", "npm", "npx", "yarn", "gcc", "cc"]
+FORBIDDEN += ["c++", "g++", "clang", "go", "make", "ld", "as"]
+
+
+@dataclass(frozen=True)
+class Smoke:
+    """How an image shows it works: an HTTP answer, a command inside it, or a one-shot run."""
+
+    args: tuple[str, ...] = ()  # appended to the image's entrypoint (replace CMD)
+    port: int | None = None  # HTTP port to ask from the host (published on 127.0.0.1)
+    path: str = "/"
+    exec_check: tuple[str, ...] = ()  # command run inside the service container
+    oneshot: tuple[str, ...] = ()  # for programs that need a cluster: this must exit 0
+    env: dict[str, str] = field(default_factory=dict)
+
+
+APP_ENV = {"APP_VERSION": "1.0.0", "APP_COLOR": "blue"}
+SMOKE: dict[str, Smoke] = {
+    "prometheus": Smoke(
+        args=("--config.file=/etc/prometheus/prometheus.yml", "--storage.tsdb.path=/tmp/data"),
+        port=9090,
+        path="/-/ready",
+    ),
+    "alertmanager": Smoke(
+        args=("--config.file=/etc/alertmanager/alertmanager.yml", "--storage.path=/tmp/data"),
+        port=9093,
+        path="/-/ready",
+    ),
+    "alert-receiver": Smoke(port=8080, path="/healthz"),
+    "netpol-probe": Smoke(
+        exec_check=("/bin/netpol-probe", "connect", "--timeout", "2s", "127.0.0.1:8080", "udp://127.0.0.1:8080")
+    ),
+    "prometheus-operator": Smoke(oneshot=("--version",)),
+    "prometheus-config-reloader": Smoke(oneshot=("--version",)),
+    "kube-state-metrics": Smoke(oneshot=("--version",)),
+    "sample-app": Smoke(port=8080, path="/healthz", env=APP_ENV),
+    "sample2-app": Smoke(port=8080, path="/healthz", env=APP_ENV),
+}
+IMAGES = [img.name for img in stack_images.all_images()]
+
+
+def _docker_ready() -> None:
+    if shutil.which("docker") is None:
+        pytest.fail("docker CLI missing: run `nox -s images` (it installs and starts the engine)")
+    proc = run(["docker", "info", "--format", "{{.ServerVersion}}"], check=False, timeout=60)
+    if proc.returncode != 0:
+        pytest.fail(f"no Docker engine answers ({proc.stderr.strip()}); run `nox -s images` first")
+
+
+def _image_config(ref: str) -> dict:
+    proc = run(["docker", "image", "inspect", "--format", "{{json .Config}}", ref], check=False, timeout=60)
+    if proc.returncode != 0:
+        pytest.fail(f"image {ref} is not built here; run `nox -s images` (or `platform-verify images`)")
+    return json.loads(proc.stdout)
+
+
+def _start(ref: str, *cmd: str, read_only: bool = False, smoke: Smoke | None = None, entrypoint: str = "") -> str:
+    name = f"pv-image-test-{uuid.uuid4().hex[:10]}"
+    args = ["docker", "run", "-d", "--name", name, "--tmpfs", "/tmp:rw,mode=1777"]
+    if read_only:
+        args.append("--read-only")
+    if smoke and smoke.port:
+        args += ["-p", f"127.0.0.1::{smoke.port}"]
+    for key, value in (smoke.env if smoke else {}).items():
+        args += ["-e", f"{key}={value}"]
+    if entrypoint:
+        args += ["--entrypoint", entrypoint]
+    run([*args, ref, *cmd], timeout=120)
+    return name
+
+
+def _remove(name: str) -> None:
+    run(["docker", "rm", "-f", name], check=False, timeout=60)
+
+
+def _logs(name: str) -> str:
+    proc = run(["docker", "logs", "--tail", "30", name], check=False, timeout=60)
+    return (proc.stdout + proc.stderr).strip()
+
+
+def _http_ready(name: str, smoke: Smoke) -> int:
+    port = run(["docker", "port", name, f"{smoke.port}/tcp"], timeout=30).stdout.split(":")[-1].strip()
+    return httpx.get(f"http://127.0.0.1:{port}{smoke.path}", timeout=2).status_code
+
+
+@pytest.fixture(scope="module", params=IMAGES)
+def image(request: pytest.FixtureRequest) -> tuple[str, str, dict]:
+    _docker_ready()
+    name = request.param
+    ref = stack_images._by_name(name).ref
+    return name, ref, _image_config(ref)
+
+
+@pytest.fixture(scope="module")
+def container(image: tuple[str, str, dict]) -> Iterator[tuple[str, str]]:
+    """A running container of the image, started the way Kubernetes would (entrypoint kept)."""
+    name, ref, _ = image
+    smoke = SMOKE.get(name, Smoke())
+    if smoke.oneshot:
+        # Needs a cluster to keep running: keep the init, give it something that waits.
+        cid = _start(ref, "--", "/bin/sleep", "600", entrypoint="/sbin/tini")
+    else:
+        cid = _start(ref, *smoke.args, smoke=smoke)
+    try:
+        wait_for(
+            lambda: run(["docker", "inspect", "--format", "{{.State.Running}}", cid], timeout=30).stdout.strip(),
+            what=f"container of {ref} running",
+            timeout=30,
+            until=lambda state: state == "true",
+        )
+        yield cid, ref
+    finally:
+        _remove(cid)
+
+
+def test_runs_as_uid_10001(image: tuple[str, str, dict], container: tuple[str, str]) -> None:
+    _, ref, config = image
+    assert config.get("User", "").split(":")[0] in {str(UID), "app"}, f"{ref}: USER is {config.get('User')!r}"
+    host = testinfra.get_host(f"docker://{container[0]}")
+    assert host.check_output("id -u") == str(UID), f"{ref}: processes do not run as {UID}"
+
+
+def test_init_is_pid_1(image: tuple[str, str, dict], container: tuple[str, str]) -> None:
+    _, ref, config = image
+    entrypoint = config.get("Entrypoint") or []
+    assert entrypoint and entrypoint[0].rsplit("/", 1)[-1] in INITS, f"{ref}: entrypoint {entrypoint} has no init"
+    host = testinfra.get_host(f"docker://{container[0]}")
+    pid1 = host.check_output("cat /proc/1/comm")
+    assert pid1 in INITS, f"{ref}: PID 1 is {pid1!r}, not an init"
+
+
+def test_no_compilers_or_package_managers(container: tuple[str, str]) -> None:
+    host = testinfra.get_host(f"docker://{container[0]}")
+    found = [tool for tool in FORBIDDEN if host.run(f"command -v {tool}").rc == 0]
+    assert not found, f"{container[1]}: build tools or package managers left in the image: {found}"
+
+
+def test_only_tmp_is_writable(container: tuple[str, str]) -> None:
+    host = testinfra.get_host(f"docker://{container[0]}")
+    script = (
+        "find / -xdev 2>/dev/null | while read -r p; do "
+        '[ -w "$p" ] && [ ! -L "$p" ] && case "$p" in /tmp|/tmp/*) ;; *) echo "$p";; esac; done; true'
+    )
+    writable = host.check_output(script).split()
+    assert not writable, f"{container[1]}: writable by UID {UID} outside /tmp: {writable[:20]}"
+
+
+def test_works_with_read_only_root_filesystem(image: tuple[str, str, dict]) -> None:
+    name, ref, _ = image
+    smoke = SMOKE.get(name, Smoke())
+    if smoke.oneshot:
+        proc = run(
+            ["docker", "run", "--rm", "--read-only", "--tmpfs", "/tmp:rw,mode=1777", ref, *smoke.oneshot],
+            check=False,
+            timeout=120,
+        )
+        assert proc.returncode == 0, f"{ref} {' '.join(smoke.oneshot)} exited {proc.returncode}: {proc.stderr[-800:]}"
+        return
+    cid = _start(ref, *smoke.args, read_only=True, smoke=smoke)
+    try:
+        if smoke.port:
+            wait_for(
+                lambda: _http_ready(cid, smoke),
+                what=f"{ref} answering {smoke.path} with a read-only root filesystem",
+                timeout=60,
+                until=lambda status: status == 200,
+            )
+        if smoke.exec_check:
+            wait_for(
+                lambda: run(["docker", "exec", cid, *smoke.exec_check], timeout=30).stdout,
+                what=f"{ref}: {' '.join(smoke.exec_check)} with a read-only root filesystem",
+                timeout=30,
+            )
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}\ncontainer log:\n{_logs(cid)}") from None
+    finally:
+        _remove(cid)

@@ -120,7 +120,27 @@ def test_failed_verification_flips_back_by_itself() -> None:
     with pytest.raises(SwitchFailed) as failure:
         orchestrator(stand_in, events).switch()
     assert "the active Service still routes to sample-app-blue-0, sample-app-blue-1" in str(failure.value)
-    assert str(failure.value).endswith("rolled back to blue")
+    assert str(failure.value).endswith("flipped back to blue")
     assert stand_in.applied == [values("green", "1.0.0", "1.1.0"), values("blue", "1.0.0", "1.1.0")]
     assert events == ["switch", "auto-rollback"]
     assert failure.value.exit_code == 1
+
+
+def test_status_shows_roles_versions_and_routing() -> None:
+    stand_in = StandIn(values("green", "1.0.0", "1.1.0"))
+    state, table = orchestrator(stand_in, []).status()
+    console = Console(record=True, width=200)
+    console.print(table)
+    text = console.export_text()
+    assert state.active == "green"
+    assert "preview (idle)" in text and "active" in text
+    assert "sample-app -> green: sample-app-green-0, sample-app-green-1" in text
+    assert "sample-app-preview -> blue: sample-app-blue-0, sample-app-blue-1" in text
+
+
+def test_status_of_a_missing_release() -> None:
+    state, table = orchestrator(StandIn(None), []).status()
+    assert not state.installed
+    console = Console(record=True, width=120)
+    console.print(table)
+    assert "not installed" in console.export_text()

@@ -144,10 +144,10 @@ class Orchestrator:
 
     # --- flows ---------------------------------------------------------------------------------
 
-    def status(self) -> ReleaseState:
+    def status(self) -> tuple[ReleaseState, Table]:
+        """The release's state and a table of it (colours, versions, readiness, Service routing)."""
         state = self.state()
-        self.console.print(status_table(self.target, state, self.cluster if state.installed else None))
-        return state
+        return state, status_table(self.target, state, self.cluster if state.installed else None)
 
     def deploy(self, version: str, tag: str | None = None) -> Outcome:
         tag = tag or version
@@ -200,7 +200,7 @@ class Orchestrator:
             outcome.rolled_back = self._undo(state, str(exc))
             raise SwitchFailed(
                 f"{decision.action} of {self.target.app} to {decision.target} failed verification: {exc}; "
-                + (f"rolled back to {state.active}" if outcome.rolled_back else "AND the automatic rollback failed")
+                + (f"flipped back to {state.active}" if outcome.rolled_back else "AND flipping back failed too")
             ) from None
         outcome.active_after = decision.target
         keep = state.colours.get(state.active or "")

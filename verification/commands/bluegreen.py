@@ -1,7 +1,7 @@
 """`platform-verify bluegreen status|deploy|switch|rollback APP --env ENV`: the switch orchestrator.
 
 The same code runs in GitLab deploy jobs and in e2e (verification.bluegreen.orchestrator).
-Exit codes: 0 done, 1 refused or failed (with an automatic rollback when a flip did not verify),
+Exit codes: 0 done, 1 refused, failed or (status) not installed (with an automatic rollback when a flip did not verify),
 2 bad input.
 """
 
@@ -54,8 +54,9 @@ def _run(args: argparse.Namespace) -> int:
         timeout=args.timeout,
     )
     if args.action == "status":
-        orchestrator.status()
-        return 0
+        state, table = orchestrator.status()
+        Console().print(table)
+        return 0 if state.installed else 1
     if args.action == "deploy":
         version = args.app_version or _default_version(args.app)
         outcome = orchestrator.deploy(version, args.tag)

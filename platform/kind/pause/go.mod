@@ -1,0 +1,3 @@
+module platform.local/pause
+
+go 1.22

@@ -1,0 +1,279 @@
+"""Pinned Go module builds: every cluster binary from its module source, cached by its inputs.
+
+A component (platform/versions.yaml `cluster_components`) names a module, a version and main
+packages. Modules whose go.mod only points at other modules build in place from the module cache,
+with their own go.sum (or vendor/): exactly upstream's dependency set. Modules whose go.mod
+replaces siblings by relative path (k8s.io/kubernetes -> ./staging, etcd -> ../api) cannot build
+in place, so a small wrapper module requires them and maps each such sibling to its published
+version (k8s.io/* staging modules at v0.<minor>.<patch>).
+
+Outputs live in `<cache>/gobuild/<name>-<version>-<key>/` where the key hashes every input
+(module, version, packages, tags, ldflags, cgo, Go version, this recipe), so nothing current
+is rebuilt. The Go build cache makes a changed ldflag a relink, not a rebuild.
+"""
+
+import hashlib
+import json
+import os
+import re
+import resource
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from verification.cluster.progress import say, step
+from verification.errors import UserError
+from verification.paths import REPO_ROOT, cache_dir
+from verification.run import run
+from verification.tools import _apt_install as apt_install
+from verification.versions import versions
+
+RECIPE_REVISION = "1"
+# Shared machine: at most two compile jobs at a time.
+PARALLEL = "2"
+_RELATIVE_REPLACE = re.compile(r"^\s*(?:replace\s+)?(\S+)(?:\s+\S+)?\s+=>\s+(\.\.?/\S*)\s*$", re.M)
+
+
+@dataclass(frozen=True)
+class Component:
+    name: str
+    module: str
+    version: str
+    packages: tuple[str, ...]
+    tags: str = ""
+    ldflags: str = ""
+    cgo: bool = False
+    extra: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+
+    @property
+    def version_plain(self) -> str:
+        return self.version.lstrip("v")
+
+    def expand(self, text: str) -> str:
+        return text.replace("{version_plain}", self.version_plain).replace("{version}", self.version)
+
+    def binaries(self) -> list[str]:
+        """Output names: `go build` names a binary after its package path, minus a /vN suffix."""
+        names = []
+        for package in self.packages:
+            parts = [*self.module.split("/"), *([] if package == "." else package.split("/"))]
+            if re.fullmatch(r"v\d+", parts[-1]):
+                parts.pop()
+            names.append(self.extra.get("rename", {}).get(parts[-1], parts[-1]))
+        return names
+
+
+def kubernetes_version() -> str:
+    return versions()["kubernetes"]["version"]
+
+
+def staging_version(kube_version: str) -> str:
+    """k8s.io/* staging modules are tagged v0.<minor>.<patch> for Kubernetes v1.<minor>.<patch>."""
+    return "v0." + kube_version.lstrip("v").split(".", 1)[1]
+
+
+def kubernetes_ldflags(kube_version: str) -> str:
+    """Version stamping as the release build does it; kubeadm and kubelet read these."""
+    major, minor = kube_version.lstrip("v").split(".")[:2]
+    values = {
+        "gitVersion": kube_version,
+        "gitMajor": major,
+        "gitMinor": minor,
+        "gitCommit": "0000000000000000000000000000000000000000",
+        "gitTreeState": "clean",
+        "buildDate": "1970-01-01T00:00:00Z",
+    }
+    return " ".join(
+        f"-X {pkg}.{var}={value}"
+        for pkg in ("k8s.io/component-base/version", "k8s.io/client-go/pkg/version")
+        for var, value in values.items()
+    )
+
+
+def components() -> dict[str, Component]:
+    """Every Go-built cluster component, from platform/versions.yaml."""
+    pins = versions().get("cluster_components", {})
+    found: dict[str, Component] = {}
+    for name, pin in pins.items():
+        if "module" not in pin:
+            continue
+        version = kubernetes_version() if name == "kubernetes" else pin["version"]
+        comp = Component(
+            name=name,
+            module=pin["module"],
+            version=version,
+            packages=tuple(pin["packages"]),
+            tags=pin.get("tags", ""),
+            ldflags=pin.get("ldflags", ""),
+            cgo=bool(pin.get("cgo", False)),
+            extra=pin,
+        )
+        if name == "kubernetes":
+            comp = Component(**{**comp.__dict__, "ldflags": kubernetes_ldflags(version)})
+        found[name] = comp
+    return found
+
+
+def package_path(comp: Component, package: str) -> str:
+    return comp.module if package == "." else f"{comp.module}/{package}"
+
+
+def go_version() -> str:
+    return run(["go", "env", "GOVERSION"], timeout=60).stdout.strip()
+
+
+def cache_key(comp: Component, go: str) -> str:
+    material = json.dumps(
+        [RECIPE_REVISION, comp.module, comp.version, comp.packages, comp.tags, comp.expand(comp.ldflags), comp.cgo, go]
+    )
+    return hashlib.sha256(material.encode()).hexdigest()[:12]
+
+
+def relative_replaces(go_mod: str) -> list[str]:
+    """Module paths that go.mod replaces with a relative directory (not in the module zip)."""
+    found = []
+    in_block = False
+    for line in go_mod.splitlines():
+        stripped = line.split("//", 1)[0].strip()
+        if stripped.startswith("replace ("):
+            in_block = True
+            continue
+        if in_block and stripped == ")":
+            in_block = False
+            continue
+        if in_block or stripped.startswith("replace "):
+            match = _RELATIVE_REPLACE.match(stripped)
+            if match:
+                found.append(match.group(1))
+    return found
+
+
+def wrapper_go_mod(comp: Component, replaced: list[str], sibling_version: str) -> str:
+    lines = ["module platformverify.local/build", "", "go 1.24", "", f"require {comp.module} {comp.version}", ""]
+    if replaced:
+        lines.append("replace (")
+        lines += [f"\t{mod} => {mod} {sibling_version}" for mod in replaced]
+        lines.append(")")
+    return "\n".join(lines) + "\n"
+
+
+def _env(comp: Component) -> dict[str, str]:
+    return {
+        **os.environ,
+        "CGO_ENABLED": "1" if comp.cgo else "0",
+        "GOTOOLCHAIN": "local",
+        "GOFLAGS": "-buildvcs=false -trimpath",
+    }
+
+
+def module_dir(comp: Component) -> Path:
+    out = run(["go", "mod", "download", "-json", f"{comp.module}@{comp.version}"], env=_env(comp), timeout=1800)
+    info = json.loads(out.stdout)
+    if info.get("Error"):
+        raise UserError(f"Go module {comp.module}@{comp.version} is not available: {info['Error']}")
+    return Path(info["Dir"])
+
+
+def output_dir(comp: Component, go: str | None = None) -> Path:
+    return cache_dir() / "gobuild" / f"{comp.name}-{comp.version}-{cache_key(comp, go or go_version())}"
+
+
+def is_built(comp: Component, go: str | None = None) -> bool:
+    return (output_dir(comp, go) / "build.json").exists()
+
+
+def build(comp: Component, rebuild: bool = False) -> Path:
+    """Directory holding the component's binaries; built once per cache key."""
+    go = go_version()
+    out = output_dir(comp, go)
+    if (out / "build.json").exists() and not rebuild:
+        return out
+    out.mkdir(parents=True, exist_ok=True)
+    _ensure_build_deps(comp)
+    with step(f"go build {comp.module}@{comp.version} ({', '.join(comp.binaries())})"):
+        started = time.monotonic()
+        src = module_dir(comp)
+        replaced = relative_replaces((src / "go.mod").read_text())
+        cmd = ["go", "build", "-p", PARALLEL, "-o", str(out) + "/"]
+        if comp.tags:
+            cmd += ["-tags", comp.tags]
+        ldflags = comp.expand(comp.ldflags)
+        cmd += ["-ldflags", f"-s -w {ldflags}".strip()]
+        if replaced:
+            work = cache_dir() / "gobuild" / "src" / f"{comp.name}-{comp.version}"
+            work.mkdir(parents=True, exist_ok=True)
+            # k8s.io/kubernetes requires its staging modules at v0.0.0 and replaces them; elsewhere
+            # (etcd) the require lines already name the published sibling versions.
+            staging = replaced if comp.module == "k8s.io/kubernetes" else []
+            (work / "go.mod").write_text(wrapper_go_mod(comp, staging, staging_version(comp.version)))
+            # Blank imports of the main packages let `go mod tidy` record every dependency.
+            imports = "\n".join(f'\t_ "{package_path(comp, p)}"' for p in comp.packages)
+            (work / "tools.go").write_text(f"//go:build tools\n\npackage tools\n\nimport (\n{imports}\n)\n")
+            run(["go", "mod", "tidy"], cwd=work, env=_env(comp), timeout=1800)
+            cmd += ["-mod=mod", *(package_path(comp, p) for p in comp.packages)]
+            cwd = work
+        else:
+            # Module zips carry vendor/modules.txt but not the vendored code: use go.sum instead.
+            cmd += ["-mod=readonly", *(f"./{p}" if p != "." else "." for p in comp.packages)]
+            cwd = src
+        run(cmd, cwd=cwd, env=_env(comp), timeout=4 * 3600)
+        for built_name, wanted in comp.extra.get("rename", {}).items():
+            (out / built_name).replace(out / wanted)
+        seconds = time.monotonic() - started
+    peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    record = {
+        "module": comp.module,
+        "version": comp.version,
+        "binaries": comp.binaries(),
+        "seconds": round(seconds, 1),
+        "peak_rss_mib_any_child_so_far": round(peak_kib / 1024),
+        "go": go,
+    }
+    (out / "build.json").write_text(json.dumps(record, indent=2) + "\n")
+    peak = record["peak_rss_mib_any_child_so_far"]
+    say(f"    {comp.name}: {record['seconds']}s, peak RSS of one compile/link so far {peak} MiB")
+    return out
+
+
+def _ensure_build_deps(comp: Component) -> None:
+    """Debian packages a cgo build links against (runc: libseccomp), installed when missing."""
+    missing = [
+        pkg
+        for pkg in comp.extra.get("debian_build_deps", [])
+        if run(["dpkg-query", "-W", "-f=${Status}", pkg], check=False, timeout=60).stdout != "install ok installed"
+    ]
+    if missing:
+        with step(f"install build dependencies of {comp.name}: {' '.join(missing)}"):
+            for pkg in missing:
+                apt_install(pkg)
+
+
+def build_pause(rebuild: bool = False) -> Path:
+    """The pod sandbox program (platform/kind/pause), static."""
+    src = REPO_ROOT / "platform" / "kind" / "pause"
+    digest = hashlib.sha256(b"".join(p.read_bytes() for p in sorted(src.glob("*"))) + go_version().encode())
+    out = cache_dir() / "gobuild" / f"pause-{digest.hexdigest()[:12]}"
+    if (out / "pause").exists() and not rebuild:
+        return out
+    out.mkdir(parents=True, exist_ok=True)
+    with step("go build pause"):
+        env = {**os.environ, "CGO_ENABLED": "0", "GOTOOLCHAIN": "local", "GOFLAGS": "-buildvcs=false -trimpath"}
+        run(["go", "build", "-ldflags", "-s -w", "-o", str(out / "pause"), "."], cwd=src, env=env, timeout=600)
+    return out
+
+
+def build_all(rebuild: bool = False, only: list[str] | None = None) -> dict[str, Path]:
+    """Every component (or those named), smallest first so the node base can start early."""
+    comps = components()
+    order = ["containerd", "runc", "crictl", "cni-plugins", "kubernetes", "etcd", "coredns", "kube-router"]
+    names = [n for n in order if n in comps] + [n for n in comps if n not in order]
+    if only:
+        unknown = set(only) - set(comps) - {"pause"}
+        if unknown:
+            raise UserError(f"unknown cluster components: {', '.join(sorted(unknown))} (known: {', '.join(names)})")
+        names = [n for n in names if n in only]
+    built = {name: build(comps[name], rebuild) for name in names}
+    if not only or "pause" in only:
+        built["pause"] = build_pause(rebuild)
+    return built

@@ -30,6 +30,7 @@ from verification.versions import versions
 from verification.yamlio import source_of, strip_source
 
 FETCH_COMMAND = "platform-verify crds fetch"
+CACHE_FORMAT = 2  # bump when fetch() stores something different, so old caches count as missing
 
 
 @dataclass(frozen=True)
@@ -118,7 +119,7 @@ def fetch(source: CrdSource) -> Path:
             index[f"{spec['group']}/{spec['names']['kind']}"] = name
     if not index:
         raise UserError(f"{crd_dir}: no CustomResourceDefinition found")
-    (tmp / "index.json").write_text(json.dumps(index, indent=1, sort_keys=True))
+    (tmp / "index.json").write_text(json.dumps({"format": CACHE_FORMAT, "kinds": index}, indent=1, sort_keys=True))
     shutil.rmtree(source.cache, ignore_errors=True)
     tmp.rename(source.cache)
     return source.cache
@@ -132,15 +133,26 @@ _CrdLoader.add_constructor("tag:yaml.org,2002:value", lambda loader, node: loade
 
 
 def _strip_descriptions(node: Any) -> Any:
-    if isinstance(node, dict):
-        return {k: _strip_descriptions(v) for k, v in node.items() if k != "description"}
+    """The schema without its prose; `properties` keys are field names (a field may be `description`)."""
     if isinstance(node, list):
         return [_strip_descriptions(v) for v in node]
-    return node
+    if not isinstance(node, dict):
+        return node
+    out = {k: _strip_descriptions(v) for k, v in node.items() if k not in ("description", "properties")}
+    if isinstance(node.get("properties"), dict):
+        out["properties"] = {name: _strip_descriptions(v) for name, v in node["properties"].items()}
+    return out
 
 
 def missing_sources() -> list[CrdSource]:
-    return [s for s in SOURCES if not (s.cache / "index.json").is_file()]
+    return [s for s in SOURCES if _stored_format(s) != CACHE_FORMAT]
+
+
+def _stored_format(source: CrdSource) -> int | None:
+    try:
+        return json.loads((source.cache / "index.json").read_text()).get("format")
+    except (OSError, ValueError, AttributeError):
+        return None
 
 
 def require_fetched() -> None:
@@ -244,7 +256,7 @@ def _drop_nulls(value: Any) -> Any:
 @cache
 def _index(source: CrdSource) -> dict[str, str]:
     require_fetched()
-    return json.loads((source.cache / "index.json").read_text())
+    return json.loads((source.cache / "index.json").read_text())["kinds"]
 
 
 @cache
@@ -267,7 +279,9 @@ def validate_document(obj: dict[str, Any]) -> list[str]:
     kind = obj.get("kind", "")
     source = source_for_group(group)
     if source is None:
-        return [f"<root>: no CRD source for API group {group!r} (known: {', '.join(g for s in SOURCES for g in s.groups)})"]
+        return [
+            f"<root>: no CRD source for API group {group!r} (known: {', '.join(g for s in SOURCES for g in s.groups)})"
+        ]
     crd = _crd(source, group, kind)
     pinned = f"{source.component} {source.version}"
     if crd is None:

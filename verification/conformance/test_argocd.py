@@ -1,0 +1,39 @@
+"""ArgoCD's projects and applications keep the delivery rules (verification/models/argocd.py)."""
+
+from typing import Any
+
+import pytest
+
+from verification.models import argocd
+
+
+@pytest.fixture(scope="module")
+def install_values() -> dict[str, Any]:
+    return argocd.load_install_values()
+
+
+def test_every_app_has_an_application_per_environment(platform_objects: list[dict[str, Any]]) -> None:
+    apps = argocd.applications(platform_objects)
+    expected = {
+        "sample-app-test": ("test", "develop"),
+        "sample2-app-test": ("test", "develop"),
+        "sample-app-staging": ("staging", "main"),
+        "sample2-app-staging": ("staging", "main"),
+    }
+    found = {
+        name: (argocd.app_namespace(app), app["spec"]["source"]["targetRevision"])
+        for name, app in apps.items()
+        if name in expected
+    }
+    assert found == expected
+
+
+@pytest.mark.parametrize("check", argocd.CHECKS, ids=lambda c: c.__name__.removeprefix("check_"))
+def test_delivery_rule(platform_objects: list[dict[str, Any]], check: Any) -> None:
+    problems = check(platform_objects)
+    assert not problems, "\n".join(problems)
+
+
+def test_install_values(platform_objects: list[dict[str, Any]], install_values: dict[str, Any]) -> None:
+    problems = argocd.check_install_values(install_values, platform_objects)
+    assert not problems, "\n".join(problems)

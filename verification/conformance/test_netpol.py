@@ -30,6 +30,10 @@ def test_app_namespaces_default_deny_both_directions(platform: segmentation.Plat
     _fail_on(segmentation.default_deny_violations(platform.model.policies))
 
 
+def test_app_namespace_peers_pin_their_namespace(platform: segmentation.Platform) -> None:
+    _fail_on(segmentation.unpinned_peer_violations(platform.model.policies))
+
+
 def test_dns_egress_wherever_egress_is_isolated(platform: segmentation.Platform) -> None:
     _fail_on(segmentation.dns_egress_violations(platform.model, platform.workloads))
 

@@ -14,6 +14,7 @@ from verification.compare import compare
 from verification.models.netpol import (
     EGRESS,
     INGRESS,
+    NAME_LABEL,
     Model,
     Policy,
     Port,
@@ -123,6 +124,36 @@ def default_deny_violations(policies: Sequence[Policy], namespaces: Iterable[str
     return violations
 
 
+def _pins_namespace(selector: Mapping[str, Any]) -> bool:
+    if NAME_LABEL in (selector.get("matchLabels") or {}):
+        return True
+    return any(e["key"] == NAME_LABEL and e["operator"] == "In" for e in selector.get("matchExpressions") or [])
+
+
+def unpinned_peer_violations(policies: Sequence[Policy], namespaces: Iterable[str] = APP_NAMESPACES) -> list[str]:
+    """In app namespaces every peer names its namespace(s) by `kubernetes.io/metadata.name`.
+
+    Kubernetes sets that label and nobody can put it on another namespace, so a pod elsewhere
+    that copies the peer's pod labels never matches. (A peer without namespaceSelector means
+    the policy's own namespace; ipBlock peers are not pod peers.)
+    """
+    violations = []
+    for p in policies:
+        if p.namespace not in namespaces:
+            continue
+        for field, rules in (("ingress", p.ingress), ("egress", p.egress)):
+            for i, rule in enumerate(rules):
+                if not rule.peers:
+                    violations.append(f"{p.source}: {p.key} {field}[{i}] allows every peer (no from/to)")
+                for j, peer in enumerate(rule.peers):
+                    if peer.namespace_selector is not None and not _pins_namespace(peer.namespace_selector):
+                        violations.append(
+                            f"{p.source}: {p.key} {field}[{i}] peer {j}: namespaceSelector does not name the "
+                            f"namespace by {NAME_LABEL}, so pods of other namespaces can match"
+                        )
+    return violations
+
+
 def dns_egress_violations(model: Model, workloads: Sequence[Workload]) -> list[str]:
     """Wherever egress is isolated, DNS to CoreDNS (53/UDP and 53/TCP) must stay allowed."""
     dns = next((w for w in workloads if w.namespace == "kube-system" and w.labels.get("k8s-app") == "kube-dns"), None)
@@ -212,6 +243,7 @@ def all_violations(platform: Platform) -> dict[str, list[str]]:
         "reachability": [report] if report else [],
         "unselecting-policies": unselecting_policy_violations(platform.model.policies, platform.workloads),
         "default-deny": default_deny_violations(platform.model.policies),
+        "unpinned-peers": unpinned_peer_violations(platform.model.policies),
         "dns-egress": dns_egress_violations(platform.model, platform.workloads),
         "namespaces": namespace_violations(platform.objects),
         "quotas": quota_violations(platform.objects),

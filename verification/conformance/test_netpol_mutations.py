@@ -1,0 +1,144 @@
+"""Mistakes applied to a temporary copy of the platform must fail the checks, naming the cause.
+
+Each test copies platform/manifests and platform/intent, breaks one thing as an engineer might,
+and asserts that the same check functions the conformance suite runs report it.
+"""
+
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from verification.models import segmentation
+from verification.paths import INTENT, MANIFESTS
+from verification.yamlio import source_of
+
+# The kinds the segmentation checks read; only files holding them are copied (YAML parsing of
+# the whole tree would dominate the run time), wherever they live under platform/manifests.
+KINDS = {"Namespace", "NetworkPolicy", "ResourceQuota", "LimitRange"}
+
+
+@pytest.fixture
+def copy(tmp_path: Path, platform_objects: list[dict[str, Any]]) -> Path:
+    for source in {source_of(o) for o in platform_objects if o["kind"] in KINDS}:
+        target = tmp_path / "manifests" / Path(source).relative_to(MANIFESTS)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(source, target)
+    (tmp_path / "intent").mkdir()
+    for name in ("workloads.yaml", "reachability.yaml"):
+        shutil.copy(INTENT / name, tmp_path / "intent" / name)
+    return tmp_path
+
+
+def edit_documents(path: Path, change: Callable[[list[dict[str, Any]]], list[dict[str, Any]]]) -> None:
+    docs = [d for d in yaml.safe_load_all(path.read_text()) if d is not None]
+    path.write_text(yaml.safe_dump_all(change(docs), sort_keys=False))
+
+
+def violations(root: Path) -> dict[str, list[str]]:
+    return segmentation.all_violations(segmentation.Platform.load(root / "manifests", root / "intent"))
+
+
+def failing(found: dict[str, list[str]]) -> set[str]:
+    return {name for name, items in found.items() if items}
+
+
+def test_unmodified_copy_passes(copy: Path) -> None:
+    assert failing(violations(copy)) == set()
+
+
+def test_deleting_staging_default_deny_fails(copy: Path) -> None:
+    edit_documents(
+        copy / "manifests/network-policies/staging.yaml",
+        lambda docs: [d for d in docs if d["metadata"]["name"] != "default-deny-all"],
+    )
+    found = violations(copy)
+    assert found["default-deny"] == [
+        "namespace staging: no default-deny Ingress NetworkPolicy "
+        "(podSelector: {}, policyTypes including Ingress, no ingress rules)",
+        "namespace staging: no default-deny Egress NetworkPolicy "
+        "(podSelector: {}, policyTypes including Egress, no egress rules)",
+    ]
+    # Nothing else notices: staging's allow-dns-egress still isolates egress and the allow rules
+    # isolate ingress, so the truth table is unchanged. The structural check is the safety net
+    # for the day one of those policies goes too.
+    assert failing(found) == {"default-deny"}
+
+
+def test_relabelled_test_workload_cannot_borrow_a_staging_allow_rule(copy: Path) -> None:
+    # test/sample-app-blue now carries Prometheus's pod labels, the peer of staging's
+    # allow-metrics-from-prometheus. That rule pins the monitoring namespace and test's egress is
+    # denied, so staging stays closed; the workload's own flows break, and conformance says so.
+    def relabel(workloads: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        for w in workloads:
+            if (w["namespace"], w["name"]) == ("test", "sample-app-blue"):
+                w["labels"] = {"app.kubernetes.io/name": "prometheus", "app.kubernetes.io/part-of": "devops-platform"}
+        return workloads
+
+    path = copy / "intent/workloads.yaml"
+    path.write_text(yaml.safe_dump(relabel(yaml.safe_load(path.read_text())), sort_keys=False))
+    platform = segmentation.Platform.load(copy / "manifests", copy / "intent")
+    report = segmentation.reachability_report(platform)
+    assert (
+        "ingress-nginx/controller -> test/sample-app-blue:8080/TCP denied: egress allowed by "
+        "ingress-nginx/controller; ingress denied: isolated by test/default-deny-all, no rule matches"
+    ) in report
+    table = platform.model.truth_table(platform.workloads).as_table()
+    assert [t for t, allowed in table["test/sample-app-blue"].items() if allowed and t.startswith("staging/")] == []
+
+
+def test_staging_rule_unpinned_from_its_namespace_fails(copy: Path) -> None:
+    # my choice: the peer keeps Prometheus's pod labels but accepts them from any namespace. No
+    # workload changes reachability today, so only the structural check can catch it.
+    def unpin(docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        for d in docs:
+            if d["metadata"]["name"] == "allow-metrics-from-prometheus":
+                d["spec"]["ingress"][0]["from"][0]["namespaceSelector"] = {}
+        return docs
+
+    edit_documents(copy / "manifests/network-policies/staging.yaml", unpin)
+    found = violations(copy)
+    assert failing(found) == {"unpinned-peers"}
+    assert found["unpinned-peers"][0].endswith(
+        "staging/allow-metrics-from-prometheus ingress[0] peer 0: namespaceSelector does not name the namespace "
+        "by kubernetes.io/metadata.name, so pods of other namespaces can match"
+    )
+
+
+def test_removing_dns_egress_fails(copy: Path) -> None:
+    edit_documents(
+        copy / "manifests/network-policies/test.yaml",
+        lambda docs: [d for d in docs if d["metadata"]["name"] != "allow-dns-egress"],
+    )
+    found = violations(copy)
+    dns = found["dns-egress"]
+    assert len(dns) == 8  # 4 test workloads x 53/UDP and 53/TCP
+    assert dns[0] == (
+        "test/sample-app-blue: egress is isolated but DNS is denied: test/sample-app-blue -> "
+        "kube-system/coredns:53/UDP denied: egress denied: isolated by test/default-deny-all, no rule matches; "
+        "ingress allowed (no policy isolates it)"
+    )
+    assert "test/sample-app-blue -> kube-system/coredns:53/UDP denied" in found["reachability"][0]
+
+
+def test_prometheus_rule_on_http_instead_of_metrics_fails(copy: Path) -> None:
+    # my choice: one word in a port list opens the apps' admin endpoints (/admin/faults) to Prometheus.
+    def widen(docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        for d in docs:
+            if d["metadata"]["name"] == "allow-metrics-from-prometheus":
+                d["spec"]["ingress"][0]["ports"] = [{"protocol": "TCP", "port": "http"}]
+        return docs
+
+    edit_documents(copy / "manifests/network-policies/test.yaml", widen)
+    report = violations(copy)["reachability"][0]
+    # Prometheus's own egress allows only `metrics` towards the apps, so http stays closed; the
+    # mistake shows as the scrape port closing on the 4 test workloads.
+    assert "differs from intent/reachability.yaml in 4 cells" in report
+    assert (
+        "monitoring/prometheus -> test/sample2-app-green:9100/TCP denied: egress allowed by monitoring/prometheus; "
+        "ingress denied: isolated by test/default-deny-all, test/allow-http-from-ingress-controller, "
+        "test/allow-metrics-from-prometheus, no rule matches"
+    ) in report

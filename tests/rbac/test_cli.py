@@ -1,6 +1,7 @@
 """`platform-verify rbac can-i`: answers, exit codes, and one-line errors for bad input."""
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -173,3 +174,37 @@ def test_exit_codes_and_errors_of_the_real_process(manifests: Path, tmp_path: Pa
     assert broken.returncode == 2 and broken.stdout == ""
     assert broken.stderr.count("\n") == 1 and "needs metadata.namespace" in broken.stderr
     assert "Traceback" not in broken.stderr
+
+
+def test_check_names_the_violation(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    shutil.copytree(MANIFESTS, tmp_path / "m")
+    (tmp_path / "m" / "oops.yaml").write_text(
+        "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata: {name: oops}\n"
+        "roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: edit}\n"
+        "subjects: [{kind: ServiceAccount, name: default, namespace: test}]\n"
+    )
+    assert main(["rbac", "check", "--manifests", str(tmp_path / "m")]) == 1
+    out = capsys.readouterr().out
+    assert "FAIL binding subjects" in out and "ClusterRoleBinding oops" in out and "`default` service account" in out
+    # edit carries secrets read and pods/exec (Kubernetes' own aggregate-to-edit)
+    assert "system:serviceaccount:test:default" in out and "'exec into pods'" in out
+
+
+def test_subject_access_review_of_a_request() -> None:
+    from verification.models.rbac import Request
+
+    resource = Request("u", ("g",), "get", "deployments", "scale", "apps", "test", "web")
+    assert resource.subject_access_review()["spec"] == {
+        "user": "u",
+        "groups": ["g"],
+        "resourceAttributes": {
+            "verb": "get",
+            "group": "apps",
+            "resource": "deployments",
+            "subresource": "scale",
+            "namespace": "test",
+            "name": "web",
+        },
+    }
+    url = Request("u", (), "get", path="/metrics")
+    assert url.subject_access_review()["spec"]["nonResourceAttributes"] == {"verb": "get", "path": "/metrics"}

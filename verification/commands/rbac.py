@@ -9,9 +9,14 @@ name and takes the subresource from `--subresource`).
 import argparse
 import re
 import sys
+from pathlib import Path
 
 from verification.errors import UserError
 from verification.models.rbac import Authorizer, Request, impersonated_groups
+from verification.models.rbac_checks import all_violations
+from verification.models.rbac_intent import PERMISSIONS_FILE, load_intent
+from verification.paths import MANIFESTS
+from verification.yamlio import load_manifests
 
 _VERB_RE = re.compile(r"^[A-Za-z*][A-Za-z0-9*-]*$")
 
@@ -39,6 +44,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     can_i.add_argument("--explain", action="store_true", help="say on stderr which binding and rule decide")
     can_i.set_defaults(func=_can_i)
 
+    check = actions.add_parser(
+        "check",
+        help="check manifests against the permissions intent (exit 0 holds, 1 violations)",
+        description="Every RBAC check of the conformance suite, with readable violations.",
+    )
+    check.add_argument("--manifests", action="append", metavar="PATH", help=f"default: {MANIFESTS}")
+    check.add_argument("--intent", default=str(PERMISSIONS_FILE), metavar="FILE")
+    check.set_defaults(func=_check)
+
 
 def _can_i(args: argparse.Namespace) -> int:
     if not _VERB_RE.match(args.verb):
@@ -54,6 +68,19 @@ def _can_i(args: argparse.Namespace) -> int:
         reason = f"allowed by {grant.describe()}" if grant else "no rule allows it"
         print(f"{who}: {request.describe()}: {reason}", file=sys.stderr)
     return 0 if grant else 1
+
+
+def _check(args: argparse.Namespace) -> int:
+    objects = load_manifests(args.manifests or [MANIFESTS])
+    authorizer = Authorizer.from_objects(objects)
+    intent = load_intent(authorizer.catalog, Path(args.intent))
+    failed = 0
+    for name, violations in all_violations(objects, authorizer, intent).items():
+        print(f"{'ok  ' if not violations else 'FAIL'} {name}")
+        for violation in violations:
+            print(f"     {violation}")
+        failed += len(violations)
+    return 1 if failed else 0
 
 
 def build_request(

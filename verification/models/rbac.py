@@ -97,6 +97,23 @@ class Request:
     def is_resource_request(self) -> bool:
         return not self.path
 
+    def subject_access_review(self) -> dict[str, Any]:
+        """The SubjectAccessReview that asks a live cluster the same question (for e2e)."""
+        spec: dict[str, Any] = {"user": self.user, "groups": list(self.groups)}
+        if self.is_resource_request:
+            attributes = {
+                "verb": self.verb,
+                "group": self.api_group,
+                "resource": self.resource,
+                "subresource": self.subresource,
+                "namespace": self.namespace,
+                "name": self.name,
+            }
+            spec["resourceAttributes"] = {k: v for k, v in attributes.items() if v}
+        else:
+            spec["nonResourceAttributes"] = {"verb": self.verb, "path": self.path}
+        return {"apiVersion": "authorization.k8s.io/v1", "kind": "SubjectAccessReview", "spec": spec}
+
     def describe(self) -> str:
         if not self.is_resource_request:
             return f"{self.verb} {self.path}"

@@ -78,6 +78,14 @@ MUTATIONS = [
         "runtime.terminationGracePeriodSeconds must exceed preStopSleepSeconds + drainDelaySeconds",
         overrides=(("runtime", {"terminationGracePeriodSeconds": 8}),),
     ),
+    Mutation(
+        "typo-in-values",
+        "templates/deployment.yaml",
+        "",
+        "",
+        "at '/runtime': additional properties 'drainDelaySecond' not allowed",
+        overrides=(("runtime", {"drainDelaySecond": 3}),),
+    ),
 ]
 
 

@@ -52,7 +52,7 @@ class Kube:
 
         self.namespace = namespace
         try:
-            api = config.new_client_from_config(config_file=kubeconfig, context=context)
+            api = config.new_client_from_config(config_file=kubeconfig, context=context, persist_config=False)
         except config.ConfigException as exc:
             if context or kubeconfig or not os.environ.get("KUBERNETES_SERVICE_HOST"):
                 raise UserError(f"cannot use the kubeconfig (context {context or 'current'}): {exc}") from None

@@ -208,3 +208,20 @@ def test_subject_access_review_of_a_request() -> None:
     }
     url = Request("u", (), "get", path="/metrics")
     assert url.subject_access_review()["spec"]["nonResourceAttributes"] == {"verb": "get", "path": "/metrics"}
+
+
+def test_cluster_scoped_resource_with_namespace_warns_and_asks_as_given(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    # a SubjectAccessReview with a namespace visits that namespace's RoleBindings, whatever the resource
+    path = tmp_path / "nodes.yaml"
+    path.write_text(
+        "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata: {name: nodes}\n"
+        "rules: [{apiGroups: [''], resources: [nodes], verbs: [get]}]\n---\n"
+        "apiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata: {name: nodes, namespace: test}\n"
+        "roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: nodes}\n"
+        "subjects: [{kind: User, name: erin}]\n"
+    )
+    code, out, err = _ask(capsys, "get", "nodes", "-n", "test", "--as", "erin", "--manifests", str(path))
+    assert (code, out) == (0, "yes\n") and "not namespace scoped" in err
+    assert _ask(capsys, "get", "nodes", "--as", "erin", "--manifests", str(path))[:2] == (1, "no\n")

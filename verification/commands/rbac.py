@@ -93,6 +93,9 @@ def build_request(
         # like kubectl: a non-resource request has no namespace, -n is ignored
         return Request(user, effective_groups, verb, path=target)
     resolved = authorizer.catalog.resolve(target)
+    if namespace and resolved.namespaced is False:
+        # as kubectl: warn, but ask the question as given (SubjectAccessReview semantics)
+        print(f"Warning: resource '{resolved.display()}' is not namespace scoped", file=sys.stderr)
     return Request(
         user,
         effective_groups,

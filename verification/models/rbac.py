@@ -201,7 +201,8 @@ class Role:
     namespace: str
     rules: tuple[Rule, ...]
     labels: tuple[tuple[str, str], ...] = ()
-    selectors: tuple[Mapping[str, Any], ...] | None = None  # aggregationRule.clusterRoleSelectors
+    # aggregationRule.clusterRoleSelectors; mappings are unhashable, and identity is kind/namespace/name
+    selectors: tuple[Mapping[str, Any], ...] | None = field(default=None, compare=False)
     source: str = "<inline>"
 
     @property

@@ -136,3 +136,48 @@ def _stop_dockerd() -> None:
             )
         except CommandError as exc:
             raise UserError(f"could not stop the running Docker engine to register the runc wrapper: {exc}") from exc
+
+
+def buildkit_cli() -> tuple[list[str], dict[str, str]]:
+    """A `docker build` that has BuildKit (COPY --chmod, cache mounts) on this machine.
+
+    Docker CLI >= 23 needs the buildx plugin for BuildKit; without it, a CLI that still talks
+    to the daemon's built-in BuildKit (Debian's docker.io client) does the same job.
+    """
+    if run(["docker", "buildx", "version"], check=False, timeout=30).returncode == 0:
+        return ["docker", "buildx", "build", "--load"], dict(os.environ)
+    for cli in ("/usr/bin/docker", "docker"):
+        proc = run([cli, "version", "--format", "{{.Client.Version}}"], check=False, timeout=30)
+        major = proc.stdout.strip().split(".", 1)[0]
+        if proc.returncode == 0 and major.isdigit() and int(major) < 23:
+            return [cli, "build"], {**os.environ, "DOCKER_BUILDKIT": "1"}
+    raise UserError("no BuildKit-capable docker build here: install the buildx plugin (apt-get install docker-buildx)")
+
+
+def build_image(
+    context: Path,
+    tag: str,
+    *,
+    dockerfile: Path | None = None,
+    build_args: dict[str, str] | None = None,
+    labels: dict[str, str] | None = None,
+    timeout: float = 3600,
+) -> None:
+    """`docker build` with BuildKit; output and stderr tail on failure via CommandError."""
+    cmd, env = buildkit_cli()
+    cmd = [*cmd, "--progress=plain", "-t", tag]
+    if dockerfile is not None:
+        cmd += ["-f", str(dockerfile)]
+    for key, value in (build_args or {}).items():
+        cmd += ["--build-arg", f"{key}={value}"]
+    for key, value in (labels or {}).items():
+        cmd += ["--label", f"{key}={value}"]
+    run([*cmd, str(context)], env=env, timeout=timeout)
+
+
+def image_label(ref: str, label: str) -> str | None:
+    """The value of `label` on a local image, or None if the image (or label) is missing."""
+    proc = run(["docker", "image", "inspect", "--format", "{{json .Config.Labels}}", ref], check=False, timeout=60)
+    if proc.returncode != 0:
+        return None
+    return (json.loads(proc.stdout.strip() or "null") or {}).get(label)

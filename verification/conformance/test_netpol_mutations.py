@@ -142,3 +142,26 @@ def test_prometheus_rule_on_http_instead_of_metrics_fails(copy: Path) -> None:
         "ingress denied: isolated by test/default-deny-all, test/allow-http-from-ingress-controller, "
         "test/allow-metrics-from-prometheus, no rule matches"
     ) in report
+
+
+def test_relaxing_pod_security_fails(copy: Path) -> None:
+    # staging enforcing baseline: an app namespace must be restricted, and any exception needs a reason.
+    def relax(docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        docs[0]["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] = "baseline"
+        return docs
+
+    edit_documents(copy / "manifests/namespaces/staging.yaml", relax)
+    found = violations(copy)
+    assert failing(found) == {"namespaces"}
+    assert [v.split(": ", 1)[1] for v in found["namespaces"]] == [
+        "namespace staging: enforces 'baseline', not restricted, without a `# Pod Security EXCEPTION:` comment "
+        "in its file saying why",
+        "namespace staging: app namespace must have pod-security.kubernetes.io/enforce=restricted",
+    ]
+
+
+def test_missing_quota_fails(copy: Path) -> None:
+    edit_documents(
+        copy / "manifests/namespaces/monitoring.yaml", lambda docs: [d for d in docs if d["kind"] != "ResourceQuota"]
+    )
+    assert violations(copy)["quotas"] == ["namespace monitoring: no ResourceQuota"]

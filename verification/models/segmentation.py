@@ -197,11 +197,24 @@ def namespace_violations(objects: Sequence[Mapping[str, Any]]) -> list[str]:
                 violations.append(f"{where}: pod-security.kubernetes.io/{mode} is {level!r}, want one of {PSA_LEVELS}")
             if not labels.get(f"pod-security.kubernetes.io/{mode}-version"):
                 violations.append(f"{where}: pod-security.kubernetes.io/{mode}-version is missing (pin it)")
+        enforce = labels.get("pod-security.kubernetes.io/enforce")
+        if enforce != "restricted" and "Pod Security EXCEPTION" not in _text(source_of(dict(obj))):
+            violations.append(
+                f"{where}: enforces {enforce!r}, not restricted, without a `# Pod Security EXCEPTION:` comment "
+                "in its file saying why"
+            )
         if ns in APP_NAMESPACES:
             for mode in PSA_MODES:
                 if labels.get(f"pod-security.kubernetes.io/{mode}") != "restricted":
                     violations.append(f"{where}: app namespace must have pod-security.kubernetes.io/{mode}=restricted")
     return violations
+
+
+def _text(path: str) -> str:
+    try:
+        return Path(path).read_text()
+    except OSError:
+        return ""
 
 
 def quota_violations(objects: Sequence[Mapping[str, Any]]) -> list[str]:

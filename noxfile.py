@@ -23,6 +23,11 @@ def _install(session: nox.Session) -> None:
 
 def _apps(session: nox.Session) -> None:
     """Dependencies of the sample apps, so their contract tests run them as real processes."""
+    # sample2-app runs from source in the session's interpreter; sample-app needs node_modules.
+    session.install("-r", "platform/apps/sample2-app/requirements.txt")
+    session.run(
+        "npm", "ci", "--no-audit", "--no-fund", "--prefix", "platform/apps/sample-app", external=True, silent=True
+    )
 
 
 def _tools(session: nox.Session, names: list[str]) -> None:

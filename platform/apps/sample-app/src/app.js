@@ -112,8 +112,15 @@ function validateFaults(body) {
 function faultRoutes(app) {
   let current = { error_ratio: 0, latency_ms: 0 };
   app.get('/admin/faults', (req, res) => res.json(current));
-  app.post('/admin/faults', express.json({ limit: '4kb', strict: false, type: () => true }), (req, res) => {
-    current = validateFaults(req.body);
+  // Raw text, parsed here: an empty or non-JSON body is a 400 whatever its content type.
+  app.post('/admin/faults', express.text({ limit: '4kb', type: () => true }), (req, res) => {
+    let body;
+    try {
+      body = JSON.parse(typeof req.body === 'string' ? req.body : '');
+    } catch {
+      throw new HttpError(400, 'body must be a JSON object');
+    }
+    current = validateFaults(body);
     res.json(current);
   });
   app.delete('/admin/faults', (req, res) => {

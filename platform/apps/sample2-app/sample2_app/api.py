@@ -22,7 +22,11 @@ MESSAGES = {404: "not found", 405: "method not allowed", 500: "internal server e
 
 
 def error_response(status: int, message: str | None = None, headers: dict[str, str] | None = None) -> JSONResponse:
-    body = {"error": ERROR_CODES.get(status, "error"), "message": message or MESSAGES.get(status, "error"), "status": status}
+    body = {
+        "error": ERROR_CODES.get(status, "error"),
+        "message": message or MESSAGES.get(status, "error"),
+        "status": status,
+    }
     return JSONResponse(body, status_code=status, headers=headers)
 
 

@@ -7,29 +7,32 @@ import os
 import signal
 import sys
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
-import uvicorn
-
-from sample2_app import logs, metrics
-from sample2_app.api import build_api, build_metrics_app
+from sample2_app import logs
 from sample2_app.config import ConfigError, Settings, load_settings
-from sample2_app.contract import ContractMiddleware
-from sample2_app.lifecycle import ConnectionAges, Lifecycle
+
+if TYPE_CHECKING:
+    import uvicorn
+
+# FastAPI, uvicorn and prometheus-client are imported only once the configuration is valid:
+# a misconfigured pod then fails in a fraction of a second with its one log line.
 
 log = logging.getLogger("sample2-app")
 KEEPALIVE_TIMEOUT = 5  # idle keep-alive connections are closed by the server after this
 SHUTDOWN_TIMEOUT = 5  # after the drain delay: in-flight requests get this long, then exit
 
 
-class Server(uvicorn.Server):
-    """uvicorn would stop accepting at the first SIGTERM; signals are ours (drain first)."""
+def _server(app: object, port: int) -> "uvicorn.Server":
+    import uvicorn
 
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        yield
+    class Server(uvicorn.Server):
+        """uvicorn would stop accepting at the first SIGTERM; signals are ours (drain first)."""
 
+        @contextlib.contextmanager
+        def capture_signals(self) -> Iterator[None]:
+            yield
 
-def _server(app: object, port: int, settings: Settings) -> Server:
     config = uvicorn.Config(
         app,
         host=os.environ.get("BIND_ADDRESS", "0.0.0.0"),
@@ -45,11 +48,16 @@ def _server(app: object, port: int, settings: Settings) -> Server:
 
 
 async def serve(settings: Settings) -> None:
+    from sample2_app import metrics
+    from sample2_app.api import build_api, build_metrics_app
+    from sample2_app.contract import ContractMiddleware
+    from sample2_app.lifecycle import ConnectionAges, Lifecycle
+
     lifecycle = Lifecycle()
     ages = ConnectionAges(settings.max_connection_age_seconds, KEEPALIVE_TIMEOUT)
     api = ContractMiddleware(build_api(settings, lifecycle), settings.app_version, lifecycle, ages)
     scrape = ContractMiddleware(build_metrics_app(), settings.app_version, lifecycle, None, count=False)
-    servers = [_server(api, settings.http_port, settings), _server(scrape, settings.metrics_port, settings)]
+    servers = [_server(api, settings.http_port), _server(scrape, settings.metrics_port)]
     loop = asyncio.get_running_loop()
 
     def stop() -> None:

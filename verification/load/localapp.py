@@ -1,0 +1,128 @@
+"""A sample app as a real local process on free loopback ports: the target of tests and benchmarks.
+
+Long-running server, so it is started with Popen (verification.run.run is for commands that end);
+readiness is awaited with verification.wait.wait_for.
+"""
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from verification.errors import UserError
+from verification.paths import APPS
+from verification.wait import wait_for
+
+APP_NAMES = ("sample-app", "sample2-app")
+
+
+def command(app: str) -> tuple[list[str], Path]:
+    """How to start `app` from its source folder, and that folder."""
+    folder = APPS / app
+    if app == "sample-app":
+        node = shutil.which("node")
+        if not node or not (folder / "node_modules").is_dir():
+            raise UserError(f"sample-app needs Node.js >= 20 and `npm ci` in {folder} (nox -s tests runs it)")
+        return [node, "src/server.js"], folder
+    if app == "sample2-app":
+        return [sys.executable, "-m", "sample2_app"], folder
+    raise UserError(f"unknown app {app!r} (known: {', '.join(APP_NAMES)})")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def app_env(http_port: int, metrics_port: int, **overrides: str) -> dict[str, str]:
+    env = {
+        "APP_VERSION": "1.0.0",
+        "APP_COLOR": "blue",
+        "HTTP_PORT": str(http_port),
+        "METRICS_PORT": str(metrics_port),
+        "BIND_ADDRESS": "127.0.0.1",
+        "LOG_LEVEL": "info",
+        **overrides,
+    }
+    return {**os.environ, **env}
+
+
+@dataclass
+class LocalApp:
+    name: str
+    proc: subprocess.Popen
+    http_port: int
+    metrics_port: int
+    log_path: Path
+    env: dict[str, str] = field(repr=False, default_factory=dict)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.http_port}"
+
+    @property
+    def metrics_url(self) -> str:
+        return f"http://127.0.0.1:{self.metrics_port}"
+
+    def logs(self) -> list[dict]:
+        """Every log line, parsed: each must be one JSON object."""
+        return [json.loads(line) for line in self.log_path.read_text().splitlines() if line.strip()]
+
+    def terminate(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+
+    def wait(self, timeout: float) -> int:
+        return self.proc.wait(timeout)
+
+    def stop(self) -> int:
+        """SIGTERM, then wait past the drain delay; kill only if it hangs."""
+        self.terminate()
+        drain = float(self.env.get("DRAIN_DELAY_SECONDS", "5"))
+        try:
+            return self.proc.wait(drain + 15)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            return self.proc.wait(5)
+
+
+def start_app(app: str, log_dir: Path, *, ready_timeout: float = 30, **overrides: str) -> LocalApp:
+    """Start `app` with the contract's variables (+ overrides); return once /readyz answers 200."""
+    cmd, cwd = command(app)
+    http_port, metrics_port = free_port(), free_port()
+    while metrics_port == http_port:
+        metrics_port = free_port()
+    env = app_env(http_port, metrics_port, **overrides)
+    log_dir.mkdir(parents=True, exist_ok=True)
+    log_path = log_dir / f"{app}-{http_port}.log"
+    with log_path.open("w") as log:
+        proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT)
+    local = LocalApp(app, proc, http_port, metrics_port, log_path, env)
+
+    def state() -> str:
+        if proc.poll() is not None:
+            return "exited"
+        return "ready" if httpx.get(f"{local.url}/readyz", timeout=2).status_code == 200 else "not ready"
+
+    try:
+        seen = wait_for(
+            state,
+            what=f"{app} /readyz on {local.url}",
+            timeout=ready_timeout,
+            interval=0.1,
+            until=lambda s: s != "not ready",
+        )
+    except BaseException:
+        local.stop()
+        raise
+    if seen == "exited":
+        raise UserError(f"{app} exited {proc.returncode} at start; log: {log_path.read_text()[-2000:]}")
+    return local

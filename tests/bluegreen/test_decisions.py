@@ -203,3 +203,12 @@ def test_unknown_colour(bad: str) -> None:
 
     with pytest.raises(Exception, match="unknown colour"):
         other(bad)
+
+
+def test_only_forbidden() -> None:
+    from verification.bluegreen.model import only_forbidden
+
+    forbidden = Answer("p", "/healthz", None, None, "forbidden: this identity may not use pods/portforward")
+    assert only_forbidden([forbidden, forbidden])
+    assert not only_forbidden([forbidden, Answer("p", "/readyz", 503, "1")])
+    assert not only_forbidden([])

@@ -144,3 +144,43 @@ def test_status_of_a_missing_release() -> None:
     console = Console(record=True, width=120)
     console.print(table)
     assert "not installed" in console.export_text()
+
+
+class NoPortForward(StandIn):
+    """A deployer identity: pods/portforward is prohibited by the permissions intent."""
+
+    def get_via_pod(self, pod: str, path: str) -> Answer:
+        return Answer(pod, path, None, None, "forbidden: this identity may not use pods/portforward")
+
+
+def test_without_port_forward_the_switch_relies_on_readiness_and_says_so() -> None:
+    stand_in, events = NoPortForward(values("blue", "1.0.0", "1.1.0")), []
+    console = Console(record=True, width=200)
+    o = orchestrator(stand_in, events)
+    o.console = console
+    assert o.switch("1.1.0").active_after == "green"
+    assert "warning: this identity may not port-forward" in console.export_text()
+
+
+def test_a_preview_url_is_smoke_tested_instead_of_pods() -> None:
+    stand_in = NoPortForward(values("blue", "1.0.0", "1.1.0"))
+    urls: list[str] = []
+
+    def get_url(url: str, path: str) -> Answer:
+        urls.append(url + path)
+        return Answer(url, path, 200, "1.0.0")  # the preview route still reaches the old version
+
+    o = Orchestrator(
+        TARGET,
+        stand_in,
+        preview_url="http://preview.test",
+        get_url=get_url,
+        bound=1.0,
+        console=Console(quiet=True),
+        apply=stand_in.apply,
+        read_values=stand_in.read_values,
+    )
+    with pytest.raises(Refused, match=re.escape("http://preview.test /healthz: version 1.0.0, expected 1.1.0")):
+        o.switch()
+    assert urls[0] == "http://preview.test/healthz" and len(urls) == 6  # 3 paths x 2 pods
+    assert stand_in.applied == []

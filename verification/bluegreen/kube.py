@@ -14,7 +14,7 @@ from typing import Any
 
 import httpx
 
-from verification.bluegreen.model import Answer, ColourState, PodState
+from verification.bluegreen.model import FORBIDDEN, Answer, ColourState, PodState
 from verification.errors import UserError
 
 VERSION_HEADER = "X-App-Version"
@@ -123,6 +123,8 @@ class Kube:
                 self.core.connect_get_namespaced_pod_portforward, pod, self.namespace, ports=str(port)
             )
         except Exception as exc:  # noqa: BLE001 - the client raises ApiException or websocket errors
+            if "403" in str(exc) or "Forbidden" in str(exc):
+                return Answer(pod, path, None, None, f"{FORBIDDEN} this identity may not use pods/portforward")
             return Answer(pod, path, None, None, f"port-forward failed: {exc}")
         try:
             answer = http_get_over(forward.socket(port), path, pod, timeout)

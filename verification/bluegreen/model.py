@@ -163,6 +163,14 @@ class Answer:
     error: str | None = None
 
 
+FORBIDDEN = "forbidden:"  # prefix of Answer.error when the identity may not reach pods this way
+
+
+def only_forbidden(answers: list[Answer]) -> bool:
+    """Every answer failed because the identity lacks the right (not because a pod misbehaved)."""
+    return bool(answers) and all((a.error or "").startswith(FORBIDDEN) for a in answers)
+
+
 def smoke_problems(answers: list[Answer], expected_version: str) -> list[str]:
     """Every answer must be 200 with the expected version; an empty list means the smoke test passed."""
     if not answers:

@@ -25,6 +25,7 @@ from verification.bluegreen.model import (
     ReleaseState,
     convergence_bound,
     convergence_problems,
+    only_forbidden,
     plan_deploy,
     plan_rollback,
     plan_switch,
@@ -80,6 +81,7 @@ class Orchestrator:
         cluster: Cluster,
         *,
         url: str | None = None,
+        preview_url: str | None = None,
         timeout: float = 300.0,
         bound: float | None = None,
         console: Console | None = None,
@@ -91,6 +93,7 @@ class Orchestrator:
         self.target = target
         self.cluster = cluster
         self.url = url
+        self.preview_url = preview_url
         self.timeout = timeout
         self._bound = bound
         self.console = console or Console(stderr=True)
@@ -263,8 +266,23 @@ class Orchestrator:
                 )
             except WaitTimeout as exc:
                 problems.append(str(exc))
-        answers = [self.cluster.get_via_pod(p, path) for p in pods for path in SMOKE_PATHS]
-        problems += smoke_problems(answers, colour.version or "?")
+        if self.preview_url:
+            # Through the preview Service itself (an ingress host or NodePort reaching it).
+            answers = [self._get_url(self.preview_url, path) for path in SMOKE_PATHS for _ in pods]
+        else:
+            answers = [self.cluster.get_via_pod(p, path) for p in pods for path in SMOKE_PATHS]
+            if only_forbidden(answers):
+                # Deployers may not port-forward (platform/intent/permissions.yaml). What remains is
+                # the kubelet's evidence, already required by unready_reason(): every pod passed its
+                # /readyz probe and runs the expected APP_VERSION.
+                self._say(
+                    f"warning: this identity may not port-forward, so {colour.color} is not smoke-tested over "
+                    "HTTP; relying on its readiness probes and pod specs (pass --preview-url to test it)",
+                    "yellow",
+                )
+                answers = []
+        if answers:
+            problems += smoke_problems(answers, colour.version or "?")
         self._step(f"smoke test of {colour.color} ({len(answers)} requests)", begun)
         if problems and raise_on_failure:
             raise Refused(f"smoke test of {self.target.app}-{colour.color} failed: {'; '.join(problems)}")

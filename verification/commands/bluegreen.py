@@ -35,6 +35,11 @@ def register(sub: argparse._SubParsersAction) -> None:
         metavar="FILE",
         help="extra values file after the environment's (repeatable)",
     )
+    parser.add_argument(
+        "--preview-url",
+        help="smoke-test the idle colour through this URL of the preview Service (ingress or NodePort) "
+        "instead of a port-forward to each pod",
+    )
     parser.add_argument("--url", help="also verify the live active Service at this URL (e.g. the e2e NodePort)")
     parser.add_argument("--timeout", type=float, default=300.0, help="seconds to wait for a rollout (default 300)")
     parser.set_defaults(func=_run)
@@ -51,6 +56,7 @@ def _run(args: argparse.Namespace) -> int:
         kubeconfig=args.kubeconfig,
         extra_values=tuple(args.values),
         url=args.url,
+        preview_url=args.preview_url,
         timeout=args.timeout,
     )
     if args.action == "status":

@@ -132,3 +132,18 @@ def test_missing_deployment_is_a_colour_without_replicas() -> None:
 
 def test_ready_endpoints_count_unknown_as_ready() -> None:
     assert kube(None, []).ready_endpoint_pods("sample-app") == ("g-0", "g-1")
+
+
+def test_a_forbidden_endpoint_read_stops_with_the_missing_right() -> None:
+    import pytest
+
+    from verification.bluegreen.kube import Forbidden
+
+    class _NoDiscovery:
+        def list_namespaced_endpoint_slice(self, namespace: str, label_selector: str) -> Any:
+            raise client.ApiException(status=403, reason="Forbidden")
+
+    k = kube(None, [])
+    k.discovery = _NoDiscovery()
+    with pytest.raises(Forbidden, match=r"may not list endpointslices\.discovery\.k8s\.io in test"):
+        k.ready_endpoint_pods("sample-app")

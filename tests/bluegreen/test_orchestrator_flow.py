@@ -184,3 +184,18 @@ def test_a_preview_url_is_smoke_tested_instead_of_pods() -> None:
         o.switch()
     assert urls[0] == "http://preview.test/healthz" and len(urls) == 6  # 3 paths x 2 pods
     assert stand_in.applied == []
+
+
+def test_a_missing_read_permission_stops_before_any_change() -> None:
+    from verification.bluegreen.kube import Forbidden
+
+    class NoEndpoints(StandIn):
+        def ready_endpoint_pods(self, service: str) -> tuple[str, ...]:
+            raise Forbidden("this identity may not list endpointslices.discovery.k8s.io in test")
+
+    stand_in = NoEndpoints(values("blue", "1.0.0", "1.1.0"))
+    with pytest.raises(Forbidden):
+        orchestrator(stand_in, []).switch()
+    with pytest.raises(Forbidden):
+        orchestrator(stand_in, []).deploy("1.2.0")
+    assert stand_in.applied == []

@@ -44,6 +44,12 @@ def get_url(url: str, path: str = "/version", timeout: float = 5.0) -> Answer:
         return Answer(url, path, None, None, f"{type(exc).__name__}: {exc}")
 
 
+class Forbidden(UserError):
+    """The identity lacks a read the orchestrator needs; raised before anything is changed."""
+
+    exit_code = 1
+
+
 class Kube:
     """Read-only views of one namespace, plus port-forwarded GETs to pods."""
 
@@ -102,9 +108,17 @@ class Kube:
 
     def ready_endpoint_pods(self, service: str) -> tuple[str, ...]:
         """Pods behind the Service's ready endpoints (EndpointSlices: what kube-proxy routes to)."""
-        slices = self.discovery.list_namespaced_endpoint_slice(
-            self.namespace, label_selector=f"kubernetes.io/service-name={service}"
-        ).items
+        try:
+            slices = self.discovery.list_namespaced_endpoint_slice(
+                self.namespace, label_selector=f"kubernetes.io/service-name={service}"
+            ).items
+        except self._api_exception as exc:
+            if exc.status == 403:
+                raise Forbidden(
+                    f"this identity may not list endpointslices.discovery.k8s.io in {self.namespace}; "
+                    "the orchestrator needs it to verify which pods each Service routes to"
+                ) from None
+            raise
         pods = set()
         for item in slices:
             for endpoint in item.endpoints or []:

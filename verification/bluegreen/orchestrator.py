@@ -123,6 +123,13 @@ class Orchestrator:
             colours={c: self._colour(c, colours[c]["tag"], colours[c]["version"]) for c in chart.COLORS},
         )
 
+    def _preflight(self) -> None:
+        """Reads every later step needs, done once up front: a missing permission stops the run
+        before anything changes (inside a wait it would look like a routing failure)."""
+        for service in (self.target.app, f"{self.target.app}-preview"):
+            self.cluster.selector_color(service)
+            self.cluster.ready_endpoint_pods(service)
+
     def _colour(self, color: str, tag: str | None, version: str | None) -> ColourState:
         return self.cluster.colour(self.target.app, color, tag, version)
 
@@ -155,6 +162,8 @@ class Orchestrator:
     def deploy(self, version: str, tag: str | None = None) -> Outcome:
         tag = tag or version
         state = self.state()
+        if state.installed:
+            self._preflight()
         decision = plan_deploy(state, version, tag)
         self._say(f"{self.target.label}: {decision.reason}")
         outcome = self._outcome("deploy", state, state.active, version)
@@ -186,6 +195,7 @@ class Orchestrator:
         decision = plan(state, expect)
         if decision.refused:
             raise Refused(decision.reason)
+        self._preflight()
         target = state.colours[decision.target or ""]
         outcome = self._outcome(decision.action, state, state.active, target.version)
         self._say(f"{self.target.label}: {decision.reason}")

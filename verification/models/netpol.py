@@ -28,10 +28,13 @@ Namespace labels come from Namespace objects; every namespace carries
 import ipaddress
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from fnmatch import fnmatchcase
+from pathlib import Path
 from typing import Any
 
+from verification.compare import Grid
 from verification.errors import UserError
-from verification.yamlio import iter_kind, source_of
+from verification.yamlio import iter_kind, load_file, source_of
 
 PROTOCOLS = ("TCP", "UDP", "SCTP")
 NAME_LABEL = "kubernetes.io/metadata.name"
@@ -459,10 +462,8 @@ def truth_table(
     return Model(policies, namespace_labels).truth_table(workloads)
 
 
-def port_grids(table: Mapping[str, Mapping[str, bool]], workloads: Sequence[Workload], title: str = "") -> list:
+def port_grids(table: Mapping[str, Mapping[str, bool]], workloads: Sequence[Workload], title: str = "") -> list[Grid]:
     """Split a table into one compare.Grid per port/protocol: sources x destinations with that port."""
-    from verification.compare import Grid
-
     rows = tuple(w.key for w in workloads)
     labels = sorted({p.label for w in workloads for p in w.ports}, key=_port_sort_key)
     grids = []
@@ -544,9 +545,7 @@ def _workload_port(raw: Any, where: str) -> Port:
     return Port(port, _protocol(raw.get("protocol", "TCP"), where), name)
 
 
-def load_workloads(path: Any) -> list[Workload]:
-    from verification.yamlio import load_file
-
+def load_workloads(path: Path | str) -> list[Workload]:
     return parse_workloads(load_file(path), str(path))
 
 
@@ -567,8 +566,6 @@ class Flow:
 
     def cells(self, workloads: Sequence[Workload]) -> list[tuple[str, str]]:
         """(source key, destination target) pairs this flow allows."""
-        from fnmatch import fnmatchcase
-
         srcs = [w for w in workloads if fnmatchcase(w.key, self.sources)]
         dsts = [w for w in workloads if fnmatchcase(w.key, self.destinations)]
         return [(s.key, d.target(p)) for s in srcs for d in dsts for p in d.ports if self._port_matches(p)]
@@ -587,8 +584,6 @@ def parse_reachability(data: Any, origin: str, workloads: Sequence[Workload]) ->
     Every pattern must match a workload and every flow must allow at least one cell, so a typo
     or a renamed workload is reported instead of silently denying.
     """
-    from fnmatch import fnmatchcase
-
     if not isinstance(data, Mapping) or set(data) != {"allow"} or not isinstance(data["allow"], list):
         raise UserError(f"{origin}: expected a mapping with one key `allow:` holding a list of flows")
     table = {s.key: {d.target(p): False for d in workloads for p in d.ports} for s in workloads}
@@ -617,7 +612,5 @@ def parse_reachability(data: Any, origin: str, workloads: Sequence[Workload]) ->
     return table
 
 
-def load_reachability(path: Any, workloads: Sequence[Workload]) -> dict[str, dict[str, bool]]:
-    from verification.yamlio import load_file
-
+def load_reachability(path: Path | str, workloads: Sequence[Workload]) -> dict[str, dict[str, bool]]:
     return parse_reachability(load_file(path), str(path), workloads)

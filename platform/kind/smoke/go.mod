@@ -1,0 +1,3 @@
+module platform.local/smoke
+
+go 1.22

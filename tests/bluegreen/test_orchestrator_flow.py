@@ -199,3 +199,42 @@ def test_a_missing_read_permission_stops_before_any_change() -> None:
     with pytest.raises(Forbidden):
         orchestrator(stand_in, []).deploy("1.2.0")
     assert stand_in.applied == []
+
+
+class PodReplacedDuringSwitch(StandIn):
+    """After the flip, green's pod 1 is replaced by a new pod of the same colour."""
+
+    def _names(self, color: str) -> list[str]:
+        names = [f"sample-app-{color}-0", f"sample-app-{color}-1"]
+        if color == "green" and self.applied:
+            names[1] = "sample-app-green-9"
+        return names
+
+    def colour(self, app: str, color: str, tag: str | None, version: str | None) -> ColourState:
+        pods = tuple(PodState(n, True, self._version(color)) for n in self._names(color))
+        return ColourState(color, tag, version, 2, True, pods)
+
+    def ready_endpoint_pods(self, service: str) -> tuple[str, ...]:
+        return tuple(self._names(self.selector_color(service) or ""))
+
+
+def test_a_pod_replaced_during_the_switch_is_still_the_new_colour() -> None:
+    stand_in = PodReplacedDuringSwitch(values("blue", "1.0.0", "1.1.0"))
+    assert orchestrator(stand_in, []).switch().active_after == "green"
+    assert len(stand_in.applied) == 1  # no automatic rollback
+
+
+def test_a_failing_helm_flip_is_undone() -> None:
+    from verification.run import CommandError
+
+    class FlipFails(StandIn):
+        def apply(self, target: Target, values: dict[str, Any]) -> None:
+            super().apply(target, values)
+            if len(self.applied) == 1:
+                raise CommandError(["helm", "upgrade"], 1, "", "Error: UPGRADE FAILED: timed out")
+
+    stand_in, events = FlipFails(values("blue", "1.0.0", "1.1.0")), []
+    with pytest.raises(SwitchFailed, match="UPGRADE FAILED"):
+        orchestrator(stand_in, events).switch()
+    assert stand_in.applied[-1] == values("blue", "1.0.0", "1.1.0")
+    assert events == ["auto-rollback"]

@@ -33,6 +33,7 @@ from verification.bluegreen.model import (
 )
 from verification.errors import UserError
 from verification.models import bluegreen as chart
+from verification.run import CommandError
 from verification.wait import WaitTimeout, wait_for
 
 SMOKE_PATHS = ("/healthz", "/readyz", "/version")
@@ -203,13 +204,13 @@ class Orchestrator:
         if problems:
             raise Refused(f"{decision.reason}: refused, smoke test through the preview failed: {'; '.join(problems)}")
         begun = time.monotonic()
-        self._apply(self.target, dict(decision.values))
-        self.on_event(decision.action)
-        self._step(f"flip activeColor to {decision.target}", begun)
-        self._say(f"activeColor is now {decision.target}; verifying the active Service")
         try:
+            self._apply(self.target, dict(decision.values))
+            self.on_event(decision.action)
+            self._step(f"flip activeColor to {decision.target}", begun)
+            self._say(f"activeColor is now {decision.target}; verifying the active Service")
             self._verify_active(target)
-        except WaitTimeout as exc:
+        except (WaitTimeout, CommandError) as exc:
             outcome.rolled_back = self._undo(state, str(exc))
             raise SwitchFailed(
                 f"{decision.action} of {self.target.app} to {decision.target} failed verification: {exc}; "
@@ -228,7 +229,11 @@ class Orchestrator:
     def _undo(self, before: ReleaseState, why: str) -> bool:
         self._say(f"verification failed ({why}); flipping back to {before.active}", "bold red")
         begun = time.monotonic()
-        self._apply(self.target, before.colour_values())
+        try:
+            self._apply(self.target, before.colour_values())
+        except CommandError as exc:
+            self._say(f"flipping back failed: {exc}", "bold red")
+            return False
         self.on_event("auto-rollback")
         self._step(f"automatic rollback to {before.active}", begun)
         previous = before.colours.get(before.active or "")
@@ -305,21 +310,25 @@ class Orchestrator:
         begun = time.monotonic()
         service = self.target.app
 
-        def observe() -> ActiveObservation:
+        def observe() -> tuple[ActiveObservation, list[str]]:
+            # The colour's pods are read afresh: a pod replaced during the switch is still the
+            # right colour, not a stranger.
+            fresh = self._colour(colour.color, colour.tag, colour.version)
             answers: tuple[Answer, ...] = ()
             if self.url:
                 answers = tuple(self._get_url(self.url, "/version") for _ in range(LIVE_SAMPLES))
-            return ActiveObservation(
+            seen = ActiveObservation(
                 self.cluster.selector_color(service), self.cluster.ready_endpoint_pods(service), answers
             )
+            return seen, convergence_problems(seen, fresh)
 
-        seen = wait_for(
+        seen, _ = wait_for(
             observe,
             what=f"Service {service} to answer only with {colour.color} ({colour.version}) within {bound:.0f}s",
             timeout=bound,
             interval=0.5,
-            until=lambda o: not convergence_problems(o, colour),
-            describe=lambda o: "; ".join(convergence_problems(o, colour)),
+            until=lambda o: not o[1],
+            describe=lambda o: "; ".join(o[1]),
         )
         took = time.monotonic() - begun
         self._step(f"active Service converged on {colour.color}", begun)

@@ -1,0 +1,223 @@
+"""Cluster providers for e2e: `kind` (create or reuse a named local cluster) and `existing`.
+
+kind clusters use platform/kind/cluster.yaml (API server and NodePorts on 127.0.0.1 only) and
+kube-router (platform/kind/kube-router.yaml) as CNI and NetworkPolicy controller, whatever the
+image source:
+- `pull`: kind's published node image, images pulled from their registries;
+- `build`: the node image built here (node_image.py), images loaded from the local engine;
+- `auto`: `pull` when a registry name resolves, else `build` (the reason is printed).
+"""
+
+import json
+import socket
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from verification import tools
+from verification.cluster import docker, node_image, smoke_image
+from verification.cluster.progress import say, step
+from verification.errors import UserError
+from verification.paths import PLATFORM, cache_dir
+from verification.run import CommandError, run
+from verification.versions import versions
+from verification.wait import wait_for
+from verification.yamlio import load_file
+
+DEFAULT_NAME = "platform-e2e"
+KIND_DIR = PLATFORM / "kind"
+REGISTRY_HOSTS = ("registry.k8s.io", "registry-1.docker.io")
+
+
+@dataclass(frozen=True)
+class Cluster:
+    name: str
+    kubeconfig: Path
+    provider: str  # kind | existing
+    image_source: str  # pull | build | existing
+
+    def kubectl(self, *args: str, input: str | None = None, check: bool = True, timeout: float = 120):
+        return run(
+            [tools.require("kubectl").path, "--kubeconfig", self.kubeconfig, *args],
+            input=input,
+            check=check,
+            timeout=timeout,
+        )
+
+
+def choose_image_source(requested: str) -> tuple[str, str]:
+    """(source, reason). `auto` only resolves registry names: no traffic leaves the machine."""
+    if requested in ("pull", "build"):
+        return requested, "asked for"
+    for host in REGISTRY_HOSTS:
+        try:
+            socket.getaddrinfo(host, 443)
+        except OSError:
+            return "build", f"no container registry answers here ({host} does not resolve)"
+    return "pull", f"registries resolve ({', '.join(REGISTRY_HOSTS)})"
+
+
+def kubeconfig_path(name: str) -> Path:
+    return cache_dir() / "clusters" / name / "kubeconfig"
+
+
+def kind_config(source: str) -> str:
+    """platform/kind/cluster.yaml plus, for built node images, kubeadm's etcd/CoreDNS tags."""
+    text = (KIND_DIR / "cluster.yaml").read_text()
+    if source != "build":
+        return text
+    etcd_tag = node_image.image_tag_of(node_image.pinned_image("etcd"))
+    dns_tag = node_image.image_tag_of(node_image.pinned_image("coredns"))
+    # kubeadm v1.33.6 defaults to etcd 3.5.24-0 and CoreDNS v1.12.0; the Go module proxy serves
+    # neither, so the node carries the nearest served versions and kubeadm is told their tags.
+    patch = (
+        "kubeadmConfigPatches:\n"
+        "  - |\n"
+        "    kind: ClusterConfiguration\n"
+        "    etcd:\n"
+        "      local:\n"
+        f"        imageTag: {etcd_tag}\n"
+        "    dns:\n"
+        f"      imageTag: {dns_tag}\n"
+    )
+    return text + patch
+
+
+def kube_router_manifest() -> str:
+    pin = versions()["cluster_components"]["kube-router"]
+    image = node_image.expand(pin["image"], pin["version"])
+    return (KIND_DIR / "kube-router.yaml").read_text().replace("{image}", image)
+
+
+def pull_node_image() -> str:
+    return versions()["cluster_components"]["kind-node-pull"]["image"]
+
+
+def kind_clusters() -> list[str]:
+    out = run([tools.require("kind").path, "get", "clusters"], timeout=60).stdout
+    return [line.strip() for line in out.splitlines() if line.strip()]
+
+
+def up(name: str = DEFAULT_NAME, image_source: str = "auto", extra_images: list[str] | None = None) -> Cluster:
+    """Create (or reuse) the kind cluster and wait until nodes are Ready and CoreDNS answers."""
+    docker.ensure_engine()
+    source, reason = choose_image_source(image_source)
+    say(f"image source: {source} ({reason})")
+    kind = tools.require("kind").path
+    cluster = Cluster(name, kubeconfig_path(name), "kind", source)
+    cluster.kubeconfig.parent.mkdir(parents=True, exist_ok=True)
+    if name in kind_clusters():
+        say(f"reusing kind cluster {name!r}")
+        run([kind, "export", "kubeconfig", "--name", name, "--kubeconfig", cluster.kubeconfig], timeout=60)
+    else:
+        image = node_image.ensure_node_image() if source == "build" else pull_node_image()
+        with step(f"kind create cluster {name} ({image})"), tempfile.TemporaryDirectory() as tmp:
+            config = Path(tmp) / "kind.yaml"
+            config.write_text(kind_config(source))
+            load_file(config)  # a malformed config fails here with one line, not deep in kind
+            run(
+                [kind, "create", "cluster", "--name", name, "--image", image, "--config", config,
+                 "--kubeconfig", cluster.kubeconfig, "--retain"],
+                timeout=1200,
+            )  # fmt: skip
+    with step("apply kube-router (pod network + NetworkPolicy)"):
+        cluster.kubectl("apply", "-f", "-", input=kube_router_manifest())
+    with step("wait for every node to be Ready"):
+        wait_for(
+            lambda: nodes_ready(cluster),
+            what="every node Ready",
+            timeout=300,
+            interval=2,
+            until=lambda r: r[0],
+            describe=lambda r: r[1],
+        )
+    with step("wait for CoreDNS"):
+        cluster.kubectl("-n", "kube-system", "rollout", "status", "deployment/coredns", "--timeout=300s", timeout=320)
+    images = [smoke_image.ensure_smoke_image(), *(extra_images or [])]
+    load_images(cluster, images)
+    with step("check that CoreDNS answers from a pod"):
+        check_dns(cluster, images[0])
+    return cluster
+
+
+def nodes_ready(cluster: Cluster) -> tuple[bool, str]:
+    data = json.loads(cluster.kubectl("get", "nodes", "-o", "json").stdout)
+    pending = [
+        node["metadata"]["name"]
+        for node in data["items"]
+        if not any(c["type"] == "Ready" and c["status"] == "True" for c in node["status"].get("conditions", []))
+    ]
+    if not data["items"]:
+        return False, "no nodes"
+    return not pending, f"not Ready: {pending}" if pending else "all Ready"
+
+
+def load_images(cluster: Cluster, refs: list[str]) -> None:
+    """Side-load local images into every node (kind load skips those already present)."""
+    if not refs:
+        return
+    with step(f"load {len(refs)} image(s) into kind cluster {cluster.name}"):
+        run([tools.require("kind").path, "load", "docker-image", "--name", cluster.name, *refs], timeout=1800)
+
+
+def check_dns(cluster: Cluster, image: str) -> None:
+    pod = "platform-verify-dns-check"
+    cluster.kubectl("delete", "pod", pod, "--ignore-not-found", "--wait=true", timeout=120)
+    cluster.kubectl(
+        "run", pod, f"--image={image}", "--image-pull-policy=Never", "--restart=Never",
+        "--command", "--", "/smoke", "resolve", "kubernetes.default.svc.cluster.local",
+    )  # fmt: skip
+    try:
+        wait_for(
+            lambda: cluster.kubectl("get", "pod", pod, "-o", "jsonpath={.status.phase}").stdout,
+            what=f"pod {pod} to resolve kubernetes.default via CoreDNS",
+            timeout=180,
+            interval=2,
+            until=lambda phase: phase in ("Succeeded", "Failed"),
+        )
+        phase = cluster.kubectl("get", "pod", pod, "-o", "jsonpath={.status.phase}").stdout
+        if phase != "Succeeded":
+            logs = cluster.kubectl("logs", pod, check=False).stdout + cluster.kubectl("logs", pod, check=False).stderr
+            raise UserError(f"CoreDNS does not answer from a pod: {logs.strip()}")
+    finally:
+        cluster.kubectl("delete", "pod", pod, "--ignore-not-found", "--wait=false", check=False)
+
+
+def down(name: str = DEFAULT_NAME) -> bool:
+    """Delete the kind cluster; False if there was none."""
+    if name not in kind_clusters():
+        return False
+    with step(f"kind delete cluster {name}"):
+        run([tools.require("kind").path, "delete", "cluster", "--name", name], timeout=600)
+    kubeconfig_path(name).unlink(missing_ok=True)
+    return True
+
+
+def status(name: str = DEFAULT_NAME) -> list[str]:
+    """Lines describing what exists: engine, cluster, nodes."""
+    lines = []
+    if not docker.engine_answers():
+        return ["docker engine: not answering (`platform-verify docker up`)"]
+    lines.append("docker engine: answering")
+    if name not in kind_clusters():
+        return [*lines, f"kind cluster {name!r}: absent (`platform-verify cluster up`)"]
+    cluster = Cluster(name, kubeconfig_path(name), "kind", "unknown")
+    run([tools.require("kind").path, "export", "kubeconfig", "--name", name, "--kubeconfig", cluster.kubeconfig])
+    lines.append(f"kind cluster {name!r}: present, kubeconfig {cluster.kubeconfig}")
+    try:
+        lines.append(cluster.kubectl("get", "nodes", "-o", "wide").stdout.rstrip())
+    except CommandError as exc:
+        lines.append(f"API server not answering: {exc}")
+    return lines
+
+
+def existing(kubeconfig: Path) -> Cluster:
+    """A cluster we must not disturb: only checked for reachability here."""
+    if not kubeconfig.exists():
+        raise UserError(f"--kubeconfig {kubeconfig}: file not found")
+    cluster = Cluster("existing", kubeconfig, "existing", "existing")
+    try:
+        cluster.kubectl("version", "-o", "json", timeout=60)
+    except CommandError as exc:
+        raise UserError(f"the cluster in {kubeconfig} does not answer: {exc}") from exc
+    return cluster

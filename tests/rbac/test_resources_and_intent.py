@@ -199,3 +199,17 @@ def test_bad_exemptions(tmp_path: Path, exemption: str, message: str) -> None:
     with pytest.raises(UserError, match="exemptions") as caught:
         _intent(tmp_path, text + f"exemptions:\n  - {exemption}\n")
     assert message in str(caught.value)
+
+
+def test_expectations_list_every_intent_request_with_both_answers(tmp_path: Path) -> None:
+    from verification.models.rbac_checks import expectations
+
+    authorizer = _authorizer()
+    intent = _intent(
+        tmp_path,
+        "identities:\n  - user: alice\n    allow: [{verb: get, resource: pods, namespace: test}]\n"
+        "    deny: [{verb: delete, resource: pods, namespace: test}]\n",
+        authorizer,
+    )
+    found = [(e.request.verb, e.intended, e.modelled) for e in expectations(authorizer, intent)]
+    assert found == [("get", True, True), ("delete", False, False)]

@@ -109,6 +109,25 @@ def check_intent(authorizer: Authorizer, intent: PermissionsIntent) -> list[str]
     return violations
 
 
+@dataclass(frozen=True)
+class Expectation:
+    """One question for a live cluster: the intent's answer and the model's (e2e compares SAR to both)."""
+
+    request: Request
+    intended: bool
+    modelled: bool
+
+
+def expectations(authorizer: Authorizer, intent: PermissionsIntent) -> list[Expectation]:
+    """Every request of the intent, as a SubjectAccessReview would ask it (exact name, no "any name")."""
+    return [
+        Expectation(request, intended, authorizer.allowed(request))
+        for declared in intent.identities
+        for intended, requests in ((True, declared.allow), (False, declared.deny))
+        for request in requests
+    ]
+
+
 def check_prohibited(authorizer: Authorizer, intent: PermissionsIntent) -> list[str]:
     """No identity but admins holds a prohibited permission, anywhere, for any object name, except
     where the intent's `exemptions` allow that identity that permission in that namespace."""

@@ -28,45 +28,47 @@ def intent(authorizer: Authorizer) -> PermissionsIntent:
     return load_intent(authorizer.catalog)
 
 
-def _report(violations: list[str]) -> str:
-    return f"{len(violations)} violation(s):\n  " + "\n  ".join(violations)
+def _assert_none(violations: list[str]) -> None:
+    # pytrace=False: the failure is the list of causes, not a dump of the model's objects
+    if violations:
+        pytest.fail(f"{len(violations)} violation(s):\n  " + "\n  ".join(violations), pytrace=False)
 
 
 def test_permissions_intent_holds(authorizer: Authorizer, intent: PermissionsIntent) -> None:
     violations = check_intent(authorizer, intent)
-    assert not violations, _report(violations)
+    _assert_none(violations)
 
 
 def test_nobody_but_admins_holds_a_prohibited_permission(authorizer: Authorizer, intent: PermissionsIntent) -> None:
     violations = check_prohibited(authorizer, intent)
-    assert not violations, _report(violations)
+    _assert_none(violations)
 
 
 def test_no_wildcard_rules_outside_admin_roles(authorizer: Authorizer, intent: PermissionsIntent) -> None:
     violations = check_wildcards(authorizer, intent)
-    assert not violations, _report(violations)
+    _assert_none(violations)
 
 
 def test_no_binding_to_everyone_anonymous_or_default_service_accounts(authorizer: Authorizer) -> None:
     violations = check_binding_subjects(authorizer)
-    assert not violations, _report(violations)
+    _assert_none(violations)
 
 
 def test_every_binding_refers_to_an_existing_role(authorizer: Authorizer) -> None:
     violations = check_role_refs(authorizer)
-    assert not violations, _report(violations)
+    _assert_none(violations)
 
 
 def test_read_only_identities_mutate_nothing(authorizer: Authorizer, intent: PermissionsIntent) -> None:
     violations = check_read_only(authorizer, intent)
-    assert not violations, _report(violations)
+    _assert_none(violations)
 
 
 def test_runtime_service_accounts_have_no_token_and_no_binding(
     platform_objects: list[dict[str, Any]], authorizer: Authorizer, intent: PermissionsIntent
 ) -> None:
     violations = check_runtime_service_accounts(platform_objects, authorizer, intent)
-    assert not violations, _report(violations)
+    _assert_none(violations)
 
 
 def test_intent_covers_every_environment_identity(intent: PermissionsIntent) -> None:

@@ -5,7 +5,8 @@ A real cluster answers `can-i` with these objects present, so the model includes
 user-facing aggregated roles `admin` > `edit` > `view`, and the roles every authenticated (and
 anonymous) user holds. Source: kubernetes plugin/pkg/auth/authorizer/rbac/bootstrappolicy
 (testdata/cluster-roles.yaml, cluster-role-bindings.yaml); controller and node roles are left out
-because no platform identity can hold them.
+because no platform identity can hold them. The rules are kept verbatim (including the long-gone
+`extensions` group) so that answers match a real cluster's.
 """
 
 from typing import Any
@@ -112,6 +113,21 @@ DEFAULT_OBJECTS: list[dict[str, Any]] = [
             ),
             _r(["autoscaling"], ["horizontalpodautoscalers"], _WRITE),
             _r(["batch"], ["cronjobs", "jobs"], _WRITE),
+            _r(
+                ["extensions"],
+                [
+                    "daemonsets",
+                    "deployments",
+                    "deployments/rollback",
+                    "deployments/scale",
+                    "ingresses",
+                    "networkpolicies",
+                    "replicasets",
+                    "replicasets/scale",
+                    "replicationcontrollers/scale",
+                ],
+                _WRITE,
+            ),
             _r(["policy"], ["poddisruptionbudgets"], _WRITE),
             _r(["networking.k8s.io"], ["ingresses", "networkpolicies"], _WRITE),
             _r(["coordination.k8s.io"], ["leases"], [*_WRITE, *_READ]),
@@ -168,6 +184,24 @@ DEFAULT_OBJECTS: list[dict[str, Any]] = [
             ),
             _r(["autoscaling"], ["horizontalpodautoscalers", "horizontalpodautoscalers/status"], _READ),
             _r(["batch"], ["cronjobs", "cronjobs/status", "jobs", "jobs/status"], _READ),
+            _r(
+                ["extensions"],
+                [
+                    "daemonsets",
+                    "daemonsets/status",
+                    "deployments",
+                    "deployments/scale",
+                    "deployments/status",
+                    "ingresses",
+                    "ingresses/status",
+                    "networkpolicies",
+                    "replicasets",
+                    "replicasets/scale",
+                    "replicasets/status",
+                    "replicationcontrollers/scale",
+                ],
+                _READ,
+            ),
             _r(["policy"], ["poddisruptionbudgets", "poddisruptionbudgets/status"], _READ),
             _r(["networking.k8s.io"], ["ingresses", "ingresses/status", "networkpolicies"], _READ),
         ],

@@ -5,7 +5,7 @@ A real cluster answers `can-i` with these objects present, so the model includes
 user-facing aggregated roles `admin` > `edit` > `view`, and the roles every authenticated (and
 anonymous) user holds. Source: kubernetes plugin/pkg/auth/authorizer/rbac/bootstrappolicy
 (testdata/cluster-roles.yaml, cluster-role-bindings.yaml); controller and node roles are left out
-because no platform identity can hold them. The rules are kept verbatim (including the long-gone
+because no platform identity can hold them. The rules are complete (including the long-gone
 `extensions` group) so that answers match a real cluster's.
 """
 

@@ -1,0 +1,70 @@
+"""The e2e cluster fixture: a real cluster or one clear failure (never a silent skip).
+
+--cluster kind      create or reuse the kind cluster (`--cluster-name`, default platform-e2e,
+                    the one `nox -s cluster -- up` makes); deleted afterwards only if this run
+                    created it and --keep-cluster is not given.
+--cluster existing  the cluster in --kubeconfig, used without disturbing it (temporary namespaces).
+"""
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from verification.cluster import cluster as providers
+from verification.cluster import docker
+from verification.cluster.cluster import Cluster
+from verification.errors import UserError
+from verification.run import CommandError
+
+PYTEST_KIND_DEFAULT_NAME = "pytest-kind"
+
+
+def _cluster_name(config: pytest.Config) -> str:
+    name = config.getoption("--cluster-name", default=None)
+    return providers.DEFAULT_NAME if name in (None, PYTEST_KIND_DEFAULT_NAME) else name
+
+
+@pytest.fixture(scope="session")
+def cluster(pytestconfig: pytest.Config) -> Iterator[Cluster]:
+    provider = pytestconfig.getoption("--cluster")
+    try:
+        if provider == "existing":
+            kubeconfig = pytestconfig.getoption("--kubeconfig", default=None) or os.environ.get("KUBECONFIG")
+            if not kubeconfig:
+                pytest.fail("--cluster existing needs --kubeconfig PATH (or KUBECONFIG)", pytrace=False)
+            yield providers.existing(Path(kubeconfig))
+            return
+        name = _cluster_name(pytestconfig)
+        try:
+            docker.ensure_engine()
+        except UserError as exc:
+            pytest.fail(f"no Docker engine for the kind cluster: {exc}", pytrace=False)
+        existed = name in providers.kind_clusters()
+        found = providers.up(name, pytestconfig.getoption("--image-source"))
+    except (UserError, CommandError) as exc:
+        pytest.fail(f"cluster {provider!r} is not available: {exc}", pytrace=False)
+    yield found
+    if not existed and not pytestconfig.getoption("--keep-cluster", default=False):
+        providers.down(name)
+
+
+@pytest.fixture
+def namespace(cluster: Cluster, artifacts: Path, request: pytest.FixtureRequest) -> Iterator[str]:
+    """A throw-away namespace; its events and objects go to the artifacts folder afterwards."""
+    name = f"e2e-{request.node.name[:30].lower().replace('_', '-')}-{uuid.uuid4().hex[:5]}".replace("--", "-")
+    cluster.kubectl("create", "namespace", name)
+    try:
+        yield name
+    finally:
+        out = artifacts / "namespaces" / name
+        out.mkdir(parents=True, exist_ok=True)
+        for what, args in {
+            "events.txt": ["get", "events", "-n", name, "--sort-by=.lastTimestamp"],
+            "describe.txt": ["describe", "all,networkpolicies", "-n", name],
+        }.items():
+            proc = cluster.kubectl(*args, check=False)
+            (out / what).write_text(proc.stdout + proc.stderr)
+        cluster.kubectl("delete", "namespace", name, "--wait=false", check=False)

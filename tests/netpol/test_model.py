@@ -166,3 +166,23 @@ def test_invalid_policies_are_user_errors(spec: dict, message: str) -> None:
 def test_policy_without_namespace_is_rejected() -> None:
     with pytest.raises(UserError, match=r"metadata.name and metadata.namespace are required"):
         parse_policy({"kind": "NetworkPolicy", "metadata": {"name": "p"}, "spec": {"podSelector": {}}})
+
+
+def test_matrix_cells_and_table_report() -> None:
+    deny = parse_policy(np("x", {"podSelector": {}, "policyTypes": ["Ingress"]}, name="deny"))
+    workloads = [Workload("x", "s", {}, (Port(80),)), Workload("y", "c", {}, (Port(53, "UDP"),))]
+    matrix = Model([deny], {}).truth_table(workloads)
+    assert matrix.cell("y/c", "x/s", 80) is False
+    assert matrix.cell("x/s", "y/c", 53, "UDP") is True
+    table = matrix.as_table()
+    assert table == {
+        "x/s": {"x/s:80/TCP": False, "y/c:53/UDP": True},
+        "y/c": {"x/s:80/TCP": False, "y/c:53/UDP": True},
+    }
+    from verification.models.netpol import table_report
+
+    assert table_report(table, table, workloads) == ""
+    flipped = {"x/s": {**table["x/s"], "x/s:80/TCP": True}, "y/c": table["y/c"]}
+    report = table_report(flipped, table, workloads, "live")
+    assert report.startswith("expected: live port 80/TCP") and "x/s -> x/s: expected allowed, observed denied" in report
+    assert "53/UDP" not in report  # only ports that differ are shown

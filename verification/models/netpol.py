@@ -32,7 +32,7 @@ from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any
 
-from verification.compare import Grid
+from verification.compare import Grid, compare
 from verification.errors import UserError
 from verification.yamlio import iter_kind, load_file, source_of
 
@@ -448,6 +448,10 @@ class Matrix:
     def allowed(self, src: str, target: str) -> bool:
         return self.verdicts[(src, target)].allowed
 
+    def cell(self, src: str, dst: str, port: int, protocol: str = "TCP") -> bool:
+        """One cell by parts: `cell("x/a", "y/b", 80, "TCP")`."""
+        return self.verdicts[(src, f"{dst}:{port}/{protocol}")].allowed
+
     def as_table(self) -> dict[str, dict[str, bool]]:
         """The CLI's JSON shape: {"ns/src": {"ns/dst:port/PROTO": bool}}, every ordered pair."""
         table: dict[str, dict[str, bool]] = {w.key: {} for w in self.workloads}
@@ -478,6 +482,24 @@ def port_grids(table: Mapping[str, Mapping[str, bool]], workloads: Sequence[Work
         heading = f"{title} port {label}".strip()
         grids.append(Grid(heading, rows, columns, cells))
     return grids
+
+
+def table_report(
+    expected: Mapping[str, Mapping[str, bool]],
+    observed: Mapping[str, Mapping[str, bool]],
+    workloads: Sequence[Workload],
+    title: str = "",
+) -> str:
+    """'' when equal; else expected/observed/differences grids for each port/protocol that differs.
+
+    Tables have the Matrix.as_table() shape; a live probe matrix in that shape compares the same way.
+    """
+    reports = []
+    for want, have in zip(port_grids(expected, workloads, title), port_grids(observed, workloads, title), strict=True):
+        result = compare(want, have)
+        if not result.ok:
+            reports.append(result.report())
+    return "\n\n".join(reports)
 
 
 def _port_sort_key(label: str) -> tuple[int, str]:

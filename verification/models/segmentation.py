@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from verification.compare import compare
 from verification.models.netpol import (
     EGRESS,
     INGRESS,
@@ -21,7 +20,7 @@ from verification.models.netpol import (
     Workload,
     load_reachability,
     load_workloads,
-    port_grids,
+    table_report,
 )
 from verification.yamlio import iter_kind, load_manifests, source_of
 
@@ -69,24 +68,18 @@ def reachability_report(platform: Platform) -> str:
     """'' when the truth table equals the intent; else grids per differing port and explanations."""
     observed = platform.model.truth_table(platform.workloads)
     table = observed.as_table()
-    parts, lines = [], []
-    for want, have in zip(
-        port_grids(platform.expected, platform.workloads, "reachability"),
-        port_grids(table, platform.workloads, "reachability"),
-        strict=True,
-    ):
-        result = compare(want, have)
-        if not result.ok:
-            parts.append(result.report())
-    for src, targets in table.items():
-        for target, allowed in targets.items():
-            if platform.expected[src][target] != allowed:
-                lines.append(observed.verdicts[(src, target)].explain())
+    lines = [
+        observed.verdicts[(src, target)].explain()
+        for src, targets in table.items()
+        for target, allowed in targets.items()
+        if platform.expected[src][target] != allowed
+    ]
     if not lines:
         return ""
+    grids = table_report(platform.expected, table, platform.workloads, "reachability")
     return (
         f"NetworkPolicy truth table differs from intent/reachability.yaml in {len(lines)} cells\n\n"
-        + "\n\n".join(parts)
+        + grids
         + "\n\nwhy (model):\n"
         + "\n".join(lines)
     )

@@ -337,3 +337,42 @@ def test_other_colour() -> None:
     assert bg.other("green") == "blue"
     with pytest.raises(bg.UserError, match="unknown colour 'red'"):
         bg.other("red")
+
+
+def test_versions_pin_one_colour_and_the_repository_of_both(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(bg, "image", lambda app: f"registry.example.local:5000/platform/{app}:1.1.0")
+    both_old = edited(
+        good(),
+        "Deployment",
+        "sample-app-green",
+        lambda d: container(d).update(image="registry.example.local:5000/platform/sample-app:1.0.0"),
+    )
+    both_old = edited(
+        both_old,
+        "Deployment",
+        "sample-app-blue",
+        lambda d: container(d).update(image="registry.example.local:5000/platform/sample-app:1.0.0"),
+    )
+    assert bg.check_image_pinned_in_versions(both_old) == [
+        "neither colour runs images.sample-app of platform/versions.yaml "
+        "(registry.example.local:5000/platform/sample-app:1.1.0): "
+        "blue registry.example.local:5000/platform/sample-app:1.0.0, "
+        "green registry.example.local:5000/platform/sample-app:1.0.0"
+    ]
+    candidate = edited(
+        both_old,
+        "Deployment",
+        "sample-app-green",
+        lambda d: container(d).update(image="registry.example.local:5000/platform/sample-app:1.1.0"),
+    )
+    assert bg.check_image_pinned_in_versions(candidate) == []
+    elsewhere = edited(
+        candidate,
+        "Deployment",
+        "sample-app-blue",
+        lambda d: container(d).update(image="docker.io/other/sample-app:1.0.0"),
+    )
+    assert bg.check_image_pinned_in_versions(elsewhere) == [
+        "Deployment sample-app-blue: image 'docker.io/other/sample-app:1.0.0' is not from "
+        "registry.example.local:5000/platform/sample-app (platform/versions.yaml)"
+    ]

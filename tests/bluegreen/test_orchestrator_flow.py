@@ -238,3 +238,32 @@ def test_a_failing_helm_flip_is_undone() -> None:
         orchestrator(stand_in, events).switch()
     assert stand_in.applied[-1] == values("blue", "1.0.0", "1.1.0")
     assert events == ["auto-rollback"]
+
+
+def test_the_switch_moment_is_when_the_cluster_follows_the_source() -> None:
+    """GitOps: the values file changes first; the Services follow once ArgoCD has synced."""
+
+    class SlowSync(StandIn):
+        def __init__(self, values: dict[str, Any]) -> None:
+            super().__init__(values)
+            self.synced = dict(values)
+            self.reads_after_apply = 0
+
+        def apply(self, target: Target, values: dict[str, Any]) -> None:
+            self.applied.append(values)
+            self.reads_after_apply = 0
+            self.pending = values
+
+        def selector_color(self, service: str) -> str | None:
+            if self.applied:
+                self.reads_after_apply += 1
+                if self.reads_after_apply >= 3:  # the sync lands on the third look
+                    self.values = self.pending
+            return super().selector_color(service)
+
+    stand_in = SlowSync(values("blue", "1.0.0", "1.1.0"))
+    marks: list[tuple[str, str | None]] = []
+    o = orchestrator(stand_in, [])
+    o.on_event = lambda name: marks.append((name, stand_in.values["activeColor"]))
+    assert o.switch().active_after == "green"
+    assert marks == [("switch", "green")]  # marked after the cluster flipped, not at the write

@@ -206,6 +206,7 @@ class Orchestrator:
         begun = time.monotonic()
         try:
             self._apply(self.target, dict(decision.values))
+            self._await_selector(decision.target or "")
             self.on_event(decision.action)
             self._step(f"flip activeColor to {decision.target}", begun)
             self._say(f"activeColor is now {decision.target}; verifying the active Service")
@@ -233,6 +234,11 @@ class Orchestrator:
             self._apply(self.target, before.colour_values())
         except CommandError as exc:
             self._say(f"flipping back failed: {exc}", "bold red")
+            return False
+        try:
+            self._await_selector(before.active or "")
+        except WaitTimeout as exc:
+            self._say(f"flipping back did not reach the cluster: {exc}", "bold red")
             return False
         self.on_event("auto-rollback")
         self._step(f"automatic rollback to {before.active}", begun)
@@ -305,6 +311,18 @@ class Orchestrator:
             self._say(f"smoke test passed: {len(pods)} pods of {colour.color} answer {colour.version}")
         return problems
 
+    def _await_selector(self, color: str) -> None:
+        """The flip has reached the cluster: at once with Helm, after the sync with GitOps."""
+        service = self.target.app
+        wait_for(
+            lambda: self.cluster.selector_color(service),
+            what=f"Service {service} to select color={color} (the source of truth applied)",
+            timeout=self.timeout,
+            interval=1.0,
+            until=lambda seen: seen == color,
+            describe=lambda seen: f"color={seen}",
+        )
+
     def _verify_active(self, colour: ColourState) -> ActiveObservation:
         bound = self.convergence_bound(colour)
         begun = time.monotonic()
@@ -354,11 +372,14 @@ def connect(
     context: str | None = None,
     kubeconfig: str | None = None,
     extra_values: tuple[str, ...] = (),
+    source: str = "helm",
+    sync_command: str | None = None,
     **options: object,
 ) -> Orchestrator:
     """An orchestrator for one app's release on a real cluster (what the CLI and e2e use).
 
     e2e: `connect(app, "e2e", kubeconfig=..., url="http://127.0.0.1:30080", on_event=load.mark)`.
+    ArgoCD-managed environments: `source="gitops", sync_command="git commit ... && git push && argocd app sync ..."`.
     """
     from verification.bluegreen.kube import Kube
 
@@ -368,6 +389,13 @@ def connect(
             raise UserError(f"{extra}: no such values file")
     namespace = namespace or chart.namespace_for(env)
     target = release.Target(app, env, namespace, context, kubeconfig, tuple(extra_values))
+    if source == "gitops":
+        from verification.bluegreen.gitops import GitOpsSource
+
+        gitops = GitOpsSource(sync_command or "")
+        options = {**options, "apply": gitops.apply, "read_values": gitops.read}
+    elif source != "helm":
+        raise UserError(f"unknown source of truth {source!r} (helm or gitops)")
     return Orchestrator(target, Kube(namespace, context, kubeconfig), **options)  # type: ignore[arg-type]
 
 

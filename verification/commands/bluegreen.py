@@ -36,6 +36,18 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="extra values file after the environment's (repeatable)",
     )
     parser.add_argument(
+        "--source",
+        choices=["helm", "gitops"],
+        default="helm",
+        help="source of truth: the Helm release (default) or, where ArgoCD syncs the app, its values file "
+        "platform/environments/ENV/APP.yaml in git",
+    )
+    parser.add_argument(
+        "--sync-command",
+        help="gitops: shell command run after the values file is written (commit, push, argocd app sync); "
+        "gets BLUEGREEN_APP, BLUEGREEN_ENV, BLUEGREEN_NAMESPACE, BLUEGREEN_VALUES_FILE, BLUEGREEN_ACTIVE_COLOR",
+    )
+    parser.add_argument(
         "--preview-url",
         help="smoke-test the idle colour through this URL of the preview Service (ingress or NodePort) "
         "instead of a port-forward to each pod",
@@ -55,6 +67,8 @@ def _run(args: argparse.Namespace) -> int:
         context=args.context,
         kubeconfig=args.kubeconfig,
         extra_values=tuple(args.values),
+        source=args.source,
+        sync_command=args.sync_command,
         url=args.url,
         preview_url=args.preview_url,
         timeout=args.timeout,

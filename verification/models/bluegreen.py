@@ -385,9 +385,33 @@ def check_images(r: Render, expected: str | None = None) -> list[str]:
     return found
 
 
+def _split_image(ref: str) -> tuple[str, str]:
+    """(repository, tag) of `repo[:port]/path:tag`; the tag is empty when there is none."""
+    head, _, last = ref.rpartition("/")
+    name, _, tag = last.partition(":")
+    return (f"{head}/{name}" if head else name), tag
+
+
 def check_image_pinned_in_versions(r: Render) -> list[str]:
-    """With the environment's own values, both colours run exactly images.<app> of versions.yaml."""
-    return check_images(r, expected=image(r.app))
+    """Both colours pull the repository of images.<app> in platform/versions.yaml, and at least
+    one colour runs its tag: the live version or, once deployed to the idle colour, the candidate
+    (in GitOps environments the orchestrator writes colour tags into the environment files)."""
+    reference = image(r.app)
+    repository, tag = _split_image(reference)
+    found = []
+    running: dict[str, str] = {}
+    for color, deployment in colour_deployments(r).items():
+        for container in _containers(deployment or {}):
+            ref = str(container.get("image") or "")
+            running[color] = ref
+            if _split_image(ref)[0] != repository:
+                found.append(
+                    f"Deployment {r.app}-{color}: image {ref!r} is not from {repository} (platform/versions.yaml)"
+                )
+    if running and tag not in {_split_image(ref)[1] for ref in running.values()}:
+        seen = ", ".join(f"{c} {ref}" for c, ref in running.items())
+        found.append(f"neither colour runs images.{r.app} of platform/versions.yaml ({reference}): {seen}")
+    return found
 
 
 def _int_env(env: dict[str, str], name: str, where: str, found: list[str]) -> int:

@@ -1,0 +1,72 @@
+"""The source of truth where ArgoCD manages the apps: the app's values file in git.
+
+ArgoCD renders the chart itself (no Helm release exists) and self-heal reverts any change made
+beside git, so a switch there writes `activeColor` and the colours' tag/version into
+`platform/environments/<env>/<app>.yaml` (the file the Application's valueFiles name), then runs
+the deploy job's sync command (commit, push, `argocd app sync`), and the orchestrator observes
+the cluster until the Services follow.
+"""
+
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from verification.bluegreen.release import Target, colour_values
+from verification.errors import UserError
+from verification.models import bluegreen as chart
+from verification.run import run
+
+COLOUR_KEYS = ("activeColor", *chart.COLORS)
+
+
+def values_file(target: Target) -> Path:
+    return chart.values_files(target.app, target.env)[-1]
+
+
+def current_values(target: Target) -> dict[str, Any]:
+    """The app's values file as ArgoCD renders it (always "installed": git is the state)."""
+    data = yaml.safe_load(values_file(target).read_text()) or {}
+    if not isinstance(data, dict):
+        raise UserError(f"{values_file(target)}: expected a mapping of values")
+    return data
+
+
+def write_colours(path: Path, colours: dict[str, Any]) -> None:
+    """Replace the colour keys in the values file; its leading comment and other keys stay."""
+    text = path.read_text()
+    header = "".join(re.findall(r"^(?:#.*\n)*", text)[:1])
+    data = yaml.safe_load(text) or {}
+    for key in COLOUR_KEYS:
+        data.pop(key, None)
+    data["activeColor"] = colours["activeColor"]
+    for color in chart.COLORS:
+        data[color] = {"tag": str(colours[color]["tag"]), "version": str(colours[color]["version"])}
+    path.write_text(header + yaml.safe_dump(data, sort_keys=False, default_flow_style=False))
+
+
+class GitOpsSource:
+    """read/apply for the orchestrator: write the values file, then run the sync command."""
+
+    def __init__(self, sync_command: str) -> None:
+        if not sync_command.strip():
+            raise UserError("--source gitops needs --sync-command (e.g. git commit, git push, argocd app sync)")
+        self.sync_command = sync_command
+
+    def read(self, target: Target) -> dict[str, Any]:
+        return colour_values(target, current_values(target))
+
+    def apply(self, target: Target, colours: dict[str, Any]) -> None:
+        path = values_file(target)
+        write_colours(path, colours)
+        env = {
+            **os.environ,
+            "BLUEGREEN_APP": target.app,
+            "BLUEGREEN_ENV": target.env,
+            "BLUEGREEN_NAMESPACE": target.namespace,
+            "BLUEGREEN_VALUES_FILE": str(path),
+            "BLUEGREEN_ACTIVE_COLOR": str(colours["activeColor"]),
+        }
+        run(["sh", "-c", self.sync_command], env=env, timeout=600)

@@ -447,6 +447,11 @@ def test_defaults_discovery_for_authenticated_and_health_for_anonymous() -> None
     assert can([], "system:anonymous", "get", path="/healthz", defaults=True) is True
 
 
+def test_defaults_service_accounts_read_the_issuer_discovery_documents() -> None:
+    assert can([], "system:serviceaccount:x:y", "get", path="/openid/v1/jwks", defaults=True) is True
+    assert can([], "alice", "get", path="/openid/v1/jwks", defaults=True) is False
+
+
 def test_defaults_edit_aggregates_view_and_admin_aggregates_edit() -> None:
     edit = [role_binding("test", "ClusterRole", "edit", user("e"))]
     view = [role_binding("test", "ClusterRole", "view", user("v"))]

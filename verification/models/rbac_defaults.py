@@ -219,8 +219,15 @@ DEFAULT_OBJECTS: list[dict[str, Any]] = [
         [{"nonResourceURLs": [*_DISCOVERY, *_HEALTH], "verbs": _GET}],
     ),
     _role("system:public-info-viewer", [{"nonResourceURLs": _HEALTH, "verbs": ["get"]}]),
+    _role(
+        "system:service-account-issuer-discovery",
+        [{"nonResourceURLs": ["/.well-known/openid-configuration", "/openid/v1/jwks"], "verbs": _GET}],
+    ),
     _binding("cluster-admin", "cluster-admin", "system:masters"),
     _binding("system:basic-user", "system:basic-user", "system:authenticated"),
     _binding("system:discovery", "system:discovery", "system:authenticated"),
+    _binding(
+        "system:service-account-issuer-discovery", "system:service-account-issuer-discovery", "system:serviceaccounts"
+    ),
     _binding("system:public-info-viewer", "system:public-info-viewer", AUTHENTICATED, UNAUTHENTICATED),
 ]

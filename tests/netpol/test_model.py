@@ -13,6 +13,7 @@ from verification.models.netpol import (
     namespace_labels_from,
     parse_policy,
     selector_matches,
+    table_report,
 )
 
 
@@ -179,8 +180,6 @@ def test_matrix_cells_and_table_report() -> None:
         "x/s": {"x/s:80/TCP": False, "y/c:53/UDP": True},
         "y/c": {"x/s:80/TCP": False, "y/c:53/UDP": True},
     }
-    from verification.models.netpol import table_report
-
     assert table_report(table, table, workloads) == ""
     flipped = {"x/s": {**table["x/s"], "x/s:80/TCP": True}, "y/c": table["y/c"]}
     report = table_report(flipped, table, workloads, "live")

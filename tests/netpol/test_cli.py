@@ -189,3 +189,20 @@ def test_real_process_contract(files: dict[str, Path]) -> None:
     assert proc.stdout == ""
     assert proc.stderr.startswith("platform-verify: error: ") and proc.stderr.count("\n") == 1
     assert "Traceback" not in proc.stderr and "unknown protocol 'tcp'" in proc.stderr
+
+
+def test_check_against_an_intent(files: dict[str, Path], capsys: pytest.CaptureFixture[str]) -> None:
+    intent = files["tmp"] / "reachability.yaml"
+    # Hand-derived from EXPECTED_JSON: everything allowed there, except debug -> db forgotten here.
+    intent.write_text(
+        "allow:\n  - {from: 'shop/*', to: shop/web, port: http}\n  - {from: 'shop/*', to: shop/db, port: 5432}\n"
+    )
+    common = ["--manifests", str(files["manifests"]), "--workloads", str(files["workloads"]), "--intent", str(intent)]
+    assert main(["netpol", "check", *common]) == 1
+    out = capsys.readouterr().out
+    assert "expected: reachability port 5432/TCP" in out and "port 8080/TCP" not in out
+    assert "tools/debug -> shop/db: expected denied, observed allowed" in out
+    assert "tools/debug -> shop/db:5432/TCP allowed: egress allowed (no policy isolates it)" in out
+    intent.write_text(intent.read_text() + "  - {from: tools/debug, to: shop/db, port: '*'}\n")
+    assert main(["netpol", "check", *common]) == 0
+    assert "equals" in capsys.readouterr().out

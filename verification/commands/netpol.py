@@ -1,8 +1,10 @@
-"""`platform-verify netpol matrix|explain`: the NetworkPolicy truth table of a set of workloads.
+"""`platform-verify netpol matrix|explain|check`: the NetworkPolicy truth table of a set of workloads.
 
 `matrix --json` prints `{"<ns>/<name>": {"<ns>/<name>:<port>/<PROTOCOL>": bool}}` for every
 ordered pair of workloads (self included) and every port of the destination; without --json,
-one grid per port/protocol. `explain SRC DST:PORT/PROTO` says which policies decide one cell.
+one grid per port/protocol. `explain SRC DST:PORT/PROTO` says which policies decide one cell
+(exit 0 allowed, 1 denied). `check` compares the table with a reachability intent (exit 0 equal,
+1 with expected/observed/differences grids).
 """
 
 import argparse
@@ -10,7 +12,8 @@ import json
 
 from verification.compare import render
 from verification.errors import UserError
-from verification.models.netpol import Model, load_workloads, port_grids
+from verification.models.netpol import Model, load_reachability, load_workloads, port_grids, table_report
+from verification.paths import INTENT, MANIFESTS
 from verification.yamlio import load_manifests
 
 
@@ -29,17 +32,29 @@ def register(sub: argparse._SubParsersAction) -> None:
     explain.add_argument("target", help="<ns>/<name>:<port>/<PROTOCOL> of the destination port")
     explain.set_defaults(func=_explain)
 
+    check = actions.add_parser("check", help="compare the truth table with a reachability intent")
+    _common(check, defaults=True)
+    check.add_argument("--intent", default=str(INTENT / "reachability.yaml"), metavar="FILE")
+    check.set_defaults(func=_check)
 
-def _common(parser: argparse.ArgumentParser) -> None:
+
+def _common(parser: argparse.ArgumentParser, defaults: bool = False) -> None:
+    # `check` defaults to the platform's own files; matrix/explain keep the explicit contract.
     parser.add_argument(
-        "--manifests", action="append", required=True, metavar="PATH", help="file or directory (repeatable)"
+        "--manifests", action="append", required=not defaults, metavar="PATH", help="file or directory (repeatable)"
     )
-    parser.add_argument("--workloads", required=True, metavar="FILE", help="YAML list of workloads")
+    parser.add_argument(
+        "--workloads",
+        required=not defaults,
+        default=str(INTENT / "workloads.yaml") if defaults else None,
+        metavar="FILE",
+        help="YAML list of workloads",
+    )
 
 
 def _load(args: argparse.Namespace):
     workloads = load_workloads(args.workloads)
-    model = Model.from_objects(load_manifests(args.manifests))
+    model = Model.from_objects(load_manifests(args.manifests or [MANIFESTS]))
     return model, workloads
 
 
@@ -69,3 +84,21 @@ def _explain(args: argparse.Namespace) -> int:
     verdict = model.verdict(by_key[args.source], dst, port)
     print(verdict.explain())
     return 0 if verdict.allowed else 1
+
+
+def _check(args: argparse.Namespace) -> int:
+    model, workloads = _load(args)
+    expected = load_reachability(args.intent, workloads)
+    matrix = model.truth_table(workloads)
+    observed = matrix.as_table()
+    report = table_report(expected, observed, workloads, "reachability")
+    if not report:
+        cells = sum(len(row) for row in observed.values())
+        print(f"truth table equals {args.intent}: {len(workloads)} workloads, {cells} cells")
+        return 0
+    print(report)
+    print("\nwhy (model):")
+    for (src, target), verdict in matrix.verdicts.items():
+        if expected[src][target] != verdict.allowed:
+            print(verdict.explain())
+    return 1

@@ -515,3 +515,9 @@ def test_bad_rbac_objects_are_one_clear_error(obj: dict[str, Any], message: str)
     with pytest.raises(UserError, match=None) as caught:
         Authorizer.from_objects([obj], defaults=False)
     assert message in str(caught.value)
+
+
+def test_a_role_defined_twice_is_one_clear_error() -> None:
+    twice = [cluster_role("dup", rule(["get"], ["pods"])), cluster_role("dup"), cluster_binding("dup", user("a"))]
+    with pytest.raises(UserError, match="ClusterRole dup is defined twice"):
+        can(twice, "a", "get", "pods", "test")

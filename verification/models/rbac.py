@@ -278,7 +278,10 @@ class Grant:
 
 @dataclass
 class Authorizer:
-    """Effective permissions of a set of RBAC objects (plus Kubernetes' defaults unless told not)."""
+    """Effective permissions of a set of RBAC objects (plus Kubernetes' defaults unless told not).
+
+    Answers are cached: treat `roles` and `bindings` as frozen once a question has been asked.
+    """
 
     roles: list[Role] = field(default_factory=list)
     bindings: list[Binding] = field(default_factory=list)
@@ -317,7 +320,7 @@ class Authorizer:
     @cached_property
     def _effective_cluster_rules(self) -> dict[str, tuple[tuple[Rule, Role], ...]]:
         """Every ClusterRole's rules after aggregation, each with the role that defines it."""
-        cluster_roles = [r for r in self.roles if r.kind == "ClusterRole"]
+        cluster_roles = [r for key, r in self._roles_by_key.items() if key[0] == "ClusterRole"]  # duplicates raise
         rules: dict[str, tuple[tuple[Rule, Role], ...]] = {
             r.name: (() if r.selectors is not None else tuple((rule, r) for rule in r.rules)) for r in cluster_roles
         }

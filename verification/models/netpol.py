@@ -21,6 +21,8 @@ Semantics (networking.k8s.io/v1, as the API documents and the upstream e2e suite
 - Self pairs (a workload to itself) follow the same rules: a workload stands for its pods, and
   two replicas talk through the policies. (Loopback to a pod's own IP is CNI-specific; upstream
   e2e ignores it, so live probes should use distinct replicas or skip the diagonal.)
+- Not modelled: nodes. The API lets traffic from a pod's own node through (kubelet probes, and
+  NodePort traffic SNATed to that node), so a single-node cluster reaches NodePorts regardless.
 Namespace labels come from Namespace objects; every namespace carries
 `kubernetes.io/metadata.name`; a namespace without an object has only that label.
 """

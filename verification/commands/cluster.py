@@ -20,8 +20,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _run(args: argparse.Namespace) -> int:
     if args.action == "up":
-        extra = _stack_images() if cluster.choose_image_source(args.image_source)[0] == "build" else []
-        found = cluster.up(args.name, args.image_source, extra_images=extra)
+        found = cluster.up(args.name, args.image_source)
         print(f"cluster {found.name} ready; kubeconfig: {found.kubeconfig}")
         return 0
     if args.action == "down":
@@ -30,12 +29,3 @@ def _run(args: argparse.Namespace) -> int:
     lines = cluster.status(args.name)
     print("\n".join(lines))
     return 0 if any("present" in line for line in lines) else 1
-
-
-def _stack_images() -> list[str]:
-    """The stack images (apps, monitoring, probe, ...) when their builder has landed."""
-    try:
-        from verification.cluster import stack_images  # written by the images work, may be absent
-    except ImportError:
-        return []
-    return list(stack_images.build_all(rebuild=False))

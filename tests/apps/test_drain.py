@@ -20,7 +20,7 @@ from verification.load.localapp import APP_NAMES, LocalApp, free_port, start_app
 from verification.wait import wait_for
 
 pytestmark = pytest.mark.slow
-MARGIN = 0.25  # seconds before the drain ends: see the SIGTERM test
+MARGIN = 0.5  # seconds before the drain ends: see the SIGTERM test
 
 
 @pytest.fixture(params=APP_NAMES)
@@ -54,9 +54,10 @@ def test_sigterm_under_keepalive_load_fails_no_request_sent_before_drain_end(
         local.stop()
     result = load.result
     assert result is not None
-    # The log stamps a request's start when it leaves the queue; a new connection's SYN follows a
-    # little later (tens of ms on this busy shared machine), so the last MARGIN of the drain, when
-    # the listener closes, is reported but not judged. In a cluster the endpoint is gone long before.
+    # When the drain ends the listener closes, and the kernel resets connections still waiting in
+    # its accept backlog; on this shared, CPU-starved machine an app takes up to ~200 ms to accept.
+    # So requests put on the wire in the last MARGIN of the drain are reported, not judged. In a
+    # cluster the endpoint is removed long before the drain ends, so none arrive then.
     drain_end = sigterm.time_ns + int((drain - MARGIN) * 1e9)
     before = [r for r in result.records if r.started_ns < drain_end]
     at_close = [r for r in result.records if drain_end <= r.started_ns < drain_end + MARGIN * 1e9]
@@ -65,7 +66,8 @@ def test_sigterm_under_keepalive_load_fails_no_request_sent_before_drain_end(
     summary = result.summary()
     print(
         f"\n{app_name}: {len(before)} requests sent before the drain ended ({len(during)} during the drain), "
-        f"{len(failed)} failed; in the last {MARGIN}s {sum(r.failed for r in at_close)} of {len(at_close)} failed; exit {code} {exited_after:.2f}s after SIGTERM (drain {drain}s); "
+        f"{len(failed)} failed; in the last {MARGIN}s {sum(r.failed for r in at_close)} of {len(at_close)} failed; "
+        f"exit {code} {exited_after:.2f}s after SIGTERM (drain {drain}s); "
         f"achieved {summary.achieved_rate:.0f}/s of {config.rate:g}/s; "
         f"whole run: {summary.errors_by_kind or 'no errors'}"
     )

@@ -103,6 +103,9 @@ def _error_kind(exc: Exception) -> str:
     return type(exc).__name__
 
 
+_ON_WIRE = {"connection.connect_tcp.started", "http11.send_request_headers.started"}
+
+
 class _Lane:
     """One connection's worth of client: httpx's transport limited to a single connection.
 
@@ -117,11 +120,20 @@ class _Lane:
             limits=httpx.Limits(max_connections=1, max_keepalive_connections=1 if cfg.keepalive else 0),
         )
         headers = {} if cfg.keepalive else {"Connection": "close"}
+        timeout = httpx.Timeout(cfg.timeout).as_dict()
         self.request = httpx.Request(
-            "GET", cfg.url, headers=headers, extensions={"timeout": httpx.Timeout(cfg.timeout).as_dict()}
+            "GET", cfg.url, headers=headers, extensions={"timeout": timeout, "trace": self._trace}
         )
+        self.on_wire: int | None = None
+
+    async def _trace(self, event: str, info: dict) -> None:
+        # The moment the request really leaves: the TCP connect of a new connection, or the
+        # request headers on a reused one (httpcore's trace events).
+        if self.on_wire is None and event in _ON_WIRE:
+            self.on_wire = time.perf_counter_ns()
 
     async def get(self) -> tuple[int, str | None]:
+        self.on_wire = None
         response = await self.transport.handle_async_request(self.request)
         try:
             await response.aread()
@@ -181,7 +193,7 @@ class LoadRun:
         async def one(seq: int, scheduled: int) -> None:
             async with slots:
                 lane = lanes.take()
-                started = self.clock.now()
+                taken = self.clock.now()
                 status = error = version = None
                 try:
                     status, version = await lane.get()
@@ -190,6 +202,7 @@ class LoadRun:
                 finally:
                     lanes.give(lane)
                 done = self.clock.now()
+                started = lane.on_wire or taken
             epoch = self.clock.epoch
             self.records.append(Record(seq, epoch(scheduled), epoch(started), done - scheduled, status, error, version))
 

@@ -8,7 +8,11 @@ from pathlib import Path
 
 @dataclass(frozen=True, slots=True)
 class Record:
-    """One request. Times are Unix epoch nanoseconds; latency counts from the scheduled time."""
+    """One request. Times are Unix epoch nanoseconds; latency counts from the scheduled time.
+
+    `started_ns` is when the request went on the wire: the TCP connect of a new connection, or the
+    request headers on a kept-alive one.
+    """
 
     seq: int
     scheduled_ns: int

@@ -10,7 +10,7 @@ Columns are printed as numbers (labels are long); a column whose label is also a
 gets that row's number, so a square matrix needs only one legend.
 """
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 TRUE_MARK = "."
@@ -136,7 +136,9 @@ def render(grid: Grid, *, heading: str | None = None, true_word: str = "allowed"
     return render_cells(grid.rows, grid.columns, cell, heading=heading or grid.title, legend=legend)
 
 
-def render_cells(rows: Iterable[str], columns: Iterable[str], cell, *, heading: str, legend: str) -> str:
+def render_cells(
+    rows: Iterable[str], columns: Iterable[str], cell: Callable[[str, str], str], *, heading: str, legend: str
+) -> str:
     """Lay out any rows x columns of one-character cells; `cell(row, column) -> str`."""
     rows, columns = list(rows), list(columns)
     number = {label: i + 1 for i, label in enumerate(rows)}

@@ -9,14 +9,17 @@ run gives the expanded job definitions (environment, resource_group, needs, arti
 validates the files against GitLab's CI schema.
 
 GitLab semantics kept where gitlab-ci-local differs: in scheduled pipelines `rules:changes` is
-always true (GitLab documents it so), hence `--evaluate-rule-changes=false` for schedules.
+always true (GitLab documents it so), hence `--evaluate-rule-changes=false` for schedules; and
+`workflow:rules`, which gitlab-ci-local ignores, are evaluated by it as the rules of a probe job.
 
 Results are cached on disk by the content of every input (CI files, scenario, tool version):
-identical inputs give identical answers, so repeated runs do not pay node's start-up again.
+identical inputs give identical answers. Cache misses are evaluated in batches: one node process
+answers many requests by calling gitlab-ci-local's own command handler (see run_batch).
 """
 
 import hashlib
 import json
+import os
 import re
 import shutil
 import tempfile
@@ -135,26 +138,27 @@ def ci_files(root: Path = REPO_ROOT) -> dict[str, str]:
 
 
 TOOL = "gitlab-ci-local"
+CACHE_FORMAT = 2  # bump when what is computed per scenario changes (stale answers must not match)
 
 
 def _cache_key(files: Mapping[str, str], what: str) -> str:
     # The pin is the version: require() refuses any other, so a hit can skip starting node.
-    digest = hashlib.sha256(f"{TOOL}@{tool_pin(TOOL)['version']}\0{what}".encode())
+    digest = hashlib.sha256(f"{CACHE_FORMAT}\0{TOOL}@{tool_pin(TOOL)['version']}\0{what}".encode())
     for name in sorted(files):
         digest.update(f"\0{name}\0{files[name]}".encode())
     return digest.hexdigest()[:32]
 
 
-def _cached(files: Mapping[str, str], what: str, compute: Any) -> Any:
-    path = cache_dir() / "gitlab-ci-local" / f"{_cache_key(files, what)}.json"
-    if path.is_file():
-        return json.loads(path.read_text())
-    result = compute()
+def _cache_path(files: Mapping[str, str], what: str) -> Path:
+    return cache_dir() / "gitlab-ci-local" / f"{_cache_key(files, what)}.json"
+
+
+def _store(path: Path, result: Any) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(f".{id(result)}.tmp")
-    tmp.write_text(json.dumps(result))
-    tmp.replace(path)
-    return result
+    # Atomic: other sessions on the machine may read the same entry at the same moment.
+    with tempfile.NamedTemporaryFile("w", dir=path.parent, suffix=".tmp", delete=False) as tmp:
+        tmp.write(json.dumps(result))
+    Path(tmp.name).replace(path)
 
 
 def _git(args: list[str], cwd: Path) -> None:
@@ -163,6 +167,7 @@ def _git(args: list[str], cwd: Path) -> None:
 
 def _repository(files: Mapping[str, str], changed: Iterable[str], where: Path) -> Path:
     """A git repo with the CI files at origin/main and `changed` paths touched on top."""
+    where.mkdir(parents=True, exist_ok=True)
     for name, text in files.items():
         target = where / name
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -184,13 +189,79 @@ def _repository(files: Mapping[str, str], changed: Iterable[str], where: Path) -
     return where
 
 
-def _gitlab_ci_local(args: list[str], cwd: Path) -> str:
+def cli(args: list[str], cwd: Path) -> str:
+    """One gitlab-ci-local command line, as a person would run it (the driver's reference)."""
     try:
         # The repository is gitlab-ci-local's current directory: it diffs there for rules:changes.
         return run([require(TOOL).path, *args], cwd=cwd, timeout=120).stdout
     except CommandError as exc:
         tail = "\n".join((exc.stderr or exc.stdout).strip().splitlines()[-8:])
         raise UserError(f"gitlab-ci-local rejected the pipeline ({' '.join(args[:2])}):\n{tail}") from None
+
+
+# Many evaluations in one node process: loading gitlab-ci-local's modules costs more CPU than
+# evaluating a pipeline, so each request calls the same `handler` its command line calls, with the
+# arguments yargs would pass, from the request's repository (rules:changes diffs in the cwd).
+# tests/gitops proves the answers equal the command line's.
+_DRIVER = """
+const [handlerUrl, requestsPath] = process.argv.slice(-2);
+const fs = await import("node:fs");
+const { handler } = await import(handlerUrl);
+const { WriteStreamsMock } = await import(handlerUrl.replace(/handler[.]js$/, "write-streams.js"));
+const results = [];
+for (const request of JSON.parse(fs.readFileSync(requestsPath, "utf8"))) {
+  process.chdir(request.cwd);
+  const streams = new WriteStreamsMock();
+  try {
+    await handler(request.args, streams, []);
+    streams.flush();
+    results.push({ok: true, stdout: streams.stdoutLines.join("\\n")});
+  } catch (e) {
+    streams.flush();
+    results.push({ok: false, error: String(e?.message ?? e), stderr: streams.stderrLines.join("\\n")});
+  }
+}
+process.stdout.write(JSON.stringify(results));
+"""
+
+
+def _handler_args(args: list[str]) -> dict[str, Any]:
+    """The yargs argv of a gitlab-ci-local command line (only the flags this model uses)."""
+    out: dict[str, Any] = {"variable": [], "unsetVariable": []}
+    flags = iter(args)
+    for flag in flags:
+        if flag in ("--variable", "--unset-variable"):
+            out["variable" if flag == "--variable" else "unsetVariable"].append(next(flags))
+        elif flag in ("--list-json", "--preview"):
+            out["listJson" if flag == "--list-json" else "preview"] = True
+        elif flag == "--json-schema-validation=false":
+            out["jsonSchemaValidation"] = False
+        elif flag == "--evaluate-rule-changes=false":
+            out["evaluateRuleChanges"] = False
+        else:
+            raise ValueError(f"flag {flag} is not mapped for the driver")
+    return out
+
+
+def run_batch(requests: list[tuple[Path, list[str]]]) -> list[str]:
+    """stdout of each (repository, command line), evaluated in one node process."""
+    if not requests:
+        return []
+    node = shutil.which("node")
+    if node is None:
+        raise UserError("node is missing (gitlab-ci-local runs on Node.js; apt-get install nodejs)")
+    handler = Path(os.path.realpath(require(TOOL).path)).parent / "handler.js"
+    with tempfile.NamedTemporaryFile("w", suffix=".json") as spec:
+        json.dump([{"cwd": str(cwd), "args": _handler_args(args)} for cwd, args in requests], spec)
+        spec.flush()
+        proc = run([node, "--input-type=module", "-e", _DRIVER, handler.as_uri(), spec.name], timeout=600)
+    outputs = []
+    for (_, args), result in zip(requests, json.loads(proc.stdout), strict=True):
+        if not result["ok"]:
+            tail = "\n".join((result["stderr"] + "\n" + result["error"]).strip().splitlines()[-8:])
+            raise UserError(f"gitlab-ci-local rejected the pipeline ({' '.join(args[:2])}):\n{tail}")
+        outputs.append(result["stdout"])
+    return outputs
 
 
 def _json_payload(stdout: str) -> Any:
@@ -202,7 +273,7 @@ def _json_payload(stdout: str) -> Any:
         raise UserError(f"gitlab-ci-local printed no job list: {stdout[:300]}") from None
 
 
-def _event_args(event: str) -> list[str]:
+def event_args(event: str) -> list[str]:
     if event not in EVENTS:
         raise UserError(f"unknown pipeline event {event!r} (known: {', '.join(EVENTS)})")
     args = ["--list-json", "--json-schema-validation=false"]
@@ -213,67 +284,135 @@ def _event_args(event: str) -> list[str]:
     return args
 
 
-def list_jobs(files: Mapping[str, str], scenario: Scenario) -> list[dict[str, Any]]:
-    def compute() -> list[dict[str, Any]]:
-        with tempfile.TemporaryDirectory(prefix="gitlab-ci-") as tmp:
-            repo = _repository(files, scenario.changed, Path(tmp))
-            jobs = _json_payload(_gitlab_ci_local(_event_args(scenario.event), repo))
-        return [
-            {
-                "name": j["name"],
-                "stage": j["stage"],
-                "when": j["when"],
-                "allow_failure": bool(j["allow_failure"]),
-                "needs": [n["job"] if isinstance(n, dict) else n for n in (j.get("needs") or [])],
-            }
-            for j in jobs
-        ]
-
-    return _cached(files, f"list {scenario.event} {sorted(scenario.changed)}", compute)
+WORKFLOW_PROBE = "workflow-probe"
 
 
-def preview(files: Mapping[str, str], *, validate_schema: bool = True) -> dict[str, Any]:
-    """The expanded pipeline (extends, anchors, references resolved), validated against GitLab's CI
-    schema unless told otherwise (mutation tests skip it: a second of node time each)."""
+def with_workflow_probe(files: Mapping[str, str]) -> dict[str, str]:
+    """The files plus a job whose rules are `workflow:rules`.
 
-    def compute() -> dict[str, Any]:
-        with tempfile.TemporaryDirectory(prefix="gitlab-ci-") as tmp:
-            repo = _repository(files, (), Path(tmp))
-            args = ["--preview"] + ([] if validate_schema else ["--json-schema-validation=false"])
-            text = _gitlab_ci_local(args, repo)
-        data = yaml.safe_load(text[text.find("---") :] if "---" in text else text)
-        if not isinstance(data, dict):
-            raise UserError("gitlab-ci-local --preview printed no pipeline")
-        return data
+    gitlab-ci-local ignores workflow:rules (GitLab then creates no pipeline at all); evaluating
+    them as the rules of a probe job lets the same interpreter decide whether a pipeline exists.
+    """
+    data = yaml.safe_load(files[ROOT_FILE]) or {}
+    rules = ((data.get("workflow") or {}) if isinstance(data, dict) else {}).get("rules")
+    if not rules:
+        return dict(files)
+    probe = {"stage": ".pre", "script": [":"], "rules": rules}
+    return {**files, ROOT_FILE: files[ROOT_FILE] + f"\n{WORKFLOW_PROBE}: {json.dumps(probe)}\n"}
 
-    return _cached(files, f"preview schema={validate_schema}", compute)
+
+def parse_list(stdout: str) -> list[dict[str, Any]]:
+    """Jobs with when/allow_failure; all `never` when workflow:rules refuse the pipeline."""
+    jobs = _json_payload(stdout)
+    probe = next((j for j in jobs if j["name"] == WORKFLOW_PROBE), None)
+    created = probe is None or probe["when"] != "never"
+    return [
+        {
+            "name": j["name"],
+            "stage": j["stage"],
+            "when": j["when"] if created else "never",
+            "allow_failure": bool(j["allow_failure"]),
+            "needs": [n["job"] if isinstance(n, dict) else n for n in (j.get("needs") or [])],
+        }
+        for j in jobs
+        if j["name"] != WORKFLOW_PROBE
+    ]
+
+
+def parse_preview(stdout: str) -> dict[str, Any]:
+    data = yaml.safe_load(stdout[stdout.find("---") :] if "---" in stdout else stdout)
+    if not isinstance(data, dict):
+        raise UserError("gitlab-ci-local --preview printed no pipeline")
+    return data
+
+
+@dataclass(frozen=True)
+class Request:
+    """One interpreter question about one set of pipeline files."""
+
+    files: tuple[tuple[str, str], ...]
+    scenario: Scenario | None  # None: the expanded preview
+    validate_schema: bool = True
+
+    @property
+    def label(self) -> str:
+        if self.scenario is None:
+            return f"preview schema={self.validate_schema}"
+        return f"list {self.scenario.event} {sorted(self.scenario.changed)}"
+
+    def command(self) -> tuple[dict[str, str], tuple[str, ...], list[str]]:
+        files = dict(self.files)
+        if self.scenario is None:
+            args = ["--preview"] + ([] if self.validate_schema else ["--json-schema-validation=false"])
+            return files, (), args
+        return with_workflow_probe(files), self.scenario.changed, event_args(self.scenario.event)
+
+
+def answer(requests: list[Request], *, processes: int = 2) -> list[Any]:
+    """Parsed answers; cached by content, misses evaluated in `processes` node processes."""
+    results: list[Any] = [None] * len(requests)
+    misses = []
+    for i, request in enumerate(requests):
+        path = _cache_path(dict(request.files), request.label)
+        if path.is_file():
+            results[i] = json.loads(path.read_text())
+        else:
+            misses.append(i)
+    if not misses:
+        return results
+    with tempfile.TemporaryDirectory(prefix="gitlab-ci-") as tmp:
+        commands = {i: requests[i].command() for i in misses}
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            repos = dict(
+                zip(
+                    misses,
+                    pool.map(lambda i: _repository(commands[i][0], commands[i][1], Path(tmp) / str(i)), misses),
+                    strict=True,
+                )
+            )
+            chunks = [misses[k::processes] for k in range(processes) if misses[k::processes]]
+            outputs = pool.map(lambda chunk: run_batch([(repos[i], commands[i][2]) for i in chunk]), chunks)
+            for chunk, stdouts in zip(chunks, outputs, strict=True):
+                for i, stdout in zip(chunk, stdouts, strict=True):
+                    parsed = parse_list(stdout) if requests[i].scenario else parse_preview(stdout)
+                    _store(_cache_path(dict(requests[i].files), requests[i].label), parsed)
+                    results[i] = parsed
+    return results
+
+
+def evaluate_many(
+    trees: list[tuple[Mapping[str, str], list[Scenario]]], *, validate_schema: bool = True
+) -> list["Evaluation"]:
+    """Evaluations of several versions of the pipeline files (mutation tests) in one batch."""
+    requests = []
+    for files, scenarios in trees:
+        frozen = tuple(sorted(files.items()))
+        requests.append(Request(frozen, None, validate_schema))
+        requests += [Request(frozen, s) for s in scenarios]
+    answers = iter(answer(requests))
+    evaluations = []
+    for _, scenarios in trees:
+        data = next(answers)
+        definitions = {k: v for k, v in data.items() if isinstance(v, dict) and _is_job(k, v)}
+        global_vars = {k: str(v) for k, v in (data.get("variables") or {}).items() if not isinstance(v, dict)}
+        evaluation = Evaluation(definitions, global_vars)
+        for scenario in scenarios:
+            jobs = next(answers)
+            evaluation.pipelines.append(
+                Pipeline(
+                    scenario,
+                    tuple(Job(j["name"], j["stage"], j["when"], j["allow_failure"], tuple(j["needs"])) for j in jobs),
+                )
+            )
+        evaluations.append(evaluation)
+    return evaluations
 
 
 def evaluate(
-    scenarios: Iterable[Scenario] = SCENARIOS,
-    *,
-    root: Path = REPO_ROOT,
-    workers: int = 4,
-    validate_schema: bool = True,
-) -> Evaluation:
-    """Run the interpreter for every scenario (in parallel threads) and the preview once."""
-    files = ci_files(root)
-    scenarios = list(scenarios)
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        expanded = pool.submit(preview, files, validate_schema=validate_schema)
-        listed = list(pool.map(lambda s: list_jobs(files, s), scenarios))
-        data = expanded.result()
-    definitions = {k: v for k, v in data.items() if isinstance(v, dict) and _is_job(k, v)}
-    global_vars = {k: str(v) for k, v in (data.get("variables") or {}).items() if not isinstance(v, dict)}
-    evaluation = Evaluation(definitions, global_vars)
-    for scenario, jobs in zip(scenarios, listed, strict=True):
-        evaluation.pipelines.append(
-            Pipeline(
-                scenario,
-                tuple(Job(j["name"], j["stage"], j["when"], j["allow_failure"], tuple(j["needs"])) for j in jobs),
-            )
-        )
-    return evaluation
+    scenarios: Iterable[Scenario] = SCENARIOS, *, root: Path = REPO_ROOT, validate_schema: bool = True
+) -> "Evaluation":
+    """The preview and every scenario of the pipeline files under `root`."""
+    return evaluate_many([(ci_files(root), list(scenarios))], validate_schema=validate_schema)[0]
 
 
 _RESERVED = {"stages", "variables", "workflow", "default", "include", "image", "services", "cache"}

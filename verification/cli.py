@@ -6,6 +6,7 @@ Bad input surfaces as one line on stderr and exit 2; no traceback.
 
 import argparse
 import importlib
+import os
 import pkgutil
 import sys
 
@@ -40,6 +41,10 @@ def main(argv: list[str] | None = None) -> int:
     except CommandError as exc:
         print(f"platform-verify: error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:
+        # `platform-verify ... | head`: the reader left; that is not an error.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except KeyboardInterrupt:
         print("platform-verify: interrupted", file=sys.stderr)
         return 130

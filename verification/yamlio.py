@@ -9,6 +9,8 @@ import yaml
 from verification.errors import UserError
 
 YAML_SUFFIXES = (".yaml", ".yml")
+# libyaml parses the manifests ~7x faster than the pure-Python loader; same safe semantics.
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def load_file(path: Path) -> Any:
@@ -17,7 +19,7 @@ def load_file(path: Path) -> Any:
     if not path.is_file():
         raise UserError(f"{path}: no such file")
     try:
-        return yaml.safe_load(path.read_text())
+        return yaml.load(path.read_text(), Loader=_LOADER)
     except yaml.YAMLError as exc:
         raise UserError(f"{path}: malformed YAML: {_describe(exc)}") from None
 
@@ -25,7 +27,7 @@ def load_file(path: Path) -> Any:
 def load_documents_from_text(text: str, origin: str) -> list[dict[str, Any]]:
     """Every Kubernetes object in a multi-document YAML text, Lists flattened."""
     try:
-        docs = list(yaml.safe_load_all(text))
+        docs = list(yaml.load_all(text, Loader=_LOADER))
     except yaml.YAMLError as exc:
         raise UserError(f"{origin}: malformed YAML: {_describe(exc)}") from None
     objects: list[dict[str, Any]] = []

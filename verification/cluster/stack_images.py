@@ -20,7 +20,7 @@ import os
 import shutil
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +47,9 @@ _PROM_LDFLAGS = (
 _OPERATOR = "github.com/prometheus-operator/prometheus-operator"
 
 
+_GENERATED = ("node_modules", "__pycache__", ".venv", "build", "dist", ".pytest_cache")
+
+
 @dataclass(frozen=True)
 class StackImage:
     name: str  # key in platform/versions.yaml `images:`
@@ -54,7 +57,7 @@ class StackImage:
     binaries: tuple[GoBinary, ...] = ()
     common: tuple[str, ...] = ()  # files from platform/images/common copied into the context
     prepare: tuple[str, ...] = ()  # command (relative to context) that fills the context (apps)
-    ignore: tuple[str, ...] = field(default=("node_modules", "__pycache__", ".venv", "build", "dist"))
+    ignore: tuple[str, ...] = _GENERATED
 
     @property
     def ref(self) -> str:
@@ -115,7 +118,9 @@ STACK: tuple[StackImage, ...] = (
 )
 APP_PREPARE = "prepare-image.sh"
 APPS_IMAGES: tuple[StackImage, ...] = tuple(
-    StackImage(app, APPS / app, prepare=("sh", APP_PREPARE)) for app in ("sample-app", "sample2-app")
+    # vendor/ and wheels/ are what the prepare script generates, not inputs.
+    StackImage(app, APPS / app, prepare=("sh", APP_PREPARE), ignore=(*_GENERATED, "vendor", "wheels"))
+    for app in ("sample-app", "sample2-app")
 )
 RUNTIME_BASE = StackImage("runtime-base", IMAGES_DIR / "runtime-base", common=("copy-with-libs.sh",))
 

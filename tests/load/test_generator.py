@@ -103,3 +103,13 @@ def test_cli_rejects_bad_input_with_one_line(args: list[str], capsys: pytest.Cap
     assert main(["load", *args]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("platform-verify: error: load:")
+
+
+def test_worker_processes_share_one_schedule(app: LocalApp) -> None:
+    result = run_load(LoadConfig(f"{app.url}/", rate=100, duration=1, workers=2))
+    assert [r.seq for r in result.records] == list(range(100))
+    assert result.summary().by_status == {"200": 100}
+    first = result.records[0].scheduled_ns
+    # One t0 for both processes: seq k is due at t0 + k/rate whichever process sent it (clock
+    # mapping between processes is within a millisecond).
+    assert all(abs(r.scheduled_ns - first - r.seq * 10_000_000) < 1_000_000 for r in result.records)

@@ -14,6 +14,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--rate", type=float, required=True, help="requests per second (open model)")
     parser.add_argument("--duration", type=float, required=True, help="seconds of sending")
     parser.add_argument("--concurrency", type=int, default=64, help="most requests open at once (default 64)")
+    parser.add_argument("--workers", type=int, default=1, help="processes sharing the schedule (default 1)")
     parser.add_argument("--timeout", type=float, default=5.0, help="per-request timeout in seconds (default 5)")
     parser.add_argument(
         "--keepalive", action=argparse.BooleanOptionalAction, default=True, help="reuse connections (default: on)"
@@ -33,6 +34,7 @@ def _run(args: argparse.Namespace) -> int:
             concurrency=args.concurrency,
             keepalive=args.keepalive,
             timeout=args.timeout,
+            workers=args.workers,
         )
     except ValueError as exc:
         raise UserError(f"load: {exc}") from None

@@ -7,12 +7,15 @@ keeps its scheduled time.
 """
 
 import asyncio
+import multiprocessing
 import ssl
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import astuple, dataclass, field
+from multiprocessing.connection import Connection
+from multiprocessing.synchronize import Event as EventType
 from pathlib import Path
 
 import httpx
@@ -31,6 +34,7 @@ class LoadConfig:
     concurrency: int = 64
     keepalive: bool = True
     timeout: float = 5.0  # per request
+    workers: int = 1  # processes sharing the schedule (more CPU for high rates)
 
     @property
     def scheduled(self) -> int:
@@ -39,8 +43,8 @@ class LoadConfig:
     def __post_init__(self) -> None:
         if not self.url.startswith(("http://", "https://")):
             raise ValueError(f"URL must start with http:// or https://, got {self.url!r}")
-        if self.rate <= 0 or self.duration <= 0 or self.concurrency < 1 or self.timeout <= 0:
-            raise ValueError("rate, duration, concurrency and timeout must be positive")
+        if self.rate <= 0 or self.duration <= 0 or self.concurrency < 1 or self.timeout <= 0 or self.workers < 1:
+            raise ValueError("rate, duration, concurrency, timeout and workers must be positive")
         if self.scheduled > MAX_REQUESTS:
             raise ValueError(f"rate x duration = {self.scheduled} requests, above the limit of {MAX_REQUESTS}")
 
@@ -145,9 +149,9 @@ class _Lane:
 class _Lanes:
     """`concurrency` lanes; a request holding a concurrency slot always finds a free lane."""
 
-    def __init__(self, cfg: LoadConfig) -> None:
+    def __init__(self, cfg: LoadConfig, concurrency: int) -> None:
         verify: ssl.SSLContext | bool = ssl.create_default_context() if cfg.url.startswith("https") else False
-        self.all = [_Lane(cfg, verify) for _ in range(cfg.concurrency)]
+        self.all = [_Lane(cfg, verify) for _ in range(concurrency)]
         self.free = list(self.all)
 
     def take(self) -> _Lane:
@@ -159,6 +163,67 @@ class _Lanes:
     async def close(self) -> None:
         for lane in self.all:
             await lane.transport.aclose()
+
+
+async def _send(
+    cfg: LoadConfig,
+    clock: _Clock,
+    t0: int,
+    seqs: range,
+    concurrency: int,
+    stopped: Callable[[], bool],
+    records: list[Record],
+) -> None:
+    """Send requests `seqs` at t0 + seq/rate (monotonic ns), appending one Record per request."""
+    lanes = _Lanes(cfg, concurrency)
+    slots = asyncio.Semaphore(concurrency)
+    interval_ns = 1e9 / cfg.rate
+    epoch = clock.epoch
+
+    async def one(seq: int, scheduled: int) -> None:
+        async with slots:
+            lane = lanes.take()
+            taken = clock.now()
+            status = error = version = None
+            try:
+                status, version = await lane.get()
+            except Exception as exc:  # noqa: BLE001 - every failure is data for the log
+                error = _error_kind(exc)
+            finally:
+                lanes.give(lane)
+            done = clock.now()
+            started = lane.on_wire or taken
+        records.append(Record(seq, epoch(scheduled), epoch(started), done - scheduled, status, error, version))
+
+    pending: set[asyncio.Task] = set()
+    try:
+        for seq in seqs:
+            if stopped():
+                break
+            scheduled = t0 + int(seq * interval_ns)
+            delay = (scheduled - clock.now()) / 1e9
+            if delay > 0:
+                await asyncio.sleep(delay)
+            task = asyncio.create_task(one(seq, scheduled))
+            pending.add(task)
+            task.add_done_callback(pending.discard)
+        if pending:
+            await asyncio.wait(pending)
+    finally:
+        await lanes.close()
+
+
+def _worker(pipe: Connection, cfg: LoadConfig, index: int, stop: EventType) -> None:
+    """A worker process: its share of the schedule, records sent back as tuples."""
+    clock = _Clock()
+    pipe.send("ready")
+    t0_epoch = pipe.recv()
+    t0 = clock.mono0 + (t0_epoch - clock.epoch0)
+    records: list[Record] = []
+    share = range(index, cfg.scheduled, cfg.workers)
+    concurrency = max(1, -(-cfg.concurrency // cfg.workers))
+    asyncio.run(_send(cfg, clock, t0, share, concurrency, stop.is_set, records))
+    pipe.send([astuple(r) for r in records])
 
 
 class LoadRun:
@@ -186,46 +251,52 @@ class LoadRun:
 
     async def run(self) -> LoadResult:
         cfg = self.config
-        lanes = _Lanes(cfg)
-        slots = asyncio.Semaphore(cfg.concurrency)
-        interval_ns = 1e9 / cfg.rate
-
-        async def one(seq: int, scheduled: int) -> None:
-            async with slots:
-                lane = lanes.take()
-                taken = self.clock.now()
-                status = error = version = None
-                try:
-                    status, version = await lane.get()
-                except Exception as exc:  # noqa: BLE001 - every failure is data for the log
-                    error = _error_kind(exc)
-                finally:
-                    lanes.give(lane)
-                done = self.clock.now()
-                started = lane.on_wire or taken
-            epoch = self.clock.epoch
-            self.records.append(Record(seq, epoch(scheduled), epoch(started), done - scheduled, status, error, version))
-
-        t0 = self.clock.now() + 10_000_000  # 10 ms to set up, then the schedule starts
-        pending: set[asyncio.Task] = set()
-        try:
-            for seq in range(cfg.scheduled):
-                if self._stop.is_set():
-                    break
-                scheduled = t0 + int(seq * interval_ns)
-                delay = (scheduled - self.clock.now()) / 1e9
-                if delay > 0:
-                    await asyncio.sleep(delay)
-                task = asyncio.create_task(one(seq, scheduled))
-                pending.add(task)
-                task.add_done_callback(pending.discard)
-            if pending:
-                await asyncio.wait(pending)
-        finally:
-            await lanes.close()
+        if cfg.workers == 1:
+            t0 = self.clock.now() + 10_000_000  # 10 ms to set up, then the schedule starts
+            await _send(cfg, self.clock, t0, range(cfg.scheduled), cfg.concurrency, self._stop.is_set, self.records)
+            started_ns = self.clock.epoch(t0)
+        else:
+            started_ns = await asyncio.to_thread(self._run_workers)
         self.records.sort(key=lambda r: r.seq)
-        self.result = LoadResult(cfg, self.records, sorted(self.events, key=lambda e: e.time_ns), self.clock.epoch(t0))
+        self.result = LoadResult(cfg, self.records, sorted(self.events, key=lambda e: e.time_ns), started_ns)
         return self.result
+
+    def _run_workers(self) -> int:
+        """Share the schedule among worker processes (seq k goes to worker k mod N); one t0 for all."""
+        cfg = self.config
+        ctx = multiprocessing.get_context("spawn")  # safe beside threads (tests run loads in one)
+        stop = ctx.Event()
+        pipes, procs = [], []
+        for index in range(cfg.workers):
+            parent, child = ctx.Pipe()
+            proc = ctx.Process(target=_worker, args=(child, cfg, index, stop), name=f"load-worker-{index}", daemon=True)
+            proc.start()
+            pipes.append(parent)
+            procs.append(proc)
+        try:
+            for pipe in pipes:
+                if not pipe.poll(120) or pipe.recv() != "ready":
+                    raise RuntimeError("a load worker process did not start")
+            t0 = time.time_ns() + 50_000_000  # every worker is waiting: start together in 50 ms
+            for pipe in pipes:
+                pipe.send(t0)
+            waiting = set(range(cfg.workers))
+            deadline = time.monotonic() + cfg.duration + cfg.timeout + 120
+            while waiting:
+                if self._stop.is_set():
+                    stop.set()
+                for index in list(waiting):
+                    if pipes[index].poll(0.05):
+                        self.records.extend(Record(*fields) for fields in pipes[index].recv())
+                        waiting.discard(index)
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"load workers did not finish (waiting for {sorted(waiting)})")
+            return t0
+        finally:
+            for proc in procs:
+                proc.join(5)
+                if proc.is_alive():
+                    proc.kill()
 
     # Background use, beside a synchronous test.
     def start(self) -> "LoadRun":

@@ -44,6 +44,8 @@ def test_wrapper_go_mod_pins_replaced_siblings() -> None:
     text = gobuild.wrapper_go_mod(comp, ["k8s.io/api"], "v0.33.6")
     assert "require k8s.io/kubernetes v1.33.6" in text
     assert "\tk8s.io/api => k8s.io/api v0.33.6" in text
+    text = gobuild.wrapper_go_mod(comp, ["k8s.io/api", "k8s.io/psa"], "v0.33.6", {"k8s.io/psa": "v0.33.7"})
+    assert "\tk8s.io/psa => k8s.io/psa v0.33.7" in text
 
 
 def test_binary_names_drop_major_version_suffix_and_rename() -> None:

@@ -124,8 +124,10 @@ def go_version() -> str:
 
 
 def cache_key(comp: Component, go: str) -> str:
+    overrides = sorted(comp.extra.get("staging_overrides", {}).items())
     material = json.dumps(
         [RECIPE_REVISION, comp.module, comp.version, comp.packages, comp.tags, comp.expand(comp.ldflags), comp.cgo, go]
+        + ([overrides] if overrides else [])
     )
     return hashlib.sha256(material.encode()).hexdigest()[:12]
 
@@ -149,11 +151,15 @@ def relative_replaces(go_mod: str) -> list[str]:
     return found
 
 
-def wrapper_go_mod(comp: Component, replaced: list[str], sibling_version: str) -> str:
+def wrapper_go_mod(
+    comp: Component, replaced: list[str], sibling_version: str, overrides: dict[str, str] | None = None
+) -> str:
+    """go.mod of the wrapper module; `overrides` pins single siblings the proxy lacks at sibling_version."""
+    overrides = overrides or {}
     lines = ["module platformverify.local/build", "", "go 1.24", "", f"require {comp.module} {comp.version}", ""]
     if replaced:
         lines.append("replace (")
-        lines += [f"\t{mod} => {mod} {sibling_version}" for mod in replaced]
+        lines += [f"\t{mod} => {mod} {overrides.get(mod, sibling_version)}" for mod in replaced]
         lines.append(")")
     return "\n".join(lines) + "\n"
 
@@ -206,7 +212,8 @@ def build(comp: Component, rebuild: bool = False) -> Path:
             # k8s.io/kubernetes requires its staging modules at v0.0.0 and replaces them; elsewhere
             # (etcd) the require lines already name the published sibling versions.
             staging = replaced if comp.module == "k8s.io/kubernetes" else []
-            (work / "go.mod").write_text(wrapper_go_mod(comp, staging, staging_version(comp.version)))
+            overrides = comp.extra.get("staging_overrides", {})
+            (work / "go.mod").write_text(wrapper_go_mod(comp, staging, staging_version(comp.version), overrides))
             # Blank imports of the main packages let `go mod tidy` record every dependency.
             imports = "\n".join(f'\t_ "{package_path(comp, p)}"' for p in comp.packages)
             (work / "tools.go").write_text(f"//go:build tools\n\npackage tools\n\nimport (\n{imports}\n)\n")

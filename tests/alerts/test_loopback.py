@@ -5,7 +5,9 @@ their theoretical bounds (artifacts/alerts-loopback.txt and the terminal summary
 
 import json
 import secrets
+import shutil
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -34,6 +36,18 @@ def _report(pytestconfig: pytest.Config, artifacts: Path, text: str) -> None:
         reporter.write_line("")
         for line in text.splitlines():
             reporter.write_line(line)
+
+
+@pytest.fixture
+def workdir(tmp_path: Path, artifacts: Path) -> Iterator[Path]:
+    """A private folder (parallel runs must not share TSDBs or credentials); its configurations
+    and process logs are copied to the artifacts folder afterwards to explain a failure."""
+    yield tmp_path
+    evidence = artifacts / "alerts-loopback"
+    evidence.mkdir(exist_ok=True)
+    for file in tmp_path.iterdir():
+        if file.is_file() and file.name != "receiver-token":
+            shutil.copy(file, evidence / file.name)
 
 
 def test_faults_reach_their_receivers_and_resolve(workdir: Path, pytestconfig: pytest.Config, artifacts: Path) -> None:

@@ -111,6 +111,24 @@ MUTATIONS = [
         "sample-app:deploy-test needs sample2-app:package: an app's pipeline may only wait for its own jobs",
     ),
     Mutation(
+        "staging_switch_outside_git",
+        T,
+        "    - platform-verify bluegreen switch $APP --env staging --version $IMAGE_TAG $GITOPS",
+        "    - platform-verify bluegreen switch $APP --env staging --version $IMAGE_TAG",
+        MAIN_SAMPLE,
+        "sample-app:deploy-staging: staging is synced by ArgoCD; without `--source gitops` the flip is made "
+        "outside git",
+    ),
+    Mutation(
+        "image_pushed_where_the_chart_does_not_pull",
+        T,
+        "  IMAGE: $IMAGE_REGISTRY/$APP",
+        "  IMAGE: $CI_REGISTRY_IMAGE/$APP",
+        MAIN_SAMPLE,
+        "sample-app:build pushes $CI_REGISTRY_IMAGE/sample-app, but the chart values use "
+        "registry.example.local/platform/sample-app (images.sample-app)",
+    ),
+    Mutation(
         "develop_deploy_made_manual",
         T,
         '$CI_COMMIT_BRANCH == "develop"\n      changes: *app-paths\n      when: on_success',

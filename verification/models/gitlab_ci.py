@@ -35,6 +35,7 @@ from verification.errors import UserError
 from verification.paths import REPO_ROOT, cache_dir
 from verification.run import CommandError, run
 from verification.tools import require
+from verification.versions import image
 from verification.versions import tool as tool_pin
 
 ROOT_FILE = ".gitlab-ci.yml"
@@ -566,8 +567,23 @@ def check_definitions(evaluation: Evaluation) -> list[str]:
             env = suffix.split("-")[1]
             if f"{app}:{suffix}" not in defs:
                 problems.append(f"{app}:{suffix} is missing")
-            elif not re.search(rf"platform-verify bluegreen {verb} (\$APP|{app}) --env {env}\b", expand(script, {})):
+            elif not re.search(rf"platform-verify bluegreen {verb} (\$APP|{app}) --env {env}\b", script):
                 problems.append(f"{app}:{suffix} does not call `platform-verify bluegreen {verb} {app} --env {env}`")
+            else:
+                variables = job_variables(evaluation, f"{app}:{suffix}")
+                for line in defs[f"{app}:{suffix}"].get("script") or []:
+                    command = expand(line, variables)
+                    if re.search(r"bluegreen (deploy|switch|rollback)\b", command) and "--source gitops" not in command:
+                        problems.append(
+                            f"{app}:{suffix}: {env} is synced by ArgoCD; without `--source gitops` the flip is made "
+                            f"outside git and self-heal (or the next sync) reverts it: {line}"
+                        )
+        build = f"{app}:build"
+        if build in defs:
+            pushed = expand(expand("$IMAGE", job_variables(evaluation, build)), job_variables(evaluation, build))
+            wanted = image(app).rsplit(":", 1)[0]
+            if pushed != wanted:
+                problems.append(f"{build} pushes {pushed}, but the chart values use {wanted} (images.{app})")
     e2e = defs.get(E2E_JOB)
     if e2e is None:
         problems.append(f"{E2E_JOB} is missing")

@@ -57,11 +57,21 @@ SMOKE: dict[str, Smoke] = {
     ),
     "prometheus-operator": Smoke(oneshot=("--version",)),
     "prometheus-config-reloader": Smoke(oneshot=("--version",)),
-    "kube-state-metrics": Smoke(oneshot=("--version",)),
+    "kube-state-metrics": Smoke(oneshot=("--help",)),  # its version is a subcommand, after the port flags
     "sample-app": Smoke(port=8080, path="/healthz", env=APP_ENV),
     "sample2-app": Smoke(port=8080, path="/healthz", env=APP_ENV),
 }
 IMAGES = [img.name for img in stack_images.all_images()]
+# The program each image carries, asked for its version: it must be the pinned one.
+VERSION_COMMANDS: dict[str, tuple[str, ...]] = {
+    "prometheus": ("/bin/prometheus", "--version"),
+    "alertmanager": ("/bin/alertmanager", "--version"),
+    "prometheus-operator": ("/bin/operator", "--version"),
+    "prometheus-config-reloader": ("/bin/prometheus-config-reloader", "--version"),
+    "kube-state-metrics": ("/kube-state-metrics", "version"),
+    "netpol-probe": ("/bin/netpol-probe", "version"),
+    "alert-receiver": ("/bin/alert-receiver", "--version"),
+}
 
 
 def _docker_ready() -> None:
@@ -168,6 +178,20 @@ def test_only_tmp_is_writable(container: tuple[str, str]) -> None:
     )
     writable = host.check_output(script).split()
     assert not writable, f"{container[1]}: writable by UID {UID} outside /tmp: {writable[:20]}"
+
+
+@pytest.mark.parametrize("name", sorted(VERSION_COMMANDS))
+def test_program_is_the_pinned_version(name: str) -> None:
+    _docker_ready()
+    img = stack_images._by_name(name)
+    _image_config(img.ref)
+    program, *args = VERSION_COMMANDS[name]
+    proc = run(["docker", "run", "--rm", "--entrypoint", program, img.ref, *args], check=False, timeout=120)
+    said = (proc.stdout + proc.stderr).strip()
+    assert proc.returncode == 0, f"{img.ref}: {program} {' '.join(args)} exited {proc.returncode}: {said[-500:]}"
+    assert f"version {img.version.removeprefix('v')}" in said.replace("version v", "version "), (
+        f"{img.ref}: {program} reports {said.splitlines()[0]!r}, pinned {img.version}"
+    )
 
 
 def test_works_with_read_only_root_filesystem(image: tuple[str, str, dict]) -> None:

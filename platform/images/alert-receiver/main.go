@@ -98,7 +98,7 @@ func main() {
 	showVersion := flag.Bool("version", false, "print the version and exit")
 	flag.Parse()
 	if *showVersion {
-		fmt.Println("alert-receiver " + version)
+		fmt.Println("alert-receiver, version " + version)
 		return
 	}
 	log := slog.New(slog.NewJSONHandler(os.Stdout, nil))

@@ -39,7 +39,7 @@ func main() {
 	case "connect":
 		os.Exit(connect(os.Args[2:]))
 	case "version", "--version":
-		fmt.Println("netpol-probe " + version)
+		fmt.Println("netpol-probe, version " + version)
 	default:
 		usage()
 	}

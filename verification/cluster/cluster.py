@@ -18,7 +18,7 @@ from verification import tools
 from verification.cluster import docker, node_image, smoke_image
 from verification.cluster.progress import say, step
 from verification.errors import UserError
-from verification.paths import PLATFORM, cache_dir
+from verification.paths import PLATFORM, artifacts_dir, cache_dir
 from verification.run import CommandError, run
 from verification.versions import versions
 from verification.wait import wait_for
@@ -130,11 +130,20 @@ def up(name: str = DEFAULT_NAME, image_source: str = "auto", extra_images: list[
             config = Path(tmp) / "kind.yaml"
             config.write_text(kind_config(source))
             load_file(config)  # a malformed config fails here with one line, not deep in kind
-            run(
-                [kind, "create", "cluster", "--name", name, "--image", image, "--config", config,
-                 "--kubeconfig", cluster.kubeconfig, "--retain"],
-                timeout=1200,
-            )  # fmt: skip
+            try:
+                run(
+                    [kind, "create", "cluster", "--name", name, "--image", image, "--config", config,
+                     "--kubeconfig", cluster.kubeconfig, "--retain"],
+                    timeout=1200,
+                )  # fmt: skip
+            except CommandError:
+                # Keep the node's logs (journal, containerd, kubelet, pods) for the failure report,
+                # then remove the half-made cluster so the next `up` starts clean.
+                logs = artifacts_dir() / f"kind-logs-{name}"
+                run([kind, "export", "logs", logs, "--name", name], check=False, timeout=600)
+                run([kind, "delete", "cluster", "--name", name], check=False, timeout=600)
+                say(f"kind create failed; node logs in {logs}")
+                raise
     with step("apply kube-router (pod network + NetworkPolicy)"):
         cluster.kubectl("apply", "-f", "-", input=kube_router_manifest())
     with step("wait for every node to be Ready"):

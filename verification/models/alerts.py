@@ -27,7 +27,7 @@ from verification.yamlio import iter_kind, load_file, source_of
 
 MONITORING_TESTS = PLATFORM / "monitoring-tests"
 ALERT_INTENT = INTENT / "alerts.yaml"
-RULE_FILE_NAME = "platform-rules.yaml"  # the name promtool test files list in rule_files
+RULE_FILE_NAME = "all-rules.yaml"  # every selected rule: what Prometheus loads
 # runbook_url values are links into this repository's default branch.
 RUNBOOK_URL_PREFIX = "https://gitlab.example.com/platform/devops-platform/-/blob/main/"
 DASHBOARD_URL_RE = re.compile(r"^https://grafana\.platform\.example\.com/d/([A-Za-z0-9_-]+)/")
@@ -61,6 +61,7 @@ class RuleSet:
     groups: list[dict[str, Any]]
     alerts: list[AlertRule] = field(default_factory=list)
     unselected: list[str] = field(default_factory=list)
+    by_object: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # PrometheusRule name -> groups
 
 
 # --- extraction ------------------------------------------------------------------------------
@@ -111,6 +112,7 @@ def rule_set(objects: list[dict[str, Any]]) -> RuleSet:
             continue
         for group in (obj.get("spec") or {}).get("groups") or []:
             groups.append(group)
+            result.by_object.setdefault(meta["name"], []).append(group)
             for rule in group.get("rules") or []:
                 if "alert" not in rule:
                     continue
@@ -133,8 +135,13 @@ def rule_file(objects: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def write_rule_file(objects: list[dict[str, Any]], directory: Path) -> Path:
+    """The whole rule file (what Prometheus loads), plus one `<PrometheusRule name>.rules.yaml`
+    per object beside it, so a promtool test file can load just the app it tests."""
+    rules = rule_set(objects)
     path = Path(directory) / RULE_FILE_NAME
-    path.write_text(yaml.safe_dump(rule_file(objects), sort_keys=False, width=1000))
+    path.write_text(yaml.safe_dump({"groups": rules.groups}, sort_keys=False, width=1000))
+    for name, groups in rules.by_object.items():
+        (path.parent / f"{name}.rules.yaml").write_text(yaml.safe_dump({"groups": groups}, sort_keys=False, width=1000))
     return path
 
 
@@ -257,7 +264,8 @@ def promtool_test(rule_path: Path, files: list[Path]) -> list[str]:
     promtool = tools.require("promtool").path
     with tempfile.TemporaryDirectory(prefix="promtool-") as tmp:
         work = Path(tmp)
-        shutil.copy(rule_path, work / RULE_FILE_NAME)
+        for generated in [rule_path, *rule_path.parent.glob("*.rules.yaml")]:
+            shutil.copy(generated, work / generated.name)
         for file in files:
             shutil.copy(file, work / file.name)
         with ThreadPoolExecutor(max_workers=max(1, len(files))) as pool:

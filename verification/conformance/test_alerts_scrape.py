@@ -34,10 +34,10 @@ def test_prometheus_selects_every_app_servicemonitor(
     for render in renders:
         for monitor in render.of_kind("ServiceMonitor"):
             where = f"{render.label}: ServiceMonitor {monitor['metadata']['name']}"
-            if not alerts._matches_selector(monitor["metadata"].get("labels") or {}, spec["serviceMonitorSelector"]):
+            if not alerts.matches_selector(monitor["metadata"].get("labels") or {}, spec["serviceMonitorSelector"]):
                 problems.append(f"{where}: labels not selected by serviceMonitorSelector")
             namespace = _namespace_labels(platform_objects, render.namespace)
-            if not alerts._matches_selector(namespace, spec["serviceMonitorNamespaceSelector"]):
+            if not alerts.matches_selector(namespace, spec["serviceMonitorNamespaceSelector"]):
                 problems.append(
                     f"{where}: namespace {render.namespace} not selected by serviceMonitorNamespaceSelector"
                 )

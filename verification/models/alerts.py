@@ -67,7 +67,7 @@ class RuleSet:
 # --- extraction ------------------------------------------------------------------------------
 
 
-def _matches_selector(labels: dict[str, str], selector: dict[str, Any] | None) -> bool:
+def matches_selector(labels: dict[str, str], selector: dict[str, Any] | None) -> bool:
     """Kubernetes label selector semantics (matchLabels + matchExpressions); None selects nothing."""
     if selector is None:
         return False
@@ -99,15 +99,27 @@ def rule_set(objects: list[dict[str, Any]]) -> RuleSet:
     """The rule file the operator would give Prometheus: every selected PrometheusRule's groups."""
     prometheus = prometheus_resource(objects)
     spec = prometheus.get("spec") or {}
-    namespace_names = {spec.get("ruleNamespaceSelector", {}).get("matchLabels", {}).get("kubernetes.io/metadata.name")}
+    namespaces = {
+        ns["metadata"]["name"]: {
+            **(ns["metadata"].get("labels") or {}),
+            "kubernetes.io/metadata.name": ns["metadata"]["name"],
+        }
+        for ns in iter_kind(objects, "Namespace")
+    }
+
+    def namespace_selected(name: str | None) -> bool:
+        selector = spec.get("ruleNamespaceSelector")
+        if selector is None:  # the operator's default: the Prometheus resource's own namespace
+            return name == prometheus["metadata"].get("namespace")
+        return matches_selector(namespaces.get(name or "", {"kubernetes.io/metadata.name": name or ""}), selector)
+
     groups: list[dict[str, Any]] = []
     result = RuleSet(groups)
     for obj in iter_kind(objects, "PrometheusRule"):
         meta = obj["metadata"]
         where = f"{source_of(obj)}: PrometheusRule {meta.get('namespace', '?')}/{meta['name']}"
-        if not _matches_selector(meta.get("labels") or {}, spec.get("ruleSelector")) or (
-            None not in namespace_names and meta.get("namespace") not in namespace_names
-        ):
+        selected = matches_selector(meta.get("labels") or {}, spec.get("ruleSelector"))
+        if not selected or not namespace_selected(meta.get("namespace")):
             result.unselected.append(f"{where} is not selected by Prometheus {prometheus['metadata']['name']}")
             continue
         for group in (obj.get("spec") or {}).get("groups") or []:
@@ -148,19 +160,10 @@ def write_rule_file(objects: list[dict[str, Any]], directory: Path) -> Path:
 # --- static checks ---------------------------------------------------------------------------
 
 
-def _seconds(duration: str | None) -> float:
-    if not duration:
-        return 0.0
-    units = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, "y": 31536000}
-    total = 0.0
-    for number, unit in re.findall(r"(\d+)(ms|s|m|h|d|w|y)", str(duration)):
-        total += int(number) * units[unit]
-    return total
-
-
 def duration_seconds(duration: str | None) -> float:
     """Prometheus duration (`1m30s`) in seconds; 0 for none."""
-    return _seconds(duration)
+    units = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, "y": 31536000}
+    return float(sum(int(n) * units[u] for n, u in re.findall(r"(\d+)(ms|s|m|h|d|w|y)", str(duration or ""))))
 
 
 def check_rules(rules: RuleSet, *, repo_root: Path = REPO_ROOT, dashboard_uids: set[str] | None = None) -> list[str]:
@@ -219,7 +222,7 @@ def _check_expression(alert: AlertRule, where: str) -> list[str]:
     if not compares and not heartbeat:
         problems.append(f"{where}: expression has no comparison, so it fires for every series it returns: {alert.expr}")
     # Anything computed from scraped samples can cross a threshold for one evaluation and drop back.
-    if metrics and _seconds(alert.for_) == 0:
+    if metrics and duration_seconds(alert.for_) == 0:
         problems.append(
             f"{where} has no `for`: it reads scraped series ({', '.join(sorted(metrics))}) and is flapping-prone; "
             "one evaluation above the threshold would notify"

@@ -93,6 +93,14 @@ def cluster_admin_for_test_project(o: Objects) -> None:
     )
 
 
+def monitoring_rbac_app_dropped(o: Objects) -> None:
+    o.remove(_app("monitoring-rbac")(o))
+
+
+def monitoring_app_syncs_its_rbac(o: Objects) -> None:
+    del _app("monitoring")(o)["spec"]["source"]["directory"]
+
+
 # (mutation, expected words of the message)
 MUTATIONS: list[tuple[Callable[[Objects], None], str]] = [
     (staging_automated, "sample-app-staging: staging is synced by hand after approval; remove syncPolicy.automated"),
@@ -108,6 +116,12 @@ MUTATIONS: list[tuple[Callable[[Objects], None], str]] = [
     (default_admin, "policy.default is 'role:admin'"),
     (developers_sync_staging, "role:developer may sync staging"),
     (notification_trigger_typo, "subscription uses undefined trigger on-sync-fail"),
+    (monitoring_rbac_app_dropped, "monitoring/rbac.yaml: no Application syncs this file"),
+    (
+        monitoring_app_syncs_its_rbac,
+        "Application monitoring: Role prometheus-operator-monitors (",
+    ),
+    (monitoring_app_syncs_its_rbac, "monitoring/rbac.yaml: synced by 2 Applications (monitoring, monitoring-rbac)"),
     (cluster_admin_for_test_project, "AppProject test: cluster-scoped rbac.authorization.k8s.io/ClusterRoleBinding"),
 ]
 

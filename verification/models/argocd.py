@@ -5,6 +5,7 @@ returns readable violations naming the object and the cause; an empty list means
 Conformance, the mutation tests and any CLI print the same sentences.
 """
 
+import fnmatch
 import re
 from collections.abc import Iterable
 from pathlib import Path
@@ -41,6 +42,8 @@ CLUSTER_KINDS_ALLOWED = frozenset(
     }
 )
 APP_PROJECT_CLUSTER_KINDS = frozenset({("", "Namespace")})
+# The project whose Applications sync namespaces and guardrails: before every other Application.
+GUARDRAIL_PROJECT = "platform"
 # Sync order: sources under these paths, in this order, before every other Application.
 WAVE_ORDER = ("platform/manifests/namespaces", "platform/manifests/rbac", "platform/manifests/network-policies")
 # ignoreDifferences that are justified: none. The blue-green orchestrator flips the active colour
@@ -250,10 +253,10 @@ def check_sync_waves(objects: list[dict[str, Any]]) -> list[str]:
                 f"{_name(app)}: wave {wave(app)} must come after {previous['metadata']['name']} (wave {wave(previous)})"
             )
         previous = app
-    guardrails = [a for p, a in by_path.items() if p in WAVE_ORDER]
+    guardrails = [a for a in apps.values() if _spec(a).get("project") == GUARDRAIL_PROJECT]
     last_guardrail = max((wave(a) for a in guardrails), default=None)
     for app in apps.values():
-        if app in guardrails or last_guardrail is None or _spec(app).get("project") == "gitops":
+        if _spec(app).get("project") in (GUARDRAIL_PROJECT, "gitops") or last_guardrail is None:
             continue
         if wave(app) <= last_guardrail:
             problems.append(
@@ -319,6 +322,104 @@ def check_sources_exist(objects: list[dict[str, Any]], root: Path = REPO_ROOT) -
                         f"{_name(app)}: Helm value file {values} (from {source.get('path')}) does not exist"
                     )
     return problems
+
+
+# Kinds without a namespace; everything else is namespaced (destination namespace by default).
+CLUSTER_SCOPED = frozenset(
+    {
+        ("", "Namespace"),
+        ("", "PersistentVolume"),
+        ("rbac.authorization.k8s.io", "ClusterRole"),
+        ("rbac.authorization.k8s.io", "ClusterRoleBinding"),
+        ("apiextensions.k8s.io", "CustomResourceDefinition"),
+        ("admissionregistration.k8s.io", "ValidatingWebhookConfiguration"),
+        ("admissionregistration.k8s.io", "MutatingWebhookConfiguration"),
+        ("networking.k8s.io", "IngressClass"),
+        ("scheduling.k8s.io", "PriorityClass"),
+        ("storage.k8s.io", "StorageClass"),
+    }
+)
+
+
+def _group(obj: dict[str, Any]) -> str:
+    return obj["apiVersion"].rpartition("/")[0]
+
+
+def _brace_globs(pattern: str) -> list[str]:
+    """ArgoCD's directory include/exclude: a glob, or `{a,b}` alternatives."""
+    pattern = pattern.strip()
+    if pattern.startswith("{") and pattern.endswith("}"):
+        return [p.strip() for p in pattern[1:-1].split(",")]
+    return [pattern]
+
+
+def directory_files(source: dict[str, Any], objects: list[dict[str, Any]]) -> set[str]:
+    """Source files (repository-relative) a directory source syncs, as ArgoCD selects them."""
+    path = str(source.get("path", "")).rstrip("/")
+    directory = source.get("directory") or {}
+    include = [g for p in [directory.get("include") or "*"] for g in _brace_globs(p)]
+    exclude = [g for p in [directory.get("exclude") or ""] if p for g in _brace_globs(p)]
+    selected = set()
+    for file in {source_of(o) for o in objects}:
+        relative = Path(file).relative_to(REPO_ROOT) if Path(file).is_absolute() else Path(file)
+        if relative.parent.as_posix() != path and not (
+            directory.get("recurse") and relative.as_posix().startswith(path + "/")
+        ):
+            continue
+        name = relative.relative_to(path).as_posix()
+        if any(fnmatch.fnmatch(name, g) for g in include) and not any(fnmatch.fnmatch(name, g) for g in exclude):
+            selected.add(file)
+    return selected
+
+
+def check_directory_apps(objects: list[dict[str, Any]]) -> list[str]:
+    """Every manifest is synced by exactly one Application whose project permits its kind and namespace."""
+    problems = []
+    projs = projects(objects)
+    owners: dict[str, list[str]] = {}
+    for app in applications(objects).values():
+        project = projs.get(_spec(app).get("project", ""))
+        for source in _sources(app):
+            if not str(source.get("path", "")).startswith("platform/manifests"):
+                continue
+            files = directory_files(source, objects)
+            for file in files:
+                owners.setdefault(file, []).append(app["metadata"]["name"])
+            if project is None:
+                continue
+            for obj in (o for o in objects if source_of(o) in files):
+                problem = _permitted(project, app, obj)
+                if problem:
+                    problems.append(
+                        f"{_name(app)}: {obj['kind']} {obj['metadata'].get('name')} ({source_of(obj)}) {problem}"
+                    )
+    for file in sorted({source_of(o) for o in objects}):
+        apps = owners.get(file, [])
+        if not apps:
+            problems.append(f"{file}: no Application syncs this file (it never reaches the cluster)")
+        elif len(apps) > 1:
+            problems.append(f"{file}: synced by {len(apps)} Applications ({', '.join(sorted(apps))}); they would fight")
+    return problems
+
+
+def _permitted(project: dict[str, Any], app: dict[str, Any], obj: dict[str, Any]) -> str | None:
+    spec = _spec(project)
+    key = (_group(obj), obj["kind"])
+    label = f"{key[0] or 'core'}/{key[1]}"
+    name = project["metadata"]["name"]
+    if key in CLUSTER_SCOPED:
+        if key not in _kinds(spec.get("clusterResourceWhitelist")):
+            return f"is cluster-scoped {label}, not whitelisted in project {name}"
+        return None
+    namespace = obj["metadata"].get("namespace") or app_namespace(app)
+    if namespace not in {d.get("namespace") for d in spec.get("destinations") or []}:
+        return f"goes to namespace {namespace}, not a destination of project {name}"
+    whitelist = spec.get("namespaceResourceWhitelist")
+    if whitelist is not None and key not in _kinds(whitelist):
+        return f"is {label}, not in project {name}'s namespaceResourceWhitelist"
+    if key in _kinds(spec.get("namespaceResourceBlacklist")):
+        return f"is {label}, blacklisted in project {name}"
+    return None
 
 
 _KIND_LINE = re.compile(r"^kind:\s*([A-Za-z]+)\s*$", re.M)
@@ -522,6 +623,7 @@ CHECKS = (
     check_ignore_differences,
     check_managed_namespaces,
     check_sources_exist,
+    check_directory_apps,
     check_chart_kinds,
     check_notifications,
     check_argocd_rbac,

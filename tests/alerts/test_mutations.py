@@ -166,3 +166,14 @@ def test_promtool_catches_a_wrong_threshold(root: Path, tmp_path: Path) -> None:
     rule_path = alerts.write_rule_file(objects(root), tmp_path)
     files = [root / "platform/monitoring-tests/sample-app.test.yaml"]
     assert_named(alerts.promtool_test(rule_path, files), "sample-app.test.yaml", "AppHighErrorRatio")
+
+
+def test_alert_without_a_resolution_test(root: Path) -> None:
+    tests = "platform/monitoring-tests/sample-app.test.yaml"
+    edit(root, tests, "      - eval_time: 11m30s\n        alertname: AppTargetsAbsent\n        exp_alerts: []\n", "")
+    files = alerts.test_files(root / "platform/monitoring-tests")
+    assert_named(
+        alerts.check_test_coverage(alerts.rule_set(objects(root)), files),
+        "AppTargetsAbsent (critical, sample-app.targets)",
+        "resolves",
+    )

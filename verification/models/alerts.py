@@ -281,32 +281,52 @@ def promtool_test(rule_path: Path, files: list[Path]) -> list[str]:
 
 
 def check_test_coverage(rules: RuleSet, files: list[Path]) -> list[str]:
-    """Every alert (every severity tier) has a test where it fires and one where it stays silent;
+    """Every alert (every severity tier) has a test where it fires, one where it stays silent and
+    one where it resolves (fires, then a later evaluation of the same case no longer lists it);
     every firing expectation carries the labels and annotations every alert must have."""
-    fires: set[tuple[str, str]] = set()
+    # keyed by (alert, severity, team): the same alert name exists once per app, each team its own
+    fires: set[tuple[str, str, str]] = set()
+    resolves: set[tuple[str, str, str]] = set()
     silent: set[str] = set()
     problems = []
     for file in files:
         data = load_file(file) or {}
         for case in data.get("tests") or []:
+            timeline: dict[str, list[tuple[float, set[str]]]] = {}
             for check in case.get("alert_rule_test") or []:
                 name = check.get("alertname", "?")
                 expected = check.get("exp_alerts") or []
                 if not expected:
                     silent.add(name)
+                tiers = {_tier(a.get("exp_labels") or {}) for a in expected}
+                timeline.setdefault(name, []).append((duration_seconds(str(check.get("eval_time"))), tiers))
                 for alert in expected:
                     labels = alert.get("exp_labels") or {}
                     annotations = alert.get("exp_annotations") or {}
-                    fires.add((name, str(labels.get("severity"))))
+                    fires.add((name, *_tier(labels)))
                     missing = [label for label in FIRING_LABELS if label not in labels]
                     missing += [a for a in REQUIRED_ANNOTATIONS if a not in annotations]
                     if missing:
                         problems.append(
                             f"{file.name}: test {case.get('name')!r} expects {name} without {', '.join(missing)}"
                         )
+            for name, evaluations in timeline.items():
+                evaluations.sort(key=lambda item: item[0])
+                for index, (_, firing) in enumerate(evaluations):
+                    for tier in firing:
+                        if any(tier not in later for _, later in evaluations[index + 1 :]):
+                            resolves.add((name, *tier))
     for alert in rules.alerts:
-        if (alert.name, alert.labels.get("severity")) not in fires:
+        key = (alert.name, alert.labels.get("severity", ""), alert.labels.get("team", ""))
+        reads_series = bool(promql.metric_names(alert.expr))  # a heartbeat never stays silent nor resolves
+        if key not in fires:
             problems.append(f"alert {alert.title} has no promtool test where it fires ({MONITORING_TESTS.name}/)")
-        if alert.name not in silent and promql.metric_names(alert.expr):  # a heartbeat never stays silent
+        if reads_series and alert.name not in silent:
             problems.append(f"alert {alert.name} has no promtool test where it stays silent")
+        if reads_series and key not in resolves:
+            problems.append(f"alert {alert.title} has no promtool test where it resolves")
     return sorted(set(problems))
+
+
+def _tier(labels: dict[str, Any]) -> tuple[str, str]:
+    return str(labels.get("severity", "")), str(labels.get("team", ""))

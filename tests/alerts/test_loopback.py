@@ -24,9 +24,9 @@ from verification.yamlio import load_manifests
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(420)]
 MIN_PATHS = 3
-# Tolerance over the theoretical bound: process scheduling on a shared 2-core machine, the
-# rate() of a fresh series, and HTTP hops are not in the formula.
-SLACK = 10.0
+# Tolerance over the theoretical bound: process scheduling on a loaded 2-core machine, rule
+# group start offsets and HTTP hops are not in the formula (measured: 1-3s over the bound).
+SLACK = 20.0
 
 
 def _report(pytestconfig: pytest.Config, artifacts: Path, text: str) -> None:

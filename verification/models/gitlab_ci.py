@@ -595,6 +595,17 @@ def check_definitions(evaluation: Evaluation) -> list[str]:
             wanted = image(app).rsplit(":", 1)[0]
             if pushed != wanted:
                 problems.append(f"{build} pushes {pushed}, but the chart values use {wanted} (images.{app})")
+    for name in sorted(defs):
+        variables = job_variables(evaluation, name)
+        images = [defs[name].get("image"), *list(defs[name].get("services") or [])]
+        for entry in images:
+            ref = entry.get("name") if isinstance(entry, dict) else entry
+            if not ref:
+                continue
+            ref = expand(expand(str(ref), variables), variables)
+            tag = ref.rsplit("/", 1)[-1].partition(":")[2]
+            if "$" not in ref and (not tag or tag == "latest"):
+                problems.append(f"{name}: image {ref} is not pinned to a tag")
     e2e = defs.get(E2E_JOB)
     if e2e is None:
         problems.append(f"{E2E_JOB} is missing")

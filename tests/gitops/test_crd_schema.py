@@ -2,7 +2,6 @@
 
 from typing import Any
 
-import jsonschema
 import pytest
 
 from verification.errors import UserError
@@ -22,6 +21,16 @@ SCHEMA: dict[str, Any] = {
                 "labels": {"type": "object", "additionalProperties": {"type": "string"}},
                 "raw": {"type": "object", "x-kubernetes-preserve-unknown-fields": True},
                 "mode": {"type": "string", "enum": ["a", "b"]},
+                "tags": {"type": "array", "items": {"type": "string"}, "x-kubernetes-list-type": "set"},
+                "ports": {
+                    "type": "array",
+                    "x-kubernetes-list-type": "map",
+                    "x-kubernetes-list-map-keys": ["name"],
+                    "items": {
+                        "type": "object",
+                        "properties": {"name": {"type": "string"}, "port": {"type": "integer"}},
+                    },
+                },
                 "note": {"type": "string", "nullable": True},
                 "either": {
                     "type": "object",
@@ -35,7 +44,7 @@ SCHEMA: dict[str, Any] = {
 
 
 def _errors(instance: dict[str, Any]) -> list[str]:
-    validator = jsonschema.Draft202012Validator(crd_schema.to_json_schema(SCHEMA))
+    validator = crd_schema._Validator(crd_schema.to_json_schema(SCHEMA))
     return sorted(e.message for e in validator.iter_errors(crd_schema._drop_nulls(instance)))
 
 
@@ -67,6 +76,15 @@ def test_null_is_pruned_like_the_api_server_does() -> None:
 def test_one_of_branches_do_not_reject_outer_fields() -> None:
     assert _errors({"spec": {"port": 1, "either": {"x": "1"}}}) == []
     assert len(_errors({"spec": {"port": 1, "either": {"x": "1", "y": "2"}}})) == 1
+
+
+def test_list_types_set_and_map_reject_duplicates() -> None:
+    ports = [{"name": "http", "port": 80}, {"name": "http", "port": 81}]
+    assert _errors({"spec": {"port": 1, "tags": ["a", "a"], "ports": ports}}) == [
+        "['a', 'a'] has non-unique elements",
+        "duplicate entry with name='http' (list keys must be unique)",
+    ]
+    assert _errors({"spec": {"port": 1, "tags": ["a", "b"], "ports": ports[:1]}}) == []
 
 
 def test_enum_and_pattern() -> None:

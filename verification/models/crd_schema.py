@@ -8,9 +8,9 @@ naming the fetch command.
 
 Validation follows the API server's structural-schema rules: fields a schema does not declare
 (and does not preserve with `x-kubernetes-preserve-unknown-fields`) are errors, as with
-`kubectl apply --validate=strict`; `x-kubernetes-int-or-string` accepts both; null values of
-mappings are dropped first, as the API server prunes them. CEL rules
-(`x-kubernetes-validations`) are not evaluated.
+`kubectl apply --validate=strict`; `x-kubernetes-int-or-string` accepts both; list types `set`
+and `map` reject duplicates; null values of mappings are dropped first, as the API server prunes
+them. CEL rules (`x-kubernetes-validations`) are not evaluated (the pinned CRDs have none).
 """
 
 import json
@@ -225,12 +225,37 @@ def to_json_schema(node: dict[str, Any], *, structural: bool = True) -> dict[str
     elif structural and node.get("type") == "object" and not node.get("x-kubernetes-preserve-unknown-fields"):
         # The API server prunes undeclared fields; a manifest carrying one is a mistake.
         out["additionalProperties"] = False
+    # List semantics the API server enforces: a `set` has unique items, a `map` unique keys.
+    if node.get("x-kubernetes-list-type") == "set":
+        out["uniqueItems"] = True
+    elif node.get("x-kubernetes-list-type") == "map" and node.get("x-kubernetes-list-map-keys"):
+        out[_MAP_KEYS] = list(node["x-kubernetes-list-map-keys"])
     for key in ("anyOf", "oneOf", "allOf"):
         if key in node:
             out[key] = [to_json_schema(branch, structural=False) for branch in node[key]]
     if "not" in node:
         out["not"] = to_json_schema(node["not"], structural=False)
     return out
+
+
+_MAP_KEYS = "x-list-map-keys"
+
+
+def _unique_map_keys(validator: Any, keys: list[str], instance: Any, schema: Any) -> Any:
+    if not isinstance(instance, list):
+        return
+    seen: set[tuple[Any, ...]] = set()
+    for item in instance:
+        if not isinstance(item, dict):
+            continue
+        key = tuple(json.dumps(item.get(k), sort_keys=True) for k in keys)
+        if key in seen:
+            shown = ", ".join(f"{k}={item.get(k)!r}" for k in keys)
+            yield jsonschema.ValidationError(f"duplicate entry with {shown} (list keys must be unique)")
+        seen.add(key)
+
+
+_Validator = jsonschema.validators.extend(jsonschema.Draft202012Validator, {_MAP_KEYS: _unique_map_keys})
 
 
 def _root_schema(node: dict[str, Any]) -> dict[str, Any]:
@@ -266,10 +291,10 @@ def _crd(source: CrdSource, group: str, kind: str) -> dict[str, Any] | None:
 
 
 @cache
-def _validator(source: CrdSource, group: str, kind: str, version: str) -> jsonschema.Draft202012Validator:
+def _validator(source: CrdSource, group: str, kind: str, version: str) -> Any:
     crd = _crd(source, group, kind)
     assert crd is not None
-    return jsonschema.Draft202012Validator(_root_schema(crd["versions"][version]))
+    return _Validator(_root_schema(crd["versions"][version]))
 
 
 def validate_document(obj: dict[str, Any]) -> list[str]:

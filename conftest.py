@@ -29,7 +29,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--e2e-profile",
         default="e2e",
-        help="environment values profile used for timings in e2e (platform/environments/<profile>)",
+        help="timing profile for e2e: chart values platform/environments/<profile>/ and monitoring "
+        "intervals platform/monitoring-tests/timing-profiles.yaml",
     )
 
 

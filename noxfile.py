@@ -13,7 +13,9 @@ ROOT = Path(__file__).parent
 ARTIFACTS = Path(os.environ.get("PLATFORM_VERIFY_ARTIFACTS", ROOT / "artifacts"))
 # External binaries the conformance suite drives (versions pinned in platform/versions.yaml).
 CONFORMANCE_TOOLS = ["helm", "promtool", "amtool", "gitlab-ci-local"]
-E2E_TOOLS = [*CONFORMANCE_TOOLS, "kind", "kubectl", "wrk"]
+# The live loopback alert test and the load benchmarks run real servers from Debian's packages.
+TEST_TOOLS = [*CONFORMANCE_TOOLS, "prometheus", "prometheus-alertmanager", "wrk"]
+E2E_TOOLS = [*TEST_TOOLS, "kind", "kubectl"]
 
 
 def _install(session: nox.Session) -> None:
@@ -47,7 +49,7 @@ def lint(session: nox.Session) -> None:
 def tests(session: nox.Session) -> None:
     """Unit tests of the suite itself plus the conformance suite (no cluster)."""
     _install(session)
-    _tools(session, CONFORMANCE_TOOLS)
+    _tools(session, TEST_TOOLS)
     ARTIFACTS.mkdir(exist_ok=True)
     session.run(
         "pytest",

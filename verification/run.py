@@ -1,10 +1,12 @@
 """The one way to run a subprocess: output captured, failures raised with stderr."""
 
 import shlex
+import signal
 import subprocess
 import threading
 import time
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 # Seconds spent in external programs, by program name: the conformance benchmark reports the
@@ -50,3 +52,69 @@ def run(
     if check and proc.returncode != 0:
         raise CommandError(args, proc.returncode, proc.stdout, proc.stderr)
     return proc
+
+
+@dataclass
+class Background:
+    """A long-running process (a server under test); `run` is for commands that finish.
+
+    Output goes to a log file so a failure can quote it; `stop` sends SIGTERM first, because the
+    servers under test drain on SIGTERM, and kills only what hangs.
+    """
+
+    name: str
+    cmd: list[str]
+    log: Path
+    cwd: Path | None = None
+    env: Mapping[str, str] | None = None
+    popen: subprocess.Popen[bytes] | None = field(default=None, init=False)
+
+    def start(self) -> "Background":
+        self.log.parent.mkdir(parents=True, exist_ok=True)
+        with self.log.open("ab") as handle:
+            self.popen = subprocess.Popen(
+                [str(c) for c in self.cmd],
+                cwd=self.cwd,
+                env=dict(self.env) if self.env is not None else None,
+                stdout=handle,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        return self
+
+    def running(self) -> bool:
+        return self.popen is not None and self.popen.poll() is None
+
+    def signal(self, signum: int = signal.SIGTERM) -> None:
+        if self.running():
+            assert self.popen is not None
+            self.popen.send_signal(signum)
+
+    def wait(self, timeout: float) -> int:
+        assert self.popen is not None
+        return self.popen.wait(timeout)
+
+    def stop(self, timeout: float = 10) -> int | None:
+        if self.popen is None:
+            return None
+        self.signal(signal.SIGTERM)
+        try:
+            return self.popen.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.popen.kill()
+            return self.popen.wait(timeout)
+
+    def tail(self, lines: int = 20) -> str:
+        return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:]) if self.log.exists() else ""
+
+
+def start(
+    cmd: Sequence[str | Path],
+    *,
+    name: str,
+    log: Path,
+    cwd: Path | None = None,
+    env: Mapping[str, str] | None = None,
+) -> Background:
+    """Start a long-running process with its output in `log`."""
+    return Background(name, [str(c) for c in cmd], log, cwd, env).start()

@@ -12,9 +12,7 @@
 
 import copy
 import os
-import signal
 import socket
-import subprocess
 import sys
 import threading
 from dataclasses import dataclass, field
@@ -28,6 +26,7 @@ from verification import tools
 from verification.errors import UserError
 from verification.models import alerts, routes
 from verification.paths import APPS, PLATFORM
+from verification.run import Background as Process
 from verification.wait import wait_for
 from verification.yamlio import load_file
 
@@ -149,43 +148,6 @@ def loopback_alertmanager_config(
 
 
 # --- processes -------------------------------------------------------------------------------
-
-
-@dataclass
-class Process:
-    """A long-running server (run.run is for commands that finish); output goes to a log file."""
-
-    name: str
-    cmd: list[str]
-    log: Path
-    cwd: Path | None = None
-    env: dict[str, str] | None = None
-    popen: subprocess.Popen[bytes] | None = field(default=None, init=False)
-
-    def start(self) -> "Process":
-        handle = self.log.open("ab")
-        self.popen = subprocess.Popen(
-            self.cmd, cwd=self.cwd, env=self.env, stdout=handle, stderr=subprocess.STDOUT, start_new_session=True
-        )
-        handle.close()
-        return self
-
-    def running(self) -> bool:
-        return self.popen is not None and self.popen.poll() is None
-
-    def stop(self, timeout: float = 10) -> None:
-        if not self.running():
-            return
-        assert self.popen is not None
-        self.popen.send_signal(signal.SIGTERM)
-        try:
-            self.popen.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.popen.kill()
-            self.popen.wait(timeout)
-
-    def tail(self, lines: int = 20) -> str:
-        return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:]) if self.log.exists() else ""
 
 
 def _ready(url: str, process: Process) -> bool:

@@ -11,10 +11,11 @@ def test_driver_equals_command_line(tmp_path: Path) -> None:
         (ci.SCENARIOS[0], "merge request touching sample-app"),
         (next(s for s in ci.SCENARIOS if s.event == "schedule"), "schedule"),
     ]
+    (tmp_path / "home").mkdir()
     requests = []
     for i, (scenario, _) in enumerate(cases):
         repo = ci._repository(files, scenario.changed, tmp_path / str(i))
-        requests.append((repo, ci.event_args(scenario.event)))
+        requests.append((repo, [*ci.event_args(scenario.event), "--home", str(tmp_path / "home")]))
     batch = ci.run_batch(requests)
     for (repo, args), from_batch, (_, what) in zip(requests, batch, cases, strict=True):
         assert ci.parse_list(from_batch) == ci.parse_list(ci.cli(args, repo)), what
@@ -33,7 +34,12 @@ def test_handler_args_mapping() -> None:
         ],
         "unsetVariable": ["CI_COMMIT_BRANCH"],
     }
-    assert ci._handler_args(["--preview"]) == {"preview": True, "variable": [], "unsetVariable": []}
+    assert ci._handler_args(["--preview", "--home", "/h"]) == {
+        "preview": True,
+        "home": "/h",
+        "variable": [],
+        "unsetVariable": [],
+    }
 
 
 def test_workflow_probe_refusing_the_pipeline_makes_every_job_never() -> None:

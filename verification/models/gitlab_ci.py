@@ -173,8 +173,15 @@ def _store(path: Path, result: Any) -> None:
     Path(tmp.name).replace(path)
 
 
+_GIT_ISOLATION = [
+    # A developer's git config (signing, hooks) must neither fail nor slow the throw-away commits.
+    *("-c", "user.name=ci", "-c", "user.email=ci@example.invalid", "-c", "commit.gpgsign=false"),
+    *("-c", "core.hooksPath=/dev/null"),
+]
+
+
 def _git(args: list[str], cwd: Path) -> None:
-    run(["git", "-c", "user.name=ci", "-c", "user.email=ci@example.invalid", *args], cwd=cwd, timeout=60)
+    run(["git", *_GIT_ISOLATION, *args], cwd=cwd, timeout=60)
 
 
 def _repository(files: Mapping[str, str], changed: Iterable[str], where: Path) -> Path:
@@ -246,6 +253,8 @@ def _handler_args(args: list[str]) -> dict[str, Any]:
             out["variable" if flag == "--variable" else "unsetVariable"].append(next(flags))
         elif flag in ("--list-json", "--preview"):
             out["listJson" if flag == "--list-json" else "preview"] = True
+        elif flag == "--home":
+            out["home"] = next(flags)
         elif flag == "--json-schema-validation=false":
             out["jsonSchemaValidation"] = False
         elif flag == "--evaluate-rule-changes=false":
@@ -382,8 +391,13 @@ def answer(requests: list[Request], *, processes: int = 2) -> list[Any]:
                     strict=True,
                 )
             )
+            # An empty home: a user's ~/.gitlab-ci-local (variables, .env) must not change answers.
+            home = Path(tmp) / "home"
+            home.mkdir()
             chunks = [misses[k::processes] for k in range(processes) if misses[k::processes]]
-            outputs = pool.map(lambda chunk: run_batch([(repos[i], commands[i][2]) for i in chunk]), chunks)
+            outputs = pool.map(
+                lambda chunk: run_batch([(repos[i], [*commands[i][2], "--home", str(home)]) for i in chunk]), chunks
+            )
             for chunk, stdouts in zip(chunks, outputs, strict=True):
                 for i, stdout in zip(chunk, stdouts, strict=True):
                     parsed = parse_list(stdout) if requests[i].scenario else parse_preview(stdout)

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from verification.cluster import image_cache, stack_images
-from verification.cluster.go_build import GoBinary
+from verification.cluster.go_build import GoPrograms
 from verification.versions import tool, versions
 
 
@@ -79,25 +79,39 @@ def test_operator_and_reloader_share_one_version() -> None:
     assert versions()["components"]["prometheus-operator"] == operator
 
 
-def test_ldflags_stamp_the_pinned_version() -> None:
-    binary = GoBinary("x", "example.com/x", "example.com/x", "-X v.Version={number} -X v.Revision={version}")
-    assert binary.render_ldflags("v0.82.2") == "-X v.Version=0.82.2 -X v.Revision=v0.82.2"
+def test_ldflags_stamp_the_pinned_version(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(stack_images.go_build.gobuild, "go_version", lambda: "go1.26.8")
+    operator = stack_images._by_name("prometheus-operator")
+    assert operator.go is not None
+    flags = operator.go.inputs("v0.82.2")["ldflags"]
+    assert "common/version.Version=0.82.2 " in flags
+    assert "common/version.Revision=v0.82.2 " in flags
+    ksm = stack_images._by_name("kube-state-metrics")
+    assert ksm.go is not None
+    assert "common/version.Version=v2.15.0 " in ksm.go.inputs("v2.15.0")["ldflags"]
+
+
+def test_operator_images_share_one_module_build() -> None:
+    operator = stack_images._by_name("prometheus-operator")
+    reloader = stack_images._by_name("prometheus-config-reloader")
+    assert operator.go is reloader.go
+    assert operator.go is not None
+    assert operator.go.component(operator.version).binaries() == ["operator", "prometheus-config-reloader"]
 
 
 def test_inputs_change_with_sources_base_and_runtime(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(stack_images, "REPO_ROOT", tmp_path)
-    monkeypatch.setattr(stack_images.go_build, "go_version", lambda: "go1.26.8")
+    monkeypatch.setattr(stack_images.go_build.gobuild, "go_version", lambda: "go1.26.8")
     ctx = tmp_path / "platform" / "images" / "netpol-probe"
     (ctx / "node_modules").mkdir(parents=True)
     (ctx / "Dockerfile").write_text("FROM scratch\n")
     (ctx / "main.go").write_text("package main\n")
     (ctx / "node_modules" / "ignored.js").write_text("generated\n")
-    img = stack_images.StackImage(
-        "netpol-probe", ctx, binaries=(GoBinary("netpol-probe", ".", ldflags="-X main.version={version}", source=ctx),)
-    )
+    go = GoPrograms("netpol-probe", ldflags="-X main.version={version}", local=ctx)
+    img = stack_images.StackImage("netpol-probe", ctx, go, ("netpol-probe",))
     first = stack_images.inputs(img, base="debian:a", runtime_base="rt:1")
     assert set(first["files"]) == {"platform/images/netpol-probe/Dockerfile", "platform/images/netpol-probe/main.go"}
-    assert first["go"][0]["ldflags"] == f"-X main.version={img.version}"
+    assert first["go"]["ldflags"] == f"-X main.version={img.version}"
     key = image_cache.cache_key(first)
     assert key == image_cache.cache_key(stack_images.inputs(img, base="debian:a", runtime_base="rt:1"))
     assert key != image_cache.cache_key(stack_images.inputs(img, base="debian:b", runtime_base="rt:1"))

@@ -1,87 +1,67 @@
-"""Static Go binaries for the stack images, built on the host (containers cannot reach the Go proxy).
+"""Go programs the stack images carry, built on the host (containers reach no Go module proxy).
 
-Upstream programs are built from their published Go module at the pinned version through a small
-wrapper module: `go get PKG@VERSION` records the upstream module's own requirements, then
-`go build PKG`. This also works for modules with local `replace` directives (prometheus-operator),
-which `go install PKG@VERSION` refuses. Results are kept per input key in the user cache, and the
-Go build cache makes a changed ldflag cheap.
+Upstream programs go through the one pinned-module builder, `verification.cluster.gobuild`
+(the same one that builds the cluster components: cached by inputs, wrapper module where the
+upstream go.mod has relative `replace` directives, as prometheus-operator does). Our own
+programs (platform/images/<name>/) are local modules built in place, cached by their sources.
 """
 
 import os
-import shutil
 from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
+from typing import Any
 
+from verification.cluster import gobuild, image_cache
 from verification.cluster.build_log import logged_run
-from verification.cluster.progress import step
-from verification.errors import UserError
+from verification.cluster.progress import say, step
 from verification.paths import cache_dir
-from verification.run import run
 
 
 @dataclass(frozen=True)
-class GoBinary:
-    """One program to build. `module` empty means `source` is a local module (our own programs)."""
+class GoPrograms:
+    """Main packages of one module: upstream at the image tag's version, or a local directory."""
 
-    output: str  # file name in the image build context
-    package: str  # import path of the main package (for local modules: "." or "./cmd/x")
-    module: str = ""  # upstream module path; its version is the image tag
-    ldflags: str = ""  # may use {version} (tag as pinned) and {number} (tag without a leading v)
-    source: Path | None = None  # local module directory
+    name: str  # build name (cache folder, progress lines)
+    packages: tuple[str, ...] = (".",)  # relative to the module
+    module: str = ""  # upstream module path; empty for a local module
+    ldflags: str = ""  # gobuild's placeholders: {version} (as pinned), {version_plain} (no "v")
+    local: Path | None = None  # local module directory
 
-    def render_ldflags(self, version: str) -> str:
-        return self.ldflags.format(version=version, number=version.removeprefix("v"))
+    def component(self, version: str) -> gobuild.Component:
+        return gobuild.Component(self.name, self.module, version, self.packages, ldflags=self.ldflags)
 
-    def inputs(self, version: str) -> dict[str, str]:
-        return {
-            "output": self.output,
-            "package": self.package,
+    def inputs(self, version: str) -> dict[str, Any]:
+        found: dict[str, Any] = {
             "module": self.module,
             "version": version,
-            "ldflags": self.render_ldflags(version),
-            "go": go_version(),
+            "packages": list(self.packages),
+            "ldflags": self.component(version).expand(self.ldflags),
+            "go": gobuild.go_version(),
         }
+        if self.local is not None:
+            found["files"] = image_cache.file_digests(self.local)
+        return found
 
 
 def parallelism() -> str:
-    # Two cores are shared with the Kubernetes build and other sessions: stay polite by default.
-    return os.environ.get("PLATFORM_VERIFY_GO_PARALLEL", "2")
+    # Two cores are shared with the Kubernetes build and other sessions.
+    return os.environ.get("PLATFORM_VERIFY_GO_PARALLEL", gobuild.PARALLEL)
 
 
-@cache
-def go_version() -> str:
-    if not shutil.which("go"):
-        raise UserError("the Go toolchain is missing: the stack images' programs are built from Go modules")
-    return run(["go", "env", "GOVERSION"], timeout=60).stdout.strip()
-
-
-def _env() -> dict[str, str]:
-    return {**os.environ, "CGO_ENABLED": "0", "GOFLAGS": "-trimpath -buildvcs=false", "GOTOOLCHAIN": "local"}
-
-
-def wrapper_dir(name: str, binary: GoBinary, version: str) -> Path:
-    return cache_dir() / "stack-images" / "go" / f"{name}-{binary.module.replace('/', '_')}-{version}"
-
-
-def build(name: str, binary: GoBinary, version: str, out: Path, log: Path) -> None:
-    """Build `binary` at `version` into the file `out`."""
-    out.parent.mkdir(parents=True, exist_ok=True)
-    ldflags = binary.render_ldflags(version)
-    build_args = ["go", "build", "-p", parallelism(), "-ldflags", ldflags, "-o", str(out)]
-    if not binary.module:
-        assert binary.source is not None
-        with step(f"go build {binary.output} (local module {binary.source.name})"):
-            logged_run([*build_args, binary.package], log, env=_env(), cwd=binary.source)
-        return
-    src = wrapper_dir(name, binary, version)
-    src.mkdir(parents=True, exist_ok=True)
-    marker = src / ".resolved"
-    if not marker.exists():
-        with step(f"go get {binary.package}@{version}"):
-            (src / "go.mod").write_text(f"module stackbuild/{name}\n\ngo 1.24\n")
-            (src / "go.sum").unlink(missing_ok=True)
-            logged_run(["go", "get", f"{binary.package}@{version}"], log, env=_env(), cwd=src)
-            marker.write_text(version)
-    with step(f"go build {binary.package}@{version} (-p {parallelism()})"):
-        logged_run([*build_args, binary.package], log, env=_env(), cwd=src)
+def build(programs: GoPrograms, version: str, log: Path) -> Path:
+    """The directory holding the built programs (named after their packages, as `go build` does)."""
+    if programs.local is None:
+        return gobuild.build(programs.component(version))
+    key = image_cache.cache_key(programs.inputs(version))
+    out = cache_dir() / "stack-images" / "bin" / f"{programs.name}-{key[:16]}"
+    if (out / ".complete").exists():
+        say(f"--- {programs.name} {version}: cached build {out}")
+        return out
+    out.mkdir(parents=True, exist_ok=True)
+    ldflags = f"-s -w {programs.component(version).expand(programs.ldflags)}".strip()
+    env = {**os.environ, "CGO_ENABLED": "0", "GOTOOLCHAIN": "local", "GOFLAGS": "-buildvcs=false -trimpath"}
+    with step(f"go build {programs.name} {version} (local module, -p {parallelism()})"):
+        cmd = ["go", "build", "-p", parallelism(), "-ldflags", ldflags, "-o", f"{out}/", *programs.packages]
+        logged_run(cmd, log, env=env, cwd=programs.local)
+    (out / ".complete").write_text(version)
+    return out

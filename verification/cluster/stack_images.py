@@ -26,7 +26,7 @@ from typing import Any
 
 from verification.cluster import go_build, image_cache
 from verification.cluster.build_log import logged_run
-from verification.cluster.go_build import GoBinary
+from verification.cluster.go_build import GoPrograms
 from verification.cluster.progress import say, step
 from verification.errors import UserError
 from verification.paths import APPS, REPO_ROOT, cache_dir
@@ -41,10 +41,26 @@ RECIPE_REVISION = "1"
 
 _PROM_COMMON = "github.com/prometheus/common/version"
 _PROM_LDFLAGS = (
-    f"-s -w -X {_PROM_COMMON}.Version={{number}} -X {_PROM_COMMON}.Revision={{version}} "
+    f"-X {_PROM_COMMON}.Version={{version_plain}} -X {_PROM_COMMON}.Revision={{version}} "
     f"-X {_PROM_COMMON}.Branch=HEAD -X {_PROM_COMMON}.BuildUser=platform-verify"
 )
-_OPERATOR = "github.com/prometheus-operator/prometheus-operator"
+# Both operator images come from one module build at their (shared) tag.
+OPERATOR_GO = GoPrograms(
+    "prometheus-operator",
+    ("cmd/operator", "cmd/prometheus-config-reloader"),
+    "github.com/prometheus-operator/prometheus-operator",
+    _PROM_LDFLAGS,
+)
+KSM_GO = GoPrograms(
+    "kube-state-metrics",
+    (".",),
+    "k8s.io/kube-state-metrics/v2",
+    _PROM_LDFLAGS.replace("{version_plain}", "{version}"),  # ksm stamps its tag with the "v"
+)
+
+
+def _local_go(name: str) -> GoPrograms:
+    return GoPrograms(name, ldflags="-X main.version={version}", local=IMAGES_DIR / name)
 
 
 _GENERATED = ("node_modules", "__pycache__", ".venv", "build", "dist", ".pytest_cache")
@@ -54,7 +70,8 @@ _GENERATED = ("node_modules", "__pycache__", ".venv", "build", "dist", ".pytest_
 class StackImage:
     name: str  # key in platform/versions.yaml `images:`
     context: Path  # directory with the Dockerfile and its sources
-    binaries: tuple[GoBinary, ...] = ()
+    go: GoPrograms | None = None  # Go programs to build on the host ...
+    binaries: tuple[str, ...] = ()  # ... and the ones copied into the build context
     common: tuple[str, ...] = ()  # files from platform/images/common copied into the context
     prepare: tuple[str, ...] = ()  # command (relative to context) that fills the context (apps)
     ignore: tuple[str, ...] = _GENERATED
@@ -71,50 +88,16 @@ class StackImage:
 STACK: tuple[StackImage, ...] = (
     StackImage("prometheus", IMAGES_DIR / "prometheus", common=("copy-with-libs.sh",)),
     StackImage("alertmanager", IMAGES_DIR / "alertmanager", common=("copy-with-libs.sh",)),
-    StackImage(
-        "prometheus-operator",
-        IMAGES_DIR / "prometheus-operator",
-        binaries=(GoBinary("operator", f"{_OPERATOR}/cmd/operator", _OPERATOR, _PROM_LDFLAGS),),
-    ),
+    StackImage("prometheus-operator", IMAGES_DIR / "prometheus-operator", OPERATOR_GO, ("operator",)),
     StackImage(
         "prometheus-config-reloader",
         IMAGES_DIR / "prometheus-config-reloader",
-        binaries=(
-            GoBinary(
-                "prometheus-config-reloader", f"{_OPERATOR}/cmd/prometheus-config-reloader", _OPERATOR, _PROM_LDFLAGS
-            ),
-        ),
+        OPERATOR_GO,
+        ("prometheus-config-reloader",),
     ),
-    StackImage(
-        "kube-state-metrics",
-        IMAGES_DIR / "kube-state-metrics",
-        binaries=(
-            GoBinary(
-                "kube-state-metrics",
-                "k8s.io/kube-state-metrics/v2",
-                "k8s.io/kube-state-metrics/v2",
-                _PROM_LDFLAGS.replace("{number}", "{version}"),  # ksm stamps the tag with its "v"
-            ),
-        ),
-    ),
-    StackImage(
-        "netpol-probe",
-        IMAGES_DIR / "netpol-probe",
-        binaries=(
-            GoBinary(
-                "netpol-probe", ".", ldflags="-s -w -X main.version={version}", source=IMAGES_DIR / "netpol-probe"
-            ),
-        ),
-    ),
-    StackImage(
-        "alert-receiver",
-        IMAGES_DIR / "alert-receiver",
-        binaries=(
-            GoBinary(
-                "alert-receiver", ".", ldflags="-s -w -X main.version={version}", source=IMAGES_DIR / "alert-receiver"
-            ),
-        ),
-    ),
+    StackImage("kube-state-metrics", IMAGES_DIR / "kube-state-metrics", KSM_GO, ("kube-state-metrics",)),
+    StackImage("netpol-probe", IMAGES_DIR / "netpol-probe", _local_go("netpol-probe"), ("netpol-probe",)),
+    StackImage("alert-receiver", IMAGES_DIR / "alert-receiver", _local_go("alert-receiver"), ("alert-receiver",)),
 )
 APP_PREPARE = "prepare-image.sh"
 APPS_IMAGES: tuple[StackImage, ...] = tuple(
@@ -160,14 +143,11 @@ def inputs(img: StackImage, *, base: str, runtime_base: str | None) -> dict[str,
         "files": files,
         "base": base,
         "runtime_base": runtime_base,
-        "go": [b.inputs(_version(img)) for b in img.binaries],
+        "go": img.go.inputs(img.version) if img.go else None,
+        "binaries": list(img.binaries),
         # Apps bundle a runtime fetched by their prepare script (Node.js from npm, Debian's Python).
         "runtimes": versions().get("runtimes", {}) if img.prepare else None,
     }
-
-
-def _version(img: StackImage) -> str:
-    return "" if img.name == RUNTIME_BASE.name else img.version
 
 
 def runtime_base_ref(key: str) -> str:
@@ -224,7 +204,7 @@ def _ensure(img: StackImage, *, base: str, runtime_base: str | None, rebuild: bo
     with step(f"build {ref} (inputs {key[:12]}, log {log})"):
         with tempfile.TemporaryDirectory(prefix=f"image-{img.name}-") as tmp:
             context = _stage(img, Path(tmp) / "context", log)
-            _docker_build(img, ref, key, context, base=base, runtime_base=runtime_base, log=log)
+            _docker_build(img, ref, key, context, base=base, runtime_base=runtime_base, log=log, fresh=rebuild)
     say(f"    {ref}: {image_cache.image_size(ref) / 1e6:.1f} MB")
     return ref
 
@@ -241,33 +221,21 @@ def _stage(img: StackImage, context: Path, log: Path) -> Path:
     shutil.copytree(img.context, context, ignore=shutil.ignore_patterns(*img.ignore, "*.go", "go.mod", "go.sum"))
     for name in img.common:
         shutil.copy2(COMMON / name, context / name)
-    for binary in img.binaries:
-        shutil.copy2(_binary(img, binary, log), context / binary.output)
+    if img.go:
+        built = go_build.build(img.go, img.version, log)
+        for binary in img.binaries:
+            shutil.copy2(built / binary, context / binary)
     return context
 
 
-def _binary(img: StackImage, binary: GoBinary, log: Path) -> Path:
-    """The built program, from the binary cache when its inputs are unchanged."""
-    key_inputs: dict[str, Any] = binary.inputs(img.version)
-    if binary.source is not None:
-        key_inputs["files"] = image_cache.file_digests(binary.source)
-    key = image_cache.cache_key(key_inputs)
-    out = cache_dir() / "stack-images" / "bin" / f"{binary.output}-{key[:16]}" / binary.output
-    if out.exists():
-        say(f"--- {binary.output} {img.version}: cached binary {out}")
-        return out
-    partial = out.with_suffix(".partial")
-    go_build.build(img.name, binary, img.version, partial, log)
-    partial.replace(out)
-    return out
-
-
 def _docker_build(
-    img: StackImage, ref: str, key: str, context: Path, *, base: str, runtime_base: str | None, log: Path
+    img: StackImage, ref: str, key: str, context: Path, *, base: str, runtime_base: str | None, log: Path, fresh: bool
 ) -> None:
     args = [
         "docker",
         "build",
+        # A forced rebuild also refreshes the apt layers (security updates), not just the tag.
+        *(["--no-cache"] if fresh else []),
         "--label",
         f"{image_cache.LABEL}={key}",
         "--build-arg",

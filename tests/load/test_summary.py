@@ -94,7 +94,7 @@ def test_timeline_bins_successes_by_version_failures_and_events() -> None:
         rec(1, at_ms=100),
         rec(2, at_ms=1100, version="2.0.0"),
         rec(3, at_ms=1200, status=500, version="2.0.0"),
-        rec(4, at_ms=2100, version="2.0.0"),
+        rec(4, at_ms=1500, late_ms=600, version="2.0.0"),  # due in bin 1, sent in bin 2
     ]
     data = timeline(records, [Event("switch", start + 1000 * MS)], start_ns=start, bin_s=1.0)
     assert data.t == [0.0, 1.0, 2.0]

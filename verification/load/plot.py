@@ -21,15 +21,15 @@ class Timeline:
 def timeline(
     records: Sequence[Record], events: Sequence[Event], *, start_ns: int, bin_s: float | None = None
 ) -> Timeline:
-    """Bin requests by scheduled time (the arrival the client intended)."""
-    last = max([r.scheduled_ns for r in records] + [e.time_ns for e in events] + [start_ns])
+    """Bin requests by the time they went on the wire: the same clock as the event marks."""
+    last = max([r.started_ns for r in records] + [e.time_ns for e in events] + [start_ns])
     span = (last - start_ns) / 1e9
     bin_s = bin_s or (1.0 if span >= 20 else 0.25)
     n = int(span // bin_s) + 1
     by_version: dict[str, list[float]] = {}
     failed = [0.0] * n
     for r in records:
-        i = min(max(int((r.scheduled_ns - start_ns) / 1e9 // bin_s), 0), n - 1)
+        i = min(max(int((r.started_ns - start_ns) / 1e9 // bin_s), 0), n - 1)
         if r.failed:
             failed[i] += 1 / bin_s
         else:

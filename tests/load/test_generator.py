@@ -29,8 +29,10 @@ def test_run_sends_every_scheduled_request_and_writes_log_summary_plot(app: Loca
     summary = result.summary()
     assert (summary.scheduled, summary.sent, summary.failed) == (200, 200, 0)
     assert summary.by_status == {"200": 200} and summary.by_version == {"1.0.0": 200}
-    # Mechanics only (a shared, busy machine runs this); accuracy is benchmarks/load_generator.py.
-    assert summary.rate_ratio > 0.5
+    # Never faster than scheduled; how close to the target is benchmarks/load_generator.py's
+    # question (this shared machine's load varies too much for a threshold here).
+    assert 0 < summary.rate_ratio <= 1.001
+    assert all(r.started_ns >= r.scheduled_ns for r in result.records)
     lines = [json.loads(line) for line in result.files["log"].read_text().splitlines()]
     assert len(lines) == 200
     assert set(lines[0]) == {"seq", "scheduled_ns", "started_ns", "latency_ns", "status", "error", "version"}
@@ -52,7 +54,7 @@ def test_background_run_takes_event_marks_into_log_and_plot(app: LocalApp, tmp_p
     assert [line["event"] for line in logged if "event" in line] == ["switch"]
     data = timeline(result.records, result.events, start_ns=result.started_ns)
     ((at, name),) = data.events
-    assert name == "switch" and 0.2 < at < 1.5
+    assert name == "switch" and 0.2 < at < data.t[-1] + data.bin_s
 
 
 def test_latency_counts_from_the_scheduled_time(app: LocalApp) -> None:

@@ -37,6 +37,11 @@ def _tools(session: nox.Session, names: list[str]) -> None:
     session.run("platform-verify", "tools", "install", *names)
 
 
+def _crds(session: nox.Session) -> None:
+    # Explicit, visible preparation: CRD schemas of the pinned ArgoCD and prometheus-operator.
+    session.run("platform-verify", "crds", "fetch")
+
+
 @nox.session
 def lint(session: nox.Session) -> None:
     """ruff check and format check."""
@@ -50,6 +55,7 @@ def tests(session: nox.Session) -> None:
     """Unit tests of the suite itself plus the conformance suite (no cluster)."""
     _install(session)
     _tools(session, TEST_TOOLS)
+    _crds(session)
     ARTIFACTS.mkdir(exist_ok=True)
     session.run(
         "pytest",
@@ -65,6 +71,7 @@ def conformance(session: nox.Session) -> None:
     """Only the conformance suite: what runs before every merge."""
     _install(session)
     _tools(session, CONFORMANCE_TOOLS)
+    _crds(session)
     session.run("pytest", "verification/conformance", *session.posargs)
 
 
@@ -73,6 +80,7 @@ def bench(session: nox.Session) -> None:
     """Benchmarks that print figures (conformance wall time and external-tool share, ...)."""
     _install(session)
     _tools(session, CONFORMANCE_TOOLS)
+    _crds(session)
     for script in sorted((ROOT / "benchmarks").glob("*.py")):
         session.run("python", str(script), *session.posargs)
 
@@ -105,6 +113,7 @@ def e2e(session: nox.Session) -> None:
     """The main job: a real kind cluster, the stack deployed, live behaviour against the models."""
     _install(session)
     _tools(session, E2E_TOOLS)
+    _crds(session)
     ARTIFACTS.mkdir(exist_ok=True)
     session.run(
         "pytest",

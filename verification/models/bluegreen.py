@@ -18,7 +18,7 @@ from typing import Any
 import yaml
 
 from verification.errors import UserError
-from verification.models import pod_security, schema
+from verification.models import crd_schema, pod_security, schema
 from verification.paths import CHARTS, ENVIRONMENTS, INTENT
 from verification.run import CommandError, run
 from verification.tools import require
@@ -544,8 +544,10 @@ def check_node_port(r: Render) -> list[str]:
 
 
 def check_schema(r: Render) -> list[str]:
-    """Built-in objects are valid for the pinned Kubernetes version (strict: no unknown fields)."""
-    return [v for o in r.objects if schema.is_builtin(o) for v in schema.validate(o)]
+    """Objects are valid: built-ins for the pinned Kubernetes, custom resources for the pinned CRDs."""
+    return [v for o in r.objects if schema.is_builtin(o) for v in schema.validate(o)] + [
+        v for o in r.objects if crd_schema.is_custom(o) for v in crd_schema.validate(o)
+    ]
 
 
 def check_intent_workloads(r: Render, workloads: list[dict[str, Any]]) -> list[str]:

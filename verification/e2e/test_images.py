@@ -4,6 +4,8 @@ Through testinfra's docker backend, in a running container of each image: the pr
 UID 10001, PID 1 is an init (tini), no compiler or package manager is left, and nothing outside
 /tmp is writable by that user. Separately, each image does its job with a read-only root
 filesystem and only /tmp writable (as Kubernetes runs them: readOnlyRootFilesystem + emptyDir).
+Then the images together on a private Docker network: an alert from Prometheus reaches the
+alert-receiver through Alertmanager, and the NetworkPolicy probe connects between containers.
 Missing Docker or a missing image fails with the command that fixes it; nothing is skipped.
 """
 
@@ -12,6 +14,7 @@ import shutil
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import httpx
 import pytest
@@ -224,3 +227,120 @@ def test_works_with_read_only_root_filesystem(image: tuple[str, str, dict]) -> N
         raise AssertionError(f"{exc}\ncontainer log:\n{_logs(cid)}") from None
     finally:
         _remove(cid)
+
+
+# --- the images working together, on a private Docker network (what the e2e cluster relies on) ---
+
+PROMETHEUS_CONFIG = """\
+global: {scrape_interval: 1s, evaluation_interval: 1s}
+rule_files: [/config/rules.yml]
+alerting:
+  alertmanagers: [{static_configs: [{targets: ["alertmanager:9093"]}]}]
+"""
+RULES = """\
+groups:
+  - name: image-e2e
+    rules:
+      - alert: ImageE2EAlwaysFiring
+        expr: vector(1)
+        labels: {severity: test}
+"""
+ALERTMANAGER_CONFIG = """\
+route: {receiver: hook, group_by: [alertname], group_wait: 1s, group_interval: 1s, repeat_interval: 1h}
+receivers:
+  - name: hook
+    webhook_configs: [{url: "http://receiver:8080/hook/e2e", send_resolved: false}]
+"""
+
+
+@pytest.fixture
+def network() -> Iterator[str]:
+    _docker_ready()
+    name = f"pv-image-net-{uuid.uuid4().hex[:8]}"
+    run(["docker", "network", "create", name], timeout=60)
+    try:
+        yield name
+    finally:
+        for container in run(["docker", "ps", "-aq", "--filter", f"network={name}"], timeout=60).stdout.split():
+            _remove(container)
+        run(["docker", "network", "rm", name], check=False, timeout=60)
+
+
+def _serve(network: str, alias: str, ref: str, *args: str, config: Path | None = None, port: int = 0) -> str:
+    cmd = ["docker", "run", "-d", "--network", network, "--network-alias", alias, "--read-only"]
+    cmd += ["--tmpfs", "/tmp:rw,mode=1777"]
+    if config:
+        cmd += ["-v", f"{config}:/config:ro"]
+    if port:
+        cmd += ["-p", f"127.0.0.1::{port}"]
+    _image_config(ref)
+    return run([*cmd, ref, *args], timeout=120).stdout.strip()
+
+
+def _config_dir(path: Path, files: dict[str, str]) -> Path:
+    path.mkdir(parents=True)
+    path.chmod(0o755)  # the containers read it as UID 10001
+    for name, text in files.items():
+        (path / name).write_text(text)
+        (path / name).chmod(0o644)
+    return path
+
+
+def test_alert_travels_from_prometheus_through_alertmanager_to_the_receiver(network: str, tmp_path: Path) -> None:
+    receiver = _serve(network, "receiver", stack_images._by_name("alert-receiver").ref, port=8080)
+    am_config = _config_dir(tmp_path / "am", {"alertmanager.yml": ALERTMANAGER_CONFIG})
+    _serve(
+        network,
+        "alertmanager",
+        stack_images._by_name("alertmanager").ref,
+        "--config.file=/config/alertmanager.yml",
+        "--storage.path=/tmp/am",
+        config=am_config,
+    )
+    prom_config = _config_dir(tmp_path / "prom", {"prometheus.yml": PROMETHEUS_CONFIG, "rules.yml": RULES})
+    prometheus = _serve(
+        network,
+        "prometheus",
+        stack_images._by_name("prometheus").ref,
+        "--config.file=/config/prometheus.yml",
+        "--storage.tsdb.path=/tmp/data",
+        config=prom_config,
+    )
+    port = run(["docker", "port", receiver, "8080/tcp"], timeout=30).stdout.split(":")[-1].strip()
+    url = f"http://127.0.0.1:{port}/notifications"
+    try:
+        found = wait_for(
+            lambda: httpx.get(url, params={"alertname": "ImageE2EAlwaysFiring"}, timeout=2).json(),
+            what="ImageE2EAlwaysFiring to reach the receiver through Alertmanager",
+            timeout=120,
+            interval=1,
+        )
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}\nprometheus log:\n{_logs(prometheus)}") from None
+    assert found[0]["hook"] == "e2e"
+    assert found[0]["receiver"] == "hook"
+    assert found[0]["alerts"][0]["labels"]["severity"] == "test"
+
+
+def test_netpol_probe_between_containers(network: str) -> None:
+    ref = stack_images._by_name("netpol-probe").ref
+    _serve(network, "server", ref)
+    targets = ["server:8080", "udp://server:8080", "server:9"]
+
+    def probe() -> list[dict]:
+        proc = run(
+            ["docker", "run", "--rm", "--network", network, "--read-only", ref, "connect", "--timeout", "2s", *targets],
+            check=False,
+            timeout=60,
+        )
+        return [json.loads(line) for line in proc.stdout.splitlines()]
+
+    results = wait_for(
+        probe,
+        what="the probe server answering on TCP and UDP 8080",
+        timeout=60,
+        interval=1,
+        until=lambda rs: [r["result"] for r in rs][:2] == ["connected", "connected"],
+    )
+    assert [r["result"] for r in results] == ["connected", "connected", "refused"], results
+    assert results[0]["peer"] == results[1]["peer"] != ""

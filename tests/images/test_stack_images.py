@@ -129,3 +129,24 @@ def test_unknown_image_name_is_one_clear_error() -> None:
 
     with pytest.raises(UserError, match="unknown stack image 'nope'"):
         stack_images._by_name("nope")
+
+
+def test_pull_still_builds_the_projects_own_images() -> None:
+    to_pull, to_build = stack_images.plan("pull")
+    assert {img.name for img in to_build} == {"sample-app", "sample2-app", "netpol-probe", "alert-receiver"}
+    assert {img.name for img in to_pull} == {
+        "prometheus",
+        "alertmanager",
+        "prometheus-operator",
+        "prometheus-config-reloader",
+        "kube-state-metrics",
+    }
+    assert all(not img.ref.startswith("registry.example.local/") for img in to_pull)
+    assert stack_images.plan("build") == ([], list(stack_images.all_images()))
+
+
+def test_unknown_image_source_is_one_clear_error() -> None:
+    from verification.errors import UserError
+
+    with pytest.raises(UserError, match="unknown image source 'nope'"):
+        stack_images.plan("nope")

@@ -30,6 +30,7 @@ from verification.cluster.go_build import GoPrograms
 from verification.cluster.progress import say, step
 from verification.errors import UserError
 from verification.paths import APPS, REPO_ROOT, cache_dir
+from verification.run import run
 from verification.versions import image as image_ref
 from verification.versions import versions
 
@@ -75,6 +76,7 @@ class StackImage:
     common: tuple[str, ...] = ()  # files from platform/images/common copied into the context
     prepare: tuple[str, ...] = ()  # command (relative to context) that fills the context (apps)
     ignore: tuple[str, ...] = _GENERATED
+    own: bool = False  # the project's own image: no registry has it, so `pull` builds it too
 
     @property
     def ref(self) -> str:
@@ -96,13 +98,15 @@ STACK: tuple[StackImage, ...] = (
         ("prometheus-config-reloader",),
     ),
     StackImage("kube-state-metrics", IMAGES_DIR / "kube-state-metrics", KSM_GO, ("kube-state-metrics",)),
-    StackImage("netpol-probe", IMAGES_DIR / "netpol-probe", _local_go("netpol-probe"), ("netpol-probe",)),
-    StackImage("alert-receiver", IMAGES_DIR / "alert-receiver", _local_go("alert-receiver"), ("alert-receiver",)),
+    StackImage("netpol-probe", IMAGES_DIR / "netpol-probe", _local_go("netpol-probe"), ("netpol-probe",), own=True),
+    StackImage(
+        "alert-receiver", IMAGES_DIR / "alert-receiver", _local_go("alert-receiver"), ("alert-receiver",), own=True
+    ),
 )
 APP_PREPARE = "prepare-image.sh"
 APPS_IMAGES: tuple[StackImage, ...] = tuple(
     # vendor/ and wheels/ are what the prepare script generates, not inputs.
-    StackImage(app, APPS / app, prepare=("sh", APP_PREPARE), ignore=(*_GENERATED, "vendor", "wheels"))
+    StackImage(app, APPS / app, prepare=("sh", APP_PREPARE), ignore=(*_GENERATED, "vendor", "wheels"), own=True)
     for app in ("sample-app", "sample2-app")
 )
 RUNTIME_BASE = StackImage("runtime-base", IMAGES_DIR / "runtime-base", common=("copy-with-libs.sh",))
@@ -165,7 +169,7 @@ def build_all(rebuild: bool = False, names: list[str] | None = None) -> list[str
     from verification.cluster import docker
     from verification.cluster.debian_base import ensure_base_image
 
-    chosen = list(all_images()) if not names else [_by_name(n) for n in names]
+    chosen = list(all_images()) if names is None else [_by_name(n) for n in names]
     started = time.monotonic()
     with step("Docker engine"):
         docker.ensure_engine()
@@ -179,10 +183,40 @@ def build_all(rebuild: bool = False, names: list[str] | None = None) -> list[str
             say(f"!!! {img.name}: no {img.context / 'Dockerfile'} yet: not built")
             continue
         built.append(_ensure(img, base=base, runtime_base=runtime, rebuild=rebuild))
-    if not names and unbuilt():
+    if names is None and unbuilt():
         say(f"!!! no offline recipe for: {', '.join(unbuilt())} (only `pull` provides them)")
     say(f"stack images ready in {time.monotonic() - started:.1f}s: {len(built)} images")
     return built
+
+
+def plan(source: str) -> tuple[list[StackImage], list[StackImage]]:
+    """(to pull, to build) for an image source: `pull` still builds the project's own images."""
+    if source not in ("pull", "build"):
+        raise UserError(f"unknown image source {source!r} (pull or build)")
+    images = list(all_images())
+    if source == "build":
+        return [], images
+    return [img for img in images if not img.own], [img for img in images if img.own]
+
+
+def ensure(source: str, rebuild: bool = False) -> list[str]:
+    """Every stack image present locally with its exact reference: pulled or built; returns the references."""
+    to_pull, to_build = plan(source)
+    refs = [_pull(img.ref, rebuild) for img in to_pull]
+    return refs + build_all(rebuild, [img.name for img in to_build])
+
+
+def _pull(ref: str, again: bool) -> str:
+    if not again and _present(ref):
+        say(f"--- {ref}: present")
+        return ref
+    with step(f"docker pull {ref}"):
+        run(["docker", "pull", ref], timeout=1800)
+    return ref
+
+
+def _present(ref: str) -> bool:
+    return run(["docker", "image", "inspect", ref], check=False, timeout=60).returncode == 0
 
 
 def _by_name(name: str) -> StackImage:

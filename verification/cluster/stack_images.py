@@ -176,6 +176,7 @@ def build_all(rebuild: bool = False, names: list[str] | None = None) -> list[str
     with step("Debian base image"):
         base = ensure_base_image()
     runtime = _ensure(RUNTIME_BASE, base=base, runtime_base=None, rebuild=rebuild)
+    _forget_old_runtime_bases(keep=runtime)
     built = []
     for img in chosen:
         if img.prepare and not (img.context / "Dockerfile").exists():
@@ -217,6 +218,14 @@ def _pull(ref: str, again: bool) -> str:
 
 def _present(ref: str) -> bool:
     return run(["docker", "image", "inspect", ref], check=False, timeout=60).returncode == 0
+
+
+def _forget_old_runtime_bases(keep: str) -> None:
+    """Untag runtime bases of earlier inputs: each change of the recipe would otherwise leave one behind."""
+    listed = run(["docker", "image", "ls", "--format", "{{.Repository}}:{{.Tag}}", RUNTIME_BASE_REPO], timeout=60)
+    for ref in listed.stdout.split():
+        if ref != keep:
+            run(["docker", "image", "rm", ref], check=False, timeout=60)
 
 
 def _by_name(name: str) -> StackImage:

@@ -6,6 +6,7 @@ Every test runs once per app; the apps are started on free loopback ports.
 import json
 import signal
 import socket
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -329,3 +330,39 @@ def test_keepalive_connection_is_closed_once_older_than_max_age(app_name: str, l
             assert http.get("/").headers.get("connection", "keep-alive").lower() != "close"
     finally:
         assert local.stop() == 0
+
+
+def test_request_in_flight_when_the_drain_ends_completes(app_name: str, logs_dir: Path) -> None:
+    drain, slow = 2.0, 3.0
+    local = start_app(app_name, logs_dir, DRAIN_DELAY_SECONDS=str(drain), FAULT_INJECTION="enabled")
+    answers: list[httpx.Response | Exception] = []
+    try:
+        httpx.post(f"{local.url}/admin/faults", json={"latency_ms": int(slow * 1000)}).raise_for_status()
+        local.proc.send_signal(signal.SIGTERM)
+        start = time.monotonic()
+        wait_for(
+            lambda: httpx.get(f"{local.url}/readyz").status_code,
+            what="draining",
+            timeout=drain / 2,
+            interval=0.02,
+            until=lambda status: status == 503,
+        )
+
+        def slow_request() -> None:
+            try:
+                answers.append(httpx.get(f"{local.url}/", timeout=slow + 10))
+            except httpx.HTTPError as exc:
+                answers.append(exc)
+
+        worker = threading.Thread(target=slow_request)
+        worker.start()  # sent during the drain, still running when the drain ends
+        code = local.wait(timeout=drain + slow + 8)
+        exited = time.monotonic() - start
+        worker.join(10)
+    finally:
+        local.stop()
+    assert len(answers) == 1 and isinstance(answers[0], httpx.Response), answers
+    assert answers[0].status_code == 200
+    assert answers[0].headers["connection"].lower() == "close"
+    assert code == 0
+    assert exited >= slow, f"exited {exited:.2f}s after SIGTERM, before the {slow}s request could finish"

@@ -75,6 +75,18 @@ def test_probe_reports_refused_per_target(binaries: dict[str, Path], probe_serve
     assert [r["result"] for r in results] == ["connected", "refused"], results
 
 
+def test_probe_counts_a_tcp_handshake_with_a_silent_server(binaries: dict[str, Path]) -> None:
+    # The apps send nothing first: the handshake alone shows the policy allowed the connection.
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        code, results = _connect(binaries, f"127.0.0.1:{server.getsockname()[1]}")
+    assert code == 0, results
+    assert results[0]["result"] == "connected"
+    assert results[0].get("peer", "") == ""
+    assert results[0]["elapsed_ms"] < 1000
+
+
 @pytest.mark.parametrize("args", [[], ["ftp://127.0.0.1:1"], ["no-port"]])
 def test_probe_bad_usage_exits_2(binaries: dict[str, Path], args: list[str]) -> None:
     proc = run([binaries["netpol-probe"], "connect", *args], check=False, timeout=30)

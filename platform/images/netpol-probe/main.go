@@ -9,8 +9,9 @@
 //	    result is connected | timeout | refused | unsupported | error. Exit 0 when all connected, 1 otherwise,
 //	    2 on bad usage.
 //
-// A connection counts as "connected" only when the peer's hostname line arrives, so UDP (which
-// has no handshake) and SCTP are judged the same way as TCP: by an answer from the server.
+// TCP and SCTP count as "connected" once the handshake completes (any server will do; the
+// hostname line of a netpol-probe server is recorded when it arrives). UDP has no handshake, so
+// it counts only when an answer arrives: UDP targets should be netpol-probe servers (or DNS).
 package main
 
 import (
@@ -235,19 +236,32 @@ func probe(proto, addr string, timeout time.Duration) result {
 	}
 	if err == nil {
 		defer conn.Close()
-		_ = conn.SetDeadline(start.Add(timeout))
 		if proto == "udp" {
-			_, err = conn.Write([]byte("probe\n"))
-		}
-		if err == nil {
-			var line string
-			line, err = bufio.NewReader(conn).ReadString('\n')
-			r.Peer = strings.TrimSpace(line)
+			// No handshake: only an answer proves the datagram got through.
+			_ = conn.SetDeadline(start.Add(timeout))
+			if _, err = conn.Write([]byte("probe\n")); err == nil {
+				buf := make([]byte, 512)
+				var n int
+				n, err = conn.Read(buf)
+				r.Peer = firstLine(buf[:n])
+			}
+		} else {
+			// The handshake completed, so the policy let it through. The hostname line that
+			// netpol-probe servers send is a bonus; other servers (the apps) send nothing first.
+			wait := min(time.Until(start.Add(timeout)), 500*time.Millisecond)
+			_ = conn.SetReadDeadline(time.Now().Add(wait))
+			line, _ := bufio.NewReader(conn).ReadString('\n')
+			r.Peer = firstLine([]byte(line))
 		}
 	}
 	r.ElapsedMS = float64(time.Since(start).Microseconds()) / 1000
 	r.Result, r.Error = classify(err)
 	return r
+}
+
+func firstLine(b []byte) string {
+	line, _, _ := strings.Cut(string(b), "\n")
+	return strings.TrimSpace(line)
 }
 
 func classify(err error) (string, string) {

@@ -4,7 +4,6 @@ Every test runs once per app; the apps are started on free loopback ports.
 """
 
 import json
-import signal
 import socket
 import threading
 import time
@@ -290,7 +289,7 @@ def test_sigterm_fails_readiness_at_once_keeps_serving_then_exits(app_name: str,
         with httpx.Client(base_url=local.url, timeout=5) as http:
             assert http.get("/").headers.get("connection", "").lower() != "close"
             start = time.monotonic()
-            local.proc.send_signal(signal.SIGTERM)
+            local.terminate()
             wait_for(
                 lambda: http.get("/readyz").status_code,
                 what="readiness to fail",
@@ -338,7 +337,7 @@ def test_request_in_flight_when_the_drain_ends_completes(app_name: str, logs_dir
     answers: list[httpx.Response | Exception] = []
     try:
         httpx.post(f"{local.url}/admin/faults", json={"latency_ms": int(slow * 1000)}).raise_for_status()
-        local.proc.send_signal(signal.SIGTERM)
+        local.terminate()
         start = time.monotonic()
         wait_for(
             lambda: httpx.get(f"{local.url}/readyz").status_code,

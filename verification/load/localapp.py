@@ -1,15 +1,12 @@
 """A sample app as a real local process on free loopback ports: the target of tests and benchmarks.
 
-Long-running server, so it is started with Popen (verification.run.run is for commands that end);
-readiness is awaited with verification.wait.wait_for.
+Started with verification.run.start (long-running servers); readiness awaited with wait_for.
 """
 
 import json
 import os
 import shutil
-import signal
 import socket
-import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +15,7 @@ import httpx
 
 from verification.errors import UserError
 from verification.paths import APPS
+from verification.run import Background, start
 from verification.wait import wait_for
 
 APP_NAMES = ("sample-app", "sample2-app")
@@ -58,7 +56,7 @@ def app_env(http_port: int, metrics_port: int, **overrides: str) -> dict[str, st
 @dataclass
 class LocalApp:
     name: str
-    proc: subprocess.Popen
+    process: Background
     http_port: int
     metrics_port: int
     log_path: Path
@@ -77,21 +75,14 @@ class LocalApp:
         return [json.loads(line) for line in self.log_path.read_text().splitlines() if line.strip()]
 
     def terminate(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
+        self.process.signal()  # SIGTERM: the drain starts
 
     def wait(self, timeout: float) -> int:
-        return self.proc.wait(timeout)
+        return self.process.wait(timeout)
 
-    def stop(self) -> int:
+    def stop(self) -> int | None:
         """SIGTERM, then wait past the drain delay; kill only if it hangs."""
-        self.terminate()
-        drain = float(self.env.get("DRAIN_DELAY_SECONDS", "5"))
-        try:
-            return self.proc.wait(drain + 15)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            return self.proc.wait(5)
+        return self.process.stop(timeout=float(self.env.get("DRAIN_DELAY_SECONDS", "5")) + 15)
 
 
 def start_app(app: str, log_dir: Path, *, ready_timeout: float = 30, **overrides: str) -> LocalApp:
@@ -103,12 +94,10 @@ def start_app(app: str, log_dir: Path, *, ready_timeout: float = 30, **overrides
     env = app_env(http_port, metrics_port, **overrides)
     log_dir.mkdir(parents=True, exist_ok=True)
     log_path = log_dir / f"{app}-{http_port}.log"
-    with log_path.open("w") as log:
-        proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT)
-    local = LocalApp(app, proc, http_port, metrics_port, log_path, env)
+    local = LocalApp(app, start(cmd, name=app, log=log_path, cwd=cwd, env=env), http_port, metrics_port, log_path, env)
 
     def state() -> str:
-        if proc.poll() is not None:
+        if not local.process.running():
             return "exited"
         return "ready" if httpx.get(f"{local.url}/readyz", timeout=2).status_code == 200 else "not ready"
 
@@ -124,5 +113,5 @@ def start_app(app: str, log_dir: Path, *, ready_timeout: float = 30, **overrides
         local.stop()
         raise
     if seen == "exited":
-        raise UserError(f"{app} exited {proc.returncode} at start; log: {log_path.read_text()[-2000:]}")
+        raise UserError(f"{app} exited {local.process.wait(5)} at start; log: {local.process.tail(20)}")
     return local

@@ -2,7 +2,7 @@
 
 Through testinfra's docker backend, in a running container of each image: the process user is
 UID 10001, PID 1 is an init (tini), no compiler or package manager is left, and nothing outside
-/tmp is writable by that user. Separately, each image does its job with a read-only root
+/tmp (and declared data volumes) is writable by that user. Separately, each image does its job with a read-only root
 filesystem and only /tmp writable (as Kubernetes runs them: readOnlyRootFilesystem + emptyDir).
 Then the images together on a private Docker network: an alert from Prometheus reaches the
 alert-receiver through Alertmanager, and the NetworkPolicy probe connects between containers.
@@ -108,7 +108,7 @@ def _start(ref: str, *cmd: str, read_only: bool = False, smoke: Smoke | None = N
 
 
 def _remove(name: str) -> None:
-    run(["docker", "rm", "-f", name], check=False, timeout=60)
+    run(["docker", "rm", "-f", "-v", name], check=False, timeout=60)
 
 
 def _logs(name: str) -> str:
@@ -173,14 +173,18 @@ def test_no_compilers_or_package_managers(container: tuple[str, str]) -> None:
     assert not found, f"{container[1]}: build tools or package managers left in the image: {found}"
 
 
-def test_only_tmp_is_writable(container: tuple[str, str]) -> None:
+def test_only_tmp_and_declared_volumes_are_writable(image: tuple[str, str, dict], container: tuple[str, str]) -> None:
+    # Declared VOLUMEs (Prometheus' /prometheus, Alertmanager's /alertmanager, as upstream) are
+    # mount points for data: Kubernetes mounts an emptyDir there, Docker a volume.
+    allowed = ["/tmp", *sorted(image[2].get("Volumes") or {})]
+    patterns = " ".join(f"{path}|{path}/*" for path in allowed).replace(" ", "|")
     host = testinfra.get_host(f"docker://{container[0]}")
     script = (
         "find / -xdev 2>/dev/null | while read -r p; do "
-        '[ -w "$p" ] && [ ! -L "$p" ] && case "$p" in /tmp|/tmp/*) ;; *) echo "$p";; esac; done; true'
+        f'[ -w "$p" ] && [ ! -L "$p" ] && case "$p" in {patterns}) ;; *) echo "$p";; esac; done; true'
     )
     writable = host.check_output(script).split()
-    assert not writable, f"{container[1]}: writable by UID {UID} outside /tmp: {writable[:20]}"
+    assert not writable, f"{container[1]}: writable by UID {UID} outside {allowed}: {writable[:20]}"
 
 
 @pytest.mark.parametrize("name", sorted(VERSION_COMMANDS))

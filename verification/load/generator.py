@@ -11,6 +11,7 @@ import multiprocessing
 import ssl
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import astuple, dataclass, field
@@ -160,15 +161,19 @@ def _host_header(url: str) -> bytes:
 
 
 class _Lanes:
-    """`concurrency` lanes; a request holding a concurrency slot always finds a free lane."""
+    """`concurrency` lanes; a request holding a concurrency slot always finds a free lane.
+
+    Least recently used first, so every connection keeps being used, like many clients each with
+    their own connection (and a server's per-connection limits, e.g. max age, apply evenly).
+    """
 
     def __init__(self, cfg: LoadConfig, concurrency: int) -> None:
         context = ssl.create_default_context() if cfg.url.startswith("https") else None
         self.all = [_Lane(cfg, context) for _ in range(concurrency)]
-        self.free = list(self.all)
+        self.free = deque(self.all)
 
     def take(self) -> _Lane:
-        return self.free.pop()
+        return self.free.popleft()
 
     def give(self, lane: _Lane) -> None:
         self.free.append(lane)

@@ -20,7 +20,7 @@ import yaml
 
 from verification import tools
 from verification.errors import UserError
-from verification.models import metric_catalog, promql
+from verification.models import metric_catalog, promql, selectors
 from verification.paths import INTENT, PLATFORM, REPO_ROOT
 from verification.run import run
 from verification.yamlio import iter_kind, load_file, source_of
@@ -68,24 +68,8 @@ class RuleSet:
 
 
 def matches_selector(labels: dict[str, str], selector: dict[str, Any] | None) -> bool:
-    """Kubernetes label selector semantics (matchLabels + matchExpressions); None selects nothing."""
-    if selector is None:
-        return False
-    for key, value in (selector.get("matchLabels") or {}).items():
-        if labels.get(key) != value:
-            return False
-    for expression in selector.get("matchExpressions") or []:
-        key, operator, values = expression["key"], expression["operator"], expression.get("values") or []
-        present = key in labels
-        if operator == "In" and not (present and labels[key] in values):
-            return False
-        if operator == "NotIn" and present and labels[key] in values:
-            return False
-        if operator == "Exists" and not present:
-            return False
-        if operator == "DoesNotExist" and present:
-            return False
-    return True
+    """Operator resource selectors: a missing selector selects nothing, `{}` selects everything."""
+    return selector is not None and selectors.matches(selector, labels)
 
 
 def prometheus_resource(objects: Iterable[dict[str, Any]]) -> dict[str, Any]:

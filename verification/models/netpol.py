@@ -36,6 +36,7 @@ from typing import Any
 
 from verification.compare import Grid, compare
 from verification.errors import UserError
+from verification.models import selectors
 from verification.yamlio import iter_kind, load_file, source_of
 
 PROTOCOLS = ("TCP", "UDP", "SCTP")
@@ -167,24 +168,7 @@ def check_selector(selector: Any, where: str) -> Mapping[str, Any]:
 
 def selector_matches(selector: Mapping[str, Any], labels: Mapping[str, str]) -> bool:
     """metav1.LabelSelector semantics; `{}` matches everything. NotIn matches an absent key."""
-    for key, value in (selector.get("matchLabels") or {}).items():
-        if labels.get(key) != value:
-            return False
-    for expr in selector.get("matchExpressions") or []:
-        key, op, values = expr["key"], expr["operator"], expr.get("values") or []
-        present = key in labels
-        if op == "In" and not (present and labels[key] in values):
-            return False
-        if op == "NotIn" and present and labels[key] in values:
-            return False
-        if op == "Exists" and not present:
-            return False
-        if op == "DoesNotExist" and present:
-            return False
-    return True
-
-
-# ---------------------------------------------------------------- parsing
+    return selectors.matches(selector, labels)
 
 
 def parse_policy(obj: Mapping[str, Any]) -> Policy:

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from verification.errors import UserError
+from verification.models import selectors
 from verification.models.rbac_defaults import DEFAULT_OBJECTS, DEFAULTS_SOURCE
 from verification.models.rbac_resources import ResourceCatalog
 from verification.yamlio import load_manifests, source_of
@@ -394,27 +395,8 @@ class Authorizer:
 
 
 def selector_matches(selector: Mapping[str, Any], labels: Mapping[str, str], owner: Role | None = None) -> bool:
-    """metav1.LabelSelector: matchLabels AND every matchExpression; an empty selector matches all."""
-    where = f"{owner.source}: {owner.ref}" if owner else "label selector"
-    for key, value in (selector.get("matchLabels") or {}).items():
-        if labels.get(key) != str(value):
-            return False
-    for expression in selector.get("matchExpressions") or []:
-        key, operator = expression.get("key"), expression.get("operator")
-        values = [str(v) for v in expression.get("values") or []]
-        if operator == "In":
-            ok = key in labels and labels[key] in values
-        elif operator == "NotIn":
-            ok = key not in labels or labels[key] not in values
-        elif operator == "Exists":
-            ok = key in labels
-        elif operator == "DoesNotExist":
-            ok = key not in labels
-        else:
-            raise UserError(f"{where}: unknown selector operator {operator!r} (In, NotIn, Exists, DoesNotExist)")
-        if not ok:
-            return False
-    return True
+    """aggregationRule selector; an unknown operator names the ClusterRole that carries it."""
+    return selectors.matches(selector, labels, f"{owner.source}: {owner.ref}" if owner else "label selector")
 
 
 # ---------------------------------------------------------------------------------------------

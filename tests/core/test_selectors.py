@@ -1,0 +1,33 @@
+"""The one label-selector implementation, against metav1.LabelSelector rules."""
+
+import pytest
+
+from verification.errors import UserError
+from verification.models.selectors import matches
+
+LABELS = {"app": "web", "tier": "front", "enabled": "true"}
+
+
+@pytest.mark.parametrize(
+    ("selector", "expected"),
+    [
+        ({}, True),
+        ({"matchLabels": {"app": "web"}}, True),
+        ({"matchLabels": {"app": "db"}}, False),
+        ({"matchLabels": {"enabled": True}}, True),  # YAML boolean compares as the string "true"
+        ({"matchExpressions": [{"key": "tier", "operator": "In", "values": ["front", "back"]}]}, True),
+        ({"matchExpressions": [{"key": "zone", "operator": "In", "values": ["a"]}]}, False),
+        ({"matchExpressions": [{"key": "zone", "operator": "NotIn", "values": ["a"]}]}, True),
+        ({"matchExpressions": [{"key": "tier", "operator": "NotIn", "values": ["front"]}]}, False),
+        ({"matchExpressions": [{"key": "app", "operator": "Exists"}]}, True),
+        ({"matchExpressions": [{"key": "app", "operator": "DoesNotExist"}]}, False),
+        ({"matchLabels": {"app": "web"}, "matchExpressions": [{"key": "zone", "operator": "Exists"}]}, False),
+    ],
+)
+def test_selector_semantics(selector, expected) -> None:
+    assert matches(selector, LABELS) is expected
+
+
+def test_unknown_operator_names_its_place() -> None:
+    with pytest.raises(UserError, match=r"ClusterRole x: unknown selector operator 'Like'"):
+        matches({"matchExpressions": [{"key": "a", "operator": "Like"}]}, LABELS, "ClusterRole x")

@@ -14,7 +14,7 @@ LABELS = {"app": "web", "tier": "front", "enabled": "true"}
         ({}, True),
         ({"matchLabels": {"app": "web"}}, True),
         ({"matchLabels": {"app": "db"}}, False),
-        ({"matchLabels": {"enabled": True}}, True),  # YAML boolean compares as the string "true"
+        ({"matchLabels": {"enabled": "true", "app": "web"}}, True),
         ({"matchExpressions": [{"key": "tier", "operator": "In", "values": ["front", "back"]}]}, True),
         ({"matchExpressions": [{"key": "zone", "operator": "In", "values": ["a"]}]}, False),
         ({"matchExpressions": [{"key": "zone", "operator": "NotIn", "values": ["a"]}]}, True),

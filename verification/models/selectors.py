@@ -1,7 +1,7 @@
 """metav1.LabelSelector semantics, once: NetworkPolicy peers, aggregationRule, operator selectors.
 
 matchLabels AND every matchExpression; `{}` matches everything; NotIn and DoesNotExist match an
-absent key. Values compare as strings (YAML may hand us `true` or `1`).
+absent key.
 """
 
 from collections.abc import Mapping

@@ -1,0 +1,1 @@
+"""Small live probes for the e2e suite (SubjectAccessReview, probe-pod matrix, ...)."""

@@ -1,0 +1,207 @@
+"""The platform deployed on the e2e cluster, in dependency order (session fixture `stack`).
+
+1. CRDs of the pinned prometheus-operator and ArgoCD (the files of the Go modules that
+   `platform-verify crds fetch` downloaded), until Established;
+2. namespaces, RBAC, NetworkPolicies (platform/manifests/{namespaces,rbac,network-policies});
+3. the Secret `alertmanager-receivers` with test values (never in git: runbooks/README.md);
+4. the monitoring operator and its custom resources (platform/manifests/monitoring), then the
+   ArgoCD projects and applications (no ArgoCD runs in e2e: the API server only accepts them);
+5. both apps, blue and green, with the e2e profile in namespace `test` (Helm, the orchestrator's
+   release code, HELM_DRIVER=configmap).
+
+Everything goes through `kubectl apply --server-side` / `helm upgrade --install`, so a reused
+cluster (--keep-cluster) converges instead of failing. When the stack is not Ready in time,
+diagnostics go to <artifacts>/stack-diagnostics and the fixture fails with one line.
+
+Test modules import the fixture: `from verification.e2e.stack import stack  # noqa: F401`.
+"""
+
+import json
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from verification import tools
+from verification.bluegreen import release
+from verification.cluster.cluster import Cluster
+from verification.e2e import diagnostics
+from verification.errors import UserError
+from verification.models import crd_schema
+from verification.paths import MANIFESTS
+from verification.run import CommandError, run
+from verification.wait import WaitTimeout, wait_for
+
+APP_NAMESPACE = "test"
+APPS = ("sample-app", "sample2-app")
+PROFILE = "e2e"
+NODE_PORTS = {"sample-app": 30080, "sample2-app": 30081}
+MONITORING = "monitoring"
+NAMESPACES = (APP_NAMESPACE, "staging", MONITORING, "argocd", "ingress-nginx")
+# Test values of the receiver credentials the Alertmanager configuration reads from files.
+RECEIVER_SECRET = {
+    "slack-webhook-url": "http://alert-receiver.default.svc.cluster.local:8080/hook/slack",
+    "pagerduty-routing-key": "e2e-routing-key",
+    "smtp-password": "e2e-smtp-password",
+    "heartbeat-token": "e2e-heartbeat-token",
+}
+# Workloads that must be Ready: (namespace, kind, name). The operator creates the StatefulSets.
+READY = (
+    (MONITORING, "deployment", "prometheus-operator"),
+    (MONITORING, "deployment", "kube-state-metrics"),
+    (MONITORING, "statefulset", "prometheus-platform"),
+    (MONITORING, "statefulset", "alertmanager-platform"),
+    *((APP_NAMESPACE, "deployment", f"{app}-{color}") for app in APPS for color in ("blue", "green")),
+)
+READY_TIMEOUT = 420
+
+
+@dataclass
+class Stack:
+    cluster: Cluster
+    artifacts: Path
+    namespace: str = APP_NAMESPACE
+    phases: list[tuple[str, float]] = field(default_factory=list)
+
+    @property
+    def kubeconfig(self) -> str:
+        return str(self.cluster.kubeconfig)
+
+    def kubectl(self, *args: str, input: str | None = None, check: bool = True, timeout: float = 120):
+        return self.cluster.kubectl(*args, input=input, check=check, timeout=timeout)
+
+    def url(self, app: str) -> str:
+        return f"http://127.0.0.1:{NODE_PORTS[app]}"
+
+    def target(self, app: str) -> release.Target:
+        return release.Target(app, PROFILE, self.namespace, None, self.kubeconfig)
+
+    def diagnose(self, name: str, namespaces: tuple[str, ...] = NAMESPACES) -> Path:
+        """Events, describe and logs of `namespaces` (plus kind's logs) under artifacts/<name>."""
+        return diagnostics.collect(
+            tools.require("kubectl").path,
+            self.kubeconfig,
+            namespaces,
+            self.artifacts / name,
+            kind=tools.require("kind").path if self.cluster.provider == "kind" else None,
+            cluster_name=self.cluster.name if self.cluster.provider == "kind" else None,
+        )
+
+
+def crd_files() -> list[Path]:
+    """The CRD YAML files of the pinned modules, in the Go module cache `crds fetch` filled."""
+    gomodcache = Path(run(["go", "env", "GOMODCACHE"], timeout=60).stdout.strip())
+    files: list[Path] = []
+    for source in crd_schema.SOURCES:
+        escaped = "".join(f"!{c.lower()}" if c.isupper() else c for c in source.module_path)
+        directory = gomodcache / f"{escaped}@{source.version}" / source.directory
+        found = sorted(directory.glob("*.yaml"))
+        if not found:
+            raise UserError(f"no CRDs of {source.component} in {directory}: run `{crd_schema.FETCH_COMMAND}`")
+        files += found
+    return files
+
+
+def apply(cluster: Cluster, *paths: Path | str) -> None:
+    args: list[str] = []
+    for path in paths:
+        args += ["-f", str(path)]
+    cluster.kubectl("apply", "--server-side", "--force-conflicts", *args, timeout=300)
+
+
+def apply_receiver_secret(cluster: Cluster) -> None:
+    secret = {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": "alertmanager-receivers", "namespace": MONITORING},
+        "type": "Opaque",
+        "stringData": RECEIVER_SECRET,
+    }
+    cluster.kubectl("apply", "--server-side", "--force-conflicts", "-f", "-", input=json.dumps(secret))
+
+
+def install_apps(stack: Stack) -> None:
+    """Both apps with the e2e profile; a reused cluster keeps each release's colour state."""
+    for app in APPS:
+        target = stack.target(app)
+        colours = release.colour_values(target, release.current_values(target))
+        release.apply(target, colours, timeout=300)
+
+
+def not_ready(cluster: Cluster) -> list[str]:
+    """What is not Ready yet, one phrase per workload ([] when all are)."""
+    pending = []
+    for namespace, kind, name in READY:
+        proc = cluster.kubectl("-n", namespace, "get", kind, name, "-o", "json", check=False)
+        if proc.returncode != 0:
+            pending.append(f"{namespace}/{kind}/{name} absent")
+            continue
+        obj = json.loads(proc.stdout)
+        want = obj["spec"].get("replicas", 1)
+        status = obj.get("status", {})
+        ready = status.get("readyReplicas", 0)
+        updated = status.get("updatedReplicas", 0)
+        if ready < want or updated < want:
+            pending.append(f"{namespace}/{kind}/{name} {ready}/{want} ready, {updated} updated")
+    return pending
+
+
+def deploy(stack: Stack) -> None:
+    cluster = stack.cluster
+
+    def phase(name: str, action) -> None:
+        begun = time.monotonic()
+        action()
+        stack.phases.append((name, time.monotonic() - begun))
+
+    def crds() -> None:
+        apply(cluster, *crd_files())
+        cluster.kubectl("wait", "--for=condition=Established", "crd", "--all", "--timeout=120s", timeout=150)
+
+    phase("CRDs", crds)
+    phase("namespaces", lambda: apply(cluster, MANIFESTS / "namespaces"))
+    phase("RBAC", lambda: apply(cluster, MANIFESTS / "rbac", MANIFESTS / "monitoring" / "rbac.yaml"))
+    phase("NetworkPolicies", lambda: apply(cluster, MANIFESTS / "network-policies"))
+    phase("receiver secret", lambda: apply_receiver_secret(cluster))
+    phase("monitoring", lambda: apply(cluster, MANIFESTS / "monitoring"))
+    phase("argocd objects", lambda: apply(cluster, MANIFESTS / "argocd"))
+    phase("apps (helm)", lambda: install_apps(stack))
+    phase(
+        "wait Ready",
+        lambda: wait_for(
+            lambda: not_ready(cluster),
+            what="the platform stack to be Ready",
+            timeout=READY_TIMEOUT,
+            interval=3,
+            until=lambda pending: not pending,
+            describe=lambda pending: "; ".join(pending),
+        ),
+    )
+
+
+def one_line(exc: BaseException) -> str:
+    """A failure in one line: a command's first line plus its last line of output."""
+    lines = [line.strip() for line in str(exc).strip().splitlines() if line.strip()]
+    if not lines:
+        return type(exc).__name__
+    return lines[0] if len(lines) == 1 else f"{lines[0]} ... {lines[-1]}"
+
+
+@pytest.fixture(scope="session")
+def stack(cluster: Cluster, artifacts: Path) -> Iterator[Stack]:
+    deployed = Stack(cluster, artifacts)
+    begun = time.monotonic()
+    try:
+        deploy(deployed)
+    except (WaitTimeout, CommandError, UserError) as exc:
+        where = deployed.diagnose("stack-diagnostics")
+        first = one_line(exc)
+        done = ", ".join(name for name, _ in deployed.phases) or "nothing"
+        pytest.fail(f"platform stack not deployed (done: {done}): {first} (diagnostics: {where})", pytrace=False)
+    total = time.monotonic() - begun
+    timings = {"total_seconds": round(total, 1), "phases": {n: round(s, 1) for n, s in deployed.phases}}
+    (artifacts / "stack-timings.json").write_text(json.dumps(timings, indent=1) + "\n")
+    print(f"\nstack deployed in {total:.0f}s: " + ", ".join(f"{n} {s:.0f}s" for n, s in deployed.phases))
+    yield deployed

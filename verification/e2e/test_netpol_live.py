@@ -1,0 +1,141 @@
+"""NetworkPolicy live: the probe matrix between real pods equals the model's truth table.
+
+Probe pods carry the labels of every workload of platform/intent/workloads.yaml in its namespace
+(verification/e2e/live/probes.py). The observed matrix, every source x every destination port,
+must equal the truth table of verification.models.netpol over the repository's manifests; on a
+mismatch the expected, observed and differing cells are printed as grids per port. Then one allow
+rule is removed from the live cluster: the matrix must change exactly as the model predicts for
+the mutated policies within a bound, and return when the rule is restored.
+"""
+
+import copy
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from verification.e2e.live.probes import ProbePods, await_matrix
+from verification.e2e.stack import Stack, stack  # noqa: F401
+from verification.models.netpol import Model, Workload, load_workloads, table_report
+from verification.paths import INTENT, MANIFESTS
+from verification.yamlio import load_manifests, strip_source
+
+SETTLE_BOUND = 120  # seconds for kube-router to program new probe pods
+CHANGE_BOUND = 60  # seconds for a changed policy to show in the matrix
+MUTATED_NAMESPACE = "test"
+
+
+@pytest.fixture(scope="module")
+def objects() -> list[dict[str, Any]]:
+    return load_manifests([MANIFESTS])
+
+
+@pytest.fixture(scope="module")
+def workloads() -> list[Workload]:
+    return load_workloads(INTENT / "workloads.yaml")
+
+
+@pytest.fixture(scope="module")
+def probes(stack: Stack, workloads: list[Workload]) -> Iterator[ProbePods]:  # noqa: F811
+    pods = ProbePods(stack.cluster, workloads)
+    try:
+        seconds = pods.create()
+        print(f"\n{2 * len(workloads)} probe pods running after {seconds:.0f}s")
+    except AssertionError as exc:
+        stack.diagnose("netpol-diagnostics", tuple(sorted({w.namespace for w in workloads})))
+        pods.delete()
+        pytest.fail(f"probe pods did not start: {exc}", pytrace=False)
+    yield pods
+    pods.delete()
+
+
+def _table(objects: list[dict[str, Any]], workloads: list[Workload]) -> dict[str, dict[str, bool]]:
+    return Model.from_objects(objects).truth_table(workloads).as_table()
+
+
+def _save(artifacts: Path, name: str, table: dict[str, dict[str, bool]]) -> None:
+    (artifacts / name).write_text(json.dumps(table, indent=1, sort_keys=True) + "\n")
+
+
+def test_observed_matrix_equals_model(
+    probes: ProbePods, objects: list[dict[str, Any]], workloads: list[Workload], artifacts: Path
+) -> None:
+    expected = _table(objects, workloads)
+    cells = sum(len(row) for row in expected.values())
+    observed, seconds, rounds, equal = await_matrix(
+        probes, expected, timeout=SETTLE_BOUND, what="the live matrix to equal the model"
+    )
+    _save(artifacts, "netpol-expected.json", expected)
+    _save(artifacts, "netpol-observed.json", observed)
+    allowed = sum(v for row in expected.values() for v in row.values())
+    print(f"\n{cells} cells ({allowed} allowed), {rounds} probe round(s), {seconds:.1f}s until equal={equal}")
+    assert equal, "live NetworkPolicy matrix differs from the model:\n" + table_report(
+        expected, observed, workloads, "live"
+    )
+
+
+def _ingress_rule_removals(objects: list[dict[str, Any]]) -> Iterator[tuple[str, int, list[dict[str, Any]]]]:
+    """(policy name, rule index, mutated objects) for each ingress rule of the test namespace."""
+    for i, obj in enumerate(objects):
+        if obj.get("kind") != "NetworkPolicy" or obj["metadata"].get("namespace") != MUTATED_NAMESPACE:
+            continue
+        for r in range(len(obj["spec"].get("ingress") or [])):
+            mutated = copy.deepcopy(objects)
+            del mutated[i]["spec"]["ingress"][r]
+            yield obj["metadata"]["name"], r, mutated
+
+
+def _policy(objects: list[dict[str, Any]], name: str) -> dict[str, Any]:
+    return strip_source(
+        next(
+            o
+            for o in objects
+            if o.get("kind") == "NetworkPolicy"
+            and o["metadata"]["name"] == name
+            and o["metadata"].get("namespace") == MUTATED_NAMESPACE
+        )
+    )
+
+
+def test_removing_an_allow_rule_changes_the_matrix_as_modelled(
+    stack: Stack,  # noqa: F811
+    probes: ProbePods,
+    objects: list[dict[str, Any]],
+    workloads: list[Workload],
+    artifacts: Path,
+) -> None:
+    before = _table(objects, workloads)
+    choice = next(
+        ((name, r, mutated, after) for name, r, mutated in _ingress_rule_removals(objects)
+         if (after := _table(mutated, workloads)) != before),
+        None,
+    )  # fmt: skip
+    assert choice, f"no ingress rule in namespace {MUTATED_NAMESPACE} changes the model when removed"
+    name, rule, mutated, after = choice
+    changed = [(s, d) for s, row in before.items() for d, v in row.items() if after[s][d] != v]
+    print(f"\nremoving ingress rule #{rule} of {MUTATED_NAMESPACE}/{name}: the model changes {len(changed)} cells")
+    original, broken = _policy(objects, name), _policy(mutated, name)
+    stack.kubectl("apply", "--server-side", "--force-conflicts", "-f", "-", input=json.dumps(broken))
+    try:
+        begun = time.monotonic()
+        observed, seconds, rounds, equal = await_matrix(
+            probes, after, timeout=CHANGE_BOUND, what=f"the matrix without rule #{rule} of {name}"
+        )
+        _save(artifacts, "netpol-observed-mutated.json", observed)
+        print(f"matrix as modelled after {seconds:.1f}s ({rounds} rounds; bound {CHANGE_BOUND}s): {equal}")
+        assert equal, (
+            f"after removing ingress rule #{rule} of {MUTATED_NAMESPACE}/{name} the live matrix did not become "
+            f"the model's within {CHANGE_BOUND}s:\n" + table_report(after, observed, workloads, "mutated")
+        )
+    finally:
+        stack.kubectl("apply", "--server-side", "--force-conflicts", "-f", "-", input=json.dumps(original))
+    observed, seconds, rounds, equal = await_matrix(
+        probes, before, timeout=CHANGE_BOUND, what=f"the matrix with rule #{rule} of {name} restored"
+    )
+    print(f"restored after {seconds:.1f}s ({time.monotonic() - begun:.1f}s since the removal): {equal}")
+    assert equal, "after restoring the rule the live matrix is not the model's:\n" + table_report(
+        before, observed, workloads, "restored"
+    )

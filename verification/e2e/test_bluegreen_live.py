@@ -1,0 +1,174 @@
+"""Blue-green under load, per app, through the NodePort on 127.0.0.1 (kind publishes it).
+
+For each app and keep-alive on/off: the load generator drives the active Service while the
+orchestrator (verification.bluegreen, the one the CLI and GitLab use) deploys a new version to the
+idle colour and flips 5 times (switch, rollback, switch, rollback, switch). Asserted from the
+request log: zero failed requests; after each flip no request sent later than the convergence
+bound (MAX_CONNECTION_AGE_SECONDS + margin) answers with the old version; the other app, under its
+own light load, only ever answers with its version and never fails. Also: a pod of the active
+colour deleted during a switch (and one of the new colour right after the flip) still gives zero
+failed requests. Request logs, summaries and timeline PNGs go to <artifacts>/bluegreen/.
+"""
+
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from verification.bluegreen.orchestrator import Orchestrator, connect
+from verification.e2e.stack import APPS, PROFILE, Stack, stack  # noqa: F401
+from verification.load import Event, LoadConfig, LoadRun, Record, background
+from verification.wait import wait_for
+
+FLIPS = 5
+RATE = 40  # requests per second on the app under test (2 shared cores)
+OTHER_RATE = 10  # on the other app
+RUN_ID = int(time.time()) % 100000  # a fresh version on every run, also on a reused cluster
+
+
+@dataclass
+class Flip:
+    event: Event
+    before: str
+    after: str
+
+
+def _orchestrator(stack: Stack, app: str, load: LoadRun, flips: list[Event]) -> Orchestrator:  # noqa: F811
+    def on_event(name: str) -> None:
+        flips.append(load.mark(name))
+
+    return connect(app, PROFILE, namespace=stack.namespace, kubeconfig=stack.kubeconfig, url=stack.url(app),
+                   on_event=on_event)  # fmt: skip
+
+
+def _active_version(orch: Orchestrator) -> tuple[str, str]:
+    state = orch.state()
+    assert state.installed and state.active, f"{orch.target.label} is not installed"
+    return state.active, state.colours[state.active].version or "?"
+
+
+def _dwell(load: LoadRun, after_ns: int, what: str) -> None:
+    """Let the load run until a request was sent after `after_ns` (observed, not slept)."""
+    wait_for(
+        lambda: load.records[-1].started_ns if load.records else 0,
+        what=what,
+        timeout=60,
+        interval=0.2,
+        until=lambda last: last > after_ns,
+    )
+
+
+def analyse(records: list[Record], flips: list[Flip], bound: float) -> tuple[list[dict], list[str]]:
+    """Per flip: seconds until the last old-version request was sent; old answers after the bound."""
+    rows, problems = [], []
+    for i, flip in enumerate(flips):
+        start = flip.event.time_ns
+        end = flips[i + 1].event.time_ns if i + 1 < len(flips) else 2**63
+        window = [r for r in records if not r.failed and start < r.started_ns < end]
+        old = [r.started_ns for r in window if r.version == flip.before]
+        converged = (max(old) - start) / 1e9 if old else 0.0
+        late = [r for r in window if r.started_ns > start + bound * 1e9 and r.version != flip.after]
+        rows.append({"flip": flip.event.name, "to": flip.after, "converged_s": round(converged, 2),
+                     "old_requests_after_flip": len(old), "requests": len(window)})  # fmt: skip
+        if converged > bound:
+            problems.append(f"flip #{i + 1} ({flip.event.name} to {flip.after}): old version {flip.before} got a "
+                            f"request sent {converged:.2f}s after the flip (bound {bound:.0f}s)")  # fmt: skip
+        if late:
+            versions = sorted({str(r.version) for r in late})
+            problems.append(f"flip #{i + 1} ({flip.event.name} to {flip.after}): {len(late)} answers from "
+                            f"{versions} sent after the bound")  # fmt: skip
+    return rows, problems
+
+
+def _failures(records: list[Record]) -> str:
+    kinds: dict[str, int] = {}
+    for r in records:
+        if r.failed:
+            kinds[str(r.failure_kind)] = kinds.get(str(r.failure_kind), 0) + 1
+    return ", ".join(f"{k}: {n}" for k, n in sorted(kinds.items()))
+
+
+def _run(stack: Stack, app: str, keepalive: bool, out: Path, *, delete_pods: bool = False) -> None:  # noqa: F811
+    other = next(a for a in APPS if a != app)
+    mode = "keepalive" if keepalive else "no-keepalive"
+    version = f"1.{RUN_ID}.{2 * int(keepalive) + int(delete_pods)}"
+    events: list[Event] = []
+    main_cfg = LoadConfig(stack.url(app) + "/", rate=RATE, duration=900, concurrency=16, keepalive=keepalive)
+    other_cfg = LoadConfig(stack.url(other) + "/", rate=OTHER_RATE, duration=900, concurrency=4, keepalive=keepalive)
+    flips: list[Flip] = []
+    deleter: threading.Thread | None = None
+    with (
+        background(other_cfg, out / f"other-{other}", stop_on_exit=True) as other_load,
+        background(main_cfg, out / app, stop_on_exit=True) as load,
+    ):
+        orch = _orchestrator(stack, app, load, events)
+        other_orch = connect(other, PROFILE, namespace=stack.namespace, kubeconfig=stack.kubeconfig)
+        other_version = _active_version(other_orch)[1]
+        bound = orch.convergence_bound()
+        _dwell(load, time.time_ns() + 1_000_000_000, "1 s of load before the deploy")
+        load.mark("deploy")
+        orch.deploy(version, tag=_tag(orch))
+        for i in range(1 if delete_pods else FLIPS):
+            active, before = _active_version(orch)
+            if delete_pods:
+                victim = _pods(stack, app, active)[0]
+                load.mark(f"delete {victim}")
+                deleter = threading.Thread(target=_delete, args=(stack, victim), daemon=True)
+                deleter.start()
+            outcome = orch.switch(expect_version=version) if i % 2 == 0 else orch.rollback()
+            flips.append(Flip(events[-1], before, outcome.version or "?"))
+            if delete_pods:
+                victim = _pods(stack, app, outcome.active_after or "")[0]
+                load.mark(f"delete {victim}")
+                _delete(stack, victim)
+            _dwell(load, events[-1].time_ns + int((bound + 1) * 1e9), f"{bound + 1:.0f}s of load after the flip")
+        if deleter is not None:
+            deleter.join(60)
+            for color in ("blue", "green"):
+                stack.kubectl("-n", stack.namespace, "rollout", "status", f"deployment/{app}-{color}",
+                              "--timeout=180s", timeout=200)  # fmt: skip
+        load.mark("end")
+    result, other_result = load.result, other_load.result
+    assert result is not None and other_result is not None
+    rows, problems = analyse(result.records, flips, bound)
+    summary, other_summary = result.summary(), other_result.summary()
+    print(f"\n{app} {mode}: {summary.sent} requests, {summary.failed} failed, versions {summary.by_version}, "
+          f"latency {summary.latency_ms}; flips: {rows}; files: {result.files.get('plot')}")  # fmt: skip
+    print(f"{other} (other app) {mode}: {other_summary.sent} requests, {other_summary.failed} failed, "
+          f"versions {other_summary.by_version}")  # fmt: skip
+    assert summary.failed == 0, f"{app} {mode}: {summary.failed} failed requests ({_failures(result.records)})"
+    assert not problems, f"{app} {mode}: " + "; ".join(problems)
+    assert other_summary.failed == 0, f"{other}: {other_summary.failed} failed while {app} switched"
+    assert set(other_summary.by_version) == {other_version}, (
+        f"{other} answered {other_summary.by_version} while {app} switched (expected only {other_version})"
+    )
+
+
+def _tag(orch: Orchestrator) -> str:
+    state = orch.state()
+    return state.colours[state.active or "blue"].tag or "1.0.0"
+
+
+def _pods(stack: Stack, app: str, color: str) -> list[str]:  # noqa: F811
+    out = stack.kubectl("-n", stack.namespace, "get", "pods", "-l", f"app.kubernetes.io/name={app},color={color}",
+                        "--field-selector=status.phase=Running", "-o", "name").stdout.split()  # fmt: skip
+    assert out, f"no running pod of {app}-{color}"
+    return [name.split("/", 1)[1] for name in out]
+
+
+def _delete(stack: Stack, pod: str) -> None:  # noqa: F811
+    stack.kubectl("-n", stack.namespace, "delete", "pod", pod, "--wait=false", check=False)
+
+
+@pytest.mark.parametrize("keepalive", [True, False], ids=["keepalive", "no-keepalive"])
+@pytest.mark.parametrize("app", APPS)
+def test_switches_under_load_lose_no_request(stack: Stack, app: str, keepalive: bool, artifacts: Path) -> None:  # noqa: F811
+    mode = "keepalive" if keepalive else "no-keepalive"
+    _run(stack, app, keepalive, artifacts / "bluegreen" / f"{app}-{mode}")
+
+
+@pytest.mark.parametrize("app", APPS)
+def test_active_pod_deleted_during_switch_loses_no_request(stack: Stack, app: str, artifacts: Path) -> None:  # noqa: F811
+    _run(stack, app, True, artifacts / "bluegreen" / f"{app}-pod-deleted", delete_pods=True)

@@ -184,6 +184,8 @@ def build_all(rebuild: bool = False, names: list[str] | None = None) -> list[str
             say(f"!!! {img.name}: no {img.context / 'Dockerfile'} yet: not built")
             continue
         built.append(_ensure(img, base=base, runtime_base=runtime, rebuild=rebuild))
+    # Superseded builds of ours (tag moved on) only: other dangling images are not ours to remove.
+    run(["docker", "image", "prune", "-f", "--filter", f"label={image_cache.LABEL}"], check=False, timeout=300)
     if names is None and unbuilt():
         say(f"!!! no offline recipe for: {', '.join(unbuilt())} (only `pull` provides them)")
     say(f"stack images ready in {time.monotonic() - started:.1f}s: {len(built)} images")

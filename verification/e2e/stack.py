@@ -97,7 +97,7 @@ def crd_files() -> list[Path]:
     for source in crd_schema.SOURCES:
         escaped = "".join(f"!{c.lower()}" if c.isupper() else c for c in source.module_path)
         directory = gomodcache / f"{escaped}@{source.version}" / source.directory
-        found = sorted(directory.glob("*.yaml"))
+        found = [f for f in sorted(directory.glob("*.yaml")) if "kind: CustomResourceDefinition" in f.read_text()]
         if not found:
             raise UserError(f"no CRDs of {source.component} in {directory}: run `{crd_schema.FETCH_COMMAND}`")
         files += found

@@ -130,6 +130,44 @@ def install_apps(stack: Stack) -> None:
         release.apply(target, colours, timeout=300)
 
 
+def host_networks() -> list[str]:
+    """IPv4 subnets of kind's docker network: where NodePort clients on the host come from."""
+    out = run(["docker", "network", "inspect", "kind", "-f", "{{range .IPAM.Config}}{{.Subnet}} {{end}}"], timeout=60)
+    return [cidr for cidr in out.stdout.split() if "." in cidr]
+
+
+def nodeport_policy(cidrs: list[str]) -> dict:
+    """e2e only: the apps' http port from the host through the NodePort.
+
+    The platform admits app traffic only from the ingress controller; the e2e profile's NodePort
+    is reached from the host, whose packets cross the node's FORWARD chain (where kube-router
+    enforces policies) with the docker network's source address, before kube-proxy masquerades
+    them. The ipBlock matches no pod, so the pod-to-pod truth table is unchanged.
+    """
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": {"name": "e2e-allow-nodeport-from-host", "namespace": APP_NAMESPACE},
+        "spec": {
+            "podSelector": {
+                "matchLabels": {"app.kubernetes.io/part-of": "devops-platform"},
+                "matchExpressions": [{"key": "app.kubernetes.io/name", "operator": "In", "values": list(APPS)}],
+            },
+            "policyTypes": ["Ingress"],
+            "ingress": [
+                {"from": [{"ipBlock": {"cidr": c}} for c in cidrs], "ports": [{"protocol": "TCP", "port": "http"}]}
+            ],
+        },
+    }
+
+
+def allow_nodeport(cluster: Cluster) -> None:
+    if cluster.provider != "kind":
+        return  # an existing cluster keeps its own policies
+    policy = nodeport_policy(host_networks())
+    cluster.kubectl("apply", "--server-side", "--force-conflicts", "-f", "-", input=json.dumps(policy))
+
+
 def not_ready(cluster: Cluster) -> list[str]:
     """What is not Ready yet, one phrase per workload ([] when all are)."""
     pending = []
@@ -168,6 +206,7 @@ def deploy(stack: Stack) -> None:
     phase("monitoring", lambda: apply(cluster, MANIFESTS / "monitoring"))
     phase("argocd objects", lambda: apply(cluster, MANIFESTS / "argocd"))
     phase("apps (helm)", lambda: install_apps(stack))
+    phase("e2e NodePort access", lambda: allow_nodeport(cluster))
     phase(
         "wait Ready",
         lambda: wait_for(

@@ -204,10 +204,12 @@ def _commit_node_image(kind_base: str, kube_bins: Path, refs: list[str], kube: s
             raise RuntimeError(f"node image build: images missing after import: {missing}")
         run(["docker", "exec", name, "rm", "-f", "/images.tar"], timeout=120)
         run(["docker", "exec", name, "pkill", "containerd"], timeout=60)
+        # `sleep` is PID 1 here and reaps nothing: a stopped containerd stays as a zombie (state Z).
         wait_for(
-            lambda: run(["docker", "exec", name, "pgrep", "-x", "containerd"], check=False, timeout=30).returncode,
+            lambda: run(["docker", "exec", name, "ps", "-o", "stat=", "-C", "containerd"], check=False).stdout,
             what="containerd in the node build container to stop",
             timeout=60,
+            until=lambda states: all(s.startswith("Z") for s in states.split()),
         )
         run(
             [

@@ -18,6 +18,7 @@ from verification.cluster import docker
 from verification.cluster.cluster import Cluster
 from verification.errors import UserError
 from verification.run import CommandError
+from verification.wait import WaitTimeout
 
 PYTEST_KIND_DEFAULT_NAME = "pytest-kind"
 
@@ -44,7 +45,7 @@ def cluster(pytestconfig: pytest.Config) -> Iterator[Cluster]:
             pytest.fail(f"no Docker engine for the kind cluster: {exc}", pytrace=False)
         existed = name in providers.kind_clusters()
         found = providers.up(name, pytestconfig.getoption("--image-source"))
-    except (UserError, CommandError) as exc:
+    except (UserError, CommandError, WaitTimeout) as exc:
         pytest.fail(f"cluster {provider!r} is not available: {exc}", pytrace=False)
     yield found
     if not existed and not pytestconfig.getoption("--keep-cluster", default=False):

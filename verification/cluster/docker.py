@@ -17,7 +17,7 @@ from verification.errors import UserError
 from verification.paths import cache_dir
 from verification.run import CommandError, run
 from verification.tools import _apt_install as apt_install
-from verification.wait import wait_for
+from verification.wait import WaitTimeout, wait_for
 
 DAEMON_JSON = Path("/etc/docker/daemon.json")
 WRAPPER_RUNTIME = "runc-wrapper"
@@ -72,7 +72,12 @@ def ensure_engine() -> None:
     if not answers or config_changed:
         _start_dockerd()
     with step("wait for the Docker engine"):
-        wait_for(engine_answers, what="the Docker engine to answer `docker info`", timeout=120, interval=1)
+        try:
+            wait_for(engine_answers, what="the Docker engine to answer `docker info`", timeout=120, interval=1)
+        except WaitTimeout as exc:
+            where = "journalctl -u docker" if _systemd_running() else str(dockerd_log())
+            host = os.environ.get("DOCKER_HOST", "default")
+            raise UserError(f"{exc} (DOCKER_HOST={host}; engine log: {where})") from None
     if wrapper_needed and default_runtime() != WRAPPER_RUNTIME:
         raise UserError(f"the Docker engine ignored {DAEMON_JSON}: default runtime is {default_runtime()!r}")
 

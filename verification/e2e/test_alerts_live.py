@@ -126,6 +126,7 @@ def _epoch(stamp: str) -> float:
 
 @pytest.fixture(scope="module")
 def live(stack: Stack, pytestconfig: pytest.Config) -> Iterator[Live]:  # noqa: F811
+    stack.require_prometheus()
     timing = profile(pytestconfig.getoption("--e2e-profile"))
     objects = load_manifests([MANIFESTS / "monitoring"])
     config = loopback_alertmanager_config(routes.config(objects), WEBHOOK, TOKEN_FILE, timing)

@@ -35,7 +35,8 @@ def main() -> int:
     print(f"  wall time                 {wall:7.2f} s   (exit {code})")
     print(f"  budget                    {BUDGET_SECONDS:7.2f} s   ratio wall/budget = {wall / BUDGET_SECONDS:.2f}")
     print(f"  pytest collect-only       {collect_seconds:7.2f} s   ratio wall/collect = {wall / collect_seconds:.1f}")
-    print(f"  external tools (summed)   {tool_total:7.2f} s   share of wall = {tool_total / wall:.0%}")
+    share = tool_total / wall
+    print(f"  external tools            {tool_total:7.2f} s   summed over parallel calls = {share:.0%} of wall")
     for name, seconds in tools.items():
         print(f"    {name:22}  {seconds:7.2f} s   {seconds / wall:.0%}")
     return code

@@ -118,7 +118,7 @@ def install(name: str) -> Tool:
     if source == "go":
         _go_install(name, pin, target)
     elif source == "debian":
-        _apt_install(pin["debian_package"])
+        apt_install(pin["debian_package"])
     elif source == "npm":
         _npm_install(name, pin, target)
     return require(name)
@@ -174,7 +174,7 @@ def _build_kubectl(version: str, target: Path, env: dict[str, str]) -> None:
     run(["go", "build", "-ldflags", ldflags, "-o", str(target / "kubectl"), "."], cwd=src, env=env, timeout=3600)
 
 
-def _apt_install(package: str) -> None:
+def apt_install(package: str) -> None:
     if os.geteuid() != 0:
         raise UserError(f"cannot install Debian package {package}: not root (run: sudo apt-get install {package})")
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}

@@ -98,26 +98,23 @@ def kind_clusters() -> list[str]:
     return [line.strip() for line in out.splitlines() if line.strip()]
 
 
-def stack_image_refs() -> list[str]:
-    """The stack images (apps, monitoring, probe, ...) built here, when their builder has landed."""
-    try:
-        from verification.cluster import stack_images  # the images work; absent until it lands
-    except ImportError:
-        say("stack images: verification/cluster/stack_images.py is not there; none loaded")
-        return []
-    return list(stack_images.build_all(rebuild=False))
+def stack_image_refs(source: str) -> list[str]:
+    """The stack images (apps, monitoring, probe, ...): pulled or built per source; the project's own
+    images (apps, probe, receiver) exist in no registry, so they are built with either source."""
+    from verification.cluster import stack_images
+
+    return list(stack_images.ensure(source))
 
 
 def up(name: str = DEFAULT_NAME, image_source: str = "auto", extra_images: list[str] | None = None) -> Cluster:
     """Create (or reuse) the kind cluster and wait until nodes are Ready and CoreDNS answers.
 
-    With the `build` source the stack images are built (cached) and loaded too.
+    The stack images are made present (pulled or built, cached) and loaded too.
     """
     docker.ensure_engine()
     source, reason = choose_image_source(image_source)
     say(f"image source: {source} ({reason})")
-    if source == "build":
-        extra_images = [*stack_image_refs(), *(extra_images or [])]
+    extra_images = [*stack_image_refs(source), *(extra_images or [])]
     kind = tools.require("kind").path
     cluster = Cluster(name, kubeconfig_path(name), "kind", source)
     cluster.kubeconfig.parent.mkdir(parents=True, exist_ok=True)

@@ -14,7 +14,7 @@ from verification.cluster import docker
 from verification.cluster.progress import step
 from verification.errors import UserError
 from verification.run import run
-from verification.tools import _apt_install as apt_install
+from verification.tools import apt_install
 
 SUITE = "bookworm"
 VARIANT = "minbase"

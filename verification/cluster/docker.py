@@ -16,7 +16,7 @@ from verification.cluster.progress import say, step
 from verification.errors import UserError
 from verification.paths import cache_dir
 from verification.run import CommandError, run
-from verification.tools import _apt_install as apt_install
+from verification.tools import apt_install
 from verification.wait import WaitTimeout, wait_for
 
 DAEMON_JSON = Path("/etc/docker/daemon.json")

@@ -26,7 +26,7 @@ from verification.cluster.progress import say, step
 from verification.errors import UserError
 from verification.paths import REPO_ROOT, cache_dir
 from verification.run import run
-from verification.tools import _apt_install as apt_install
+from verification.tools import apt_install
 from verification.versions import versions
 
 RECIPE_REVISION = "1"

@@ -25,6 +25,7 @@ from verification.wait import wait_for
 FLIPS = 5
 RATE = 40  # requests per second on the app under test (2 shared cores)
 OTHER_RATE = 10  # on the other app
+MARK_LOOKBACK_NS = 3_000_000_000  # selector polling (1 s) + the Helm upgrade's own latency
 RUN_ID = int(time.time()) % 100000  # a fresh version on every run, also on a reused cluster
 
 
@@ -63,14 +64,23 @@ def _dwell(load: LoadRun, after_ns: int, what: str) -> None:
 def analyse(records: list[Record], flips: list[Flip], bound: float) -> tuple[list[dict], list[str]]:
     """Per flip: seconds until the last old-version request was sent; old answers after the bound."""
     rows, problems = [], []
+    starts = []
+    for flip in flips:
+        # The orchestrator marks a flip once it has seen the Service's selector change (it polls
+        # every second), so the flip really began at the first answer of the new version shortly
+        # before the mark, if there is one (flips are more than the bound apart).
+        lookback = flip.event.time_ns - MARK_LOOKBACK_NS
+        first_new = [r.started_ns for r in records if r.version == flip.after and r.started_ns > lookback]
+        starts.append(min([flip.event.time_ns, *first_new[:1]]))
     for i, flip in enumerate(flips):
-        start = flip.event.time_ns
-        end = flips[i + 1].event.time_ns if i + 1 < len(flips) else 2**63
+        start = starts[i]
+        end = starts[i + 1] if i + 1 < len(flips) else 2**63
         window = [r for r in records if not r.failed and start < r.started_ns < end]
         old = [r.started_ns for r in window if r.version == flip.before]
         converged = (max(old) - start) / 1e9 if old else 0.0
         late = [r for r in window if r.started_ns > start + bound * 1e9 and r.version != flip.after]
         rows.append({"flip": flip.event.name, "to": flip.after, "converged_s": round(converged, 2),
+                     "mark_late_s": round((flip.event.time_ns - start) / 1e9, 2),
                      "old_requests_after_flip": len(old), "requests": len(window)})  # fmt: skip
         if converged > bound:
             problems.append(f"flip #{i + 1} ({flip.event.name} to {flip.after}): old version {flip.before} got a "

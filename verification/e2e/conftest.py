@@ -13,9 +13,11 @@ from pathlib import Path
 
 import pytest
 
+from verification import tools
 from verification.cluster import cluster as providers
 from verification.cluster import docker
 from verification.cluster.cluster import Cluster
+from verification.e2e import diagnostics
 from verification.errors import UserError
 from verification.run import CommandError
 from verification.wait import WaitTimeout
@@ -60,12 +62,5 @@ def namespace(cluster: Cluster, artifacts: Path, request: pytest.FixtureRequest)
     try:
         yield name
     finally:
-        out = artifacts / "namespaces" / name
-        out.mkdir(parents=True, exist_ok=True)
-        for what, args in {
-            "events.txt": ["get", "events", "-n", name, "--sort-by=.lastTimestamp"],
-            "describe.txt": ["describe", "all,networkpolicies", "-n", name],
-        }.items():
-            proc = cluster.kubectl(*args, check=False)
-            (out / what).write_text(proc.stdout + proc.stderr)
+        diagnostics.collect(tools.require("kubectl").path, cluster.kubeconfig, [name], artifacts / "namespaces" / name)
         cluster.kubectl("delete", "namespace", name, "--wait=false", check=False)

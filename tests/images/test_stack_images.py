@@ -64,7 +64,21 @@ def test_unbuilt_lists_pinned_images_without_a_recipe(monkeypatch: pytest.Monkey
     assert stack_images.unbuilt() == ["grafana"]
 
 
-def test_debian_built_servers_match_the_pinned_cli_tools() -> None:
+def test_prometheus_builds_its_module_at_v0_and_stamps_the_release(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Release v2.42.0 is module v0.42.0; the binary must still report 2.42.0 (= promtool's version).
+    monkeypatch.setattr(stack_images.go_build.gobuild, "go_version", lambda: "go1.26.8")
+    prom = stack_images._by_name("prometheus")
+    assert prom.go is not None
+    comp = prom.go.component("v2.42.0")
+    assert (comp.module, comp.version) == ("github.com/prometheus/prometheus", "v0.42.0")
+    assert comp.binaries() == ["prometheus", "promtool"]
+    assert "common/version.Version=2.42.0 " in comp.ldflags
+    assert "common/version.Revision=v2.42.0 " in comp.ldflags
+    assert prom.go.inputs("v2.42.0")["module_version"] == "v0.42.0"
+    assert set(prom.module_files) == {"consoles", "console_libraries"}
+
+
+def test_live_servers_match_the_pinned_cli_tools() -> None:
     # promtool/amtool check rules and routes offline; the live servers must be the same versions.
     prom = image_cache.ref_tag(versions()["images"]["prometheus"]).removeprefix("v")
     am = image_cache.ref_tag(versions()["images"]["alertmanager"]).removeprefix("v")

@@ -7,6 +7,7 @@ programs (platform/images/<name>/) are local modules built in place, cached by t
 """
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,14 +27,25 @@ class GoPrograms:
     module: str = ""  # upstream module path; empty for a local module
     ldflags: str = ""  # gobuild's placeholders: {version} (as pinned), {version_plain} (no "v")
     local: Path | None = None  # local module directory
+    # The module's version for an image tag when they differ (Prometheus v2.42.0 is module v0.42.0).
+    module_version: Callable[[str], str] | None = None
 
     def component(self, version: str) -> gobuild.Component:
-        return gobuild.Component(self.name, self.module, version, self.packages, ldflags=self.ldflags)
+        """The build at `version` (the image tag); ldflags are stamped with the tag, not the module version."""
+        if self.module_version is None:
+            return gobuild.Component(self.name, self.module, version, self.packages, ldflags=self.ldflags)
+        tagged = gobuild.Component(self.name, self.module, version, self.packages).expand(self.ldflags)
+        return gobuild.Component(self.name, self.module, self.module_version(version), self.packages, ldflags=tagged)
+
+    def module_dir(self, version: str) -> Path:
+        """The module's source as the Go module cache holds it (upstream modules only)."""
+        return gobuild.module_dir(self.component(version))
 
     def inputs(self, version: str) -> dict[str, Any]:
         found: dict[str, Any] = {
             "module": self.module,
             "version": version,
+            "module_version": self.component(version).version,
             "packages": list(self.packages),
             "ldflags": self.component(version).expand(self.ldflags),
             "go": gobuild.go_version(),

@@ -5,10 +5,12 @@ Every image is built here, offline, and tagged with the exact reference the mani
 
 - runtime-base (local only, `platform-verify/runtime-base:<key>`): scratch + busybox applets,
   tini, users (app = 10001), CA certificates, zoneinfo, copied out of the Debian base image.
-- prometheus, alertmanager: Debian's packages (2.42.0, 0.25.0: the same versions as promtool and
-  amtool), copied with their shared libraries onto runtime-base.
-- prometheus-operator, prometheus-config-reloader, kube-state-metrics: built on the host from their
-  Go modules at the image tag's version, copied onto runtime-base.
+- alertmanager: Debian's package (0.25.0: the same version as amtool), copied with its shared
+  libraries onto runtime-base.
+- prometheus, prometheus-operator, prometheus-config-reloader, kube-state-metrics: built on the host
+  from their Go modules at the image tag's version, copied onto runtime-base. Prometheus cannot come
+  from Debian: Debian builds it without Kubernetes service discovery, which the operator's
+  configuration needs (`kubernetes_sd_configs`); its module v0.42.0 is release v2.42.0 = promtool.
 - netpol-probe, alert-receiver: our own Go programs (platform/images/<name>/).
 - sample-app, sample2-app: their own Dockerfiles, build context filled by their prepare script.
 
@@ -52,6 +54,14 @@ OPERATOR_GO = GoPrograms(
     "github.com/prometheus-operator/prometheus-operator",
     _PROM_LDFLAGS,
 )
+PROMETHEUS_GO = GoPrograms(
+    "prometheus",
+    ("cmd/prometheus", "cmd/promtool"),
+    "github.com/prometheus/prometheus",
+    _PROM_LDFLAGS,
+    # Prometheus tags its Go module v0.<minor>.<patch> for release v2.<minor>.<patch>.
+    module_version=lambda tag: "v0." + tag.lstrip("v").split(".", 1)[1],
+)
 KSM_GO = GoPrograms(
     "kube-state-metrics",
     (".",),
@@ -73,6 +83,7 @@ class StackImage:
     context: Path  # directory with the Dockerfile and its sources
     go: GoPrograms | None = None  # Go programs to build on the host ...
     binaries: tuple[str, ...] = ()  # ... and the ones copied into the build context
+    module_files: tuple[str, ...] = ()  # directories of the Go module's source copied into the context
     common: tuple[str, ...] = ()  # files from platform/images/common copied into the context
     prepare: tuple[str, ...] = ()  # command (relative to context) that fills the context (apps)
     ignore: tuple[str, ...] = _GENERATED
@@ -88,7 +99,13 @@ class StackImage:
 
 
 STACK: tuple[StackImage, ...] = (
-    StackImage("prometheus", IMAGES_DIR / "prometheus", common=("copy-with-libs.sh",)),
+    StackImage(
+        "prometheus",
+        IMAGES_DIR / "prometheus",
+        PROMETHEUS_GO,
+        ("prometheus", "promtool"),
+        module_files=("consoles", "console_libraries"),
+    ),
     StackImage("alertmanager", IMAGES_DIR / "alertmanager", common=("copy-with-libs.sh",)),
     StackImage("prometheus-operator", IMAGES_DIR / "prometheus-operator", OPERATOR_GO, ("operator",)),
     StackImage(
@@ -149,6 +166,7 @@ def inputs(img: StackImage, *, base: str, runtime_base: str | None) -> dict[str,
         "runtime_base": runtime_base,
         "go": img.go.inputs(img.version) if img.go else None,
         "binaries": list(img.binaries),
+        "module_files": list(img.module_files),
         # Apps bundle a runtime fetched by their prepare script (Node.js from npm, Debian's Python).
         "runtimes": versions().get("runtimes", {}) if img.prepare else None,
     }
@@ -270,6 +288,8 @@ def _stage(img: StackImage, context: Path, log: Path) -> Path:
         built = go_build.build(img.go, img.version, log)
         for binary in img.binaries:
             shutil.copy2(built / binary, context / binary)
+        for folder in img.module_files:
+            shutil.copytree(img.go.module_dir(img.version) / folder, context / folder)
     return context
 
 

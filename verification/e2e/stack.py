@@ -79,6 +79,13 @@ class Stack:
     def kubectl(self, *args: str, input: str | None = None, check: bool = True, timeout: float = 120):
         return self.cluster.kubectl(*args, input=input, check=check, timeout=timeout)
 
+    def prometheus(self):
+        """prometheus-api-client on the stack's Prometheus (API server service proxy)."""
+        from verification.e2e.live.prometheus import connect
+
+        self.require_prometheus()
+        return connect(self.kubeconfig, MONITORING)
+
     def url(self, app: str) -> str:
         return f"http://127.0.0.1:{NODE_PORTS[app]}"
 

@@ -38,7 +38,6 @@ RECEIVER = "alert-receiver"
 WEBHOOK = f"http://{RECEIVER}.{RECEIVER_NS}.svc.cluster.local:8080/hook"
 TOKEN_FILE = Path("/etc/alertmanager/secrets/alertmanager-receivers/heartbeat-token")
 INTENT = alert_intent.load()
-PROMETHEUS_QUERY = f"/api/v1/namespaces/{MONITORING}/services/prometheus-operated:web/proxy/api/v1/query"
 RESTORED = (MANIFESTS / "monitoring" / "alertmanager-config.yaml", MANIFESTS / "monitoring" / "prometheus.yaml")
 
 
@@ -78,6 +77,7 @@ class Live:
 
     def __init__(self, stack: Stack) -> None:  # noqa: F811
         self.stack = stack
+        self.prometheus = stack.prometheus()
 
     def _raw(self, path: str) -> Any:
         return json.loads(self.stack.kubectl("get", "--raw", path).stdout)
@@ -96,14 +96,8 @@ class Live:
         return None
 
     def firing(self, labels: dict[str, str]) -> bool:
-        from urllib.parse import quote
-
         selector = ",".join(f'{k}="{v}"' for k, v in labels.items())
-        query = quote(f'ALERTS{{{selector},alertstate="firing"}}')
-        data = self._raw(
-            f"/api/v1/namespaces/{MONITORING}/services/prometheus-operated:web/proxy/api/v1/query?query={query}"
-        )
-        return bool(data["data"]["result"])
+        return bool(self.prometheus.custom_query(f'ALERTS{{{selector},alertstate="firing"}}'))
 
     def set_fault(self, app: str, fault: dict[str, Any] | None) -> list[str]:
         pods = self.stack.kubectl("-n", self.stack.namespace, "get", "endpoints", app, "-o",

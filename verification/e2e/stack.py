@@ -39,6 +39,7 @@ APPS = ("sample-app", "sample2-app")
 PROFILE = "e2e"
 NODE_PORTS = {"sample-app": 30080, "sample2-app": 30081}
 MONITORING = "monitoring"
+NODEPORT_POLICY = f"{APP_NAMESPACE}/e2e-allow-nodeport-from-host"  # added by the harness, not the platform
 NAMESPACES = (APP_NAMESPACE, "staging", MONITORING, "argocd", "ingress-nginx")
 # Test values of the receiver credentials the Alertmanager configuration reads from files.
 RECEIVER_SECRET = {
@@ -161,7 +162,7 @@ def nodeport_policy(cidrs: list[str]) -> dict:
     return {
         "apiVersion": "networking.k8s.io/v1",
         "kind": "NetworkPolicy",
-        "metadata": {"name": "e2e-allow-nodeport-from-host", "namespace": APP_NAMESPACE},
+        "metadata": {"name": NODEPORT_POLICY.split("/")[1], "namespace": APP_NAMESPACE},
         "spec": {
             "podSelector": {
                 "matchLabels": {"app.kubernetes.io/part-of": "devops-platform"},

@@ -1,0 +1,148 @@
+"""The live-matrix verdict: drift, known deviations and stale entries, on hand-built two-pod cases."""
+
+from pathlib import Path
+
+import pytest
+
+from verification.e2e.live import netpol_verdict
+from verification.e2e.live.netpol_verdict import Deviation, judge, load_deviations, policy_drift
+from verification.errors import UserError
+from verification.models.netpol import Model, Port, Workload
+
+A = Workload("x", "a", {"app": "a"}, (Port(80),))
+B = Workload("x", "b", {"app": "b"}, (Port(80),))
+WORKLOADS = [A, B]
+
+
+def np(name: str, spec: dict) -> dict:
+    return {"kind": "NetworkPolicy", "metadata": {"name": name, "namespace": "x"}, "spec": spec}
+
+
+DENY_B = np("deny-b", {"podSelector": {"matchLabels": {"app": "b"}}, "policyTypes": ["Ingress"]})
+ALLOW_A_TO_B = np(
+    "allow-a",
+    {
+        "podSelector": {"matchLabels": {"app": "b"}},
+        "ingress": [{"from": [{"podSelector": {"matchLabels": {"app": "a"}}}]}],
+    },
+)
+REPO = [DENY_B, ALLOW_A_TO_B]
+
+
+def table(objects: list[dict]) -> dict[str, dict[str, bool]]:
+    return Model.from_objects(objects).truth_table(WORKLOADS).as_table()
+
+
+def test_the_repository_model_of_the_cases_is_as_hand_derived() -> None:
+    # b admits only a; a admits everyone (no policy selects it).
+    assert table(REPO) == {
+        "x/a": {"x/a:80/TCP": True, "x/b:80/TCP": True},
+        "x/b": {"x/a:80/TCP": True, "x/b:80/TCP": False},
+    }
+
+
+def test_equal_matrix_without_drift_is_green() -> None:
+    verdict = judge(table(REPO), table(REPO), WORKLOADS, drift=policy_drift(REPO, REPO))
+    assert verdict.ok and verdict.message == "" and verdict.known == []
+
+
+def test_deleted_policy_is_named_as_the_cause() -> None:
+    live = [DENY_B]  # allow-a deleted in the cluster: a can no longer reach b
+    drift = policy_drift(REPO, live)
+    assert drift == ["NetworkPolicy x/allow-a (<unknown>) is missing from the cluster"]
+    verdict = judge(table(REPO), table(live), WORKLOADS, drift=drift, live_objects=live)
+    assert not verdict.ok
+    assert "cause: the cluster's NetworkPolicies are not the repository's" in verdict.message
+    assert "x/allow-a" in verdict.message
+    assert "equals the model of the cluster's live policies" in verdict.message
+    assert "1 cells differ" in verdict.message
+
+
+def test_edited_and_added_policies_are_named() -> None:
+    edited = np("deny-b", {"podSelector": {"matchLabels": {"app": "a"}}, "policyTypes": ["Ingress"]})
+    extra = np("extra", {"podSelector": {}})
+    assert policy_drift(REPO, [edited, ALLOW_A_TO_B, extra]) == [
+        "NetworkPolicy x/extra in the cluster is not in the repository",
+        "NetworkPolicy x/deny-b in the cluster differs from <unknown>",
+    ]
+    assert policy_drift(REPO, [*REPO, extra], harness=["x/extra"]) == []
+
+
+def test_api_server_defaults_are_not_drift() -> None:
+    # The API server fills policyTypes and the port protocol; parsing applies the same defaults.
+    bare = np("p", {"podSelector": {}, "ingress": [{"ports": [{"port": 80}]}]})
+    port = {"port": 80, "protocol": "TCP"}
+    defaulted = np("p", {"podSelector": {}, "policyTypes": ["Ingress"], "ingress": [{"ports": [port]}]})
+    assert policy_drift([bare], [defaulted]) == []
+
+
+def test_unexplained_difference_blames_the_implementation() -> None:
+    observed = table(REPO)
+    observed["x/b"]["x/b:80/TCP"] = True
+    verdict = judge(table(REPO), observed, WORKLOADS, drift=[])
+    assert not verdict.ok
+    assert "enforces them differently from the model" in verdict.message
+    assert "x/b" in verdict.message
+
+
+SELF = Deviation("x/b", "x/b:80/TCP", model=False, observed=True, implementation="impl 1", reason="why")
+
+
+def test_known_deviation_is_reported_not_failed() -> None:
+    observed = table(REPO)
+    observed["x/b"]["x/b:80/TCP"] = True
+    verdict = judge(table(REPO), observed, WORKLOADS, deviations=[SELF])
+    assert verdict.ok, verdict.message
+    assert verdict.known == [SELF]
+    assert "known deviation (impl 1): x/b -> x/b:80/TCP: model denied, observed allowed: why" == verdict.known_report()
+
+
+def test_known_deviation_that_no_longer_deviates_fails_as_stale() -> None:
+    verdict = judge(table(REPO), table(REPO), WORKLOADS, deviations=[SELF])
+    assert not verdict.ok
+    assert "stale entries" in verdict.message and "x/b -> x/b:80/TCP" in verdict.message
+
+
+def test_deviation_for_a_cell_the_model_now_answers_otherwise_is_ignored() -> None:
+    # The repository changed so the model allows the cell: the entry says nothing about it now.
+    expected = table(REPO)
+    expected["x/b"]["x/b:80/TCP"] = True
+    assert judge(expected, expected, WORKLOADS, deviations=[SELF]).ok
+
+
+def test_the_repository_deviation_file_loads() -> None:
+    for d in load_deviations():
+        assert d.model != d.observed and d.reason and "->" in d.cell
+
+
+def _write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "d.yaml"
+    path.write_text(text)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[]", "expected a mapping with a list `deviations`"),
+        ("deviations: [1]", "deviations\\[0\\]: expected a mapping"),
+        ("deviations: [{source: a}]", "missing fields"),
+        (
+            "deviations: [{source: a, destination: b, model: allowed, observed: allowed, implementation: i, "
+            "reason: r, evidence: e}]",
+            "must be different values",
+        ),
+        (
+            "deviations: [{source: a, destination: b, model: allowed, observed: denied, implementation: i, "
+            "reason: r, evidence: e, colour: red}]",
+            "unknown fields \\['colour'\\]",
+        ),
+    ],
+)
+def test_bad_deviation_file_is_one_clear_error(tmp_path: Path, text: str, message: str) -> None:
+    with pytest.raises(UserError, match=message):
+        load_deviations(_write(tmp_path, text))
+
+
+def test_deviations_file_lives_with_the_kind_cluster() -> None:
+    assert netpol_verdict.DEVIATIONS_FILE.parent.name == "kind"

@@ -8,17 +8,22 @@ bound (MAX_CONNECTION_AGE_SECONDS + margin) answers with the old version; the ot
 own light load, only ever answers with its version and never fails. Also: a pod of the active
 colour deleted during a switch (and one of the new colour right after the flip) still gives zero
 failed requests. Request logs, summaries and timeline PNGs go to <artifacts>/bluegreen/.
+
+Broken platform: the same run with an app whose pods have neither a preStop delay nor a drain
+must see failed requests, and the verdict must point at the shutdown settings that cause them.
 """
 
+import json
 import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import yaml
 
 from verification.bluegreen.orchestrator import Orchestrator, connect
-from verification.e2e.stack import APPS, PROFILE, Stack, stack  # noqa: F401
+from verification.e2e.stack import APPS, PROFILE, Stack, install_apps, stack  # noqa: F401
 from verification.load import Event, LoadConfig, LoadRun, Record, background
 from verification.wait import wait_for
 
@@ -36,12 +41,18 @@ class Flip:
     after: str
 
 
-def _orchestrator(stack: Stack, app: str, load: LoadRun, flips: list[Event]) -> Orchestrator:  # noqa: F811
+def _orchestrator(
+    stack: Stack,  # noqa: F811
+    app: str,
+    load: LoadRun,
+    flips: list[Event],
+    extra_values: tuple[str, ...] = (),
+) -> Orchestrator:
     def on_event(name: str) -> None:
         flips.append(load.mark(name))
 
     return connect(app, PROFILE, namespace=stack.namespace, kubeconfig=stack.kubeconfig, url=stack.url(app),
-                   on_event=on_event)  # fmt: skip
+                   on_event=on_event, extra_values=extra_values)  # fmt: skip
 
 
 def _active_version(orch: Orchestrator) -> tuple[str, str]:
@@ -100,7 +111,39 @@ def _failures(records: list[Record]) -> str:
     return ", ".join(f"{k}: {n}" for k, n in sorted(kinds.items()))
 
 
-def _run(stack: Stack, app: str, keepalive: bool, out: Path, *, delete_pods: bool = False) -> None:  # noqa: F811
+def shutdown_settings(stack: Stack, app: str) -> list[str]:  # noqa: F811
+    """Why pods of `app` would drop requests when they stop: no preStop delay, no drain (else [])."""
+    found = []
+    for color in ("blue", "green"):
+        deployment = json.loads(stack.kubectl("-n", stack.namespace, "get", "deployment", f"{app}-{color}",
+                                              "-o", "json").stdout)  # fmt: skip
+        container = deployment["spec"]["template"]["spec"]["containers"][0]
+        sleep = ((container.get("lifecycle") or {}).get("preStop") or {}).get("sleep", {}).get("seconds", 0)
+        env = {e["name"]: e.get("value") for e in container.get("env") or []}
+        drain = int(env.get("DRAIN_DELAY_SECONDS") or 0)
+        if sleep < 1:
+            found.append(
+                f"{app}-{color} has no preStop delay (preStop sleep {sleep}s, values runtime.preStopSleepSeconds): "
+                "the pod stops before the endpoint removal reaches kube-proxy"
+            )
+        if drain < 1:
+            found.append(
+                f"{app}-{color} does not drain (DRAIN_DELAY_SECONDS={drain}, values runtime.drainDelaySeconds): "
+                "open keep-alive connections are cut instead of closed after their answer"
+            )
+    return found
+
+
+def _run(
+    stack: Stack,  # noqa: F811
+    app: str,
+    keepalive: bool,
+    out: Path,
+    *,
+    delete_pods: bool = False,
+    extra_values: tuple[str, ...] = (),
+) -> list[str]:
+    """One load run with flips; the problems found ([] when the run proves what it should)."""
     other = next(a for a in APPS if a != app)
     mode = "keepalive" if keepalive else "no-keepalive"
     version = f"1.{RUN_ID}.{2 * int(keepalive) + int(delete_pods)}"
@@ -113,7 +156,7 @@ def _run(stack: Stack, app: str, keepalive: bool, out: Path, *, delete_pods: boo
         background(other_cfg, out / f"other-{other}", stop_on_exit=True) as other_load,
         background(main_cfg, out / app, stop_on_exit=True) as load,
     ):
-        orch = _orchestrator(stack, app, load, events)
+        orch = _orchestrator(stack, app, load, events, extra_values)
         other_orch = connect(other, PROFILE, namespace=stack.namespace, kubeconfig=stack.kubeconfig)
         other_version = _active_version(other_orch)[1]
         bound = orch.convergence_bound()
@@ -148,12 +191,18 @@ def _run(stack: Stack, app: str, keepalive: bool, out: Path, *, delete_pods: boo
           f"latency {summary.latency_ms}; flips: {rows}; files: {result.files.get('plot')}")  # fmt: skip
     print(f"{other} (other app) {mode}: {other_summary.sent} requests, {other_summary.failed} failed, "
           f"versions {other_summary.by_version}")  # fmt: skip
-    assert summary.failed == 0, f"{app} {mode}: {summary.failed} failed requests ({_failures(result.records)})"
-    assert not problems, f"{app} {mode}: " + "; ".join(problems)
-    assert other_summary.failed == 0, f"{other}: {other_summary.failed} failed while {app} switched"
-    assert set(other_summary.by_version) == {other_version}, (
-        f"{other} answered {other_summary.by_version} while {app} switched (expected only {other_version})"
-    )
+    found = [f"{app} {mode}: {p}" for p in problems]
+    if summary.failed:
+        causes = shutdown_settings(stack, app)
+        found.insert(0, f"{app} {mode}: {summary.failed} failed requests ({_failures(result.records)})"
+                     + ("; cause: " + "; ".join(causes) if causes else ""))  # fmt: skip
+    if other_summary.failed:
+        found.append(f"{other}: {other_summary.failed} failed while {app} switched")
+    if set(other_summary.by_version) != {other_version}:
+        found.append(
+            f"{other} answered {other_summary.by_version} while {app} switched (expected only {other_version})"
+        )
+    return found
 
 
 def _tag(orch: Orchestrator) -> str:
@@ -176,9 +225,41 @@ def _delete(stack: Stack, pod: str) -> None:  # noqa: F811
 @pytest.mark.parametrize("app", APPS)
 def test_switches_under_load_lose_no_request(stack: Stack, app: str, keepalive: bool, artifacts: Path) -> None:  # noqa: F811
     mode = "keepalive" if keepalive else "no-keepalive"
-    _run(stack, app, keepalive, artifacts / "bluegreen" / f"{app}-{mode}")
+    problems = _run(stack, app, keepalive, artifacts / "bluegreen" / f"{app}-{mode}")
+    assert not problems, "\n".join(problems)
 
 
 @pytest.mark.parametrize("app", APPS)
 def test_active_pod_deleted_during_switch_loses_no_request(stack: Stack, app: str, artifacts: Path) -> None:  # noqa: F811
-    _run(stack, app, True, artifacts / "bluegreen" / f"{app}-pod-deleted", delete_pods=True)
+    problems = _run(stack, app, True, artifacts / "bluegreen" / f"{app}-pod-deleted", delete_pods=True)
+    assert not problems, "\n".join(problems)
+
+
+# Both shutdown guards off: what a chart without preStop or an app without SIGTERM handling does.
+NO_DRAIN = {"runtime": {"preStopSleepSeconds": 0, "drainDelaySeconds": 0}}
+
+
+@pytest.mark.parametrize("app", APPS[:1])
+def test_broken_platform_app_without_drain_loses_requests(stack: Stack, app: str, artifacts: Path) -> None:  # noqa: F811
+    """Deliberately broken platform: the run that is green above must go red, naming the cause.
+
+    The release is upgraded under load with preStop and drain off (which also replaces the active
+    colour's pods), then an active pod is deleted during a switch; the release is restored after.
+    """
+    out = artifacts / "bluegreen" / f"{app}-broken-no-drain"
+    out.mkdir(parents=True, exist_ok=True)
+    broken = out / "values-no-drain.yaml"
+    broken.write_text(yaml.safe_dump(NO_DRAIN))
+    try:
+        problems = _run(stack, app, True, out, delete_pods=True, extra_values=(str(broken),))
+    finally:
+        install_apps(stack)
+        for color in ("blue", "green"):
+            stack.kubectl("-n", stack.namespace, "rollout", "status", f"deployment/{app}-{color}", "--timeout=180s",
+                          timeout=200)  # fmt: skip
+    print("\nverdict of the broken run:\n" + "\n".join(problems))
+    failed = [p for p in problems if "failed requests" in p]
+    assert failed, f"{app} without preStop delay and drain lost no request: the load run cannot see a broken drain"
+    assert "cause:" in failed[0] and "preStop" in failed[0] and "DRAIN_DELAY_SECONDS=0" in failed[0], (
+        f"the red verdict does not point at the shutdown settings: {failed[0]}"
+    )

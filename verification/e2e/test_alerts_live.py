@@ -11,9 +11,13 @@ the expected receivers through the cluster's own Prometheus and Alertmanager, an
   NodePort; Prometheus and the receiver are read through the API server's service proxy.
 - Covered here: the Watchdog heartbeat and every fault case in the namespace the apps run in
   (`test`) that the fault control can cause; the others are listed as not covered, with why.
+- Broken platform: the Alertmanager configuration with one receiver swapped in the route tree
+  must fail the same delivery check, naming where the alert went and what the live routes say.
 """
 
+import copy
 import json
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,10 +31,10 @@ from verification.alerting.scenario import RESOLVE_TIMEOUT, Observation, bound, 
 from verification.e2e.stack import APP_NAMESPACE, MONITORING, Stack, apply, stack  # noqa: F401
 from verification.load import LoadConfig, background
 from verification.models import alert_intent, alerts, routes
-from verification.models.alert_intent import FaultCase
+from verification.models.alert_intent import ExpectedAlert, FaultCase
 from verification.paths import MANIFESTS
 from verification.versions import versions
-from verification.wait import wait_for
+from verification.wait import WaitTimeout, wait_for
 from verification.yamlio import load_manifests
 
 RECEIVER_NS = "default"
@@ -95,6 +99,42 @@ class Live:
                     return {**note, "received": received}
         return None
 
+    def delivered_to(self, labels: dict[str, str], status: str, after: float) -> dict[str, dict[str, str]]:
+        """Receivers that got an alert with `labels` and `status` since `after`: {receiver: its labels}."""
+        found: dict[str, dict[str, str]] = {}
+        for note in self.notifications():
+            if _epoch(note["received_at"]) < after:
+                continue
+            for alert in note.get("alerts") or []:
+                if alert.get("status") == status and all(alert["labels"].get(k) == v for k, v in labels.items()):
+                    found.setdefault(note.get("hook", "?"), alert["labels"])
+        return found
+
+    def misdelivery(self, expected: ExpectedAlert, receiver: str, after: float, repository: dict[str, Any]) -> str:
+        """Why `expected` did not reach `receiver`: where it went and what the live routes say."""
+        got = self.delivered_to(expected.labels, "firing", after)
+        labels = next(iter(got.values()), expected.labels)
+        with tempfile.TemporaryDirectory(prefix="routes-") as tmp:
+            decided = {}
+            for name, cfg in (("live", live_alertmanager_config(self.stack)), ("repository", repository)):
+                (Path(tmp) / name).mkdir()
+                decided[name] = routes.amtool_receivers(routes.write_config(cfg, Path(tmp) / name), labels)
+        live_routes, repo_routes = decided["live"], decided["repository"]
+        where = f"it reached {sorted(got)}" if got else "it reached no receiver"
+        firing = "firing" if self.firing(expected.labels) else "NOT firing"
+        cause = ""
+        if live_routes != repo_routes:
+            cause = (
+                f"; cause: the live Alertmanager configuration routes these labels to {live_routes}, the "
+                f"repository's ({routes.CONFIG_KEY} in alertmanager-config.yaml) to {repo_routes}"
+            )
+        elif firing == "NOT firing":
+            cause = "; cause: the alert is not firing in Prometheus (rule, scrape or fault injection)"
+        return (
+            f"{expected.name} {expected.labels} did not reach receiver {receiver}: {where}; "
+            f"{firing} in Prometheus{cause}"
+        )
+
     def firing(self, labels: dict[str, str]) -> bool:
         selector = ",".join(f'{k}="{v}"' for k, v in labels.items())
         return bool(self.prometheus.custom_query(f'ALERTS{{{selector},alertstate="firing"}}'))
@@ -118,21 +158,55 @@ def _epoch(stamp: str) -> float:
     return datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
 
 
+ALERTMANAGER_STATUS = f"/api/v1/namespaces/{MONITORING}/services/alertmanager-operated:web/proxy/api/v2/status"
+
+
+def route_receivers(route: dict[str, Any]) -> list[str]:
+    """Receivers of a route tree in walk order (what tells one routing configuration from another)."""
+    return [route.get("receiver", ""), *(r for child in route.get("routes") or [] for r in route_receivers(child))]
+
+
+def apply_alertmanager(stack: Stack, cfg: dict[str, Any], timing, out: Path) -> dict[str, Any]:  # noqa: F811
+    """Apply `cfg` in loopback form and wait until Alertmanager runs it; returns the loopback form."""
+    looped = loopback_alertmanager_config(cfg, WEBHOOK, TOKEN_FILE, timing)
+    out.mkdir(parents=True, exist_ok=True)
+    routes.write_config(looped, out)
+    secret = {"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
+              "metadata": {"name": "alertmanager-platform-config", "namespace": MONITORING},
+              "stringData": {routes.CONFIG_KEY: yaml.safe_dump(looped, sort_keys=False)}}  # fmt: skip
+    stack.kubectl("apply", "--server-side", "--force-conflicts", "-f", "-", input=json.dumps(secret))
+    want = route_receivers(looped["route"])
+    wait_for(
+        lambda: route_receivers(live_alertmanager_config(stack).get("route") or {}),
+        what=f"Alertmanager to load the configuration in {out}",
+        timeout=180,
+        interval=2,
+        until=lambda have: have == want,
+        describe=lambda have: f"routes to {have}, want {want}",
+    )
+    return looped
+
+
+def live_alertmanager_config(stack: Stack) -> dict[str, Any]:  # noqa: F811
+    """The configuration Alertmanager runs ({} while it does not answer)."""
+    proc = stack.kubectl("get", "--raw", ALERTMANAGER_STATUS, check=False)
+    if proc.returncode != 0:
+        return {}
+    return yaml.safe_load(json.loads(proc.stdout)["config"]["original"]) or {}
+
+
 @pytest.fixture(scope="module")
-def live(stack: Stack, pytestconfig: pytest.Config) -> Iterator[Live]:  # noqa: F811
+def live(stack: Stack, pytestconfig: pytest.Config, artifacts: Path) -> Iterator[Live]:  # noqa: F811
     stack.require_prometheus()
     timing = profile(pytestconfig.getoption("--e2e-profile"))
     objects = load_manifests([MANIFESTS / "monitoring"])
-    config = loopback_alertmanager_config(routes.config(objects), WEBHOOK, TOKEN_FILE, timing)
-    secret = {"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
-              "metadata": {"name": "alertmanager-platform-config", "namespace": MONITORING},
-              "stringData": {routes.CONFIG_KEY: yaml.safe_dump(config, sort_keys=False)}}  # fmt: skip
     patch = {"spec": {"scrapeInterval": timing.scrape_interval, "scrapeTimeout": timing.scrape_timeout,
                       "evaluationInterval": timing.evaluation_interval}}  # fmt: skip
-    listing = {"apiVersion": "v1", "kind": "List", "items": [*_receiver_objects(), secret]}
+    listing = {"apiVersion": "v1", "kind": "List", "items": _receiver_objects()}
     stack.kubectl("apply", "--server-side", "--force-conflicts", "-f", "-", input=json.dumps(listing))
     stack.kubectl("-n", MONITORING, "patch", "prometheus", "platform", "--type=merge", "-p", json.dumps(patch))
     try:
+        apply_alertmanager(stack, routes.config(objects), timing, artifacts / "alerts-live" / "config")
         stack.kubectl("-n", RECEIVER_NS, "rollout", "status", f"deployment/{RECEIVER}", "--timeout=120s", timeout=150)
         yield Live(stack)
     finally:
@@ -177,13 +251,8 @@ def test_heartbeat_reaches_its_receiver(live: Live, artifacts: Path) -> None:
         assert note
 
 
-@pytest.mark.parametrize("case", COVERED, ids=lambda c: c.name)
-def test_fault_reaches_receivers_and_resolves(
-    live: Live,
-    stack: Stack,  # noqa: F811
-    case: FaultCase,
-    artifacts: Path,
-) -> None:
+def run_case(live: Live, stack: Stack, case: FaultCase, out: Path, repository: dict[str, Any]) -> list[str]:  # noqa: F811
+    """Inject, await every expected notification, clear, await resolution; the problems found."""
     rules = alerts.rule_set(load_manifests([MANIFESTS / "monitoring"]))
     timing = profile("e2e")
     assert isinstance(case.fault, dict)
@@ -192,7 +261,7 @@ def test_fault_reaches_receivers_and_resolves(
         for e in case.alerts
         for r in e.receivers
     ]
-    out = artifacts / "alerts-live" / case.app
+    problems: list[str] = []
     with background(
         LoadConfig(stack.url(case.app) + "/", rate=10, duration=900, concurrency=4), out, stop_on_exit=True
     ):
@@ -200,20 +269,26 @@ def test_fault_reaches_receivers_and_resolves(
         live.set_fault(case.app, case.fault)
         try:
             for observation, expected, receiver in observations:
-                note = wait_for(
-                    lambda e=expected, r=receiver: live.first(r, e.labels, "firing", started),
-                    what=f"{case.name}: {expected.name} firing at {receiver}",
-                    timeout=observation.bound + 90,
-                    interval=2,
-                )
+                try:
+                    note = wait_for(
+                        lambda e=expected, r=receiver: live.first(r, e.labels, "firing", started),
+                        what=f"{case.name}: {expected.name} firing at {receiver}",
+                        timeout=observation.bound + 90,
+                        interval=2,
+                    )
+                except WaitTimeout:
+                    problems.append(live.misdelivery(expected, receiver, started, repository))
+                    continue
                 observation.fired_after = note["received"] - started
             for expected in case.alerts:
-                wait_for(lambda e=expected: live.firing(e.labels), what=f"{expected.name} firing in Prometheus",
-                         timeout=60, interval=2)  # fmt: skip
+                if not live.firing(expected.labels):
+                    problems.append(f"{expected.name} {expected.labels} is not firing in Prometheus")
         finally:
             live.set_fault(case.app, None)
         cleared = time.time()
         for observation, expected, receiver in observations:
+            if observation.fired_after is None:
+                continue
             note = wait_for(
                 lambda e=expected, r=receiver: live.first(r, e.labels, "resolved", cleared),
                 what=f"{case.name}: {expected.name} resolved at {receiver}",
@@ -225,3 +300,72 @@ def test_fault_reaches_receivers_and_resolves(
     out.mkdir(parents=True, exist_ok=True)
     (out / "latencies.txt").write_text(report + "\n")
     print("\n" + report)
+    return problems
+
+
+def _repository_loopback() -> dict[str, Any]:
+    return loopback_alertmanager_config(routes.config(load_manifests([MANIFESTS / "monitoring"])), WEBHOOK,
+                                        TOKEN_FILE, profile("e2e"))  # fmt: skip
+
+
+@pytest.mark.parametrize("case", COVERED, ids=lambda c: c.name)
+def test_fault_reaches_receivers_and_resolves(
+    live: Live,
+    stack: Stack,  # noqa: F811
+    case: FaultCase,
+    artifacts: Path,
+) -> None:
+    problems = run_case(live, stack, case, artifacts / "alerts-live" / case.app / case.name, _repository_loopback())
+    assert not problems, "\n".join(problems)
+
+
+def swap_receiver(cfg: dict[str, Any], receiver: str, other: str) -> dict[str, Any]:
+    """`cfg` with `receiver` and `other` swapped in the route tree (a copy-paste slip in a route)."""
+    broken = copy.deepcopy(cfg)
+
+    def walk(route: dict[str, Any]) -> None:
+        if route.get("receiver") in (receiver, other):
+            route["receiver"] = other if route["receiver"] == receiver else receiver
+        for child in route.get("routes") or []:
+            walk(child)
+
+    walk(broken["route"])
+    return broken
+
+
+def _misroutable() -> tuple[FaultCase, str, str] | None:
+    """A covered case with a per-app receiver, and the other app's receiver to swap it with."""
+    names = {r["name"] for r in routes.config(load_manifests([MANIFESTS / "monitoring"]))["receivers"]}
+    for case in COVERED:
+        for expected in case.alerts:
+            for receiver in expected.receivers:
+                others = sorted(n for n in names if n.startswith("slack-") and n not in (receiver, "slack-platform"))
+                if receiver.startswith("slack-") and receiver != "slack-platform" and others:
+                    return case, receiver, others[0]
+    return None
+
+
+def test_broken_platform_wrong_alert_route_is_named(
+    live: Live,
+    stack: Stack,  # noqa: F811
+    pytestconfig: pytest.Config,
+    artifacts: Path,
+) -> None:
+    """Deliberately broken platform: a route sends an app's alerts to the other app's receiver."""
+    choice = _misroutable()
+    assert choice, "no covered alert case has a per-app receiver to misroute"
+    case, receiver, other = choice
+    timing = profile(pytestconfig.getoption("--e2e-profile"))
+    repository = routes.config(load_manifests([MANIFESTS / "monitoring"]))
+    out = artifacts / "alerts-live" / "broken-route"
+    apply_alertmanager(stack, swap_receiver(repository, receiver, other), timing, out / "config")
+    try:
+        problems = run_case(live, stack, case, out / case.name, _repository_loopback())
+    finally:
+        apply_alertmanager(stack, repository, timing, artifacts / "alerts-live" / "config")
+    print(f"\nverdict with {receiver} and {other} swapped in the routes:\n" + "\n".join(problems))
+    named = [p for p in problems if f"did not reach receiver {receiver}" in p]
+    assert named, f"{case.name} still reached {receiver} with the route swapped to {other}: the check cannot fail"
+    assert other in named[0] and "cause: the live Alertmanager configuration routes" in named[0], (
+        f"the red verdict does not point at the route: {named[0]}"
+    )

@@ -56,3 +56,29 @@ def test_image_source_choice(monkeypatch) -> None:
     assert source == "build" and "does not resolve" in reason
     monkeypatch.setattr(socket, "getaddrinfo", lambda *a, **k: [("ok",)])
     assert cluster.choose_image_source("auto")[0] == "pull"
+
+
+def test_stale_pods_are_those_on_another_build_of_a_loaded_tag() -> None:
+    from verification.cluster.cluster import stale_pods
+
+    def pod(ns: str, name: str, *containers: tuple[str, str]) -> dict:
+        statuses = [{"name": f"c{i}", "image": image, "imageID": iid} for i, (image, iid) in enumerate(containers)]
+        return {"metadata": {"namespace": ns, "name": name}, "status": {"containerStatuses": statuses}}
+
+    ids = {"quay.io/prometheus/prometheus:v2.42.0": "sha256:new", "quay.io/x/reloader:v1": "sha256:r"}
+    pods = [
+        pod(
+            "monitoring",
+            "prom-0",
+            ("quay.io/x/reloader:v1", "sha256:r"),
+            ("quay.io/prometheus/prometheus:v2.42.0", "sha256:old"),
+        ),
+        pod("monitoring", "fresh", ("quay.io/prometheus/prometheus:v2.42.0", "sha256:new")),
+        pod("kube-system", "coredns", ("registry.k8s.io/coredns:v1", "sha256:zzz")),  # not ours: untouched
+        pod("test", "pending", ("quay.io/prometheus/prometheus:v2.42.0", "")),  # not started yet
+        pod("test", "digest", ("quay.io/prometheus/prometheus:v2.42.0", "quay.io/prometheus/prometheus@sha256:old")),
+    ]
+    assert stale_pods(pods, ids) == [
+        ("monitoring", "prom-0", "quay.io/prometheus/prometheus:v2.42.0"),
+        ("test", "digest", "quay.io/prometheus/prometheus:v2.42.0"),
+    ]

@@ -156,6 +156,7 @@ def up(name: str = DEFAULT_NAME, image_source: str = "auto", extra_images: list[
         cluster.kubectl("-n", "kube-system", "rollout", "status", "deployment/coredns", "--timeout=300s", timeout=320)
     images = [smoke_image.ensure_smoke_image(), *(extra_images or [])]
     load_images(cluster, images)
+    restart_stale_pods(cluster, images)
     with step("check that CoreDNS answers from a pod"):
         check_dns(cluster, images[0])
     return cluster
@@ -179,6 +180,34 @@ def load_images(cluster: Cluster, refs: list[str]) -> None:
         return
     with step(f"load {len(refs)} image(s) into kind cluster {cluster.name}"):
         run([tools.require("kind").path, "load", "docker-image", "--name", cluster.name, *refs], timeout=1800)
+
+
+def stale_pods(pods: list[dict], image_ids: dict[str, str]) -> list[tuple[str, str, str]]:
+    """(namespace, pod, image) of pods running an older build of a loaded image (same tag, other ID)."""
+    found = []
+    for pod in pods:
+        for status in pod.get("status", {}).get("containerStatuses") or []:
+            want = image_ids.get(status.get("image", ""))
+            have = status.get("imageID", "").rsplit("@", 1)[-1]
+            if want and have and have != want:
+                found.append((pod["metadata"]["namespace"], pod["metadata"]["name"], status["image"]))
+                break
+    return found
+
+
+def restart_stale_pods(cluster: Cluster, refs: list[str]) -> None:
+    """A reused cluster keeps running the previous build of a rebuilt tag: delete those pods so
+    their controllers start them on the image just loaded (else, e.g., a fixed image stays in
+    CrashLoopBackOff with the broken build for minutes)."""
+    ids = {}
+    for ref in refs:
+        proc = run(["docker", "image", "inspect", ref, "-f", "{{.Id}}"], check=False, timeout=60)
+        if proc.returncode == 0:
+            ids[ref] = proc.stdout.strip()
+    pods = json.loads(cluster.kubectl("get", "pods", "-A", "-o", "json", timeout=60).stdout)["items"]
+    for namespace, pod, image in stale_pods(pods, ids):
+        say(f"--- {namespace}/{pod} runs an older build of {image}: restarting it")
+        cluster.kubectl("-n", namespace, "delete", "pod", pod, "--wait=false", check=False)
 
 
 def check_dns(cluster: Cluster, image: str) -> None:

@@ -1,6 +1,8 @@
 """Sessions: lint, tests (unit + conformance), conformance, bench, tools, images, cluster, e2e."""
 
+import json
 import os
+import time
 from pathlib import Path
 
 import nox
@@ -82,6 +84,8 @@ def bench(session: nox.Session) -> None:
     _tools(session, CONFORMANCE_TOOLS)
     _crds(session)
     for script in sorted((ROOT / "benchmarks").glob("*.py")):
+        if script.name.startswith("e2e_"):
+            continue  # reports on an e2e run's artifacts; `nox -s e2e` prints it
         session.run("python", str(script), *session.posargs)
 
 
@@ -111,16 +115,31 @@ def cluster(session: nox.Session) -> None:
 @nox.session
 def e2e(session: nox.Session) -> None:
     """The main job: a real kind cluster, the stack deployed, live behaviour against the models."""
-    _install(session)
-    _tools(session, E2E_TOOLS)
-    _crds(session)
     ARTIFACTS.mkdir(exist_ok=True)
-    session.run(
-        "pytest",
-        "verification/e2e",
-        "-p",
-        "no:cacheprovider",
-        f"--artifacts={ARTIFACTS}",
-        f"--junitxml={ARTIFACTS / 'junit-e2e.xml'}",
-        *session.posargs,
-    )
+    setup: dict[str, float] = {}
+    for name, step in (
+        ("install", lambda: _install(session)),
+        ("tools", lambda: _tools(session, E2E_TOOLS)),
+        ("crds", lambda: _crds(session)),
+    ):
+        begun = time.monotonic()
+        step()
+        setup[name] = round(time.monotonic() - begun, 1)
+    (ARTIFACTS / "e2e-setup-timings.json").write_text(json.dumps(setup) + "\n")
+    begun = time.monotonic()
+    try:
+        session.run(
+            "pytest",
+            "verification/e2e",
+            "-p",
+            "no:cacheprovider",
+            f"--artifacts={ARTIFACTS}",
+            f"--junitxml={ARTIFACTS / 'junit-e2e.xml'}",
+            *session.posargs,
+        )
+    finally:
+        (ARTIFACTS / "e2e-pytest-seconds.json").write_text(json.dumps(round(time.monotonic() - begun, 1)) + "\n")
+        # The wall-time report (phases and their shares); never the reason a run fails.
+        session.run(
+            "python", str(ROOT / "benchmarks" / "e2e_phases.py"), f"--artifacts={ARTIFACTS}", success_codes=[0, 2]
+        )

@@ -6,7 +6,9 @@
 --cluster existing  the cluster in --kubeconfig, used without disturbing it (temporary namespaces).
 """
 
+import json
 import os
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -31,8 +33,10 @@ def _cluster_name(config: pytest.Config) -> str:
 
 
 @pytest.fixture(scope="session")
-def cluster(pytestconfig: pytest.Config) -> Iterator[Cluster]:
+def cluster(pytestconfig: pytest.Config, artifacts: Path) -> Iterator[Cluster]:
     provider = pytestconfig.getoption("--cluster")
+    begun = time.monotonic()
+    existed = True
     try:
         if provider == "existing":
             kubeconfig = pytestconfig.getoption("--kubeconfig", default=None) or os.environ.get("KUBECONFIG")
@@ -49,6 +53,9 @@ def cluster(pytestconfig: pytest.Config) -> Iterator[Cluster]:
         found = providers.up(name, pytestconfig.getoption("--image-source"))
     except (UserError, CommandError, WaitTimeout) as exc:
         pytest.fail(f"cluster {provider!r} is not available: {exc}", pytrace=False)
+    # benchmarks/e2e_phases.py reads this: a created cluster is the cold path, a reused one warm.
+    timing = {"provider": provider, "created": not existed, "seconds": round(time.monotonic() - begun, 1)}
+    (artifacts / "cluster-timings.json").write_text(json.dumps(timing) + "\n")
     yield found
     if not existed and not pytestconfig.getoption("--keep-cluster", default=False):
         providers.down(name)

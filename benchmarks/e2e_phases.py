@@ -1,0 +1,100 @@
+"""Wall time of the last `nox -s e2e` run, phase by phase, with each phase's share of the whole.
+
+Reads what the run left in the artifacts folder: e2e-setup-timings.json (nox: install, tools,
+CRDs), e2e-pytest-seconds.json, cluster-timings.json (created = the cold path, reused = warm),
+stack-timings.json (deploy phases) and junit-e2e.xml (per test module). A test module's time in
+JUnit includes the fixtures it set up first, so the cluster and stack times are taken out of the
+first module's figure. Also prints the one-time builds a machine without caches pays on top
+(the Go builds recorded in <cache>/gobuild/*/build.json on this machine).
+
+    python benchmarks/e2e_phases.py [--artifacts DIR]
+"""
+
+import argparse
+import json
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from verification.paths import cache_dir  # noqa: E402
+
+
+def _json(path: Path):
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
+def module_seconds(junit: Path) -> list[tuple[str, float]]:
+    """(test module, seconds) in run order, from a pytest JUnit XML."""
+    order: dict[str, float] = {}
+    for case in ET.parse(junit).getroot().iter("testcase"):
+        module = case.get("classname", "?").rsplit(".", 1)[-1]
+        order[module] = order.get(module, 0.0) + float(case.get("time") or 0)
+    return list(order.items())
+
+
+def phases(artifacts: Path) -> list[tuple[str, float]]:
+    setup = _json(artifacts / "e2e-setup-timings.json") or {}
+    pytest_total = _json(artifacts / "e2e-pytest-seconds.json")
+    cluster = _json(artifacts / "cluster-timings.json")
+    stack = _json(artifacts / "stack-timings.json")
+    junit = artifacts / "junit-e2e.xml"
+    if pytest_total is None or not junit.is_file():
+        raise SystemExit(f"no e2e run in {artifacts}: run `nox -s e2e` first (it writes these figures)")
+    rows = [(f"nox: {name}", float(seconds)) for name, seconds in setup.items()]
+    fixtures = 0.0
+    if cluster:
+        kind = "created (cold)" if cluster.get("created") else "reused (warm)"
+        rows.append((f"cluster {cluster.get('provider')} {kind}", float(cluster["seconds"])))
+        fixtures += float(cluster["seconds"])
+    if stack:
+        rows.append(("stack deploy", float(stack["total_seconds"])))
+        rows += [(f"  stack: {name}", float(s)) for name, s in stack.get("phases", {}).items()]
+        fixtures += float(stack["total_seconds"])
+    modules = module_seconds(junit)
+    tests_total = 0.0
+    for i, (module, seconds) in enumerate(modules):
+        own = max(0.0, seconds - fixtures) if i == 0 else seconds
+        rows.append((f"tests: {module}", own))
+        tests_total += own
+    rest = float(pytest_total) - fixtures - tests_total
+    rows.append(("pytest: collection, teardown, other", max(0.0, rest)))
+    return rows
+
+
+def cold_builds() -> list[tuple[str, float]]:
+    found = []
+    for record in sorted((cache_dir() / "gobuild").glob("*/build.json")):
+        data = json.loads(record.read_text())
+        found.append((f"go build {data['module']}@{data['version']}", float(data["seconds"])))
+    return found
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--artifacts", type=Path, default=ROOT / "artifacts")
+    args = parser.parse_args()
+    try:
+        rows = phases(args.artifacts)
+    except SystemExit as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    total = sum(seconds for name, seconds in rows if not name.startswith("  "))
+    print(f"e2e wall time {total / 60:.1f} min ({args.artifacts})")
+    for name, seconds in rows:
+        share = seconds / total if total else 0.0
+        print(f"  {name:<48} {seconds:8.1f} s  {share:6.1%}")
+    builds = cold_builds()
+    if builds:
+        cold = sum(s for _, s in builds)
+        print(f"one-time Go builds a machine without caches adds (recorded here): {cold / 60:.1f} min, "
+              f"{cold / total:.1f}x this run")  # fmt: skip
+        for name, seconds in sorted(builds, key=lambda r: -r[1]):
+            print(f"  {name:<70} {seconds:8.1f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,49 @@
+"""benchmarks/e2e_phases.py on a hand-made artifacts folder: shares add up, fixtures counted once."""
+
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+
+from verification.paths import REPO_ROOT
+
+spec = importlib.util.spec_from_file_location("e2e_phases", REPO_ROOT / "benchmarks" / "e2e_phases.py")
+assert spec and spec.loader
+e2e_phases = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(e2e_phases)
+
+JUNIT = """<?xml version="1.0"?><testsuites><testsuite>
+<testcase classname="verification.e2e.test_alerts_live" name="a" time="100.0"/>
+<testcase classname="verification.e2e.test_alerts_live" name="b" time="20.0"/>
+<testcase classname="verification.e2e.test_nodes" name="c" time="5.5"/>
+</testsuite></testsuites>"""
+
+
+def _artifacts(tmp_path: Path, created: bool) -> Path:
+    (tmp_path / "junit-e2e.xml").write_text(JUNIT)
+    (tmp_path / "e2e-setup-timings.json").write_text(json.dumps({"install": 10, "tools": 2, "crds": 1}))
+    (tmp_path / "e2e-pytest-seconds.json").write_text("130")
+    (tmp_path / "cluster-timings.json").write_text(json.dumps({"provider": "kind", "created": created, "seconds": 40}))
+    (tmp_path / "stack-timings.json").write_text(json.dumps({"total_seconds": 30, "phases": {"CRDs": 8, "wait": 22}}))
+    return tmp_path
+
+
+def test_phases_take_fixture_time_out_of_the_first_module(tmp_path: Path) -> None:
+    rows = dict(e2e_phases.phases(_artifacts(tmp_path, created=True)))
+    assert rows["cluster kind created (cold)"] == 40
+    assert rows["stack deploy"] == 30 and rows["  stack: CRDs"] == 8
+    assert rows["tests: test_alerts_live"] == 120 - 70  # the first module set up cluster and stack
+    assert rows["tests: test_nodes"] == 5.5
+    assert rows["pytest: collection, teardown, other"] == pytest.approx(130 - 70 - 55.5)
+    top_level = sum(v for k, v in rows.items() if not k.startswith("  "))
+    assert top_level == pytest.approx(13 + 130)  # nox setup + pytest wall: nothing counted twice
+
+
+def test_reused_cluster_is_the_warm_path(tmp_path: Path) -> None:
+    assert "cluster kind reused (warm)" in dict(e2e_phases.phases(_artifacts(tmp_path, created=False)))
+
+
+def test_no_run_is_one_clear_line(tmp_path: Path) -> None:
+    with pytest.raises(SystemExit, match=r"no e2e run in .*: run `nox -s e2e` first"):
+        e2e_phases.phases(tmp_path)

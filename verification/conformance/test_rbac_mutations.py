@@ -121,3 +121,30 @@ def test_runtime_account_that_mounts_its_token(manifests: Path) -> None:
     _edit(manifests, "rbac/service-accounts.yaml", "ServiceAccount", "staging", "sample-app", automount)
     found = _violations(manifests)["runtime service accounts"]
     assert any("ServiceAccount staging/sample-app" in v and "automountServiceAccountToken: false" in v for v in found)
+
+
+def test_nodes_proxy_granted_to_prometheus(manifests: Path) -> None:
+    # nodes/metrics is all the kubelet cAdvisor scrape needs; nodes/proxy would open exec/run on every node
+    def add_proxy(role: dict[str, Any]) -> None:
+        role["rules"][1]["resources"].append("nodes/proxy")
+
+    _edit(manifests, "monitoring/rbac.yaml", "ClusterRole", "", "prometheus-kubelet", add_proxy)
+    found = _violations(manifests)
+    assert any(
+        "system:serviceaccount:monitoring:prometheus" in v
+        and "'kubelet API through nodes/proxy'" in v
+        and "prometheus-kubelet" in v
+        for v in found["prohibited"]
+    ), found["prohibited"]
+    expected = "system:serviceaccount:monitoring:prometheus: get nodes/proxy cluster-wide: expected deny"
+    assert any(v.startswith(expected) for v in found["intent"]), found["intent"]
+
+
+def test_prometheus_without_nodes_metrics(manifests: Path) -> None:
+    def drop_metrics(role: dict[str, Any]) -> None:
+        del role["rules"][1]
+
+    _edit(manifests, "monitoring/rbac.yaml", "ClusterRole", "", "prometheus-kubelet", drop_metrics)
+    found = _violations(manifests)["intent"]
+    expected = "system:serviceaccount:monitoring:prometheus: get nodes/metrics cluster-wide: expected allow"
+    assert any(v.startswith(expected) for v in found), found

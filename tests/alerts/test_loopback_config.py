@@ -56,14 +56,22 @@ def test_routing_tree_and_inhibition_are_untouched_except_timings() -> None:
     root = live["route"]
     assert (root["group_wait"], root["group_interval"], root["repeat_interval"]) == ("1s", "2s", "1h")
     heartbeat, pager = root["routes"]
+    # A route's own timing stays when it is shorter than the profile's: the heartbeat keeps repeating.
     assert heartbeat == {
         "receiver": "heartbeat",
         "matchers": ['alertname="Watchdog"'],
-        "group_wait": "1s",
-        "repeat_interval": "1h",
+        "group_wait": "0s",
+        "repeat_interval": "1m",
     }
     assert pager == {"receiver": "pager", "matchers": ['severity="critical"']}  # inherits, as in the platform
     assert PLATFORM["route"]["group_wait"] == "30s"  # the input is not modified
+
+
+def test_a_route_slower_than_the_profile_takes_the_profile() -> None:
+    slow = {**PLATFORM, "route": {**PLATFORM["route"], "routes": [{"receiver": "pager", "group_wait": "5m",
+                                                                     "repeat_interval": "4h"}]}}  # fmt: skip
+    (pager,) = loopback_alertmanager_config(slow, "http://x", Path("/t"), E2E)["route"]["routes"]
+    assert (pager["group_wait"], pager["repeat_interval"]) == ("1s", "1h")
 
 
 def test_prometheus_scrapes_each_app_with_the_servicemonitor_labels() -> None:

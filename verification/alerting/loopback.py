@@ -137,9 +137,15 @@ def loopback_alertmanager_config(
             ]
 
     def retime(route: dict[str, Any], root: bool) -> None:
+        # The root takes the profile's values; a route that sets its own keeps it when that is
+        # shorter (never slower than the platform: the heartbeat route's 1m repeat is what makes
+        # the Watchdog a heartbeat, a 1h test repeat would silence it after the first delivery).
         for key in GROUPING_KEYS:
-            if root or key in route:
+            if root:
                 route[key] = timing.alertmanager[key]
+            elif key in route:
+                mine, test = route[key], timing.alertmanager[key]
+                route[key] = mine if alerts.duration_seconds(mine) < alerts.duration_seconds(test) else test
         for child in route.get("routes") or []:
             retime(child, False)
 

@@ -83,6 +83,7 @@ class Live:
     def __init__(self, stack: Stack) -> None:  # noqa: F811
         self.stack = stack
         self.prometheus = stack.prometheus()
+        self.since = time.time()  # when the loopback configuration ran (reset by the fixture)
 
     def _raw(self, path: str) -> Any:
         return json.loads(self.stack.kubectl("get", "--raw", path).stdout)
@@ -211,7 +212,9 @@ def live(stack: Stack, pytestconfig: pytest.Config, artifacts: Path) -> Iterator
     try:
         apply_alertmanager(stack, routes.config(objects), timing, artifacts / "alerts-live" / "config")
         stack.kubectl("-n", RECEIVER_NS, "rollout", "status", f"deployment/{RECEIVER}", "--timeout=120s", timeout=150)
-        yield Live(stack)
+        found = Live(stack)
+        found.since = time.time()
+        yield found
     finally:
         apply(
             stack.cluster,
@@ -240,18 +243,31 @@ def test_uncovered_cases_are_listed() -> None:
     assert COVERED, "no alert intent case can run live on this stack"
 
 
-def test_heartbeat_reaches_its_receiver(live: Live, artifacts: Path) -> None:
-    begun = time.time()
+def test_heartbeat_reaches_its_receiver_and_repeats(live: Live) -> None:
+    """The Watchdog reaches the heartbeat receiver, then again after the route's repeat interval
+    (an external dead-man's switch alarms when the repeats stop, so the repeat is the contract)."""
     expected = INTENT.heartbeat
+    heartbeat = next(r for r in routes.config(load_manifests([MANIFESTS / "monitoring"]))["route"]["routes"]
+                     if r.get("receiver") in expected.receivers)  # fmt: skip
+    repeat = alerts.duration_seconds(heartbeat.get("repeat_interval"))
+    assert repeat, f"the heartbeat route {heartbeat} sets no repeat_interval"
     for receiver in expected.receivers:
-        note = wait_for(
-            lambda r=receiver: live.first(r, expected.labels, "firing", 0),
-            what=f"Watchdog at receiver {receiver}",
-            timeout=240,
+        first = wait_for(
+            lambda r=receiver: live.first(r, expected.labels, "firing", live.since),
+            what=f"Watchdog at receiver {receiver} after the configuration was applied",
+            timeout=repeat + 120,
             interval=2,
         )
-        print(f"\nWatchdog at {receiver} (seen {time.time() - begun:.0f}s after the configuration was applied)")
-        assert note
+        second = wait_for(
+            lambda r=receiver, f=first: live.first(r, expected.labels, "firing", f["received"] + 1),
+            what=f"the Watchdog repeated at {receiver} (route repeat_interval {repeat:.0f}s)",
+            timeout=repeat + 60,
+            interval=2,
+        )
+        gap = second["received"] - first["received"]
+        print(f"\nWatchdog at {receiver} {first['received'] - live.since:.0f}s after the configuration was applied, "
+              f"repeated after {gap:.0f}s (repeat_interval {repeat:.0f}s)")  # fmt: skip
+        assert gap <= repeat + 30, f"Watchdog repeated after {gap:.0f}s, the route says every {repeat:.0f}s"
 
 
 def run_case(live: Live, stack: Stack, case: FaultCase, out: Path, repository: dict[str, Any]) -> list[str]:  # noqa: F811

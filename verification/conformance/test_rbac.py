@@ -5,7 +5,7 @@ from typing import Any
 
 import pytest
 
-from verification.models.rbac import Authorizer
+from verification.models.rbac import Authorizer, Request
 from verification.models.rbac_checks import (
     check_binding_subjects,
     check_intent,
@@ -77,3 +77,38 @@ def test_intent_covers_every_environment_identity(intent: PermissionsIntent) -> 
     for namespace in ("test", "staging"):
         for name in ("ci-deployer", "argocd-manager", "readonly"):
             assert f"system:serviceaccount:{namespace}:{name}" in declared
+
+
+# What prometheus-operator v0.82 checks at start for each namespace it watches: without get/list/watch
+# on a kind there, it turns that kind off for every Prometheus (ScrapeConfig was, live, on 2026-11-26).
+OPERATOR_KINDS = ("servicemonitors", "podmonitors", "probes", "prometheusrules", "scrapeconfigs")
+
+
+def _operator_namespaces(platform_objects: list[dict[str, Any]]) -> list[str]:
+    for obj in platform_objects:
+        if obj.get("kind") == "Deployment" and obj["metadata"]["name"] == "prometheus-operator":
+            for arg in obj["spec"]["template"]["spec"]["containers"][0].get("args") or []:
+                if arg.startswith("--namespaces="):
+                    return arg.split("=", 1)[1].split(",")
+    raise AssertionError("no prometheus-operator Deployment with --namespaces in platform/manifests")
+
+
+def test_operator_reads_every_monitoring_kind_where_it_watches(
+    authorizer: Authorizer, platform_objects: list[dict[str, Any]]
+) -> None:
+    user = "system:serviceaccount:monitoring:prometheus-operator"
+    groups = ("system:serviceaccounts", "system:serviceaccounts:monitoring", "system:authenticated")
+    missing = [
+        f"{verb} {kind} in {namespace}"
+        for namespace in _operator_namespaces(platform_objects)
+        for kind in OPERATOR_KINDS
+        for verb in ("get", "list", "watch")
+        if not authorizer.allowed(
+            Request(user, groups, verb, kind, api_group="monitoring.coreos.com", namespace=namespace)
+        )
+    ]
+    assert not missing, (
+        "prometheus-operator cannot "
+        + ", ".join(missing)
+        + (" (platform/manifests/monitoring/rbac.yaml): it would disable that kind for every Prometheus")
+    )

@@ -4,6 +4,15 @@
                     the one `nox -s cluster -- up` makes); deleted afterwards only if this run
                     created it and --keep-cluster is not given.
 --cluster existing  the cluster in --kubeconfig, used without disturbing it (temporary namespaces).
+
+pytest-kind provides the options (--cluster-name, --keep-cluster, --kubeconfig); its KindCluster
+does not create the cluster, because for this suite it cannot serve (pytest-kind 22.11):
+`create()` runs `kind create cluster` without `--retain`, so a failed create removes the node
+before `kind export logs` can keep its journal, containerd and kubelet logs (the diagnostics this
+suite promises); its subprocess calls have no timeout, so a hung create hangs the nightly job;
+a failure surfaces as a CalledProcessError traceback instead of one line; and `ensure_kind()`
+downloads kind from GitHub whenever the path it is given does not exist yet. verification.cluster
+runs the same pinned kind binary and node image with those four handled.
 """
 
 import json

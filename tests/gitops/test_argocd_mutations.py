@@ -101,6 +101,20 @@ def monitoring_app_syncs_its_rbac(o: Objects) -> None:
     del _app("monitoring")(o)["spec"]["source"]["directory"]
 
 
+def monitoring_app_syncs_admission_policy(o: Objects) -> None:
+    _app("monitoring")(o)["spec"]["source"]["directory"]["exclude"] = "rbac.yaml"
+
+
+def admission_policy_left_unsynced(o: Objects) -> None:
+    _app("monitoring-rbac")(o)["spec"]["source"]["directory"]["include"] = "rbac.yaml"
+
+
+def monitoring_project_may_change_admission(o: Objects) -> None:
+    _find(o, "AppProject", "monitoring")["spec"]["clusterResourceWhitelist"].append(
+        {"group": "admissionregistration.k8s.io", "kind": "ValidatingAdmissionPolicyBinding"}
+    )
+
+
 # (mutation, expected words of the message)
 MUTATIONS: list[tuple[Callable[[Objects], None], str]] = [
     (staging_automated, "sample-app-staging: staging is synced by hand after approval; remove syncPolicy.automated"),
@@ -123,6 +137,19 @@ MUTATIONS: list[tuple[Callable[[Objects], None], str]] = [
     ),
     (monitoring_app_syncs_its_rbac, "monitoring/rbac.yaml: synced by 2 Applications (monitoring, monitoring-rbac)"),
     (cluster_admin_for_test_project, "AppProject test: cluster-scoped rbac.authorization.k8s.io/ClusterRoleBinding"),
+    (
+        monitoring_app_syncs_admission_policy,
+        "Application monitoring: ValidatingAdmissionPolicy scrape-class-monitoring-only (",
+    ),
+    (
+        monitoring_app_syncs_admission_policy,
+        "cluster-scoped admissionregistration.k8s.io/ValidatingAdmissionPolicy, not whitelisted in project monitoring",
+    ),
+    (admission_policy_left_unsynced, "monitoring/admission-scrape-class.yaml: no Application syncs this file"),
+    (
+        monitoring_project_may_change_admission,
+        "AppProject monitoring: cluster-scoped admissionregistration.k8s.io/ValidatingAdmissionPolicyBinding is not",
+    ),
 ]
 
 

@@ -41,6 +41,14 @@ CLUSTER_KINDS_ALLOWED = frozenset(
         ("rbac.authorization.k8s.io", "ClusterRoleBinding"),
     }
 )
+# Admission policies are guardrails of every namespace: only the guardrail project may sync them
+# (a project that could change them could lift what they deny).
+GUARDRAIL_CLUSTER_KINDS = frozenset(
+    {
+        ("admissionregistration.k8s.io", "ValidatingAdmissionPolicy"),
+        ("admissionregistration.k8s.io", "ValidatingAdmissionPolicyBinding"),
+    }
+)
 APP_PROJECT_CLUSTER_KINDS = frozenset({("", "Namespace")})
 # The project whose Applications sync namespaces and guardrails: before every other Application.
 GUARDRAIL_PROJECT = "platform"
@@ -158,6 +166,8 @@ def check_cluster_whitelists(objects: list[dict[str, Any]]) -> list[str]:
         spec = _spec(project)
         # A missing whitelist denies every cluster-scoped kind: the safe default.
         allowed = APP_PROJECT_CLUSTER_KINDS if name in APP_ENVIRONMENTS else CLUSTER_KINDS_ALLOWED
+        if name == GUARDRAIL_PROJECT:
+            allowed = allowed | GUARDRAIL_CLUSTER_KINDS
         for group, kind in sorted(_kinds(spec.get("clusterResourceWhitelist")) - allowed):
             problems.append(
                 f"{_name(project)}: cluster-scoped {group or 'core'}/{kind} is not on the minimal whitelist"
@@ -334,6 +344,10 @@ CLUSTER_SCOPED = frozenset(
         ("apiextensions.k8s.io", "CustomResourceDefinition"),
         ("admissionregistration.k8s.io", "ValidatingWebhookConfiguration"),
         ("admissionregistration.k8s.io", "MutatingWebhookConfiguration"),
+        ("admissionregistration.k8s.io", "ValidatingAdmissionPolicy"),
+        ("admissionregistration.k8s.io", "ValidatingAdmissionPolicyBinding"),
+        ("admissionregistration.k8s.io", "MutatingAdmissionPolicy"),
+        ("admissionregistration.k8s.io", "MutatingAdmissionPolicyBinding"),
         ("networking.k8s.io", "IngressClass"),
         ("scheduling.k8s.io", "PriorityClass"),
         ("storage.k8s.io", "StorageClass"),

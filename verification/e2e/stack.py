@@ -87,6 +87,19 @@ class Stack:
         self.require_prometheus()
         return connect(self.kubeconfig, MONITORING)
 
+    def set_fault(self, app: str, fault: dict | None) -> list[str]:
+        """Set (None: clear) the fault of every pod behind the app's active Service; their names."""
+        pods = self.kubectl("-n", self.namespace, "get", "endpoints", app, "-o",
+                            "jsonpath={.subsets[*].addresses[*].targetRef.name}").stdout.split()  # fmt: skip
+        assert pods, f"the active Service {app} has no endpoints"
+        for pod in pods:
+            path = f"/api/v1/namespaces/{self.namespace}/pods/{pod}:8080/proxy/admin/faults"
+            if fault is None:
+                self.kubectl("delete", "--raw", path)
+            else:
+                self.kubectl("create", "--raw", path, "-f", "-", input=json.dumps(fault))
+        return pods
+
     def url(self, app: str) -> str:
         return f"http://127.0.0.1:{NODE_PORTS[app]}"
 

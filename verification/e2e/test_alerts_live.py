@@ -144,16 +144,7 @@ class Live:
         return bool(self.prometheus.custom_query(f'ALERTS{{{selector},alertstate="firing"}}'))
 
     def set_fault(self, app: str, fault: dict[str, Any] | None) -> list[str]:
-        pods = self.stack.kubectl("-n", self.stack.namespace, "get", "endpoints", app, "-o",
-                                  "jsonpath={.subsets[*].addresses[*].targetRef.name}").stdout.split()  # fmt: skip
-        assert pods, f"the active Service {app} has no endpoints"
-        for pod in pods:
-            path = f"/api/v1/namespaces/{self.stack.namespace}/pods/{pod}:8080/proxy/admin/faults"
-            if fault is None:
-                self.stack.kubectl("delete", "--raw", path)
-            else:
-                self.stack.kubectl("create", "--raw", path, "-f", "-", input=json.dumps(fault))
-        return pods
+        return self.stack.set_fault(app, fault)
 
 
 def _epoch(stamp: str) -> float:

@@ -16,6 +16,7 @@ the expected receivers through the cluster's own Prometheus and Alertmanager, an
 """
 
 import copy
+import functools
 import json
 import tempfile
 import time
@@ -44,6 +45,16 @@ WEBHOOK = f"http://{RECEIVER}.{RECEIVER_NS}.svc.cluster.local:8080/hook"
 TOKEN_FILE = Path("/etc/alertmanager/secrets/alertmanager-receivers/heartbeat-token")
 INTENT = alert_intent.load()
 RESTORED = (MANIFESTS / "monitoring" / "alertmanager-config.yaml", MANIFESTS / "monitoring" / "prometheus.yaml")
+
+
+@functools.cache
+def _monitoring_objects() -> tuple[dict[str, Any], ...]:
+    return tuple(load_manifests([MANIFESTS / "monitoring"]))
+
+
+def monitoring_objects() -> list[dict[str, Any]]:
+    """The repository's monitoring manifests, read once per session (readers get a fresh list)."""
+    return list(_monitoring_objects())
 
 
 def _receiver_objects() -> list[dict[str, Any]]:
@@ -194,7 +205,7 @@ def live_alertmanager_config(stack: Stack) -> dict[str, Any]:  # noqa: F811
 def live(stack: Stack, pytestconfig: pytest.Config, artifacts: Path) -> Iterator[Live]:  # noqa: F811
     stack.require_prometheus()
     timing = profile(pytestconfig.getoption("--e2e-profile"))
-    objects = load_manifests([MANIFESTS / "monitoring"])
+    objects = monitoring_objects()
     patch = {"spec": {"scrapeInterval": timing.scrape_interval, "scrapeTimeout": timing.scrape_timeout,
                       "evaluationInterval": timing.evaluation_interval}}  # fmt: skip
     listing = {"apiVersion": "v1", "kind": "List", "items": _receiver_objects()}
@@ -238,7 +249,7 @@ def test_heartbeat_reaches_its_receiver_and_repeats(live: Live) -> None:
     """The Watchdog reaches the heartbeat receiver, then again after the route's repeat interval
     (an external dead-man's switch alarms when the repeats stop, so the repeat is the contract)."""
     expected = INTENT.heartbeat
-    heartbeat = next(r for r in routes.config(load_manifests([MANIFESTS / "monitoring"]))["route"]["routes"]
+    heartbeat = next(r for r in routes.config(monitoring_objects())["route"]["routes"]
                      if r.get("receiver") in expected.receivers)  # fmt: skip
     repeat = alerts.duration_seconds(heartbeat.get("repeat_interval"))
     assert repeat, f"the heartbeat route {heartbeat} sets no repeat_interval"
@@ -263,7 +274,7 @@ def test_heartbeat_reaches_its_receiver_and_repeats(live: Live) -> None:
 
 def run_case(live: Live, stack: Stack, case: FaultCase, out: Path, repository: dict[str, Any]) -> list[str]:  # noqa: F811
     """Inject, await every expected notification, clear, await resolution; the problems found."""
-    rules = alerts.rule_set(load_manifests([MANIFESTS / "monitoring"]))
+    rules = alerts.rule_set(monitoring_objects())
     timing = profile("e2e")
     assert isinstance(case.fault, dict)
     observations = [
@@ -314,7 +325,7 @@ def run_case(live: Live, stack: Stack, case: FaultCase, out: Path, repository: d
 
 
 def _repository_loopback() -> dict[str, Any]:
-    return loopback_alertmanager_config(routes.config(load_manifests([MANIFESTS / "monitoring"])), WEBHOOK,
+    return loopback_alertmanager_config(routes.config(monitoring_objects()), WEBHOOK,
                                         TOKEN_FILE, profile("e2e"))  # fmt: skip
 
 
@@ -345,7 +356,7 @@ def swap_receiver(cfg: dict[str, Any], receiver: str, other: str) -> dict[str, A
 
 def _misroutable() -> tuple[FaultCase, str, str] | None:
     """A covered case, one of its receivers, and another receiver to swap it with in the routes."""
-    names = sorted(r["name"] for r in routes.config(load_manifests([MANIFESTS / "monitoring"]))["receivers"])
+    names = sorted(r["name"] for r in routes.config(monitoring_objects())["receivers"])
     for case in COVERED:
         for expected in case.alerts:
             for receiver in expected.receivers:
@@ -366,7 +377,7 @@ def test_broken_platform_wrong_alert_route_is_named(
     assert choice, "no covered alert case has a per-app receiver to misroute"
     case, receiver, other = choice
     timing = profile(pytestconfig.getoption("--e2e-profile"))
-    repository = routes.config(load_manifests([MANIFESTS / "monitoring"]))
+    repository = routes.config(monitoring_objects())
     out = artifacts / "alerts-live" / "broken-route"
     apply_alertmanager(stack, swap_receiver(repository, receiver, other), timing, out / "config")
     try:
@@ -391,7 +402,7 @@ def test_every_dashboard_panel_query_returns_data(live: Live, stack: Stack, arti
     One fault per app runs meanwhile, so the error and firing-alert panels have something to show
     (they read series that exist only once a 5xx was answered or an alert fires).
     """
-    boards = dashboards.load(load_manifests([MANIFESTS / "monitoring"]))
+    boards = dashboards.load(monitoring_objects())
     # The apps share one fault-control contract, so any covered fault serves both.
     fault = next((c.fault for c in COVERED if isinstance(c.fault, dict)), None)
     assert fault, "no covered alert case injects a fault through the fault control"

@@ -20,9 +20,10 @@ from typing import Any
 
 import pytest
 
-from verification.e2e.live.netpol_verdict import Verdict, judge, load_deviations, policy_drift, tolerating
+from verification.e2e.live.netpol_verdict import Deviation, Verdict, judge, load_deviations, policy_drift, tolerating
 from verification.e2e.live.probes import ProbePods, await_matrix
 from verification.e2e.stack import NODEPORT_POLICY, Stack, stack  # noqa: F401
+from verification.errors import UserError
 from verification.models.netpol import Model, Workload, load_workloads, table_report
 from verification.paths import INTENT, MANIFESTS
 from verification.yamlio import load_manifests, strip_source
@@ -35,6 +36,15 @@ MUTATED_NAMESPACE = "test"
 @pytest.fixture(scope="module")
 def objects() -> list[dict[str, Any]]:
     return load_manifests([MANIFESTS])
+
+
+@pytest.fixture(scope="module")
+def deviations() -> list[Deviation]:
+    """The implementation's known deviations (platform/kind/netpol-deviations.yaml), read once."""
+    try:
+        return load_deviations()
+    except UserError as exc:
+        pytest.fail(str(exc), pytrace=False)
 
 
 @pytest.fixture(scope="module")
@@ -60,6 +70,21 @@ def _table(objects: list[dict[str, Any]], workloads: list[Workload]) -> dict[str
     return Model.from_objects(objects).truth_table(workloads).as_table()
 
 
+def _predicted(
+    baseline: dict[str, dict[str, bool]], before: dict[str, dict[str, bool]], after: dict[str, dict[str, bool]]
+) -> tuple[dict[str, dict[str, bool]], int]:
+    """The live matrix expected after a change, and how many cells the model changes.
+
+    `baseline` is the live matrix observed just before the change, with the model's changed cells
+    (`before` -> `after`) applied: a cell where the cluster already disagrees with the model
+    (reported by the matrix test) does not hide the change."""
+    predicted = {src: dict(row) for src, row in baseline.items()}
+    changed = [(s, d) for s, row in before.items() for d, v in row.items() if after[s][d] != v]
+    for src, dst in changed:
+        predicted[src][dst] = after[src][dst]
+    return predicted, len(changed)
+
+
 def _save(artifacts: Path, name: str, table: dict[str, dict[str, bool]]) -> None:
     (artifacts / name).write_text(json.dumps(table, indent=1, sort_keys=True) + "\n")
 
@@ -74,10 +99,11 @@ def verdict(
     objects: list[dict[str, Any]],
     workloads: list[Workload],
     observed: dict[str, dict[str, bool]],
+    deviations: list[Deviation],
 ) -> Verdict:
     live = live_objects(stack)
     drift = policy_drift(objects, live, harness=[NODEPORT_POLICY])
-    return judge(_table(objects, workloads), observed, workloads, deviations=load_deviations(), drift=drift,
+    return judge(_table(objects, workloads), observed, workloads, deviations=deviations, drift=drift,
                  live_objects=live)  # fmt: skip
 
 
@@ -86,12 +112,13 @@ def test_observed_matrix_equals_model(
     probes: ProbePods,
     objects: list[dict[str, Any]],
     workloads: list[Workload],
+    deviations: list[Deviation],
     artifacts: Path,
 ) -> None:
     expected = _table(objects, workloads)
     cells = sum(len(row) for row in expected.values())
     # Known deviations are part of what "settled" means; the verdict below judges them.
-    target = tolerating(expected, load_deviations())
+    target = tolerating(expected, deviations)
     observed, seconds, rounds, equal = await_matrix(
         probes, target, timeout=SETTLE_BOUND, what="the live matrix to equal the model"
     )
@@ -99,7 +126,7 @@ def test_observed_matrix_equals_model(
     _save(artifacts, "netpol-observed.json", observed)
     allowed = sum(v for row in expected.values() for v in row.values())
     print(f"\n{cells} cells ({allowed} allowed), {rounds} probe round(s), {seconds:.1f}s until settled={equal}")
-    result = verdict(stack, objects, workloads, observed)
+    result = verdict(stack, objects, workloads, observed, deviations)
     if result.known:
         print(result.known_report())
     assert result.ok, "live NetworkPolicy matrix differs from the model:\n" + result.message
@@ -143,14 +170,9 @@ def test_removing_an_allow_rule_changes_the_matrix_as_modelled(
     )  # fmt: skip
     assert choice, f"no ingress rule in namespace {MUTATED_NAMESPACE} changes the model when removed"
     name, rule, mutated, after = choice
-    changed = [(s, d) for s, row in before.items() for d, v in row.items() if after[s][d] != v]
-    print(f"\nremoving ingress rule #{rule} of {MUTATED_NAMESPACE}/{name}: the model changes {len(changed)} cells")
-    # The change is judged against the live matrix just before it, so a cell where the cluster
-    # already disagrees with the model (reported by the test above) does not hide the change.
     baseline = probes.observe()
-    predicted = {src: dict(row) for src, row in baseline.items()}
-    for src, dst in changed:
-        predicted[src][dst] = after[src][dst]
+    predicted, changed = _predicted(baseline, before, after)
+    print(f"\nremoving ingress rule #{rule} of {MUTATED_NAMESPACE}/{name}: the model changes {changed} cells")
     original, broken = _policy(objects, name), _policy(mutated, name)
     stack.kubectl("apply", "--server-side", "--force-conflicts", "-f", "-", input=json.dumps(broken))
     try:
@@ -163,7 +185,7 @@ def test_removing_an_allow_rule_changes_the_matrix_as_modelled(
         assert equal, (
             f"after removing ingress rule #{rule} of {MUTATED_NAMESPACE}/{name} the live matrix did not change as "
             f"the model predicts within {CHANGE_BOUND}s (expected: the matrix before, with the model's "
-            f"{len(changed)} changed cells):\n" + table_report(predicted, observed, workloads, "mutated")
+            f"{changed} changed cells):\n" + table_report(predicted, observed, workloads, "mutated")
         )
     finally:
         stack.kubectl("apply", "--server-side", "--force-conflicts", "-f", "-", input=json.dumps(original))
@@ -191,6 +213,7 @@ def test_broken_platform_policy_deleted_live_turns_the_verdict_red(
     probes: ProbePods,
     objects: list[dict[str, Any]],
     workloads: list[Workload],
+    deviations: list[Deviation],
     artifacts: Path,
 ) -> None:
     """Deliberately broken platform: one NetworkPolicy deleted from the cluster.
@@ -201,12 +224,7 @@ def test_broken_platform_policy_deleted_live_turns_the_verdict_red(
     name, rest = next(_deletions(objects, workloads), (None, None))
     assert name and rest, f"no NetworkPolicy in namespace {MUTATED_NAMESPACE} whose deletion the model sees"
     baseline = probes.observe()
-    predicted = {src: dict(row) for src, row in baseline.items()}
-    before, after = _table(objects, workloads), _table(rest, workloads)
-    for src, row in before.items():
-        for dst, value in row.items():
-            if after[src][dst] != value:
-                predicted[src][dst] = after[src][dst]
+    predicted, _changed = _predicted(baseline, _table(objects, workloads), _table(rest, workloads))
     original = _policy(objects, name)
     stack.kubectl("-n", MUTATED_NAMESPACE, "delete", "networkpolicy", name)
     try:
@@ -217,7 +235,7 @@ def test_broken_platform_policy_deleted_live_turns_the_verdict_red(
         assert equal, f"deleting {MUTATED_NAMESPACE}/{name} did not change the matrix as modelled:\n" + table_report(
             predicted, observed, workloads, "deleted"
         )
-        broken = verdict(stack, objects, workloads, observed)
+        broken = verdict(stack, objects, workloads, observed, deviations)
         print(f"\nverdict with {MUTATED_NAMESPACE}/{name} deleted (after {seconds:.1f}s):\n{broken.message}")
         assert not broken.ok, f"the verdict stayed green with NetworkPolicy {MUTATED_NAMESPACE}/{name} deleted"
         assert f"NetworkPolicy {MUTATED_NAMESPACE}/{name} " in broken.message and "missing from the cluster" in (

@@ -212,6 +212,11 @@ def live(stack: Stack, pytestconfig: pytest.Config, artifacts: Path) -> Iterator
     stack.kubectl("apply", "--server-side", "--force-conflicts", "-f", "-", input=json.dumps(listing))
     stack.kubectl("-n", MONITORING, "patch", "prometheus", "platform", "--type=merge", "-p", json.dumps(patch))
     try:
+        # A reused cluster's Alertmanager remembers what it sent (notification log, emptyDir) for the
+        # repeat interval: an alert that fired in an earlier run would not be sent again. Start clean.
+        stack.kubectl("-n", MONITORING, "delete", "pod", "alertmanager-platform-0", "--wait=true", timeout=150)
+        stack.kubectl("-n", MONITORING, "rollout", "status", "statefulset/alertmanager-platform", "--timeout=180s",
+                      timeout=200)  # fmt: skip
         apply_alertmanager(stack, routes.config(objects), timing, artifacts / "alerts-live" / "config")
         stack.kubectl("-n", RECEIVER_NS, "rollout", "status", f"deployment/{RECEIVER}", "--timeout=120s", timeout=150)
         found = Live(stack)

@@ -3,7 +3,7 @@
 import pytest
 
 from verification.errors import UserError
-from verification.models.netpol import Port, Workload, parse_reachability
+from verification.models.netpol import Port, Workload, parse_layer_intent, parse_reachability
 
 WORKLOADS = [
     Workload("a", "web", {}, (Port(8080, "TCP", "http"), Port(9100, "TCP", "metrics"))),
@@ -49,7 +49,9 @@ def test_star_pattern_spans_namespaces() -> None:
 @pytest.mark.parametrize(
     ("data", "message"),
     [
-        ([], "expected a mapping with one key `allow:`"),
+        ([], "expected a mapping with a list `allow:` of flows"),
+        ({"allow": [], "ingress": []}, "expected a mapping with a list `allow:` of flows"),
+        ({"allow": [], "egress_only": {}}, "expected a mapping with a list `allow:` of flows"),
         ({"allow": [{"from": "b/client", "to": "a/web"}]}, "flow #1: missing port"),
         ({"allow": [{"from": "b/client", "to": "a/web", "port": "http", "ports": 1}]}, "unknown field(s) ports"),
         ({"allow": [{"from": "b/typo", "to": "a/web", "port": "http"}]}, "'b/typo' names no workload"),
@@ -61,3 +63,31 @@ def test_bad_intent_is_one_clear_error(data: object, message: str) -> None:
     with pytest.raises(UserError, match=r"^intent\.yaml") as err:
         parse_reachability(data, "intent.yaml", WORKLOADS)
     assert message in str(err.value)
+
+
+def test_layer_intent_adds_its_own_flows_only() -> None:
+    data = {
+        "allow": [{"from": "b/client", "to": "a/web", "port": "http"}],
+        "ingress_only": [{"from": "*", "to": "a/web", "port": "metrics"}],
+        "egress_only": [{"from": "a/web", "to": "a/dns", "port": 53, "protocol": "UDP"}],
+    }
+
+    def cells(table: dict[str, dict[str, bool]]) -> set[tuple[str, str]]:
+        return {(s, d) for s, row in table.items() for d, v in row.items() if v}
+
+    allow = {("b/client", "a/web:8080/TCP")}
+    assert cells(parse_reachability(data, "intent.yaml", WORKLOADS)) == allow
+    assert cells(parse_layer_intent(data, "intent.yaml", WORKLOADS, "Ingress")) == allow | {
+        ("a/web", "a/web:9100/TCP"),
+        ("a/dns", "a/web:9100/TCP"),
+        ("b/client", "a/web:9100/TCP"),
+    }
+    assert cells(parse_layer_intent(data, "intent.yaml", WORKLOADS, "Egress")) == allow | {("a/web", "a/dns:53/UDP")}
+
+
+def test_bad_layer_flow_names_its_list() -> None:
+    with pytest.raises(UserError, match=r"^intent\.yaml: egress_only flow #1 .*'b/typo' names no workload"):
+        parse_layer_intent(
+            {"allow": [], "egress_only": [{"from": "b/typo", "to": "a/web", "port": 1}]}, "intent.yaml", WORKLOADS,
+            "Egress",
+        )

@@ -323,6 +323,7 @@ class Direction:
     direction: str
     selecting: tuple[str, ...]
     allowing: tuple[str, ...]
+    rules: tuple[str, ...] = ()  # the allowing rules, `ns/name ingress[0]`: what a layer check names
 
     @property
     def allowed(self) -> bool:
@@ -363,6 +364,9 @@ class Model:
     def __init__(self, policies: Sequence[Policy], namespace_labels: Mapping[str, Mapping[str, str]]) -> None:
         self.policies = tuple(policies)
         self.namespace_labels = namespace_labels
+        # (direction, workload) -> policies isolating it: truth tables ask once per pair and port.
+        # Keyed by the whole (frozen) workload, so two workloads sharing a key never share an answer.
+        self._isolating: dict[tuple[str, Workload], tuple[Policy, ...]] = {}
 
     @classmethod
     def from_objects(cls, objects: Iterable[Mapping[str, Any]]) -> "Model":
@@ -375,18 +379,28 @@ class Model:
     def verdict(self, src: Workload, dst: Workload, port: Port) -> Verdict:
         return Verdict(src, dst, port, self._side(EGRESS, src, dst, port), self._side(INGRESS, dst, src, port))
 
+    def isolating(self, direction: str, subject: Workload) -> tuple[Policy, ...]:
+        """The policies that select `subject` for `direction` (cached per workload)."""
+        key = (direction, subject)
+        if key not in self._isolating:
+            self._isolating[key] = tuple(
+                p for p in self.policies if direction in p.policy_types and p.selects(subject)
+            )
+        return self._isolating[key]
+
     def _side(self, direction: str, subject: Workload, peer: Workload, port: Port) -> Direction:
         # `subject` is the pod the policy selects; `peer` the other end; `port` is on the destination.
         dst = peer if direction == EGRESS else subject
-        selecting, allowing = [], []
-        for policy in self.policies:
-            if direction not in policy.policy_types or not policy.selects(subject):
-                continue
+        selecting, allowing, matched = [], [], []
+        field = direction.lower()
+        for policy in self.isolating(direction, subject):
             selecting.append(policy.key)
             rules = policy.egress if direction == EGRESS else policy.ingress
-            if any(self._rule_matches(rule, policy.namespace, peer, dst, port) for rule in rules):
+            hits = [i for i, rule in enumerate(rules) if self._rule_matches(rule, policy.namespace, peer, dst, port)]
+            if hits:
                 allowing.append(policy.key)
-        return Direction(direction, tuple(selecting), tuple(allowing))
+                matched += [f"{policy.key} {field}[{i}]" for i in hits]
+        return Direction(direction, tuple(selecting), tuple(allowing), tuple(matched))
 
     def _rule_matches(self, rule: Rule, policy_ns: str, peer: Workload, dst: Workload, port: Port) -> bool:
         peer_ok = not rule.peers or any(self._peer_matches(p, policy_ns, peer) for p in rule.peers)
@@ -586,39 +600,76 @@ class Flow:
         return port.port == self.port if isinstance(self.port, int) else port.name == self.port
 
 
+LAYER_KEYS = {INGRESS: "ingress_only", EGRESS: "egress_only"}
+
+
 def parse_reachability(data: Any, origin: str, workloads: Sequence[Workload]) -> dict[str, dict[str, bool]]:
     """The intent file -> the expected table (same shape as Matrix.as_table()); unlisted = denied.
 
     Every pattern must match a workload and every flow must allow at least one cell, so a typo
     or a renamed workload is reported instead of silently denying.
     """
-    if not isinstance(data, Mapping) or set(data) != {"allow"} or not isinstance(data["allow"], list):
-        raise UserError(f"{origin}: expected a mapping with one key `allow:` holding a list of flows")
+    return _intent_table(data, origin, workloads, ("allow",))
+
+
+def parse_layer_intent(
+    data: Any, origin: str, workloads: Sequence[Workload], direction: str
+) -> dict[str, dict[str, bool]]:
+    """What one layer alone must allow: `allow` plus the file's `ingress_only` or `egress_only` flows.
+
+    Those lists name flows one side permits by design while the other side closes them (the edge
+    accepts http from any pod, each pod's egress decides), so a layer evaluated on its own (the
+    other side open) is held to an exact contract too.
+    """
+    return _intent_table(data, origin, workloads, ("allow", LAYER_KEYS[direction]))
+
+
+def _intent_table(
+    data: Any, origin: str, workloads: Sequence[Workload], keys: tuple[str, ...]
+) -> dict[str, dict[str, bool]]:
+    if (
+        not isinstance(data, Mapping)
+        or "allow" not in data
+        or not set(data) <= {"allow", *LAYER_KEYS.values()}
+        or not all(isinstance(v, list) for v in data.values())
+    ):
+        raise UserError(
+            f"{origin}: expected a mapping with a list `allow:` of flows (and optionally lists "
+            f"{' and '.join(f'`{k}:`' for k in LAYER_KEYS.values())})"
+        )
     table = {s.key: {d.target(p): False for d in workloads for p in d.ports} for s in workloads}
-    for i, raw in enumerate(data["allow"]):
-        where = f"{origin}: flow #{i + 1}"
-        if not isinstance(raw, Mapping):
-            raise UserError(f"{where}: expected a mapping {{from, to, port, protocol, why}}")
-        _no_unknown(raw, _FLOW_FIELDS, where)
-        missing = [f for f in ("from", "to", "port") if f not in raw]
-        if missing:
-            raise UserError(f"{where}: missing {', '.join(missing)}")
-        where = f"{where} ({raw['from']} -> {raw['to']} port {raw['port']})"
-        port = raw["port"]
-        if isinstance(port, bool) or not isinstance(port, int | str):
-            raise UserError(f"{where}: port must be a number, a port name or '*'")
-        protocol = _protocol(raw["protocol"], where) if raw.get("protocol") is not None else None
-        flow = Flow(str(raw["from"]), str(raw["to"]), port, protocol, str(raw.get("why", "")))
-        for pattern in (flow.sources, flow.destinations):
-            if not any(fnmatchcase(w.key, pattern) for w in workloads):
-                raise UserError(f"{where}: {pattern!r} names no workload of the workloads file")
-        cells = flow.cells(workloads)
-        if not cells:
-            raise UserError(f"{where}: no destination matched by {flow.destinations!r} has that port")
-        for src, target in cells:
-            table[src][target] = True
+    for key in keys:
+        for i, raw in enumerate(data.get(key) or []):
+            for src, target in _flow(raw, f"{origin}: {'' if key == 'allow' else key + ' '}flow #{i + 1}", workloads):
+                table[src][target] = True
     return table
+
+
+def _flow(raw: Any, where: str, workloads: Sequence[Workload]) -> list[tuple[str, str]]:
+    if not isinstance(raw, Mapping):
+        raise UserError(f"{where}: expected a mapping {{from, to, port, protocol, why}}")
+    _no_unknown(raw, _FLOW_FIELDS, where)
+    missing = [f for f in ("from", "to", "port") if f not in raw]
+    if missing:
+        raise UserError(f"{where}: missing {', '.join(missing)}")
+    where = f"{where} ({raw['from']} -> {raw['to']} port {raw['port']})"
+    port = raw["port"]
+    if isinstance(port, bool) or not isinstance(port, int | str):
+        raise UserError(f"{where}: port must be a number, a port name or '*'")
+    protocol = _protocol(raw["protocol"], where) if raw.get("protocol") is not None else None
+    flow = Flow(str(raw["from"]), str(raw["to"]), port, protocol, str(raw.get("why", "")))
+    for pattern in (flow.sources, flow.destinations):
+        if not any(fnmatchcase(w.key, pattern) for w in workloads):
+            raise UserError(f"{where}: {pattern!r} names no workload of the workloads file")
+    cells = flow.cells(workloads)
+    if not cells:
+        raise UserError(f"{where}: no destination matched by {flow.destinations!r} has that port")
+    return cells
 
 
 def load_reachability(path: Path | str, workloads: Sequence[Workload]) -> dict[str, dict[str, bool]]:
     return parse_reachability(load_file(path), str(path), workloads)
+
+
+def load_layer_intent(path: Path | str, workloads: Sequence[Workload], direction: str) -> dict[str, dict[str, bool]]:
+    return parse_layer_intent(load_file(path), str(path), workloads, direction)

@@ -88,6 +88,8 @@ def test_layer_intent_adds_its_own_flows_only() -> None:
 def test_bad_layer_flow_names_its_list() -> None:
     with pytest.raises(UserError, match=r"^intent\.yaml: egress_only flow #1 .*'b/typo' names no workload"):
         parse_layer_intent(
-            {"allow": [], "egress_only": [{"from": "b/typo", "to": "a/web", "port": 1}]}, "intent.yaml", WORKLOADS,
+            {"allow": [], "egress_only": [{"from": "b/typo", "to": "a/web", "port": 1}]},
+            "intent.yaml",
+            WORKLOADS,
             "Egress",
         )

@@ -383,9 +383,7 @@ class Model:
         """The policies that select `subject` for `direction` (cached per workload)."""
         key = (direction, subject)
         if key not in self._isolating:
-            self._isolating[key] = tuple(
-                p for p in self.policies if direction in p.policy_types and p.selects(subject)
-            )
+            self._isolating[key] = tuple(p for p in self.policies if direction in p.policy_types and p.selects(subject))
         return self._isolating[key]
 
     def _side(self, direction: str, subject: Workload, peer: Workload, port: Port) -> Direction:

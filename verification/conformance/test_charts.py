@@ -19,8 +19,8 @@ def _id(key: tuple[str, ...]) -> str:
 
 
 @pytest.fixture(scope="module")
-def renders() -> dict[tuple[str, str, str], bg.Render]:
-    return bg.render_many(RENDER_KEYS)
+def renders(chart_renders: dict[tuple[str, str, str], bg.Render]) -> dict[tuple[str, str, str], bg.Render]:
+    return {key: chart_renders[key] for key in RENDER_KEYS}  # rendered once per session (conftest.py)
 
 
 @pytest.fixture(scope="module")

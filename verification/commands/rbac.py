@@ -53,6 +53,22 @@ def register(sub: argparse._SubParsersAction) -> None:
     check.add_argument("--intent", default=str(PERMISSIONS_FILE), metavar="FILE")
     check.set_defaults(func=_check)
 
+    effective = actions.add_parser(
+        "effective",
+        help="what USER reaches, directly or through the workloads it may create (exit 0 nothing "
+        "prohibited is reached, 1 otherwise)",
+        description="Every path from USER to Secrets, ServiceAccount tokens and running pods, with the "
+        "admission policy that closes it where one does (verification/models/rbac_effective.py).",
+    )
+    effective.add_argument(
+        "--as", dest="user", required=True, metavar="USER", help="e.g. system:serviceaccount:NS:NAME"
+    )
+    effective.add_argument("--as-group", dest="groups", action="append", default=[], metavar="GROUP")
+    effective.add_argument("--manifests", action="append", metavar="PATH", help=f"default: {MANIFESTS}")
+    effective.add_argument("--intent", default=str(PERMISSIONS_FILE), metavar="FILE")
+    effective.add_argument("--open-only", action="store_true", help="hide paths an admission policy closes")
+    effective.set_defaults(func=_effective)
+
 
 def _can_i(args: argparse.Namespace) -> int:
     if not _VERB_RE.match(args.verb):
@@ -81,6 +97,30 @@ def _check(args: argparse.Namespace) -> int:
             print(f"     {violation}")
         failed += len(violations)
     return 1 if failed else 0
+
+
+def _effective(args: argparse.Namespace) -> int:
+    from verification.models.rbac_checks import namespaces_in_scope
+    from verification.models.rbac_effective import Platform, effective_reach, prohibited_reaches, table
+    from verification.models.rbac_intent import Identity
+
+    if not args.user.strip():
+        raise UserError("--as needs a user name")
+    objects = load_manifests(args.manifests or [MANIFESTS])
+    authorizer = Authorizer.from_objects(objects)
+    platform = Platform(objects, authorizer, load_intent(authorizer.catalog, Path(args.intent)))
+    identity = Identity(args.user, impersonated_groups(args.user, args.groups))
+    reaches = effective_reach(platform, identity, namespaces_in_scope(authorizer, platform.intent))
+    if args.open_only:
+        reaches = [r for r in reaches if r.open]
+    print(f"{identity.user} (groups: {', '.join(identity.groups)})")
+    for namespace, what, path, state in table(reaches):
+        print(f"  {namespace:<12} {what}\n      via {path}\n      {state}")
+    prohibited = prohibited_reaches(platform, identity, reaches)
+    print(f"{len(reaches)} path(s), {sum(r.open for r in reaches)} open, {len(prohibited)} reach what is prohibited")
+    for line in prohibited:
+        print(f"  PROHIBITED {line}")
+    return 1 if prohibited else 0
 
 
 def build_request(

@@ -91,6 +91,8 @@ class PermissionsIntent:
     identities: list[IdentityIntent]
     exemptions: list[Exemption]
     runtime_service_accounts: list[tuple[str, str]]  # (namespace, name)
+    # (namespace, name) -> (the app needs a token, the Secrets its pods may reference)
+    runtime_workloads: dict[tuple[str, str], tuple[bool, tuple[str, ...]]] = field(default_factory=dict)
 
 
 def load_intent(catalog: ResourceCatalog, path: Path = PERMISSIONS_FILE) -> PermissionsIntent:
@@ -103,6 +105,7 @@ def load_intent(catalog: ResourceCatalog, path: Path = PERMISSIONS_FILE) -> Perm
         _prohibition(raw, f"{where}: prohibited[{i}]", catalog) for i, raw in enumerate(_list(data, "prohibited"))
     ]
     names = {p.name for p in prohibited}
+    runtime = _runtime_accounts(data.get("serviceAccounts") or {}, f"{where}: serviceAccounts")
     return PermissionsIntent(
         source=where,
         admins=_admins(data.get("admins") or {}, f"{where}: admins"),
@@ -113,7 +116,8 @@ def load_intent(catalog: ResourceCatalog, path: Path = PERMISSIONS_FILE) -> Perm
         identities=[
             _identity(raw, f"{where}: identities[{i}]", catalog) for i, raw in enumerate(_list(data, "identities"))
         ],
-        runtime_service_accounts=_runtime_accounts(data.get("serviceAccounts") or {}, f"{where}: serviceAccounts"),
+        runtime_service_accounts=[a for a, _ in runtime],
+        runtime_workloads=dict(runtime),
     )
 
 
@@ -238,7 +242,7 @@ def _resolve(catalog: ResourceCatalog, text: str, subresource: str, group: str |
         raise UserError(f"{where}: {exc}") from None
 
 
-def _runtime_accounts(raw: Any, where: str) -> list[tuple[str, str]]:
+def _runtime_accounts(raw: Any, where: str) -> list[tuple[tuple[str, str], tuple[bool, tuple[str, ...]]]]:
     if not isinstance(raw, dict):
         raise UserError(f"{where}: expected a mapping with runtime")
     _no_unknown(raw, {"runtime", "why"}, where)
@@ -246,6 +250,10 @@ def _runtime_accounts(raw: Any, where: str) -> list[tuple[str, str]]:
     for i, entry in enumerate(raw.get("runtime") or []):
         if not isinstance(entry, dict) or not entry.get("namespace") or not entry.get("name"):
             raise UserError(f"{where}: runtime[{i}]: expected {{namespace, name}}")
-        _no_unknown(entry, {"namespace", "name"}, f"{where}: runtime[{i}]")
-        accounts.append((entry["namespace"], entry["name"]))
+        at = f"{where}: runtime[{i}]"
+        _no_unknown(entry, {"namespace", "name", "token", "secrets"}, at)
+        if not isinstance(entry.get("token", False), bool):
+            raise UserError(f"{at}: token must be true or false (whether the app's pods get a token)")
+        secrets = _strings(entry, "_", "secrets", at)
+        accounts.append(((entry["namespace"], entry["name"]), (entry.get("token", False), tuple(secrets))))
     return accounts

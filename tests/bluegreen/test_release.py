@@ -53,6 +53,9 @@ def test_upgrade_passes_every_file_explicitly_with_the_configmap_driver(
     env_dir = chart.ENVIRONMENTS / "e2e"
     assert files[:3] == [str(env_dir / "values.yaml"), str(env_dir / "sample-app.yaml"), str(extra)]
     assert len(files) == 4  # the colour values come last, so they win
-    assert seen["state"] == colours
+    # A deploy records the profile and chart it was deployed with (a later switch checks them).
+    assert seen["state"] == {**colours, "deployedWith": {"profile": "e2e", "chart": release.chart_label()}}
+    chart_meta = yaml.safe_load((chart.CHART / "Chart.yaml").read_text())
+    assert release.chart_label() == f"{chart_meta['name']}-{chart_meta['version']}"
     assert "--reuse-values" not in cmd
     assert seen["env"]["HELM_DRIVER"] == "configmap"

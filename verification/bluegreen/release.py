@@ -1,9 +1,12 @@
-"""The source of truth of a switch: the Helm release `<app>` and its values.
+"""The source of truth of a switch: the Helm release `<app>`, its values and its stored manifest.
 
 Helm keeps release state in ConfigMaps (HELM_DRIVER=configmap), not Secrets, so a deployer
-identity needs no access to Secrets. Every upgrade passes the environment's values files plus
-the colour values explicitly (never --reuse-values): a changed environment file still takes
-effect, and the colour state is exactly what the orchestrator decided.
+identity needs no access to Secrets. A deploy passes the environment's values files plus the
+colour values explicitly and records the profile and chart in the release (`deployedWith`). A
+switch or rollback passes nothing from the working tree: it re-applies the release's own stored
+values with another activeColor, after the plan (plan.py) showed that this changes only what
+follows from the colour; the environment files and chart are rendered too, and any difference
+they would make is refused (a deploy to the idle colour, never part of a flip).
 """
 
 import json
@@ -13,10 +16,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from verification.bluegreen.plan import Plan, classify, flatten_objects, remedy
+from verification.errors import UserError
 from verification.models import bluegreen as chart
 from verification.run import CommandError, run
+from verification.yamlio import load_documents_from_text, load_file
 
 HELM_DRIVER = "configmap"
+RECORD = "deployedWith"  # values key: {profile, chart} of the last deploy
 
 
 @dataclass(frozen=True)
@@ -51,15 +58,44 @@ def _scope(target: Target) -> list[str]:
     return args
 
 
-def current_values(target: Target) -> dict[str, Any] | None:
-    """The release's user-supplied values, or None when the release is not installed."""
+def _values(target: Target, *, computed: bool) -> dict[str, Any] | None:
     cmd = [chart.helm(), "get", "values", target.app, *_scope(target), "--output", "json"]
+    if computed:
+        cmd.append("--all")
     proc = run(cmd, check=False, env=helm_env(), timeout=60)
     if proc.returncode != 0:
         if "not found" in proc.stderr:
             return None
         raise CommandError(cmd, proc.returncode, proc.stdout, proc.stderr)
     return json.loads(proc.stdout or "null") or {}
+
+
+def current_values(target: Target) -> dict[str, Any] | None:
+    """The release's user-supplied values, or None when the release is not installed."""
+    return _values(target, computed=False)
+
+
+def stored_values(target: Target) -> dict[str, Any] | None:
+    """Every value the release's manifest was rendered with (chart defaults included)."""
+    return _values(target, computed=True)
+
+
+def stored_manifest(target: Target) -> list[dict[str, Any]]:
+    """The objects of the release's current revision, as Helm rendered and stored them."""
+    cmd = [chart.helm(), "get", "manifest", target.app, *_scope(target)]
+    proc = run(cmd, env=helm_env(), timeout=60)
+    return load_documents_from_text(proc.stdout, f"helm get manifest {target.app}")
+
+
+def chart_label() -> str:
+    meta = load_file(chart.CHART / "Chart.yaml") or {}
+    return f"{meta.get('name')}-{meta.get('version')}"
+
+
+def deployed_with(values: dict[str, Any] | None) -> dict[str, str]:
+    """{profile, chart} the release was deployed with ({} for a release deployed before the record)."""
+    record = (values or {}).get(RECORD)
+    return {k: str(v) for k, v in record.items()} if isinstance(record, dict) else {}
 
 
 def colour_values(target: Target, release_values: dict[str, Any] | None) -> dict[str, Any]:
@@ -75,21 +111,73 @@ def colour_values(target: Target, release_values: dict[str, Any] | None) -> dict
     return out
 
 
+def _upgrade(target: Target, values_args: list[str], timeout: float) -> None:
+    cmd = [
+        chart.helm(),
+        "upgrade",
+        "--install",
+        target.app,
+        str(chart.CHART),
+        *_scope(target),
+        *values_args,
+        "--history-max",
+        "20",
+        "--timeout",
+        f"{int(timeout)}s",
+    ]
+    run(cmd, env=helm_env(), timeout=timeout + 30)
+
+
 def apply(target: Target, colours: dict[str, Any], *, timeout: float = 300) -> None:
-    """helm upgrade --install with the environment's files and the given colour values."""
+    """A deploy: helm upgrade --install with the environment's files, the given colour values and
+    the record of the profile and chart it was deployed with."""
+    overrides = {**colours, RECORD: {"profile": target.env, "chart": chart_label()}}
     with tempfile.TemporaryDirectory(prefix="bluegreen-") as tmp:
-        values_args = chart.helm_values_args(target.app, target.env, colours, Path(tmp), target.extra_values)
-        cmd = [
-            chart.helm(),
-            "upgrade",
-            "--install",
-            target.app,
-            str(chart.CHART),
-            *_scope(target),
-            *values_args,
-            "--history-max",
-            "20",
-            "--timeout",
-            f"{int(timeout)}s",
-        ]
-        run(cmd, env=helm_env(), timeout=timeout + 30)
+        values_args = chart.helm_values_args(target.app, target.env, overrides, Path(tmp), target.extra_values)
+        _upgrade(target, values_args, timeout)
+
+
+def flip(target: Target, values: dict[str, Any], *, timeout: float = 300) -> None:
+    """A switch or rollback: the release's stored values with the new activeColor (Plan.values),
+    and nothing from the working tree, so the idle colour keeps its exact pods."""
+    with tempfile.TemporaryDirectory(prefix="bluegreen-") as tmp:
+        path = Path(tmp) / "release-values.yaml"
+        path.write_text(json.dumps(values))  # JSON is YAML
+        _upgrade(target, ["-f", str(path)], timeout)
+
+
+def plan_flip(target: Target, action: str, to: str, version: str | None = None) -> Plan:
+    """Compare what a flip to `to` applies (the stored values with the new colour) and what the
+    command's environment renders with it, with the release's stored manifest."""
+    stored = stored_values(target)
+    if stored is None:
+        raise UserError(f"{target.label}: no Helm release {target.app} to {action}")
+    live = flatten_objects(stored_manifest(target))
+    record = deployed_with(stored)
+    plan = Plan(target.app, action, to, values={**stored, "activeColor": to}, restore=stored)
+    plan.remedy = remedy(target.app, target.env, to, version)
+    verb = "switch" if action == "switch" else "roll back"
+    profile = record.get("profile")
+    if profile and profile != target.env:
+        plan.notes.append(
+            f"refusing to {verb} {target.app}: it was deployed with the {profile} profile "
+            f"({record.get('chart', 'chart unknown')}), not {target.env}; changing the profile is a deploy "
+            f"(platform-verify bluegreen deploy {target.app} --env {target.env} --change-profile), never a switch"
+        )
+        plan.remedy = ""
+    base = profile if profile in chart.environments() else target.env  # the stored values override it all
+    keys = [(target.app, base, c) for c in (to, chart.other(to))]
+    kept = chart.render_many(keys, overrides=stored, namespace=target.namespace)
+    env_keys = [(target.app, target.env, c) for c in (to, chart.other(to))]
+    wanted = chart.render_many(
+        env_keys,
+        overrides=colour_values(target, stored),
+        namespace=target.namespace,
+        extra_files=target.extra_values,
+    )
+    kept_to, kept_other = (flatten_objects(kept[k].objects) for k in keys)
+    env_to, env_other = (flatten_objects(wanted[k].objects) for k in env_keys)
+    plan.changes = classify(live, kept_to, kept_other, why="the chart changed")
+    files = f"platform/environments/{target.env}" + "".join(f" + {f}" for f in target.extra_values)
+    plan.merge(classify(live, env_to, env_other, why=f"{files} != the release"))
+    return plan

@@ -165,13 +165,14 @@ def render(
     chart: Path = CHART,
     overrides: Mapping[str, Any] | None = None,
     namespace: str | None = None,
+    extra_files: Iterable[str | Path] = (),
 ) -> Render:
     """`helm template` of one release with the pinned helm and Kubernetes version."""
     other(active)  # validates the colour
     namespace = namespace or namespace_for(env)
     with tempfile.TemporaryDirectory(prefix="bluegreen-") as tmp:
         cmd = [helm(), "template", app, str(chart), "--namespace", namespace, "--kube-version", kube_version()]
-        cmd += helm_values_args(app, env, {**(overrides or {}), "activeColor": active}, Path(tmp))
+        cmd += helm_values_args(app, env, {**(overrides or {}), "activeColor": active}, Path(tmp), extra_files)
         try:
             proc = run(cmd, timeout=60)
         except CommandError as exc:

@@ -1,0 +1,5 @@
+import sys
+
+from verification.mutants.cli import entrypoint
+
+sys.exit(entrypoint())

@@ -1,0 +1,171 @@
+"""Run the conformance suite once per mutant, each on its own copy of the repository.
+
+A worker owns one copy (workspace) for the whole run: it writes the mutant's files, runs the
+suite, and writes the original texts back, so a copy is made once per worker, not per mutant.
+The copy runs its own `verification` package (PYTHONPATH), so every path the suite derives from
+its package (platform/, .gitlab-ci.yml, the charts ArgoCD points at) is the copy's.
+"""
+
+import os
+import queue
+import re
+import shutil
+import sys
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from verification.mutants.catalog import Mutant
+from verification.mutants.edits import StaleEdit, apply
+from verification.mutants.functions import FUNCTIONS
+from verification.run import CommandError, run
+
+SUITE = ("verification/conformance", "-x", "-q", "-p", "no:cacheprovider", "-rfE", "--no-header")
+# Not part of what the suite reads; large (node_modules) or private to this checkout (.git).
+_IGNORE = shutil.ignore_patterns(
+    ".git",
+    ".nox",
+    "artifacts",
+    "node_modules",
+    "__pycache__",
+    "*.egg-info",
+    ".pytest_cache",
+    ".hypothesis",
+    ".ruff_cache",
+)
+_FAILURE = re.compile(r"^(FAILED|ERROR) (\S+)(?: - (.*))?$", re.MULTILINE)
+
+KILLED, SURVIVED, EQUIVALENT, STALE, ERROR = "killed", "survived", "equivalent", "stale", "error"
+
+
+@dataclass
+class Result:
+    id: str
+    area: str
+    description: str
+    outcome: str
+    seconds: float = 0.0
+    killed_by: str | None = None  # the first failing test (and its message) that killed it
+    detail: str | None = None  # why stale / error, or the reason it is equivalent
+
+
+@dataclass
+class Outcome:
+    """A finished suite run on one tree."""
+
+    returncode: int
+    output: str
+    seconds: float
+    failure: str | None = field(default=None)
+
+
+def make_workspace(repo: Path, where: Path) -> Path:
+    """A copy of the repository that the suite can run in (node_modules linked, not copied)."""
+    shutil.copytree(repo, where, ignore=_IGNORE, symlinks=True)
+    for modules in repo.glob("platform/apps/*/node_modules"):
+        (where / modules.relative_to(repo)).symlink_to(modules, target_is_directory=True)
+    return where
+
+
+def mutated_files(mutant: Mutant, root: Path) -> dict[Path, tuple[str, str]]:
+    """{file: (original text, mutated text)} for a mutant's edits, or StaleEdit."""
+    path = root / mutant.file
+    if not path.is_file():
+        raise StaleEdit(f"{mutant.file}: no such file")
+    original = path.read_text(encoding="utf-8")
+    text = original
+    for number, edit in enumerate(mutant.edits, 1):
+        try:
+            text = apply(text, edit, FUNCTIONS)
+        except StaleEdit as exc:
+            raise StaleEdit(f"{mutant.file}: edit {number} ({edit.describe()}): {exc}") from None
+    return {path: (original, text)}
+
+
+def first_failure(output: str) -> str | None:
+    """`test id - message` of the first FAILED/ERROR line of pytest's short summary."""
+    found = _FAILURE.search(output)
+    if not found:
+        return None
+    return found[2] + (f" - {found[3].strip()[:300]}" if found[3] else "")
+
+
+def run_suite(root: Path, suite: Sequence[str] = SUITE, timeout: float = 600) -> Outcome:
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(root) + os.pathsep + os.environ.get("PYTHONPATH", ""),
+        "PLATFORM_VERIFY_ARTIFACTS": str(root / "artifacts"),
+        "PYTHONDONTWRITEBYTECODE": "1",
+    }
+    started = time.monotonic()
+    try:
+        proc = run([sys.executable, "-m", "pytest", *suite], check=False, cwd=root, env=env, timeout=timeout)
+    except CommandError as exc:  # timed out
+        return Outcome(-1, exc.stdout + exc.stderr, time.monotonic() - started)
+    output = proc.stdout + proc.stderr
+    return Outcome(proc.returncode, output, time.monotonic() - started, first_failure(output))
+
+
+def classify(mutant: Mutant, outcome: Outcome) -> Result:
+    result = Result(mutant.id, mutant.area, mutant.description, ERROR, round(outcome.seconds, 1))
+    # 1: tests failed; 2: interrupted, here by an error while collecting (the suite is red too).
+    if outcome.returncode == 0:
+        result.outcome = SURVIVED
+    elif outcome.returncode in (1, 2) and outcome.failure:
+        result.outcome, result.killed_by = KILLED, outcome.failure
+    else:
+        tail = "\n".join(outcome.output.strip().splitlines()[-5:])
+        what = "timed out" if outcome.returncode == -1 else f"pytest exited {outcome.returncode}"
+        result.detail = f"{what}: {tail}"
+    return result
+
+
+def run_mutant(mutant: Mutant, root: Path, *, suite: Sequence[str] = SUITE, timeout: float = 600) -> Result:
+    """Apply, run, restore: the copy is unmutated again when this returns."""
+    try:
+        files = mutated_files(mutant, root)
+    except StaleEdit as exc:
+        return Result(mutant.id, mutant.area, mutant.description, STALE, detail=f"stale mutant: {exc}")
+    if mutant.equivalent:
+        return Result(mutant.id, mutant.area, mutant.description, EQUIVALENT, detail=mutant.equivalent)
+    try:
+        for path, (_, text) in files.items():
+            path.write_text(text, encoding="utf-8")
+        return classify(mutant, run_suite(root, suite, timeout))
+    finally:
+        for path, (original, _) in files.items():
+            path.write_text(original, encoding="utf-8")
+
+
+def run_all(
+    mutants: list[Mutant],
+    workspaces: list[Path],
+    *,
+    suite: Sequence[str] = SUITE,
+    timeout: float = 600,
+    progress: Callable[[Result, int, int], None] | None = None,
+) -> list[Result]:
+    """Every mutant, one per free workspace at a time; results in catalog order."""
+    free: queue.Queue[Path] = queue.Queue()
+    for workspace in workspaces:
+        free.put(workspace)
+    done: list[Result] = []
+    lock = threading.Lock()
+
+    def one(mutant: Mutant) -> Result:
+        root = free.get()
+        try:
+            result = run_mutant(mutant, root, suite=suite, timeout=timeout)
+        finally:
+            free.put(root)
+        with lock:
+            done.append(result)
+            if progress:
+                progress(result, len(done), len(mutants))
+        return result
+
+    with ThreadPoolExecutor(max_workers=len(workspaces)) as pool:
+        return list(pool.map(one, mutants))

@@ -13,6 +13,7 @@ from rich.console import Console
 
 from verification.bluegreen.model import Answer, ColourState, PodState
 from verification.bluegreen.orchestrator import Orchestrator, Refused, SwitchFailed
+from verification.bluegreen.plan import Change, Plan
 from verification.bluegreen.release import Target
 
 TARGET = Target("sample-app", "test", "test")
@@ -32,6 +33,17 @@ class StandIn:
     def apply(self, _target: Target, values: dict[str, Any]) -> None:
         self.applied.append(values)
         self.values = values
+
+    # plans: the flip changes the Services' colour only, unless `extra` names a refused change
+    extra: tuple[Change, ...] = ()
+
+    def plan_flip(self, _target: Target, action: str, to: str, _version: str | None) -> Plan:
+        assert self.values is not None
+        flip = [Change("Service/sample-app", "spec.selector.color", self.values["activeColor"], to, colour=True)]
+        return Plan("sample-app", action, to, [*flip, *self.extra], {**self.values, "activeColor": to}, self.values)
+
+    def plan_deploy(self, _target: Target, values: dict[str, Any]) -> Plan:
+        return Plan("sample-app", "deploy", "", [], values)
 
     # cluster observations
     def _version(self, color: str) -> str:
@@ -72,6 +84,9 @@ def orchestrator(stand_in: StandIn, events: list[str]) -> Orchestrator:
         on_event=events.append,
         apply=stand_in.apply,
         read_values=stand_in.read_values,
+        plan_flip=stand_in.plan_flip,
+        plan_deploy=stand_in.plan_deploy,
+        flip=stand_in.apply,
     )
 
 
@@ -179,6 +194,9 @@ def test_a_preview_url_is_smoke_tested_instead_of_pods() -> None:
         console=Console(quiet=True),
         apply=stand_in.apply,
         read_values=stand_in.read_values,
+        plan_flip=stand_in.plan_flip,
+        plan_deploy=stand_in.plan_deploy,
+        flip=stand_in.apply,
     )
     with pytest.raises(Refused, match=re.escape("http://preview.test /healthz: version 1.0.0, expected 1.1.0")):
         o.switch()

@@ -9,12 +9,14 @@ the cluster until the Services follow.
 
 import os
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from verification.bluegreen.release import Target, colour_values
+from verification.bluegreen.plan import Plan, classify, flatten_objects, remedy
+from verification.bluegreen.release import Target, colour_values, render_pair
 from verification.errors import UserError
 from verification.models import bluegreen as chart
 from verification.run import run
@@ -48,12 +50,35 @@ def write_colours(path: Path, colours: dict[str, Any]) -> None:
 
 
 class GitOpsSource:
-    """read/apply for the orchestrator: write the values file, then run the sync command."""
+    """read/apply/plan for the orchestrator: write the values file, then run the sync command.
 
-    def __init__(self, sync_command: str) -> None:
+    There is no Helm release: the plan compares the render of the values files in git with the
+    live objects (only the fields the render sets; the server adds defaults). A values file
+    edited since the last sync shows as a difference there, so a flip never ships it.
+    """
+
+    def __init__(self, sync_command: str, live: Callable[[list[dict[str, Any]]], list[dict[str, Any]]]) -> None:
         if not sync_command.strip():
             raise UserError("--source gitops needs --sync-command (e.g. git commit, git push, argocd app sync)")
         self.sync_command = sync_command
+        self.live = live
+
+    def plan_flip(self, target: Target, action: str, to: str, version: str | None = None) -> Plan:
+        colours = self.read(target)
+        objects, planned, planned_other = render_pair(target, to, None)
+        live = flatten_objects(self.live(objects))
+        plan = Plan(target.app, action, to, values={**colours, "activeColor": to}, restore=colours)
+        plan.remedy = remedy(target.app, target.env, to, version)
+        plan.changes = classify(live, planned, planned_other, subset=True, why=f"{values_file(target).parent} != live")
+        return plan
+
+    def plan_deploy(self, target: Target, colours: dict[str, Any]) -> Plan:
+        active = str(colours["activeColor"])
+        objects, planned, planned_other = render_pair(target, active, colours)
+        live = flatten_objects(self.live(objects))
+        plan = Plan(target.app, "deploy", chart.other(active), values=colours)
+        plan.changes = classify(live, planned, planned_other, subset=True, why="deployed")
+        return plan
 
     def read(self, target: Target) -> dict[str, Any]:
         return colour_values(target, current_values(target))

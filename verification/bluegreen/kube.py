@@ -67,7 +67,24 @@ class Kube:
         self.core = client.CoreV1Api(api)
         self.apps = client.AppsV1Api(api)
         self.discovery = client.DiscoveryV1Api(api)
+        self._api = api
         self._api_exception = client.ApiException
+
+    def live_objects(self, objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The live counterpart of each rendered object that exists (GitOps plans compare with it)."""
+        from kubernetes.dynamic import DynamicClient
+        from kubernetes.dynamic.exceptions import NotFoundError
+
+        dynamic = DynamicClient(self._api)
+        found = []
+        for obj in objects:
+            resource = dynamic.resources.get(api_version=obj["apiVersion"], kind=obj["kind"])
+            try:
+                live = resource.get(name=obj["metadata"]["name"], namespace=self.namespace)
+            except NotFoundError:
+                continue
+            found.append(live.to_dict())
+        return found
 
     def colour(self, app: str, color: str, tag: str | None, version: str | None) -> ColourState:
         name = f"{app}-{color}"

@@ -5,6 +5,11 @@ wait until every pod of it is ready; smoke-test it behind the preview Service; f
 in the Helm release values; verify the active Service routes only to the new colour (and, with
 a live URL, answers only with the new version) within the convergence bound; keep the old colour
 running for the rollback window. A failed verification flips back by itself.
+
+Before a switch or rollback changes anything, its plan (plan.py) compares what the flip would
+apply with what is deployed; anything but the colour's fields, or another profile than the one
+the release was deployed with, is refused. The flip itself re-applies the release's stored
+values with the new colour, so the idle colour keeps its exact pods.
 """
 
 import time
@@ -31,6 +36,7 @@ from verification.bluegreen.model import (
     plan_switch,
     smoke_problems,
 )
+from verification.bluegreen.plan import Plan
 from verification.errors import UserError
 from verification.models import bluegreen as chart
 from verification.run import CommandError
@@ -73,6 +79,8 @@ class Outcome:
     seconds: float = 0.0
     rolled_back: bool = False
     steps: list[tuple[str, float]] = field(default_factory=list)
+    plan: Plan | None = None
+    dry_run: bool = False
 
 
 class Orchestrator:
@@ -90,6 +98,11 @@ class Orchestrator:
         get_url: Callable[[str, str], Answer] | None = None,
         apply: Callable[[release.Target, dict], None] | None = None,
         read_values: Callable[[release.Target], dict | None] | None = None,
+        plan_flip: Callable[[release.Target, str, str, str | None], Plan] | None = None,
+        plan_deploy: Callable[[release.Target, dict], Plan] | None = None,
+        flip: Callable[[release.Target, dict], None] | None = None,
+        dry_run: bool = False,
+        change_profile: bool = False,
     ) -> None:
         self.target = target
         self.cluster = cluster
@@ -106,6 +119,11 @@ class Orchestrator:
         self._get_url = get_url
         self._apply = apply or (lambda t, v: release.apply(t, v, timeout=self.timeout))
         self._read_values = read_values or release.current_values
+        self._plan_flip = plan_flip or release.plan_flip
+        self._plan_deploy = plan_deploy or release.plan_deploy
+        self._flip_apply = flip or (lambda t, v: release.flip(t, v, timeout=self.timeout))
+        self.dry_run = dry_run
+        self.change_profile = change_profile
         self._started = time.monotonic()
         self._steps: list[tuple[str, float]] = []
 
@@ -164,11 +182,25 @@ class Orchestrator:
         tag = tag or version
         state = self.state()
         if state.installed:
+            self._check_profile("deploy")
             self._preflight()
         decision = plan_deploy(state, version, tag)
+        deploy_plan = None
+        if state.installed:
+            # The environment's files may have changed since the last deploy: list what changes.
+            deploy_plan = self._plan_deploy(self.target, dict(decision.values or state.colour_values()))
+            self.console.print(deploy_plan.table())
+            if decision.action == "noop" and deploy_plan.changes:
+                decision = Decision(
+                    "deploy",
+                    decision.target,
+                    f"{decision.reason}, but the release differs from {self.target.env}'s values: deploying them",
+                    state.colour_values(),
+                )
         self._say(f"{self.target.label}: {decision.reason}")
         outcome = self._outcome("deploy", state, state.active, version)
-        if decision.action == "noop":
+        outcome.plan, outcome.dry_run = deploy_plan, self.dry_run
+        if decision.action == "noop" or self.dry_run:
             return self._finish(outcome)
         begun = time.monotonic()
         self._apply(self.target, dict(decision.values))
@@ -191,28 +223,50 @@ class Orchestrator:
     def rollback(self) -> Outcome:
         return self._flip(lambda s, _v: plan_rollback(s), None)
 
+    def _check_profile(self, action: str) -> None:
+        """A deploy with another --env than the release's profile is refused unless asked for."""
+        profile = release.deployed_with(self._read_values(self.target)).get("profile")
+        if profile and profile != self.target.env and not self.change_profile:
+            raise Refused(
+                f"refusing to {action} {self.target.app}: it was deployed with the {profile} profile, not "
+                f"{self.target.env}; pass --change-profile to redeploy it with {self.target.env} (a deploy)"
+            )
+
     def _flip(self, plan: Callable[[ReleaseState, str | None], Decision], expect: str | None) -> Outcome:
         state = self.state()
         decision = plan(state, expect)
         if decision.refused:
             raise Refused(decision.reason)
-        self._preflight()
+        if self.change_profile:
+            raise UserError(f"--change-profile is a deploy, never a {decision.action}: deploy first, then switch")
         target = state.colours[decision.target or ""]
+        # What the flip would change, before anything is touched; only the colour's fields may.
+        flip_plan = self._plan_flip(self.target, decision.action, decision.target or "", target.version)
+        for note in flip_plan.notes:
+            self.console.print(note, style="bold red", highlight=False, markup=False)
+        self.console.print(flip_plan.table())
         outcome = self._outcome(decision.action, state, state.active, target.version)
+        outcome.plan, outcome.dry_run = flip_plan, self.dry_run
+        if not flip_plan.allowed:
+            raise Refused(flip_plan.summary())
+        if self.dry_run:
+            self._say(f"dry run: {decision.reason} is allowed; nothing changed")
+            return self._finish(outcome)
+        self._preflight()
         self._say(f"{self.target.label}: {decision.reason}")
         problems = self._smoke(target, f"{self.target.app}-preview", raise_on_failure=False)
         if problems:
             raise Refused(f"{decision.reason}: refused, smoke test through the preview failed: {'; '.join(problems)}")
         begun = time.monotonic()
         try:
-            self._apply(self.target, dict(decision.values))
+            self._flip_apply(self.target, dict(flip_plan.values))
             self._await_selector(decision.target or "")
             self.on_event(decision.action)
             self._step(f"flip activeColor to {decision.target}", begun)
             self._say(f"activeColor is now {decision.target}; verifying the active Service")
             self._verify_active(target)
         except (WaitTimeout, CommandError) as exc:
-            outcome.rolled_back = self._undo(state, str(exc))
+            outcome.rolled_back = self._undo(state, flip_plan, str(exc))
             raise SwitchFailed(
                 f"{decision.action} of {self.target.app} to {decision.target} failed verification: {exc}; "
                 + (f"flipped back to {state.active}" if outcome.rolled_back else "AND flipping back failed too")
@@ -227,11 +281,11 @@ class Orchestrator:
             )
         return self._finish(outcome)
 
-    def _undo(self, before: ReleaseState, why: str) -> bool:
+    def _undo(self, before: ReleaseState, flip_plan: Plan, why: str) -> bool:
         self._say(f"verification failed ({why}); flipping back to {before.active}", "bold red")
         begun = time.monotonic()
         try:
-            self._apply(self.target, before.colour_values())
+            self._flip_apply(self.target, dict(flip_plan.restore))
         except CommandError as exc:
             self._say(f"flipping back failed: {exc}", "bold red")
             return False
@@ -389,14 +443,22 @@ def connect(
             raise UserError(f"{extra}: no such values file")
     namespace = namespace or chart.namespace_for(env)
     target = release.Target(app, env, namespace, context, kubeconfig, tuple(extra_values))
+    kube = Kube(namespace, context, kubeconfig)
     if source == "gitops":
         from verification.bluegreen.gitops import GitOpsSource
 
-        gitops = GitOpsSource(sync_command or "")
-        options = {**options, "apply": gitops.apply, "read_values": gitops.read}
+        gitops = GitOpsSource(sync_command or "", kube.live_objects)
+        options = {
+            **options,
+            "apply": gitops.apply,
+            "read_values": gitops.read,
+            "plan_flip": gitops.plan_flip,
+            "plan_deploy": gitops.plan_deploy,
+            "flip": gitops.apply,
+        }
     elif source != "helm":
         raise UserError(f"unknown source of truth {source!r} (helm or gitops)")
-    return Orchestrator(target, Kube(namespace, context, kubeconfig), **options)  # type: ignore[arg-type]
+    return Orchestrator(target, kube, **options)  # type: ignore[arg-type]
 
 
 def summary_table(outcome: Outcome) -> Table:

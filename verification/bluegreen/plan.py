@@ -59,6 +59,13 @@ def flatten_objects(objects: Iterable[Mapping[str, Any]]) -> Flat:
     return {object_key(o): flatten({k: v for k, v in o.items() if k != "status"}) for o in objects}
 
 
+def _compared(path: str, subset: bool) -> bool:
+    """Live objects carry the server's own metadata (uid, resourceVersion, managed fields) and the
+    tracking labels a GitOps controller adds, none of which a render describes: against live
+    objects, an object's own metadata is not compared (its spec and pod template labels are)."""
+    return not subset or not path.startswith("metadata.") or path == "metadata.name"
+
+
 @dataclass(frozen=True)
 class Change:
     """One field (or whole object) that differs between what is deployed and what is planned."""
@@ -85,7 +92,7 @@ def diff(live: Flat, planned: Flat, *, subset: bool = False) -> list[tuple[str, 
             continue
         mine, theirs = live[key], planned[key]
         paths = set(theirs) if subset else set(mine) | set(theirs)
-        for path in sorted(paths):
+        for path in sorted(p for p in paths if _compared(p, subset)):
             a, b = mine.get(path, ABSENT), theirs.get(path, ABSENT)
             if a != b:
                 found.append((key, path, a, b))

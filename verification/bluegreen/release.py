@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from verification.bluegreen.plan import Plan, classify, flatten_objects, remedy
+from verification.bluegreen.plan import Flat, Plan, classify, flatten_objects, remedy
 from verification.errors import UserError
 from verification.models import bluegreen as chart
 from verification.run import CommandError, run
@@ -166,18 +166,28 @@ def plan_flip(target: Target, action: str, to: str, version: str | None = None) 
         )
         plan.remedy = ""
     base = profile if profile in chart.environments() else target.env  # the stored values override it all
-    keys = [(target.app, base, c) for c in (to, chart.other(to))]
-    kept = chart.render_many(keys, overrides=stored, namespace=target.namespace)
-    env_keys = [(target.app, target.env, c) for c in (to, chart.other(to))]
-    wanted = chart.render_many(
-        env_keys,
-        overrides=colour_values(target, stored),
-        namespace=target.namespace,
-        extra_files=target.extra_values,
-    )
-    kept_to, kept_other = (flatten_objects(kept[k].objects) for k in keys)
-    env_to, env_other = (flatten_objects(wanted[k].objects) for k in env_keys)
+    _, kept_to, kept_other = render_pair(target, to, stored, env=base)
+    _, env_to, env_other = render_pair(target, to, colour_values(target, stored))
     plan.changes = classify(live, kept_to, kept_other, why="the chart changed")
     files = f"platform/environments/{target.env}" + "".join(f" + {f}" for f in target.extra_values)
     plan.merge(classify(live, env_to, env_other, why=f"{files} != the release"))
+    return plan
+
+
+def render_pair(
+    target: Target, active: str, overrides: dict[str, Any] | None, *, env: str | None = None
+) -> tuple[list[dict[str, Any]], Flat, Flat]:
+    """The release rendered with `active` and with the other colour (same values): the objects
+    with `active`, and both renders flattened (their differences are the colour's fields)."""
+    keys = [(target.app, env or target.env, c) for c in (active, chart.other(active))]
+    renders = chart.render_many(keys, overrides=overrides, namespace=target.namespace, extra_files=target.extra_values)
+    objects = list(renders[keys[0]].objects)
+    return objects, flatten_objects(objects), flatten_objects(renders[keys[1]].objects)
+
+
+def plan_deploy(target: Target, colours: dict[str, Any]) -> Plan:
+    """What a deploy with these colour values and the environment's files changes in the release."""
+    _, planned, planned_other = render_pair(target, str(colours["activeColor"]), colours)
+    plan = Plan(target.app, "deploy", chart.other(str(colours["activeColor"])), values=colours)
+    plan.changes = classify(flatten_objects(stored_manifest(target)), planned, planned_other, why="deployed")
     return plan

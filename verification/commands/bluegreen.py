@@ -1,6 +1,8 @@
 """`platform-verify bluegreen status|deploy|switch|rollback APP --env ENV`: the switch orchestrator.
 
 The same code runs in GitLab deploy jobs and in e2e (verification.bluegreen.orchestrator).
+A switch or rollback first prints its plan (what the flip changes, field by field) and refuses
+anything but the colour's fields, or another --env than the release was deployed with.
 Exit codes: 0 done, 1 refused, failed or (status) not installed (with an automatic rollback when a flip did not verify),
 2 bad input.
 """
@@ -54,6 +56,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--url", help="also verify the live active Service at this URL (e.g. the e2e NodePort)")
     parser.add_argument("--timeout", type=float, default=300.0, help="seconds to wait for a rollout (default 300)")
+    parser.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="print the plan (what would change, field by field, and whether it is allowed) and change nothing",
+    )
+    parser.add_argument(
+        "--change-profile",
+        action="store_true",
+        help="deploy only: redeploy a release with another --env than it was deployed with (never a switch)",
+    )
     parser.set_defaults(func=_run)
 
 
@@ -72,6 +84,8 @@ def _run(args: argparse.Namespace) -> int:
         url=args.url,
         preview_url=args.preview_url,
         timeout=args.timeout,
+        dry_run=args.dry_run,
+        change_profile=args.change_profile,
     )
     if args.action == "status":
         state, table = orchestrator.status()
@@ -86,6 +100,11 @@ def _run(args: argparse.Namespace) -> int:
         if args.app_version or args.tag:
             raise UserError("rollback takes no --version or --tag: it flips back to the colour kept running")
         outcome = orchestrator.rollback()
+    if outcome.dry_run:
+        if outcome.plan is not None:
+            Console().print(outcome.plan.table())
+        print(f"dry run: {outcome.action} of {args.app} planned; nothing changed")
+        return 0
     Console().print(summary_table(outcome))
     return 0
 

@@ -1,0 +1,31 @@
+"""Check `privileged` (baseline), from v1.0: no container may set securityContext.privileged=true.
+
+Upstream: https://github.com/kubernetes/pod-security-admission/blob/v0.33.13/policy/check_privileged.go
+"""
+
+from verification.models.podsecurity.check import UPSTREAM, Check, VersionedCheck, v
+from verification.models.podsecurity.result import (
+    ALLOWED,
+    CheckResult,
+    Pod,
+    containers,
+    containers_phrase,
+    forbidden,
+    name,
+    security_context,
+)
+
+
+def check_1_0(pod: Pod) -> CheckResult:
+    bad = [name(c) for c in containers(pod.spec) if security_context(c).get("privileged") is True]
+    if bad:
+        return forbidden("privileged", f"{containers_phrase(bad)} must not set securityContext.privileged=true")
+    return ALLOWED
+
+
+CHECK = Check(
+    id="privileged",
+    level="baseline",
+    versions=(VersionedCheck(v(0), check_1_0),),
+    upstream=f"{UPSTREAM}/check_privileged.go",
+)

@@ -1,0 +1,45 @@
+"""Check `restrictedVolumes` (restricted), from v1.0; overrides hostPathVolumes.
+
+Every volume must use one of the allowed sources below; anything else (hostPath, nfs, ...) or no
+known source ("unknown") fails.
+Upstream: https://github.com/kubernetes/pod-security-admission/blob/v0.33.13/policy/check_restrictedVolumes.go
+"""
+
+from verification.models.podsecurity.check import UPSTREAM, Check, VersionedCheck, v
+from verification.models.podsecurity.checks import host_path_volumes
+from verification.models.podsecurity.result import ALLOWED, CheckResult, Pod, forbidden, join_quote, pluralize
+
+ALLOWED_SOURCES = (
+    "configMap", "csi", "downwardAPI", "emptyDir", "ephemeral", "image", "persistentVolumeClaim", "projected",
+    "secret",
+)  # fmt: skip
+# Upstream's order when naming the restricted type a volume uses.
+RESTRICTED_SOURCES = (
+    "hostPath", "gcePersistentDisk", "awsElasticBlockStore", "gitRepo", "nfs", "iscsi", "glusterfs", "rbd",
+    "flexVolume", "cinder", "cephfs", "flocker", "fc", "azureFile", "vsphereVolume", "quobyte", "azureDisk",
+    "photonPersistentDisk", "portworxVolume", "scaleIO", "storageos",
+)  # fmt: skip
+
+
+def check_1_0(pod: Pod) -> CheckResult:
+    bad, kinds = [], set()
+    for volume in pod.spec.get("volumes") or []:
+        if any(volume.get(source) is not None for source in ALLOWED_SOURCES):
+            continue
+        bad.append(str(volume.get("name", "")))
+        kinds.add(next((s for s in RESTRICTED_SOURCES if volume.get(s) is not None), "unknown"))
+    if bad:
+        return forbidden(
+            "restricted volume types",
+            f"{pluralize('volume', 'volumes', len(bad))} {join_quote(bad)} {pluralize('uses', 'use', len(bad))} "
+            f"{pluralize('restricted volume type', 'restricted volume types', len(kinds))} {join_quote(sorted(kinds))}",
+        )
+    return ALLOWED
+
+
+CHECK = Check(
+    id="restrictedVolumes",
+    level="restricted",
+    versions=(VersionedCheck(v(0), check_1_0, overrides=(host_path_volumes.ID,)),),
+    upstream=f"{UPSTREAM}/check_restrictedVolumes.go",
+)

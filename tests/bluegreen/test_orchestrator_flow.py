@@ -285,3 +285,56 @@ def test_the_switch_moment_is_when_the_cluster_follows_the_source() -> None:
     o.on_event = lambda name: marks.append((name, stand_in.values["activeColor"]))
     assert o.switch().active_after == "green"
     assert marks == [("switch", "green")]  # marked after the cluster flipped, not at the write
+
+
+# --- the plan comes first --------------------------------------------------------------------
+
+
+def test_a_refused_plan_changes_nothing_and_names_the_difference() -> None:
+    stand_in, events = StandIn(values("blue", "1.0.0", "1.1.0")), []
+    stand_in.extra = (Change("Service/sample-app", "spec.type", "NodePort", "ClusterIP", why="env test != release"),)
+    console = Console(record=True, width=200)
+    o = orchestrator(stand_in, events)
+    o.console = console
+    with pytest.raises(Refused) as refused:
+        o.switch("1.1.0")
+    assert refused.value.exit_code == 1
+    assert "1 difference(s) besides the colour (env test != release" in str(refused.value)
+    assert stand_in.applied == [] and events == []
+    text = console.export_text()
+    assert "REFUSED" in text and "spec.type" in text and "NodePort" in text and "ClusterIP" in text
+
+
+def test_dry_run_prints_the_plan_and_changes_nothing() -> None:
+    stand_in, events = StandIn(values("blue", "1.0.0", "1.1.0")), []
+    o = orchestrator(stand_in, events)
+    o.dry_run = True
+    outcome = o.switch("1.1.0")
+    assert outcome.dry_run and outcome.plan is not None and outcome.plan.allowed
+    assert stand_in.applied == [] and events == []
+    assert o.deploy("1.2.0").dry_run and stand_in.applied == []
+
+
+def test_the_flip_applies_the_plans_values_and_the_undo_restores_them() -> None:
+    stand_in, events = StandIn(values("blue", "1.0.0", "1.1.0"), stuck_endpoints=True), []
+    stand_in.values = {**values("blue", "1.0.0", "1.1.0"), "runtime": {"drainDelaySeconds": 2}}
+    with pytest.raises(SwitchFailed):
+        orchestrator(stand_in, events).switch()
+    flipped, restored = stand_in.applied
+    assert flipped == {**restored, "activeColor": "green"}
+    assert restored["runtime"] == {"drainDelaySeconds": 2}  # the release's own values, both ways
+
+
+def test_a_profile_change_is_a_deploy_never_a_switch() -> None:
+    from verification.errors import UserError
+
+    stand_in = StandIn({**values("blue", "1.0.0", "1.1.0"), "deployedWith": {"profile": "e2e", "chart": "c-0.1.0"}})
+    o = orchestrator(stand_in, [])  # TARGET is the test profile
+    with pytest.raises(Refused, match="deployed with the e2e profile, not test; pass --change-profile"):
+        o.deploy("1.2.0")
+    o.change_profile = True
+    with pytest.raises(UserError, match="--change-profile is a deploy, never a switch"):
+        o.switch()
+    assert stand_in.applied == []
+    o.deploy("1.2.0")
+    assert stand_in.applied[-1]["green"] == {"tag": "1.2.0", "version": "1.2.0"}

@@ -48,7 +48,11 @@ def flatten(value: Any, path: str = "") -> dict[str, Any]:
         out = {}
         keyed = _named(value)
         for index, item in enumerate(value):
-            out.update(flatten(item, f"{path}[{item['name'] if keyed else index}]"))
+            if keyed:  # the name is in the path; an element with nothing else is the name alone
+                element = f"{path}[{item['name']}]"
+                out.update(flatten({k: v for k, v in item.items() if k != "name"}, element) or {element: item["name"]})
+            else:
+                out.update(flatten(item, f"{path}[{index}]"))
         return out
     if isinstance(value, list | Mapping) and not value:
         return {}

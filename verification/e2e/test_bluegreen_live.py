@@ -13,9 +13,15 @@ Requests in flight: with every answer slowed, an active pod deleted under load s
 failed requests (preStop delay, drain and grace period together let it finish what it accepted).
 Broken platform: the same run with pods that have no preStop delay, no drain and a 1 s grace
 period must see failed requests, and the verdict must point at the shutdown settings.
+
+A flip moves traffic and nothing else: the pods (UIDs) and ReplicaSets of both colours are the
+same before and after every switch and rollback. A switch whose plan differs beyond the colour
+(another --env than the release was deployed with, an environment file edited since the deploy)
+is refused, and no object in the namespace changes (resourceVersions before and after).
 """
 
 import json
+import shutil
 import threading
 import time
 from dataclasses import dataclass
@@ -23,11 +29,13 @@ from pathlib import Path
 
 import pytest
 import yaml
+from rich.console import Console
 
 from verification.bluegreen import release
-from verification.bluegreen.orchestrator import Orchestrator, connect
+from verification.bluegreen.orchestrator import Orchestrator, Refused, connect
 from verification.e2e.stack import APPS, PROFILE, Stack, stack  # noqa: F401
 from verification.load import Event, LoadConfig, LoadRun, Record, background
+from verification.models import bluegreen as chart
 from verification.wait import wait_for
 
 FLIPS = 5
@@ -170,6 +178,8 @@ def _run(
         _dwell(load, time.time_ns() + 1_000_000_000, "1 s of load before the deploy")
         load.mark("deploy")
         orch.deploy(version, tag=_tag(orch))
+        pods_before = _settled_pods(stack, app)
+        changed: list[str] = []
         for i in range(1 if delete_pods else FLIPS):
             active, before = _active_version(orch)
             if delete_pods:
@@ -179,6 +189,13 @@ def _run(
                 deleter.start()
             outcome = orch.switch(expect_version=version) if i % 2 == 0 else orch.rollback()
             flips.append(Flip(events[-1], before, outcome.version or "?"))
+            if not delete_pods:
+                # The flip re-applied the release's own values: no colour got a new pod or ReplicaSet.
+                after = _pods_by_colour(stack, app)
+                if after != pods_before:
+                    changed.append(
+                        f"flip #{i + 1} ({outcome.action}) replaced pods: before {pods_before}, after {after}"
+                    )
             if delete_pods:
                 victim = _pods(stack, app, outcome.active_after or "")[0]
                 load.mark(f"delete {victim}")
@@ -198,7 +215,7 @@ def _run(
           f"latency {summary.latency_ms}; flips: {rows}; files: {result.files.get('plot')}")  # fmt: skip
     print(f"{other} (other app) {mode}: {other_summary.sent} requests, {other_summary.failed} failed, "
           f"versions {other_summary.by_version}")  # fmt: skip
-    found = [f"{app} {mode}: {p}" for p in problems]
+    found = [f"{app} {mode}: {p}" for p in problems + changed]
     if summary.failed:
         causes = shutdown_settings(stack, app)
         found.insert(0, f"{app} {mode}: {summary.failed} failed requests ({_failures(result.records)})"
@@ -226,6 +243,100 @@ def _pods(stack: Stack, app: str, color: str) -> list[str]:  # noqa: F811
 
 def _delete(stack: Stack, pod: str) -> None:  # noqa: F811
     stack.kubectl("-n", stack.namespace, "delete", "pod", pod, "--wait=false", check=False)
+
+
+def _pods_by_colour(stack: Stack, app: str) -> dict[str, list[tuple[str, str, str]]]:  # noqa: F811
+    """(pod, uid, ReplicaSet) of each colour's running pods (terminating ones left out)."""
+    pods = json.loads(stack.kubectl("-n", stack.namespace, "get", "pods", "-l", f"app.kubernetes.io/name={app}",
+                                    "-o", "json").stdout)["items"]  # fmt: skip
+    found: dict[str, list[tuple[str, str, str]]] = {c: [] for c in chart.COLORS}
+    for pod in pods:
+        meta = pod["metadata"]
+        if meta.get("deletionTimestamp"):
+            continue
+        owner = next((o["name"] for o in meta.get("ownerReferences") or [] if o["kind"] == "ReplicaSet"), "?")
+        found.setdefault(meta["labels"].get("color", "?"), []).append((meta["name"], meta["uid"], owner))
+    return {c: sorted(v) for c, v in found.items()}
+
+
+def _settled_pods(stack: Stack, app: str) -> dict[str, list[tuple[str, str, str]]]:  # noqa: F811
+    """The pods once no pod of the app is terminating (a deploy's old pods are gone)."""
+    selector = f"app.kubernetes.io/name={app}"
+
+    def terminating() -> list[str]:
+        pods = json.loads(stack.kubectl("-n", stack.namespace, "get", "pods", "-l", selector, "-o", "json").stdout)
+        return [p["metadata"]["name"] for p in pods["items"] if p["metadata"].get("deletionTimestamp")]
+
+    wait_for(terminating, what=f"no terminating pod of {app}", timeout=120, interval=1.0, until=lambda t: not t,
+             describe=lambda t: "terminating: " + ", ".join(t))  # fmt: skip
+    return _pods_by_colour(stack, app)
+
+
+def resource_versions(stack: Stack) -> dict[str, str]:  # noqa: F811
+    """kind/name -> resourceVersion of every object in the app namespace (events aside: they are
+    records of what happened, not objects a switch may change)."""
+    kinds = stack.kubectl("api-resources", "--verbs=list,get", "--namespaced", "-o", "name").stdout.split()
+    kinds = [k for k in kinds if k.split(".", 1)[0] != "events"]
+    items = json.loads(stack.kubectl("-n", stack.namespace, "get", ",".join(kinds), "-o", "json",
+                                     timeout=180).stdout)["items"]  # fmt: skip
+    return {f"{i['kind']}/{i['metadata']['name']}": i["metadata"]["resourceVersion"] for i in items}
+
+
+def _refused_switch(stack: Stack, app: str, env: str, out: Path, name: str) -> tuple[str, dict, dict]:  # noqa: F811
+    """A switch that must be refused: (its output, resourceVersions before, after)."""
+    console = Console(record=True, width=220)
+    orch = connect(app, env, namespace=stack.namespace, kubeconfig=stack.kubeconfig, console=console)
+    _settled_pods(stack, app)
+    before = resource_versions(stack)
+    with pytest.raises(Refused) as refused:
+        orch.switch()
+    after = resource_versions(stack)
+    text = console.export_text() + f"\nplatform-verify: error: {refused.value}\n"
+    out.mkdir(parents=True, exist_ok=True)
+    (out / f"{name}.txt").write_text(text)
+    (out / f"{name}-resource-versions.json").write_text(json.dumps({"before": before, "after": after}, indent=1))
+    print(f"\n{name}:\n{text}\nresourceVersions before == after: {before == after} ({len(before)} objects)")
+    return text, before, after
+
+
+@pytest.mark.parametrize("app", APPS[:1])
+def test_switch_with_another_profile_is_refused_and_changes_nothing(stack: Stack, app: str, artifacts: Path) -> None:  # noqa: F811
+    """The issue's scenario: deployed with the e2e profile, `switch --env test`."""
+    text, before, after = _refused_switch(stack, app, "test", artifacts / "bluegreen", f"{app}-switch-env-test")
+    assert "deployed with the e2e profile" in text and "not test" in text
+    assert "spec.type" in text and "NodePort" in text and "ClusterIP" in text, "the plan does not list the differences"
+    changed = {k: (before.get(k), after.get(k)) for k in set(before) | set(after) if before.get(k) != after.get(k)}
+    assert not changed, f"a refused switch changed objects: {changed}"
+
+
+@pytest.mark.parametrize("app", APPS[:1])
+def test_environment_edited_after_deploy_makes_the_switch_refuse(
+    stack: Stack,  # noqa: F811
+    app: str,
+    artifacts: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The environment files as deployed allow a flip (dry run); edited, the switch is refused."""
+    environments = tmp_path / "environments"
+    shutil.copytree(chart.ENVIRONMENTS, environments)
+    monkeypatch.setattr(chart, "ENVIRONMENTS", environments)
+    dry = connect(app, PROFILE, namespace=stack.namespace, kubeconfig=stack.kubeconfig, dry_run=True,
+                  console=Console(record=True, width=220))  # fmt: skip
+    outcome = dry.switch()
+    assert outcome.plan is not None and outcome.plan.allowed, outcome.plan and outcome.plan.text()
+    (artifacts / "bluegreen").mkdir(parents=True, exist_ok=True)
+    (artifacts / "bluegreen" / f"{app}-switch-allowed-dry-run.txt").write_text(outcome.plan.text())
+    print(f"\nallowed (dry run):\n{outcome.plan.text()}")
+    shared = environments / PROFILE / "values.yaml"
+    edited = shared.read_text().replace("logLevel: info", "logLevel: debug")
+    assert edited != shared.read_text()
+    shared.write_text(edited)
+    text, before, after = _refused_switch(stack, app, PROFILE, artifacts / "bluegreen", f"{app}-switch-env-edited")
+    assert "env[LOG_LEVEL].value" in text and "debug" in text
+    assert "deployed with" not in text  # same profile: refused for the edited file alone
+    changed = {k: (before.get(k), after.get(k)) for k in set(before) | set(after) if before.get(k) != after.get(k)}
+    assert not changed, f"a refused switch changed objects: {changed}"
 
 
 @pytest.mark.parametrize("keepalive", [True, False], ids=["keepalive", "no-keepalive"])

@@ -24,6 +24,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--skip-baseline", action="store_true", help="do not first check that the unmutated copy is green"
     )
+    parser.add_argument("--rev", help="measure the files of this git revision (e.g. HEAD) instead of the working tree")
     parser.add_argument("--report", type=Path, help="JSON report (default: <artifacts>/mutants/report.json)")
 
 
@@ -47,7 +48,7 @@ def main(args: argparse.Namespace) -> int:
     started = time.monotonic()
     jobs = min(args.jobs, len(mutants))
     with tempfile.TemporaryDirectory(prefix="mutants-") as tmp:
-        workspaces = [make_workspace(REPO_ROOT, Path(tmp) / f"w{i}") for i in range(jobs)]
+        workspaces = [make_workspace(REPO_ROOT, Path(tmp) / f"w{i}", args.rev) for i in range(jobs)]
         if not args.skip_baseline:
             baseline = run_suite(workspaces[0], SUITE, args.timeout)
             if baseline.returncode != 0:
@@ -61,7 +62,7 @@ def main(args: argparse.Namespace) -> int:
     figures = report.summary(results, time.monotonic() - started, jobs)
     print(report.render(results, figures))
     path = args.report or artifacts_dir() / "mutants" / "report.json"
-    selection = {"areas": args.area or [], "ids": args.ids or []}
+    selection = {"areas": args.area or [], "ids": args.ids or [], "rev": args.rev or "working tree"}
     print(f"report: {report.write_json(results, figures, path, selection)}")
     return 1 if report.failed(results) else 0
 

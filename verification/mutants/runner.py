@@ -18,6 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from verification.errors import UserError
 from verification.mutants.catalog import Mutant
 from verification.mutants.edits import StaleEdit, apply
 from verification.mutants.functions import FUNCTIONS
@@ -62,9 +63,23 @@ class Outcome:
     failure: str | None = field(default=None)
 
 
-def make_workspace(repo: Path, where: Path) -> Path:
-    """A copy of the repository that the suite can run in (node_modules linked, not copied)."""
-    shutil.copytree(repo, where, ignore=_IGNORE, symlinks=True)
+def make_workspace(repo: Path, where: Path, rev: str | None = None) -> Path:
+    """A copy of the repository that the suite can run in (node_modules linked, not copied).
+
+    Without `rev`, the working tree as it is (what a user measures locally); with `rev`, the files
+    of that commit (a shared working tree with others' edits in progress stays out of the measure).
+    """
+    if rev is None:
+        shutil.copytree(repo, where, ignore=_IGNORE, symlinks=True)
+    else:
+        where.mkdir(parents=True)
+        archive = where.parent / f"{where.name}.tar"
+        try:
+            run(["git", "-C", repo, "archive", "--format=tar", "-o", archive, rev])
+        except CommandError as exc:
+            raise UserError(f"--rev {rev}: git archive failed in {repo}: {str(exc).splitlines()[-1]}") from None
+        shutil.unpack_archive(archive, where)
+        archive.unlink()
     for modules in repo.glob("platform/apps/*/node_modules"):
         (where / modules.relative_to(repo)).symlink_to(modules, target_is_directory=True)
     return where

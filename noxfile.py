@@ -1,4 +1,4 @@
-"""Sessions: lint, tests (unit + conformance), conformance, bench, tools, images, cluster, e2e."""
+"""Sessions: lint, tests (unit + conformance), conformance, mutants, bench, tools, images, cluster, e2e."""
 
 import json
 import os
@@ -75,6 +75,20 @@ def conformance(session: nox.Session) -> None:
     _tools(session, CONFORMANCE_TOOLS)
     _crds(session)
     session.run("pytest", "verification/conformance", *session.posargs)
+
+
+@nox.session
+def mutants(session: nox.Session) -> None:
+    """Each misconfiguration of verification/mutants/catalog on a copy must turn conformance red.
+
+    Prints the kill rate, the wall time and every survivor; `-- --area charts`, `-- --id ID`,
+    `-- --list`, `-- --jobs N`, `-- --rev HEAD` select and tune (see `python -m verification.mutants -h`).
+    """
+    _install(session)
+    _tools(session, CONFORMANCE_TOOLS)
+    _crds(session)
+    report = ARTIFACTS / "mutants" / "report.json"
+    session.run("python", "-m", "verification.mutants", f"--report={report}", *session.posargs)
 
 
 @nox.session

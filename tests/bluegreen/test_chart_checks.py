@@ -206,7 +206,8 @@ def test_pod_security_and_hardening() -> None:
 
     r = edited(good(), "Deployment", "sample-app-blue", edit)
     assert bg.check_pod_security(r) == [
-        "Deployment sample-app-blue: container app: allowPrivilegeEscalation must be false",
+        'Deployment sample-app-blue: allowPrivilegeEscalation != false (container "app" must set '
+        "securityContext.allowPrivilegeEscalation=false)",
         "Deployment sample-app-blue: automountServiceAccountToken must be false",
         "Deployment sample-app-blue container app: readOnlyRootFilesystem must be true",
         "Deployment sample-app-blue container app: writable mount /data (only an emptyDir at /tmp)",

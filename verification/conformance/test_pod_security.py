@@ -1,22 +1,32 @@
-"""Every pod template passes the Pod Security level its namespace enforces."""
+"""Every pod template in the manifests passes the Pod Security level and version its namespace enforces.
+
+The model is the port of Pod Security admission (verification.models.podsecurity); the pod's
+template metadata is passed too (AppArmor annotations are checked). Chart renders are checked at
+restricted, for every environment and colour, by the blue-green chart checks (test_charts.py).
+"""
 
 from typing import Any
 
-from verification.models import pod_security
+from verification.models import podsecurity
 from verification.yamlio import source_of
 
 
-def test_pod_templates_meet_their_namespace_level(platform_objects: list[dict[str, Any]]) -> None:
-    levels = pod_security.namespace_levels(platform_objects)
-    problems = []
+def test_pod_templates_meet_their_namespace_policy(platform_objects: list[dict[str, Any]]) -> None:
+    policies = podsecurity.namespace_policies(platform_objects)
+    default = podsecurity.enforced(None)
+    problems, checked = [], 0
     for obj in platform_objects:
-        spec = pod_security.pod_spec_of(obj)
-        if spec is None:
+        template = podsecurity.pod_template_of(obj)
+        if template is None:
             continue
+        checked += 1
         namespace = obj["metadata"].get("namespace", "default")
-        level = levels.get(namespace, "privileged")
-        for reason in pod_security.violations(spec, level):
-            problems.append(
-                f"{source_of(obj)}: {obj['kind']} {namespace}/{obj['metadata']['name']} ({level}): {reason}"
-            )
+        policy = policies.get(namespace, default)
+        found = podsecurity.violations(template["spec"], policy.level, policy.version, metadata=template["metadata"])
+        problems += [
+            f"{source_of(obj)}: {obj['kind']} {namespace}/{obj['metadata']['name']} ({policy}): {reason}"
+            for reason in found
+        ]
+    assert checked, "no pod templates found in the manifests: nothing was checked"
     assert not problems, "Pod Security violations:\n" + "\n".join(problems)
+

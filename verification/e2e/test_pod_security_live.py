@@ -1,23 +1,34 @@
 """Pod Security live: the API server admits exactly the pods the Pod Security model admits.
 
-For every platform namespace, three pods (privileged, baseline-only, restricted) are created with a
-server-side dry run; the live answer (admitted, or rejected with `violates PodSecurity`) must equal
-the model (verification.models.pod_security) at the namespace's enforced level. In particular a
-privileged pod is rejected in test and staging and a restricted pod is admitted.
+1. For every platform namespace, three pods (privileged, baseline-only, restricted) are dry-run;
+   the live answer must equal the model (verification.models.podsecurity) at the namespace's
+   enforced level and version, reason for reason.
+2. Generated pod specs (tests' hypothesis strategy over every field a check reads, derandomized
+   so every run sends the same specs) are dry-run in two throw-away namespaces enforcing
+   restricted and baseline, in one batched kubectl call each; model == admission for every one,
+   verdict and reasons, and a table of mismatches (spec fields, model, admission message) if not.
 """
 
 import json
+import uuid
+from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, Phase, given, settings
 
+from verification.cluster.cluster import Cluster
+from verification.e2e.live.podsecurity_admission import Comparison, compare, dry_run_pods
+from verification.e2e.live.podsecurity_specs import pod_specs
 from verification.e2e.stack import Stack, stack  # noqa: F401
-from verification.models.pod_security import namespace_levels, violations
+from verification.models.podsecurity import check_pod, namespace_policies
 from verification.paths import MANIFESTS
 from verification.versions import versions
 from verification.yamlio import load_manifests
 
-LEVELS = namespace_levels(load_manifests([MANIFESTS / "namespaces"]))
+POLICIES = namespace_policies(load_manifests([MANIFESTS / "namespaces"]))
+EXAMPLES = 200
+MIN_VALID = 0.9  # at least this share of generated specs must pass API validation to reach admission
 
 
 def _image() -> str:
@@ -43,35 +54,91 @@ PRIVILEGED = {"containers": [_container({"privileged": True})]}
 PODS = {"privileged": PRIVILEGED, "baseline": BASELINE, "restricted": RESTRICTED}
 
 
-def _admitted(stack: Stack, namespace: str, name: str, spec: dict[str, Any]) -> tuple[bool, str]:  # noqa: F811
-    pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": f"psa-{name}", "namespace": namespace}, "spec": spec}
-    proc = stack.kubectl("create", "--dry-run=server", "-o", "name", "-f", "-", input=json.dumps(pod), check=False)
-    if proc.returncode == 0:
-        return True, proc.stdout.strip()
-    if "violates PodSecurity" not in proc.stderr:
-        pytest.fail(f"dry-run of pod {name} in {namespace} failed for another reason: {proc.stderr.strip()}")
-    return False, proc.stderr.strip()
+def _check(rows: list[Comparison], what: str) -> None:
+    wrong = [r for r in rows if not r.reasons_agree]
+    print(f"\n{what}: {len(rows)} compared, {sum(r.verdict_agrees for r in rows)} verdicts agree, "
+          f"{len(rows) - len(wrong)} verdicts and reasons agree")  # fmt: skip
+    assert not wrong, f"Pod Security admission differs from the model ({what}):\n" + "\n".join(r.row() for r in wrong)
 
 
-@pytest.mark.parametrize("namespace", sorted(LEVELS))
+@pytest.mark.parametrize("namespace", sorted(POLICIES))
 def test_admission_equals_model(stack: Stack, namespace: str) -> None:  # noqa: F811
-    level = LEVELS[namespace]
-    rows, wrong = [], []
-    for name, spec in PODS.items():
-        expected = not violations(spec, level)
-        live, detail = _admitted(stack, namespace, name, spec)
-        rows.append(f"{namespace} ({level}) pod {name}: model {'admit' if expected else 'reject'}, "
-                    f"cluster {'admit' if live else 'reject'}")  # fmt: skip
-        if live != expected:
-            wrong.append(f"{rows[-1]}: {detail}")
-    print("\n" + "\n".join(rows))
-    assert not wrong, "Pod Security admission differs from the model:\n" + "\n".join(wrong)
+    policy = POLICIES[namespace]
+    specs = {f"psa-{name}": spec for name, spec in PODS.items()}
+    observed = dry_run_pods(stack.kubectl, namespace, specs)
+    invalid = {n: o.message for n, o in observed.items() if o.outcome not in ("admitted", "forbidden")}
+    assert not invalid, f"dry runs in {namespace} failed for another reason than Pod Security: {invalid}"
+    rows = [
+        Comparison(n, s, str(policy), [str(r) for _, r in found], [r.reason for _, r in found], observed[n])
+        for n, s in specs.items()
+        for found in [check_pod(s, policy.level, policy.version)]
+    ]
+    _check(rows, f"namespace {namespace} ({policy})")
 
 
 @pytest.mark.parametrize("namespace", ["test", "staging"])
 def test_privileged_rejected_restricted_admitted_in_app_namespaces(stack: Stack, namespace: str) -> None:  # noqa: F811
-    privileged, why = _admitted(stack, namespace, "privileged", PRIVILEGED)
-    assert not privileged, f"a privileged pod was admitted in {namespace}"
-    assert "privileged" in why, why
-    restricted, why = _admitted(stack, namespace, "restricted", RESTRICTED)
-    assert restricted, f"a restricted pod was rejected in {namespace}: {why}"
+    observed = dry_run_pods(stack.kubectl, namespace, {"psa-privileged": PRIVILEGED, "psa-restricted": RESTRICTED})
+    assert observed["psa-privileged"].outcome == "forbidden", observed["psa-privileged"]
+    assert "privileged" in observed["psa-privileged"].reasons
+    assert observed["psa-restricted"].outcome == "admitted", observed["psa-restricted"]
+
+
+def generated_specs(count: int) -> list[dict[str, Any]]:
+    """`count` pod specs drawn the same way on every run (derandomized), duplicates dropped."""
+    drawn: list[dict[str, Any]] = []
+
+    @settings(max_examples=count, derandomize=True, database=None, deadline=None, phases=[Phase.generate],
+              suppress_health_check=list(HealthCheck))  # fmt: skip
+    @given(pod_specs(image=_image()))
+    def draw(spec: dict[str, Any]) -> None:
+        drawn.append(spec)
+
+    draw()
+    unique = {json.dumps(spec, sort_keys=True): spec for spec in drawn}
+    return list(unique.values())
+
+
+@pytest.fixture
+def enforcing_namespaces(cluster: Cluster) -> Any:
+    """Two throw-away namespaces enforcing restricted and baseline (latest); deleted afterwards."""
+    suffix = uuid.uuid4().hex[:5]
+    names = {level: f"psa-gen-{level}-{suffix}" for level in ("restricted", "baseline")}
+    for level, name in names.items():
+        labels = {"pod-security.kubernetes.io/enforce": level, "pod-security.kubernetes.io/enforce-version": "latest"}
+        ns = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name, "labels": labels}}
+        cluster.kubectl("create", "-f", "-", input=json.dumps(ns))
+    try:
+        yield names
+    finally:
+        for name in names.values():
+            cluster.kubectl("delete", "namespace", name, "--wait=false", check=False)
+
+
+def test_generated_pod_specs_admission_equals_model(
+    cluster: Cluster, enforcing_namespaces: dict[str, str], artifacts: Path
+) -> None:
+    specs = {f"psa-gen-{i:03d}": spec for i, spec in enumerate(generated_specs(EXAMPLES))}
+    report: list[str] = []
+    every: list[Comparison] = []
+    for level, namespace in enforcing_namespaces.items():
+        observed = dry_run_pods(cluster.kubectl, namespace, specs)
+        invalid = {n: o for n, o in observed.items() if o.outcome not in ("admitted", "forbidden")}
+        rows = compare(level, {n: s for n, s in specs.items() if n not in invalid}, observed)
+        admitted = sum(r.observed.outcome == "admitted" for r in rows)
+        exact = sum(r.reasons_agree and r.observed.message.endswith(", ".join(r.model)) for r in rows)
+        report.append(
+            f"{level}: {len(specs)} specs, {len(invalid)} refused by API validation, {len(rows)} reached admission "
+            f"({admitted} admitted, {len(rows) - admitted} forbidden); model == admission: "
+            f"{sum(r.verdict_agrees for r in rows)} verdicts, {sum(r.reasons_agree for r in rows)} verdicts and "
+            f"reasons, {exact} word for word"
+        )
+        report += [f"  invalid {n}: {o.outcome}: {o.message}" for n, o in invalid.items()]
+        every += rows
+    # every spec with both answers, for a reviewer: the generated cases live
+    (artifacts / "pod-security-generated.txt").write_text("\n".join(report + [r.row() for r in every]) + "\n")
+    print("\n" + "\n".join(report))
+    reached = {level: sum(r.level == level for r in every) for level in enforcing_namespaces}
+    assert all(n >= MIN_VALID * len(specs) for n in reached.values()), "\n".join(report)
+    mismatches = [r.row() for r in every if not r.reasons_agree]
+    assert not mismatches, "Pod Security admission differs from the model:\n" + "\n".join(mismatches)

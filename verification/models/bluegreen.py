@@ -18,7 +18,7 @@ from typing import Any
 import yaml
 
 from verification.errors import UserError
-from verification.models import crd_schema, pod_security, schema
+from verification.models import crd_schema, podsecurity, schema
 from verification.paths import CHARTS, ENVIRONMENTS, INTENT
 from verification.run import CommandError, run
 from verification.tools import require
@@ -346,7 +346,8 @@ def check_pod_security(r: Render) -> list[str]:
     for deployment in r.of_kind("Deployment"):
         name = f"Deployment {deployment['metadata']['name']}"
         spec = _template(deployment).get("spec") or {}
-        found += [f"{name}: {reason}" for reason in pod_security.violations(spec, "restricted")]
+        metadata = _template(deployment).get("metadata") or {}
+        found += [f"{name}: {reason}" for reason in podsecurity.violations(spec, "restricted", metadata=metadata)]
         if spec.get("automountServiceAccountToken") is not False:
             found.append(f"{name}: automountServiceAccountToken must be false")
         if spec.get("serviceAccountName") != r.app:

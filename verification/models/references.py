@@ -18,7 +18,7 @@ from typing import Any
 
 from verification.errors import UserError
 from verification.models import selectors
-from verification.models.pod_security import pod_spec_of
+from verification.models.podsecurity import pod_spec_of
 from verification.models.rbac_defaults import DEFAULT_OBJECTS
 from verification.paths import INTENT, REPO_ROOT
 from verification.yamlio import load_file, source_of

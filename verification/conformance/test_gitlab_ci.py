@@ -86,9 +86,9 @@ def test_push_develop_deploys_only_the_changed_app_to_test(evaluation: ci.Evalua
     }
 
 
-def test_schedule_runs_only_e2e(evaluation: ci.Evaluation) -> None:
+def test_schedule_runs_only_the_nightly_jobs(evaluation: ci.Evaluation) -> None:
     scenario = next(s for s in ci.SCENARIOS if s.event == "schedule")
-    assert _running(evaluation, scenario) == {"verify:e2e": "on_success"}
+    assert _running(evaluation, scenario) == {"verify:e2e": "on_success", "verify:mutants": "on_success"}
 
 
 def test_merge_request_without_app_change_runs_only_conformance(evaluation: ci.Evaluation) -> None:

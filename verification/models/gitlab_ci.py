@@ -43,6 +43,8 @@ TEMPLATES_DIR = "platform/ci"
 APPS = ("sample-app", "sample2-app")
 CONFORMANCE_JOB = "verify:conformance"
 E2E_JOB = "verify:e2e"
+MUTANTS_JOB = "verify:mutants"
+NIGHTLY_JOBS = (E2E_JOB, MUTANTS_JOB)  # the schedule runs these and only the schedule does
 
 # Predefined variables of each event, as GitLab sets them (a merge request pipeline has no
 # CI_COMMIT_BRANCH; a schedule runs on the default branch).
@@ -544,16 +546,17 @@ def check_pipeline(evaluation: Evaluation, pipeline: Pipeline) -> list[str]:
             )
         if s.event == "push_develop":
             problems.append(f"{where}: {name} runs on develop; staging is deployed from main only")
-    if s.event == "schedule":
-        e2e = running.get(E2E_JOB)
-        if e2e is None:
-            problems.append(f"{where}: the nightly schedule must run {E2E_JOB}")
-        elif e2e.when != "on_success" or e2e.allow_failure:
+    for nightly in NIGHTLY_JOBS:
+        job = running.get(nightly)
+        if s.event != "schedule":
+            if job:
+                problems.append(f"{where}: {nightly} runs on {s.event}; it belongs to the nightly schedule")
+        elif job is None:
+            problems.append(f"{where}: the nightly schedule must run {nightly}")
+        elif job.when != "on_success" or job.allow_failure:
             problems.append(
-                f"{where}: {E2E_JOB} must run unattended and count (is {e2e.when}, allow_failure {e2e.allow_failure})"
+                f"{where}: {nightly} must run unattended and count (is {job.when}, allow_failure {job.allow_failure})"
             )
-    elif E2E_JOB in running:
-        problems.append(f"{where}: {E2E_JOB} runs on {s.event}; it belongs to the nightly schedule")
     return problems
 
 

@@ -93,3 +93,11 @@ def test_bad_layer_flow_names_its_list() -> None:
             WORKLOADS,
             "Egress",
         )
+
+
+def test_port_range_in_the_intent() -> None:
+    assert allowed([{"from": "b/client", "to": "a/*", "port": "53-9000"}]) == {
+        ("b/client", "a/web:8080/TCP"),
+        ("b/client", "a/dns:53/UDP"),
+        ("b/client", "a/dns:53/TCP"),
+    }

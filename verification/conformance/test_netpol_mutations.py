@@ -62,10 +62,11 @@ def test_deleting_staging_default_deny_fails(copy: Path) -> None:
         "namespace staging: no default-deny Egress NetworkPolicy "
         "(podSelector: {}, policyTypes including Egress, no egress rules)",
     ]
-    # Nothing else notices: staging's allow-dns-egress still isolates egress and the allow rules
-    # isolate ingress, so the truth table is unchanged. The structural check is the safety net
-    # for the day one of those policies goes too.
-    assert failing(found) == {"default-deny"}
+    # The platform's workloads do not notice: staging's allow-dns-egress still isolates egress and
+    # the allow rules isolate the apps' ingress, so their truth table is unchanged. The boundary
+    # pods of staging that no allow rule selects do: they are open to every pod now.
+    assert failing(found) == {"default-deny", "boundaries", "ingress-layer"}
+    assert "default/outsider -> staging/~near-miss-" in found["boundaries"][0]
 
 
 def test_relabelled_test_workload_cannot_borrow_a_staging_allow_rule(copy: Path) -> None:
@@ -92,7 +93,8 @@ def test_relabelled_test_workload_cannot_borrow_a_staging_allow_rule(copy: Path)
 
 def test_staging_rule_unpinned_from_its_namespace_fails(copy: Path) -> None:
     # my choice: the peer keeps Prometheus's pod labels but accepts them from any namespace. No
-    # workload changes reachability today, so only the structural check can catch it.
+    # platform workload changes reachability; the structural check and a boundary pod with
+    # Prometheus's labels in the unlabelled namespace `default` catch it.
     def unpin(docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
         for d in docs:
             if d["metadata"]["name"] == "allow-metrics-from-prometheus":
@@ -101,7 +103,12 @@ def test_staging_rule_unpinned_from_its_namespace_fails(copy: Path) -> None:
 
     edit_documents(copy / "manifests/network-policies/staging.yaml", unpin)
     found = violations(copy)
-    assert failing(found) == {"unpinned-peers"}
+    assert failing(found) == {"unpinned-peers", "boundaries", "ingress-layer"}
+    assert "default/~pods-elsewhere-" in found["boundaries"][0]
+    assert (
+        "-> staging/sample-app-blue:9100/TCP allowed: egress allowed (no policy isolates it); ingress allowed by "
+        in (found["boundaries"][0])
+    )
     assert found["unpinned-peers"][0].endswith(
         "staging/allow-metrics-from-prometheus ingress[0] peer 0: namespaceSelector does not name the namespace "
         "by kubernetes.io/metadata.name, so pods of other namespaces can match"
@@ -165,3 +172,94 @@ def test_missing_quota_fails(copy: Path) -> None:
         copy / "manifests/namespaces/monitoring.yaml", lambda docs: [d for d in docs if d["kind"] != "ResourceQuota"]
     )
     assert violations(copy)["quotas"] == ["namespace monitoring: no ResourceQuota"]
+
+
+# ---------------------------------------------------------------- blind spots of the truth table alone
+# Each mistake below leaves the truth table over the platform's workloads unchanged (the other
+# side of the connection still denies, or no workload sits on the boundary), so the checks that
+# existed before the boundary workloads stay silent; the boundary and layer checks name the rule.
+BOUNDARY_CHECKS = set(segmentation.BOUNDARY_CHECKS)
+
+
+def _split_peer(docs: list[dict[str, Any]], name: str, field: str, peers: str) -> list[dict[str, Any]]:
+    """AND -> OR: one peer {namespaceSelector, podSelector} becomes two peers."""
+    for d in docs:
+        if d["metadata"]["name"] == name:
+            rule = d["spec"][field][0]
+            peer = rule[peers][0]
+            rule[peers] = [{"namespaceSelector": peer["namespaceSelector"]}, {"podSelector": peer["podSelector"]}]
+    return docs
+
+
+def _assert_only_new_checks_see_it(copy: Path, before: dict[str, list[str]], check: str, rule: str) -> str:
+    found = violations(copy)
+    old = {k: v for k, v in found.items() if k not in BOUNDARY_CHECKS}
+    assert old == {k: v for k, v in before.items() if k not in BOUNDARY_CHECKS}, "the old checks saw it after all"
+    assert found[check] != before[check], f"{check} did not change"
+    report = found[check][0]
+    assert f"allowed by {rule}" in report, report[:3000]
+    return report
+
+
+def test_ingress_peer_split_and_to_or_is_caught_by_the_ingress_layer(copy: Path) -> None:
+    # test/allow-http-from-ingress-controller: {ingress-nginx namespace AND controller pods} becomes
+    # every pod of ingress-nginx OR controller-labelled pods of test. Both sources' egress is closed
+    # (ingress-nginx pods other than the controller; every pod of test), so the table is unchanged.
+    before = violations(copy)
+    edit_documents(
+        copy / "manifests/network-policies/test.yaml",
+        lambda docs: _split_peer(docs, "allow-http-from-ingress-controller", "ingress", "from"),
+    )
+    report = _assert_only_new_checks_see_it(
+        copy, before, "ingress-layer", "test/allow-http-from-ingress-controller ingress[0]"
+    )
+    # The boundary pods that tell AND from OR: pods of ingress-nginx failing the pod selector.
+    assert "ingress alone allows ingress-nginx/~near-miss-" in report
+
+
+def test_egress_peer_split_and_to_or_is_caught_by_the_egress_layer(copy: Path) -> None:
+    # ingress-nginx/controller egress[0]: {test/staging AND part-of=devops-platform} becomes every
+    # pod of test and staging OR devops-platform pods of ingress-nginx; their ingress is closed.
+    before = violations(copy)
+    edit_documents(
+        copy / "manifests/network-policies/ingress-nginx.yaml",
+        lambda docs: _split_peer(docs, "controller", "egress", "to"),
+    )
+    report = _assert_only_new_checks_see_it(copy, before, "egress-layer", "ingress-nginx/controller egress[0]")
+    assert "egress alone allows ingress-nginx/controller -> test/~near-miss-" in report
+
+
+def test_port_widened_to_a_range_is_caught_by_the_ingress_layer(copy: Path) -> None:
+    # argocd/allow-metrics-from-prometheus: 8082-8084 becomes 8082-8090. Prometheus's egress still
+    # ends at 8084, so the table is unchanged; the port just past the range (8085) shows it.
+    def widen(docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        for d in docs:
+            if d["metadata"]["name"] == "allow-metrics-from-prometheus":
+                d["spec"]["ingress"][0]["ports"][0]["endPort"] = 8090
+        return docs
+
+    before = violations(copy)
+    edit_documents(copy / "manifests/network-policies/argocd.yaml", widen)
+    report = _assert_only_new_checks_see_it(
+        copy, before, "ingress-layer", "argocd/allow-metrics-from-prometheus ingress[0]"
+    )
+    assert ":8085/TCP: allowed by argocd/allow-metrics-from-prometheus ingress[0]" in report
+
+
+def test_egress_port_widened_to_a_range_is_caught_by_the_egress_layer(copy: Path) -> None:
+    # monitoring/prometheus egress to the controller's metrics: 10254 becomes 10254-10300. The
+    # controller's ingress allows only 10254, so the table is unchanged; the controller's boundary
+    # port 10255 shows the egress rule alone allowing it.
+    def widen(docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        for d in docs:
+            if d["metadata"]["name"] == "prometheus":
+                for rule in d["spec"]["egress"]:
+                    for port in rule.get("ports") or []:
+                        if port.get("port") == 10254:
+                            port["endPort"] = 10300
+        return docs
+
+    before = violations(copy)
+    edit_documents(copy / "manifests/network-policies/monitoring.yaml", widen)
+    report = _assert_only_new_checks_see_it(copy, before, "egress-layer", "monitoring/prometheus egress[5]")
+    assert "monitoring/prometheus -> ingress-nginx/controller:10255/TCP" in report

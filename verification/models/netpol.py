@@ -367,6 +367,7 @@ class Model:
         # (direction, workload) -> policies isolating it: truth tables ask once per pair and port.
         # Keyed by the whole (frozen) workload, so two workloads sharing a key never share an answer.
         self._isolating: dict[tuple[str, Workload], tuple[Policy, ...]] = {}
+        self._peer_cache: dict[tuple[str, Workload, Workload], Any] = {}
 
     @classmethod
     def from_objects(cls, objects: Iterable[Mapping[str, Any]]) -> "Model":
@@ -389,21 +390,32 @@ class Model:
     def _side(self, direction: str, subject: Workload, peer: Workload, port: Port) -> Direction:
         # `subject` is the pod the policy selects; `peer` the other end; `port` is on the destination.
         dst = peer if direction == EGRESS else subject
-        selecting, allowing, matched = [], [], []
-        field = direction.lower()
-        for policy in self.isolating(direction, subject):
-            selecting.append(policy.key)
-            rules = policy.egress if direction == EGRESS else policy.ingress
-            hits = [i for i, rule in enumerate(rules) if self._rule_matches(rule, policy.namespace, peer, dst, port)]
-            if hits:
-                allowing.append(policy.key)
-                matched += [f"{policy.key} {field}[{i}]" for i in hits]
-        return Direction(direction, tuple(selecting), tuple(allowing), tuple(matched))
+        selecting, candidates = self._peer_rules(direction, subject, peer)
+        allowing: list[str] = []
+        matched = []
+        for policy, label, rule in candidates:
+            if not rule.ports or any(_port_matches(p, dst, port) for p in rule.ports):
+                matched.append(label)
+                if policy.key not in allowing:
+                    allowing.append(policy.key)
+        return Direction(direction, selecting, tuple(allowing), tuple(matched))
 
-    def _rule_matches(self, rule: Rule, policy_ns: str, peer: Workload, dst: Workload, port: Port) -> bool:
-        peer_ok = not rule.peers or any(self._peer_matches(p, policy_ns, peer) for p in rule.peers)
-        port_ok = not rule.ports or any(_port_matches(p, dst, port) for p in rule.ports)
-        return peer_ok and port_ok
+    def _peer_rules(
+        self, direction: str, subject: Workload, peer: Workload
+    ) -> tuple[tuple[str, ...], tuple[tuple[Policy, str, Rule], ...]]:
+        """(isolating policy keys, the rules whose peers admit `peer`); cached: ports vary, peers do not."""
+        key = (direction, subject, peer)
+        if key not in self._peer_cache:
+            field = direction.lower()
+            policies = self.isolating(direction, subject)
+            candidates = tuple(
+                (policy, f"{policy.key} {field}[{i}]", rule)
+                for policy in policies
+                for i, rule in enumerate(policy.egress if direction == EGRESS else policy.ingress)
+                if not rule.peers or any(self._peer_matches(p, policy.namespace, peer) for p in rule.peers)
+            )
+            self._peer_cache[key] = (tuple(p.key for p in policies), candidates)
+        return self._peer_cache[key]
 
     def _peer_matches(self, peer: Peer, policy_ns: str, other: Workload) -> bool:
         if peer.ip_block is not None:
@@ -580,7 +592,7 @@ class Flow:
 
     sources: str
     destinations: str
-    port: int | str  # number, port name, or "*" (every port of the destination)
+    port: int | str  # number, `first-last` range, port name, or "*" (every port of the destination)
     protocol: str | None
     why: str
 
@@ -595,7 +607,12 @@ class Flow:
             return False
         if self.port == "*":
             return True
-        return port.port == self.port if isinstance(self.port, int) else port.name == self.port
+        if isinstance(self.port, int):
+            return port.port == self.port
+        low, dash, high = self.port.partition("-")
+        if dash and low.isdigit() and high.isdigit():  # a numeric range, as a policy's port..endPort
+            return int(low) <= port.port <= int(high)
+        return port.name == self.port
 
 
 LAYER_KEYS = {INGRESS: "ingress_only", EGRESS: "egress_only"}

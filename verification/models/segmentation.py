@@ -7,6 +7,7 @@ platform/docs/conventions.md are written down here; the model lives in models/ne
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -18,11 +19,12 @@ from verification.models.netpol import (
     Policy,
     Port,
     Workload,
-    load_reachability,
     load_workloads,
+    parse_reachability,
     table_report,
 )
-from verification.yamlio import iter_kind, load_manifests, source_of
+from verification.models.netpol_boundaries import Boundaries
+from verification.yamlio import iter_kind, load_file, load_manifests, source_of
 
 # conventions.md: namespace -> labels it must carry.
 NAMESPACE_LABELS: dict[str, dict[str, str]] = {
@@ -50,15 +52,23 @@ class Platform:
     model: Model
     workloads: list[Workload]
     expected: dict[str, dict[str, bool]]
+    intent: Any = None  # the reachability file's data (its layer lists too)
+    intent_file: str = "reachability.yaml"
 
     @classmethod
     def load(cls, manifests: Path, intent: Path, objects: list[dict[str, Any]] | None = None) -> "Platform":
         """`objects`: the manifests already loaded (the conformance session fixture), else read."""
         objects = load_manifests([manifests]) if objects is None else objects
         workloads = load_workloads(intent / "workloads.yaml")
-        return cls(
-            objects, Model.from_objects(objects), workloads, load_reachability(intent / "reachability.yaml", workloads)
-        )
+        path = intent / "reachability.yaml"
+        data = load_file(path)
+        expected = parse_reachability(data, str(path), workloads)
+        return cls(objects, Model.from_objects(objects), workloads, expected, data, str(path))
+
+    @cached_property
+    def boundaries(self) -> Boundaries:
+        """Platform + synthetic boundary workloads, their truth table computed once."""
+        return Boundaries.of(self.model, self.workloads, self.intent, self.intent_file)
 
 
 # ---------------------------------------------------------------- reachability
@@ -83,6 +93,10 @@ def reachability_report(platform: Platform) -> str:
         + "\n\nwhy (model):\n"
         + "\n".join(lines)
     )
+
+
+# The boundary checks: platform + synthetic workloads, both sides, then each side alone.
+BOUNDARY_CHECKS = {"boundaries": None, "ingress-layer": INGRESS, "egress-layer": EGRESS}
 
 
 # ---------------------------------------------------------------- NetworkPolicy hygiene
@@ -247,6 +261,7 @@ def all_violations(platform: Platform) -> dict[str, list[str]]:
     report = reachability_report(platform)
     return {
         "reachability": [report] if report else [],
+        **{name: [r] if (r := platform.boundaries.report(side)) else [] for name, side in BOUNDARY_CHECKS.items()},
         "unselecting-policies": unselecting_policy_violations(platform.model.policies, platform.workloads),
         "default-deny": default_deny_violations(platform.model.policies),
         "unpinned-peers": unpinned_peer_violations(platform.model.policies),

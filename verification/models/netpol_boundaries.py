@@ -1,0 +1,384 @@
+"""Adversarial workloads derived from the NetworkPolicies themselves, and each layer on its own.
+
+The platform's workloads rarely sit on a policy's boundary: no pod tells a peer
+`{namespaceSelector, podSelector}` (AND) from the two peers `{namespaceSelector}`, `{podSelector}`
+(OR), and no port tells `port: 9100` from `port: 9100, endPort: 9200`. This module places
+synthetic workloads on every such boundary, so the truth table over platform + synthetic
+workloads changes when a boundary moves:
+
+- `pods-elsewhere`: for every peer with a podSelector, a pod matching the selector in a namespace
+  the peer does not admit (the policy's own namespace, and `default`, a namespace with no labels);
+- `near-miss`: for every peer, in each namespace it admits, pods that fail exactly one
+  requirement of its pod selector;
+- `ports`: for every port of a rule, a pod where the rule's pods live with the neighbouring ports
+  (port-1, port+1, endPort+1), the same number on the other protocols, and a named port's number
+  without its name;
+- `no-labels`: a pod without labels in a namespace without labels.
+
+The intent (platform/intent/reachability.yaml) judges them like any workload: a synthetic pod is
+denied everything unless a flow's pattern names it (`test/*` does; `test/sample-app-*` does not).
+
+A rule widened on one side is often masked by the other (an ingress rule opened to a namespace
+whose egress is default-deny), so `layer_report` also evaluates each direction alone, the other
+side open, against the intent's `allow` plus its `ingress_only`/`egress_only` flows, and names
+the policy and rule that allows a cell the intent does not.
+"""
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+
+from verification.models import selectors
+from verification.models.netpol import (
+    INGRESS,
+    PROTOCOLS,
+    Matrix,
+    Model,
+    Peer,
+    Policy,
+    PolicyPort,
+    Port,
+    Rule,
+    Workload,
+    parse_layer_intent,
+    parse_reachability,
+    table_report,
+)
+
+# A namespace without a Namespace object under platform/manifests: only kubernetes.io/metadata.name.
+UNLABELLED_NAMESPACE = "default"
+DEFAULT_PORT = Port(8080, "TCP", "http")  # carried by synthetic pods whose rule allows every port
+PREFIX = "~"  # synthetic workload names start with it: `test/~near-miss-3`
+
+
+@dataclass(frozen=True)
+class Synthetic:
+    """A synthetic workload and the boundaries it sits on (`ns/policy ingress[0] peer 0: ...`)."""
+
+    workload: Workload
+    kind: str
+    reasons: tuple[str, ...]
+
+
+# ---------------------------------------------------------------- labels on a selector's edge
+
+
+def satisfying(selector: Mapping[str, Any]) -> dict[str, str] | None:
+    """The fewest labels a selector matches, or None when no label set can match it."""
+    labels = {k: str(v) for k, v in (selector.get("matchLabels") or {}).items()}
+    for expr in selector.get("matchExpressions") or []:
+        key, op, values = expr["key"], expr["operator"], [str(v) for v in expr.get("values") or []]
+        if op == "In" and key not in labels:
+            labels[key] = values[0]
+        elif op == "Exists" and key not in labels:
+            labels[key] = "present"
+    return labels if selectors.matches(selector, labels) else None
+
+
+def near_misses(selector: Mapping[str, Any]) -> list[dict[str, str]]:
+    """Label sets failing exactly one requirement of the selector (each one in turn)."""
+    base = satisfying(selector)
+    if base is None:
+        return []
+    found: list[dict[str, str]] = []
+    requirements = [("label", k, [str(v)]) for k, v in (selector.get("matchLabels") or {}).items()]
+    requirements += [
+        (e["operator"], e["key"], [str(v) for v in e.get("values") or []])
+        for e in selector.get("matchExpressions") or []
+    ]
+    for op, key, values in requirements:
+        labels = dict(base)
+        if op in ("label", "In"):
+            labels[key] = "not-" + "-".join(values)
+        elif op == "NotIn":
+            labels[key] = values[0]
+        elif op == "Exists":
+            labels.pop(key, None)
+        else:  # DoesNotExist
+            labels[key] = "present"
+        if not selectors.matches(selector, labels) and labels not in found:
+            found.append(labels)
+    return found
+
+
+# ---------------------------------------------------------------- synthetic workloads
+
+
+class _Builder:
+    """Collects synthetic pods, merging those with the same namespace and labels."""
+
+    def __init__(self, model: Model, workloads: Sequence[Workload]) -> None:
+        self.model = model
+        self.workloads = workloads
+        self.namespaces = sorted({*model.namespace_labels, *(w.namespace for w in workloads), UNLABELLED_NAMESPACE})
+        self.pods: dict[tuple[str, tuple[tuple[str, str], ...]], tuple[str, list[Port], list[str]]] = {}
+
+    def add(self, kind: str, namespace: str, labels: Mapping[str, str], ports: Iterable[Port], reason: str) -> None:
+        key = (namespace, tuple(sorted(labels.items())))
+        if key not in self.pods:
+            self.pods[key] = (kind, [], [])
+        _kind, have, reasons = self.pods[key]
+        for port in ports:
+            if any(p.port == port.port and p.protocol == port.protocol for p in have):
+                continue
+            if port.name and any(p.name == port.name for p in have):
+                port = Port(port.port, port.protocol)  # pod port names are unique
+            have.append(port)
+        if reason not in reasons:
+            reasons.append(reason)
+
+    def admitted(self, peer: Peer, policy: Policy) -> list[str]:
+        """Namespaces whose pods the peer can match."""
+        if peer.namespace_selector is None:
+            return [policy.namespace]
+        return [
+            ns
+            for ns in self.namespaces
+            if selectors.matches(peer.namespace_selector, self.model.labels_of_namespace(ns))
+        ]
+
+    def resolve(self, rule_port: PolicyPort, destinations: Sequence[Workload]) -> list[Port]:
+        """The ports a rule port allows, a named one as the rule's destination workloads declare it."""
+        if rule_port.port is None:
+            return [Port(DEFAULT_PORT.port, rule_port.protocol, DEFAULT_PORT.name)]
+        if isinstance(rule_port.port, int):
+            ends = {rule_port.port, rule_port.end_port or rule_port.port}
+            return [Port(p, rule_port.protocol) for p in sorted(ends)]
+        named = {
+            p for w in destinations for p in w.ports if p.name == rule_port.port and p.protocol == rule_port.protocol
+        }
+        return sorted(named, key=lambda p: p.port)
+
+    def rule_ports(self, rule: Rule, destinations: Sequence[Workload]) -> list[Port]:
+        return [p for rp in rule.ports for p in self.resolve(rp, destinations)] or [DEFAULT_PORT]
+
+    def destinations(self, field: str, rule: Rule, policy: Policy) -> list[Workload]:
+        """The platform workloads a rule's ports are on: the selected pods (ingress) or the peers (egress)."""
+        if field == "ingress":
+            return [w for w in self.workloads if policy.selects(w)]
+        return [
+            w
+            for w in self.workloads
+            if not rule.peers
+            or any(
+                p.ip_block is None
+                and w.namespace in self.admitted(p, policy)
+                and selectors.matches(p.pod_selector or {}, w.labels)
+                for p in rule.peers
+            )
+        ]
+
+    def build(self) -> tuple[list[Workload], list[Synthetic]]:
+        """(the platform's workloads, with boundary ports added, and the new synthetic workloads).
+
+        A pod with exactly a platform workload's namespace and labels IS that workload to every
+        policy, so its boundary ports go onto the workload itself (the intent's rows for it apply)."""
+        real = {(w.namespace, tuple(sorted(w.labels.items()))): w for w in self.workloads}
+        extra: dict[str, tuple[list[Port], list[str]]] = {}
+        found = []
+        for key, (kind, ports, reasons) in sorted(self.pods.items()):
+            if key in real:
+                extra[real[key].key] = (ports, reasons)
+                continue
+            namespace, labels = key
+            workload = Workload(
+                namespace, f"{PREFIX}{kind}-{len(found) + 1}", dict(labels), tuple(ports or [DEFAULT_PORT])
+            )
+            found.append(Synthetic(workload, kind, tuple(reasons)))
+        augmented = []
+        for w in self.workloads:
+            ports, reasons = extra.get(w.key, ([], []))
+            names = {p.name for p in w.ports if p.name}
+            added = [
+                p if p.name not in names else Port(p.port, p.protocol)
+                for p in ports
+                if not any(q.port == p.port and q.protocol == p.protocol for q in w.ports)
+            ]
+            augmented.append(Workload(w.namespace, w.name, w.labels, (*w.ports, *added), w.ip))
+            if added:
+                found.append(Synthetic(augmented[-1], "ports", tuple(reasons)))
+        return augmented, found
+
+
+def _rules(policy: Policy) -> Iterable[tuple[str, int, Rule]]:
+    for field, rules in (("ingress", policy.ingress), ("egress", policy.egress)):
+        for i, rule in enumerate(rules):
+            yield field, i, rule
+
+
+def _neighbours(port: Port, end: int | None) -> list[Port]:
+    """port-1, port+1 (endPort+1 for a range), and the same number on the other protocols."""
+    numbers = [port.port - 1, (end or port.port) + 1]
+    found = [Port(n, port.protocol) for n in numbers if 1 <= n <= 65535]
+    found.append(Port(port.port, port.protocol))  # a named port's number without the name
+    others = [p for p in PROTOCOLS if p != port.protocol]
+    # The first other protocol keeps the name: a rule on `metrics/TCP` must not admit `metrics/UDP`.
+    found += [Port(port.port, proto, port.name if i == 0 else None) for i, proto in enumerate(others)]
+    return found
+
+
+def synthetic_workloads(model: Model, workloads: Sequence[Workload]) -> tuple[list[Workload], list[Synthetic]]:
+    """(platform workloads with their boundary ports, every boundary workload), in a stable order.
+
+    The synthetic list also holds the platform workloads that gained ports (kind `ports`)."""
+    b = _Builder(model, workloads)
+    for policy in model.policies:
+        selected = next((w for w in workloads if policy.selects(w)), None)
+        own_labels = dict(selected.labels) if selected else satisfying(policy.pod_selector)
+        for field, i, rule in _rules(policy):
+            at = f"{policy.key} {field}[{i}]"
+            destinations = b.destinations(field, rule, policy)
+            ports = b.rule_ports(rule, destinations)
+            for j, peer in enumerate(rule.peers):
+                if peer.ip_block is not None:
+                    continue
+                admitted = b.admitted(peer, policy)
+                pod_selector = peer.pod_selector or {}
+                labels = satisfying(pod_selector)
+                if peer.pod_selector is not None and labels is not None:  # AND: its pods, wrong namespace
+                    for ns in (policy.namespace, UNLABELLED_NAMESPACE):
+                        if ns not in admitted:
+                            b.add(
+                                "pods-elsewhere", ns, labels, ports, f"{at} peer {j}: its pods outside its namespaces"
+                            )
+                for ns in admitted:
+                    for miss in near_misses(pod_selector):
+                        b.add("near-miss", ns, miss, ports, f"{at} peer {j}: in namespace {ns}, one label wrong")
+            # Where the rule's destination pods live: the selected pods (ingress) or each peer (egress).
+            if field == "ingress":
+                homes = [(policy.namespace, own_labels)] if own_labels is not None else []
+            elif not rule.peers:
+                homes = [(UNLABELLED_NAMESPACE, {})]
+            else:
+                homes = [h for peer in rule.peers if (h := _home(b, peer, policy)) is not None]
+            for rule_port in rule.ports:
+                adversarial = [
+                    n
+                    for p in b.resolve(rule_port, destinations)
+                    for n in _neighbours(p, rule_port.end_port)
+                    if not any(_allows(rp, n) for rp in rule.ports)
+                ]
+                for ns, labels in homes:
+                    b.add("ports", ns, labels, adversarial, f"{at}: the ports around {_port_text(rule_port)}")
+    b.add("no-labels", UNLABELLED_NAMESPACE, {}, [DEFAULT_PORT], "a pod without labels in a namespace without labels")
+    return b.build()
+
+
+def _home(b: _Builder, peer: Peer, policy: Policy) -> tuple[str, dict[str, str]] | None:
+    """A namespace and labels of a pod the peer matches: a platform workload if one does."""
+    if peer.ip_block is not None:
+        return None
+    admitted = b.admitted(peer, policy)
+    for w in b.workloads:
+        if w.namespace in admitted and selectors.matches(peer.pod_selector or {}, w.labels):
+            return w.namespace, dict(w.labels)
+    labels = satisfying(peer.pod_selector or {})
+    return (admitted[0], labels) if admitted and labels is not None else None
+
+
+def _allows(rule_port: PolicyPort, port: Port) -> bool:
+    """Does the rule port itself allow this adversarial port? (then it is no boundary)"""
+    if port.protocol != rule_port.protocol or isinstance(rule_port.port, str):
+        return port.protocol == rule_port.protocol and port.name == rule_port.port
+    if rule_port.port is None:
+        return True
+    return rule_port.port <= port.port <= (rule_port.end_port or rule_port.port)
+
+
+def _port_text(rule_port: PolicyPort) -> str:
+    if rule_port.port is None:
+        return f"every {rule_port.protocol} port"
+    end = f"-{rule_port.end_port}" if rule_port.end_port else ""
+    return f"{rule_port.port}{end}/{rule_port.protocol}"
+
+
+# ---------------------------------------------------------------- checks
+
+
+def _differences(
+    matrix: Matrix, expected: Mapping[str, Mapping[str, bool]], side: str | None
+) -> list[tuple[str, str, str]]:
+    """(source, target, why) for every cell where the table (or one side alone) differs from `expected`."""
+    found = []
+    for (src, target), verdict in matrix.verdicts.items():
+        if side is None:
+            have, why = verdict.allowed, verdict.explain()
+        else:
+            direction = verdict.ingress if side == INGRESS else verdict.egress
+            have = direction.allowed
+            cause = f"allowed by {', '.join(direction.rules)}" if direction.rules else direction.describe()
+            why = f"{side.lower()} alone {'allows' if have else 'denies'} {src} -> {target}: {cause}"
+        if have != expected[src][target]:
+            found.append((src, target, why))
+    return found
+
+
+def _side_table(matrix: Matrix, side: str) -> dict[str, dict[str, bool]]:
+    table: dict[str, dict[str, bool]] = {w.key: {} for w in matrix.workloads}
+    for (src, target), verdict in matrix.verdicts.items():
+        table[src][target] = (verdict.ingress if side == INGRESS else verdict.egress).allowed
+    return table
+
+
+def _cut(table: Mapping[str, Mapping[str, bool]], keep: set[str]) -> dict[str, dict[str, bool]]:
+    """The table restricted to the workloads in `keep`, so the grids stay readable."""
+    return {s: {t: v for t, v in row.items() if t.rsplit(":", 1)[0] in keep} for s, row in table.items() if s in keep}
+
+
+@dataclass(frozen=True)
+class Boundaries:
+    """The truth table over platform + synthetic workloads, computed once for every check."""
+
+    model: Model
+    workloads: tuple[Workload, ...]
+    synthetic: tuple[Synthetic, ...]
+    intent: Any  # the reachability file's data
+    origin: str
+
+    @classmethod
+    def of(cls, model: Model, workloads: Sequence[Workload], intent: Any, origin: str) -> "Boundaries":
+        augmented, synthetic = synthetic_workloads(model, workloads)
+        keys = {w.key for w in augmented}
+        new = [s.workload for s in synthetic if s.workload.key not in keys]
+        return cls(model, (*augmented, *new), tuple(synthetic), intent, origin)
+
+    @cached_property
+    def matrix(self) -> Matrix:
+        return self.model.truth_table(self.workloads)
+
+    def legend(self, keys: set[str]) -> str:
+        lines = [
+            f"  {s.workload.key} labels {dict(s.workload.labels)} ports "
+            f"{', '.join(p.label + (f' ({p.name})' if p.name else '') for p in s.workload.ports)}: "
+            + "; ".join(s.reasons[:3])
+            + (f" (+{len(s.reasons) - 3} more)" if len(s.reasons) > 3 else "")
+            for s in self.synthetic
+            if s.workload.key in keys
+        ]
+        return "synthetic workloads in these cells:\n" + "\n".join(lines) if lines else ""
+
+    def report(self, side: str | None = None) -> str:
+        """'' when the table (both sides, or one side alone) equals the intent; else why and grids."""
+        if side is None:
+            expected = parse_reachability(self.intent, self.origin, self.workloads)
+            observed = self.matrix.as_table()
+            title, contract = "boundaries", "the intent's allow flows"
+        else:
+            expected = parse_layer_intent(self.intent, self.origin, self.workloads, side)
+            observed = _side_table(self.matrix, side)
+            title, contract = f"{side.lower()} alone", f"allow + {side.lower()}_only flows"
+        differences = _differences(self.matrix, expected, side)
+        if not differences:
+            return ""
+        keep = {src for src, _t, _w in differences} | {t.rsplit(":", 1)[0] for _s, t, _w in differences}
+        head = (
+            f"{title}: {len(differences)} cells over platform + synthetic boundary workloads differ from "
+            f"{contract} in {self.origin}"
+        )
+        grids = table_report(
+            _cut(expected, keep), _cut(observed, keep), [w for w in self.workloads if w.key in keep], title
+        )
+        return "\n\n".join(
+            part for part in (head, "\n".join(why for _s, _t, why in differences), self.legend(keep), grids) if part
+        )

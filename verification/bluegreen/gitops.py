@@ -20,6 +20,7 @@ from verification.bluegreen.release import Target, colour_values, render_pair
 from verification.errors import UserError
 from verification.models import bluegreen as chart
 from verification.run import run
+from verification.yamlio import load_file, parse, read_text
 
 COLOUR_KEYS = ("activeColor", *chart.COLORS)
 
@@ -30,7 +31,7 @@ def values_file(target: Target) -> Path:
 
 def current_values(target: Target) -> dict[str, Any]:
     """The app's values file as ArgoCD renders it (always "installed": git is the state)."""
-    data = yaml.safe_load(values_file(target).read_text()) or {}
+    data = load_file(values_file(target)) or {}
     if not isinstance(data, dict):
         raise UserError(f"{values_file(target)}: expected a mapping of values")
     return data
@@ -38,14 +39,16 @@ def current_values(target: Target) -> dict[str, Any]:
 
 def write_colours(path: Path, colours: dict[str, Any]) -> None:
     """Replace the colour keys in the values file; its leading comment and other keys stay."""
-    text = path.read_text()
+    text = read_text(path)
     header = "".join(re.findall(r"^(?:#.*\n)*", text)[:1])
-    data = yaml.safe_load(text) or {}
+    data = parse(text, str(path)) or {}
     for key in COLOUR_KEYS:
         data.pop(key, None)
     data["activeColor"] = colours["activeColor"]
     for color in chart.COLORS:
         data[color] = {"tag": str(colours[color]["tag"]), "version": str(colours[color]["version"])}
+        if colours[color].get("settings"):
+            data[color]["settings"] = colours[color]["settings"]
     path.write_text(header + yaml.safe_dump(data, sort_keys=False, default_flow_style=False))
 
 

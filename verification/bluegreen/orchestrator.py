@@ -15,7 +15,6 @@ values with the new colour, so the idle colour keeps its exact pods.
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Protocol
 
 from rich.console import Console
@@ -41,6 +40,7 @@ from verification.errors import UserError
 from verification.models import bluegreen as chart
 from verification.run import CommandError
 from verification.wait import WaitTimeout, wait_for
+from verification.yamlio import load_file
 
 SMOKE_PATHS = ("/healthz", "/readyz", "/version")
 LIVE_SAMPLES = 5  # consecutive fresh requests through --url that must all answer the new version
@@ -100,6 +100,7 @@ class Orchestrator:
         read_values: Callable[[release.Target], dict | None] | None = None,
         plan_flip: Callable[[release.Target, str, str, str | None], Plan] | None = None,
         plan_deploy: Callable[[release.Target, dict], Plan] | None = None,
+        pin: Callable[[release.Target, dict], dict] | None = None,
         flip: Callable[[release.Target, dict], None] | None = None,
         dry_run: bool = False,
         change_profile: bool = False,
@@ -121,6 +122,7 @@ class Orchestrator:
         self._read_values = read_values or release.current_values
         self._plan_flip = plan_flip or release.plan_flip
         self._plan_deploy = plan_deploy or release.plan_deploy
+        self._pin = pin or (lambda t, v: release.pin_active(t, v, release.stored_values(t)))
         self._flip_apply = flip or (lambda t, v: release.flip(t, v, timeout=self.timeout))
         self.dry_run = dry_run
         self.change_profile = change_profile
@@ -185,6 +187,11 @@ class Orchestrator:
             self._check_profile("deploy")
             self._preflight()
         decision = plan_deploy(state, version, tag)
+        if decision.values and state.installed:
+            # The environment's current values go to the idle colour only.
+            decision = Decision(
+                decision.action, decision.target, decision.reason, self._pin(self.target, dict(decision.values))
+            )
         deploy_plan = None
         if state.installed:
             # The environment's files may have changed since the last deploy: list what changes.
@@ -195,7 +202,7 @@ class Orchestrator:
                     "deploy",
                     decision.target,
                     f"{decision.reason}, but the release differs from {self.target.env}'s values: deploying them",
-                    state.colour_values(),
+                    self._pin(self.target, state.colour_values()),
                 )
         self._say(f"{self.target.label}: {decision.reason}")
         outcome = self._outcome("deploy", state, state.active, version)
@@ -438,9 +445,9 @@ def connect(
     from verification.bluegreen.kube import Kube
 
     chart.values_files(app, env)  # an unknown app or environment is one clear line
-    for extra in extra_values:
-        if not Path(extra).is_file():
-            raise UserError(f"{extra}: no such values file")
+    for extra in extra_values:  # read here so bad bytes or YAML are one line before helm or the cluster
+        if not isinstance(load_file(extra) or {}, dict):
+            raise UserError(f"{extra}: expected a mapping of values")
     namespace = namespace or chart.namespace_for(env)
     target = release.Target(app, env, namespace, context, kubeconfig, tuple(extra_values))
     kube = Kube(namespace, context, kubeconfig)
@@ -454,6 +461,8 @@ def connect(
             "read_values": gitops.read,
             "plan_flip": gitops.plan_flip,
             "plan_deploy": gitops.plan_deploy,
+            # ArgoCD renders the values in git; what the active colour ran before is not there.
+            "pin": lambda _t, values: values,
             "flip": gitops.apply,
         }
     elif source != "helm":

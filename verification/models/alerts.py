@@ -23,7 +23,7 @@ from verification.errors import UserError
 from verification.models import metric_catalog, promql, selectors
 from verification.paths import INTENT, PLATFORM, REPO_ROOT
 from verification.run import run
-from verification.yamlio import iter_kind, load_file, source_of
+from verification.yamlio import iter_kind, load_file, read_text, source_of
 
 MONITORING_TESTS = PLATFORM / "monitoring-tests"
 ALERT_INTENT = INTENT / "alerts.yaml"
@@ -218,7 +218,7 @@ def check_for_comments(sources: Iterable[str]) -> list[str]:
     """Every `for:` in the rule manifests is justified by a comment on it or just above it."""
     problems = []
     for source in sorted(sources):
-        lines = Path(source).read_text().splitlines()
+        lines = read_text(source).splitlines()
         for number, line in enumerate(lines):
             if not re.match(r"^\s*for:", line) or "#" in line:
                 continue

@@ -27,7 +27,7 @@ from verification.errors import UserError
 from verification.paths import cache_dir
 from verification.run import run
 from verification.versions import versions
-from verification.yamlio import source_of, strip_source
+from verification.yamlio import read_text, source_of, strip_source
 
 FETCH_COMMAND = "platform-verify crds fetch"
 CACHE_FORMAT = 2  # bump when fetch() stores something different, so old caches count as missing
@@ -99,7 +99,7 @@ def fetch(source: CrdSource) -> Path:
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     for file in sorted(crd_dir.glob("*.yaml")):
-        for doc in yaml.load_all(file.read_text(), Loader=_CrdLoader):
+        for doc in yaml.load_all(read_text(file), Loader=_CrdLoader):
             if not isinstance(doc, dict) or doc.get("kind") != "CustomResourceDefinition":
                 continue
             spec = doc["spec"]

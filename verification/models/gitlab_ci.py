@@ -37,6 +37,7 @@ from verification.run import CommandError, run
 from verification.tools import require
 from verification.versions import image
 from verification.versions import tool as tool_pin
+from verification.yamlio import read_text
 
 ROOT_FILE = ".gitlab-ci.yml"
 TEMPLATES_DIR = "platform/ci"
@@ -145,9 +146,9 @@ def ci_files(root: Path = REPO_ROOT) -> dict[str, str]:
     root_file = root / ROOT_FILE
     if not root_file.is_file():
         raise UserError(f"{root_file}: no such file")
-    files = {ROOT_FILE: root_file.read_text()}
+    files = {ROOT_FILE: read_text(root_file)}
     for path in sorted((root / TEMPLATES_DIR).glob("*.yml")):
-        files[path.relative_to(root).as_posix()] = path.read_text()
+        files[path.relative_to(root).as_posix()] = read_text(path)
     return files
 
 

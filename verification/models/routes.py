@@ -19,7 +19,7 @@ from verification import tools
 from verification.errors import UserError
 from verification.models.alerts import MONITORING_TESTS, RuleSet
 from verification.run import run
-from verification.yamlio import iter_kind, load_file, source_of
+from verification.yamlio import iter_kind, load_file, parse, source_of
 
 CONFIG_KEY = "alertmanager.yaml"
 ROUTE_EXPECTATIONS = MONITORING_TESTS / "routes.yaml"
@@ -101,10 +101,7 @@ def config_source(objects: list[dict[str, Any]]) -> tuple[str, str]:
 
 def config(objects: list[dict[str, Any]]) -> dict[str, Any]:
     text, where = config_source(objects)
-    try:
-        return yaml.safe_load(text) or {}
-    except yaml.YAMLError as exc:
-        raise UserError(f"{where}: {CONFIG_KEY} is malformed YAML: {exc}") from None
+    return parse(text, f"{where}: {CONFIG_KEY}") or {}
 
 
 def write_config(cfg: dict[str, Any], directory: Path) -> Path:

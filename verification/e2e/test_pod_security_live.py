@@ -9,6 +9,7 @@
    verdict and reasons, and a table of mismatches (spec fields, model, admission message) if not.
 """
 
+import copy
 import json
 import uuid
 from pathlib import Path
@@ -18,8 +19,8 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 
 from verification.cluster.cluster import Cluster
-from verification.e2e.live.podsecurity_admission import Comparison, compare, dry_run_pods
-from verification.e2e.live.podsecurity_specs import pod_specs
+from verification.e2e.live.podsecurity_admission import Comparison, Observed, compare, dry_run_pods
+from verification.e2e.live.podsecurity_specs import compliant, ephemeral_containers, pod_specs
 from verification.e2e.stack import Stack, stack  # noqa: F401
 from verification.models.podsecurity import check_pod, namespace_policies
 from verification.paths import MANIFESTS
@@ -28,6 +29,7 @@ from verification.yamlio import load_manifests
 
 POLICIES = namespace_policies(load_manifests([MANIFESTS / "namespaces"]))
 EXAMPLES = 200
+EPHEMERAL_EXAMPLES = 40  # each is one kubectl call per base pod
 MIN_VALID = 0.9  # at least this share of generated specs must pass API validation to reach admission
 
 
@@ -84,13 +86,14 @@ def test_privileged_rejected_restricted_admitted_in_app_namespaces(stack: Stack,
     assert observed["psa-restricted"].outcome == "admitted", observed["psa-restricted"]
 
 
-def generated_specs(count: int) -> list[dict[str, Any]]:
-    """`count` pod specs drawn the same way on every run (derandomized), duplicates dropped."""
+def generated_specs(count: int, strategy: Any = None) -> list[dict[str, Any]]:
+    """`count` pod specs (or what `strategy` draws) drawn the same way on every run (derandomized),
+    duplicates dropped."""
     drawn: list[dict[str, Any]] = []
 
     @settings(max_examples=count, derandomize=True, database=None, deadline=None, phases=[Phase.generate],
               suppress_health_check=list(HealthCheck))  # fmt: skip
-    @given(pod_specs(image=_image()))
+    @given(strategy if strategy is not None else pod_specs(image=_image()))
     def draw(spec: dict[str, Any]) -> None:
         drawn.append(spec)
 
@@ -142,3 +145,39 @@ def test_generated_pod_specs_admission_equals_model(
     assert all(n >= MIN_VALID * len(specs) for n in reached.values()), "\n".join(report)
     mismatches = [r.row() for r in every if not r.reasons_agree]
     assert not mismatches, "Pod Security admission differs from the model:\n" + "\n".join(mismatches)
+
+
+def test_generated_ephemeral_containers_admission_equals_model(
+    cluster: Cluster, enforcing_namespaces: dict[str, str]
+) -> None:
+    """Ephemeral containers reach admission only through the pods/ephemeralcontainers subresource of
+    an existing pod: two restricted pods (settings at pod level, or on the container) that are never
+    scheduled, and each generated ephemeral container added to each with a dry-run update."""
+    namespace = enforcing_namespaces["restricted"]
+    bases: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {}
+    for placement in ("pod", "containers"):
+        name, spec = f"psa-eph-{placement}", compliant(placement, 0, 1, _image())
+        spec["nodeSelector"] = {"pod-security-e2e": "never-scheduled"}
+        pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "namespace": namespace}, "spec": spec}
+        cluster.kubectl("create", "-f", "-", input=json.dumps(pod))
+        live = json.loads(cluster.kubectl("get", "pod", name, "-n", namespace, "-o", "json").stdout)
+        bases[name] = (spec, live)
+    rows = []
+    for index, ephemeral in enumerate(generated_specs(EPHEMERAL_EXAMPLES, ephemeral_containers(image=_image()))):
+        for name, (spec, live) in bases.items():
+            pod = copy.deepcopy(live)
+            pod["spec"]["ephemeralContainers"] = [ephemeral]
+            uri = f"/api/v1/namespaces/{namespace}/pods/{name}/ephemeralcontainers?dryRun=All"
+            proc = cluster.kubectl("replace", "--raw", uri, "-f", "-", input=json.dumps(pod), check=False)
+            if proc.returncode == 0:
+                observed = Observed("admitted")
+            else:
+                outcome = "forbidden" if "violates PodSecurity" in proc.stderr else "invalid"
+                observed = Observed(outcome, proc.stderr.strip())
+            case = f"{name}+ephemeral-{index:02d}"
+            rows += compare("restricted", {case: {**spec, "ephemeralContainers": [ephemeral]}}, {case: observed})
+    invalid = [r.row() for r in rows if r.observed.outcome not in ("admitted", "forbidden")]
+    assert not invalid, "ephemeral container updates failed for another reason than Pod Security:\n" + "\n".join(
+        invalid
+    )
+    _check(rows, f"ephemeral containers in {namespace} (restricted:latest)")

@@ -170,3 +170,19 @@ def pod_specs(draw: st.DrawFn, image: str = "registry.example/probe:1", max_edit
     for edit in draw(st.lists(_edits(init, regular), max_size=max_edits)):
         _apply(spec, edit)
     return api_valid(spec)
+
+
+@st.composite
+def ephemeral_containers(draw: st.DrawFn, image: str = "registry.example/probe:1", max_edits: int = 3) -> dict:
+    """An ephemeral container (what `kubectl debug` adds): hardened or bare, then up to `max_edits`
+    checked fields changed. No ports (ephemeral containers may have none) and no Unmasked /proc
+    (the pods it joins run in the host user namespace)."""
+    hardened = draw(st.booleans())
+    sc: dict[str, Any] = {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}} if hardened else {}
+    fields = sorted(set(CONTAINER_FIELDS) - {"ports"})
+    for key in draw(st.lists(st.sampled_from(fields), max_size=max_edits)):
+        value = draw(st.sampled_from([v for v in CONTAINER_FIELDS[key] if v != "Unmasked"]))
+        _set(sc, key, value)
+    if sc.get("privileged") is True and sc.get("allowPrivilegeEscalation") is False:
+        del sc["allowPrivilegeEscalation"]
+    return {"name": "debugger", "image": image, "securityContext": sc}

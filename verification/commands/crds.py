@@ -6,6 +6,7 @@
 
 import argparse
 
+from verification.errors import UserError
 from verification.models import crd_schema
 from verification.yamlio import load_manifests
 
@@ -36,6 +37,8 @@ def _run(args: argparse.Namespace) -> int:
 def _validate(paths: list[str]) -> int:
     crd_schema.require_fetched()
     custom = [o for o in load_manifests(paths or ["."]) if crd_schema.is_custom(o)]
+    if not custom:
+        raise UserError(f"{' '.join(paths) or '.'}: no custom resources to validate (give the files that hold them)")
     problems = [p for o in custom for p in crd_schema.validate(o)]
     for problem in problems:
         print(problem)

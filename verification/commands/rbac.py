@@ -18,6 +18,7 @@ from verification.models.rbac_intent import PERMISSIONS_FILE, load_intent
 from verification.paths import MANIFESTS
 from verification.yamlio import load_manifests
 
+_RBAC_KINDS = {"Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding"}
 _VERB_RE = re.compile(r"^[A-Za-z*][A-Za-z0-9*-]*$")
 
 
@@ -75,7 +76,7 @@ def _can_i(args: argparse.Namespace) -> int:
         raise UserError(f"bad verb {args.verb!r}: expected a word such as get, list, create or *")
     if not args.user.strip():
         raise UserError("--as needs a user name")
-    authorizer = Authorizer.from_manifests(args.manifests)
+    authorizer = Authorizer.from_objects(_with_rbac(load_manifests(args.manifests), args.manifests))
     request = build_request(authorizer, args.verb, args.target, args.name, args.namespace, args.user, args.groups)
     grant = authorizer.grant_for(request)
     print("yes" if grant else "no")
@@ -87,9 +88,11 @@ def _can_i(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
-    objects = load_manifests(args.manifests or [MANIFESTS])
+    objects = _with_rbac(load_manifests(args.manifests or [MANIFESTS]), args.manifests or [MANIFESTS])
     authorizer = Authorizer.from_objects(objects)
     intent = load_intent(authorizer.catalog, Path(args.intent))
+    if not intent.prohibited and not intent.identities:
+        raise UserError(f"{args.intent}: no `prohibited` or `identities` entries: nothing to check")
     failed = 0
     for name, violations in all_violations(objects, authorizer, intent).items():
         print(f"{'ok  ' if not violations else 'FAIL'} {name}")
@@ -121,6 +124,14 @@ def _effective(args: argparse.Namespace) -> int:
     for line in prohibited:
         print(f"  PROHIBITED {line}")
     return 1 if prohibited else 0
+
+
+def _with_rbac(objects: list[dict], paths: list) -> list[dict]:
+    # Without a Role or binding every answer comes from Kubernetes' defaults alone: a wrong path, not an answer.
+    if not any(o.get("kind") in _RBAC_KINDS for o in objects):
+        where = " ".join(str(p) for p in paths)
+        raise UserError(f"{where}: no Role, ClusterRole, RoleBinding or ClusterRoleBinding (give the RBAC manifests)")
+    return objects
 
 
 def build_request(

@@ -86,6 +86,7 @@ def orchestrator(stand_in: StandIn, events: list[str]) -> Orchestrator:
         read_values=stand_in.read_values,
         plan_flip=stand_in.plan_flip,
         plan_deploy=stand_in.plan_deploy,
+        pin=lambda _target, values: values,
         flip=stand_in.apply,
     )
 
@@ -196,6 +197,7 @@ def test_a_preview_url_is_smoke_tested_instead_of_pods() -> None:
         read_values=stand_in.read_values,
         plan_flip=stand_in.plan_flip,
         plan_deploy=stand_in.plan_deploy,
+        pin=lambda _target, values: values,
         flip=stand_in.apply,
     )
     with pytest.raises(Refused, match=re.escape("http://preview.test /healthz: version 1.0.0, expected 1.1.0")):

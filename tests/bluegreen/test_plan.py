@@ -280,3 +280,58 @@ def test_values_given_at_deploy_must_be_given_to_the_switch(monkeypatch: pytest.
         release.Target("sample-app", "e2e", "test", extra_values=(str(extra),)), "switch", "green"
     )
     assert with_extra.allowed, with_extra.text()
+
+
+# --- a deploy: the environment's values reach the idle colour only ---------------------------
+
+
+def test_a_deploy_of_an_edited_environment_changes_the_idle_colour_only(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    copy_dir = tmp_path / "environments"
+    shutil.copytree(chart.ENVIRONMENTS, copy_dir)
+    monkeypatch.setattr(chart, "ENVIRONMENTS", copy_dir)
+    _deployed(monkeypatch, "e2e", COLOURS)  # blue active
+    target = release.Target("sample-app", "e2e", "test")
+    stored = release.stored_values(target)
+    unchanged = release.pin_active(target, COLOURS, stored)
+    assert "settings" not in unchanged["blue"] and "settings" not in unchanged["green"]
+
+    shared = copy_dir / "e2e" / "values.yaml"
+    shared.write_text(shared.read_text().replace("drainDelaySeconds: 2", "drainDelaySeconds: 4"))
+    colours = {**COLOURS, "green": {"tag": "1.2.0", "version": "1.2.0"}}
+    pinned = release.pin_active(target, colours, stored)
+    assert pinned["blue"]["settings"]["runtime"]["drainDelaySeconds"] == 2  # what blue runs now
+    assert "settings" not in pinned["green"]
+    plan = release.plan_deploy(target, pinned)
+    changed = {c.obj for c in plan.changes}
+    assert changed == {"Deployment/sample-app-green"}, plan.text()
+    assert ("spec.template.spec.containers[app].env[DRAIN_DELAY_SECONDS].value", "2", "4") in {
+        (c.path, c.live, c.planned) for c in plan.changes
+    }
+    # Unpinned (what a deploy did before), the active colour would roll too.
+    assert "Deployment/sample-app-blue" in {c.obj for c in release.plan_deploy(target, colours).changes}
+
+
+def test_the_settings_a_colour_may_keep_are_the_schemas() -> None:
+    assert set(release.settings_keys()) == {
+        "replicas",
+        "runtime",
+        "probes",
+        "resources",
+        "tmpSizeLimit",
+        "podDisruptionBudget",
+    }
+    values = {
+        "replicas": 2,
+        "runtime": {"logLevel": "info", "drainDelaySeconds": 2},
+        "blue": {"settings": {"runtime": {"logLevel": "warn"}}},
+    }
+    assert release.settings_of(values, "blue") == {
+        "replicas": 2,
+        "runtime": {"logLevel": "warn", "drainDelaySeconds": 2},
+    }
+    assert release.settings_of(values, "green") == {
+        "replicas": 2,
+        "runtime": {"logLevel": "info", "drainDelaySeconds": 2},
+    }

@@ -19,6 +19,7 @@ from typing import Any
 from verification.bluegreen.plan import Flat, Plan, classify, flatten_objects, remedy
 from verification.errors import UserError
 from verification.models import bluegreen as chart
+from verification.models.bluegreen import _deep_merge
 from verification.run import CommandError, run
 from verification.yamlio import load_documents_from_text, load_file
 
@@ -108,6 +109,41 @@ def colour_values(target: Target, release_values: dict[str, Any] | None) -> dict
         default = defaults.get(color) or {}
         tag = str(mine.get("tag") or default.get("tag") or "")
         out[color] = {"tag": tag, "version": str(mine.get("version") or default.get("version") or tag)}
+        if mine.get("settings"):
+            out[color]["settings"] = mine["settings"]
+    return out
+
+
+def settings_keys() -> tuple[str, ...]:
+    """The values a colour may keep from its deploy (the chart's schema lists them)."""
+    schema = json.loads((chart.CHART / "values.schema.json").read_text())
+    return tuple(schema["definitions"]["colour"]["properties"]["settings"]["propertyNames"]["enum"])
+
+
+def settings_of(values: dict[str, Any], color: str | None) -> dict[str, Any]:
+    """What a colour's Deployment and PDB render with: the shared values, overlaid with its own."""
+    shared = {k: values[k] for k in settings_keys() if k in values}
+    own = ((values.get(color) or {}) if color else {}).get("settings") or {}
+    return _deep_merge(shared, own)
+
+
+def pin_active(target: Target, colours: dict[str, Any], stored: dict[str, Any] | None) -> dict[str, Any]:
+    """Colour values for a deploy to the idle colour: the environment's current values reach the
+    idle colour only; the active colour keeps the settings it runs now (`<colour>.settings`,
+    written only where they differ from the environment's)."""
+    out = {k: (dict(v) if isinstance(v, dict) else v) for k, v in colours.items()}
+    for color in chart.COLORS:
+        if isinstance(out.get(color), dict):
+            out[color].pop("settings", None)
+    if not stored:
+        return out
+    active = str(colours["activeColor"])
+    environment = chart.merged_values(target.app, target.env)
+    for extra in target.extra_values:
+        environment = _deep_merge(environment, load_file(Path(extra)) or {})
+    kept = settings_of(stored, active)
+    if kept != settings_of(environment, None):
+        out[active] = {**out.get(active, {}), "settings": kept}
     return out
 
 

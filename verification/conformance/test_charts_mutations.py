@@ -57,7 +57,7 @@ MUTATIONS = [
         "missing-readiness-probe",
         "templates/deployment.yaml",
         "          readinessProbe:\n            httpGet: {path: /readyz, port: http}\n"
-        "            {{- toYaml $root.Values.probes.readiness | nindent 12 }}\n",
+        "            {{- toYaml $v.probes.readiness | nindent 12 }}\n",
         "",
         "Deployment sample-app-blue container app: readinessProbe is missing",
     ),

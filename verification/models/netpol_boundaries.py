@@ -13,7 +13,7 @@ workloads changes when a boundary moves:
 - `ports`: for every port of a rule, a pod where the rule's pods live with the neighbouring ports
   (port-1, port+1, endPort+1), the same number on the other protocols, and a named port's number
   without its name;
-- `no-labels`: a pod without labels in a namespace without labels.
+- `no-labels`: a pod without labels in every namespace, `default` (a namespace without labels) too.
 
 The intent (platform/intent/reachability.yaml) judges them like any workload: a synthetic pod is
 denied everything unless a flow's pattern names it (`test/*` does; `test/sample-app-*` does not).
@@ -26,6 +26,7 @@ the policy and rule that allows a cell the intent does not.
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from fnmatch import fnmatchcase
 from functools import cached_property
 from typing import Any
 
@@ -218,11 +219,17 @@ def _neighbours(port: Port, end: int | None) -> list[Port]:
     return found
 
 
-def synthetic_workloads(model: Model, workloads: Sequence[Workload]) -> tuple[list[Workload], list[Synthetic]]:
+def synthetic_workloads(
+    model: Model, workloads: Sequence[Workload], intent: Any = None
+) -> tuple[list[Workload], list[Synthetic]]:
     """(platform workloads with their boundary ports, every boundary workload), in a stable order.
 
-    The synthetic list also holds the platform workloads that gained ports (kind `ports`)."""
+    The synthetic list also holds the platform workloads that gained ports (kind `ports`). The
+    ports around each flow of the intent are added as well: boundaries derived only from the
+    policies move with them, so a rule widened to a range would carry its own neighbours along."""
     b = _Builder(model, workloads)
+    for flow in (intent or {}).get("allow") or []:
+        _intent_ports(b, flow)
     for policy in model.policies:
         selected = next((w for w in workloads if policy.selects(w)), None)
         own_labels = dict(selected.labels) if selected else satisfying(policy.pod_selector)
@@ -261,8 +268,34 @@ def synthetic_workloads(model: Model, workloads: Sequence[Workload]) -> tuple[li
                 ]
                 for ns, labels in homes:
                     b.add("ports", ns, labels, adversarial, f"{at}: the ports around {_port_text(rule_port)}")
-    b.add("no-labels", UNLABELLED_NAMESPACE, {}, [DEFAULT_PORT], "a pod without labels in a namespace without labels")
+    # A pod without labels in every namespace (`default` has none either): independent of the
+    # policies, so a peer reduced to its namespaceSelector (AND split into OR) still meets one.
+    for namespace in b.namespaces:
+        b.add("no-labels", namespace, {}, [DEFAULT_PORT], f"a pod without labels in namespace {namespace}")
     return b.build()
+
+
+def _intent_ports(b: _Builder, flow: Mapping[str, Any]) -> None:
+    """The ports around one intent flow's port, on each destination it names."""
+    port, protocol = flow.get("port"), flow.get("protocol")
+    if port == "*" or isinstance(port, bool) or not isinstance(port, int | str):
+        return
+    low, dash, high = str(port).partition("-")
+    for dst in (w for w in b.workloads if fnmatchcase(w.key, str(flow.get("to")))):
+        if isinstance(port, int) or (dash and low.isdigit() and high.isdigit()):
+            first, end = (port, None) if isinstance(port, int) else (int(low), int(high))
+            ports = [(Port(first, proto), end) for proto in ([protocol] if protocol else ["TCP"])]
+        else:
+            ports = [(p, None) for p in dst.ports if p.name == port and (not protocol or p.protocol == protocol)]
+        adversarial = [n for p, end in ports for n in _neighbours(p, end) if n != p and not _named_twin(n, dst)]
+        b.add(
+            "ports", dst.namespace, dst.labels, adversarial, f"intent flow {flow.get('from')} -> {dst.key} port {port}"
+        )
+
+
+def _named_twin(port: Port, workload: Workload) -> bool:
+    """The workload already declares this number and protocol (the intent's flow covers it)."""
+    return any(p.port == port.port and p.protocol == port.protocol for p in workload.ports)
 
 
 def _home(b: _Builder, peer: Peer, policy: Policy) -> tuple[str, dict[str, str]] | None:
@@ -338,7 +371,7 @@ class Boundaries:
 
     @classmethod
     def of(cls, model: Model, workloads: Sequence[Workload], intent: Any, origin: str) -> "Boundaries":
-        augmented, synthetic = synthetic_workloads(model, workloads)
+        augmented, synthetic = synthetic_workloads(model, workloads, intent)
         keys = {w.key for w in augmented}
         new = [s.workload for s in synthetic if s.workload.key not in keys]
         return cls(model, (*augmented, *new), tuple(synthetic), intent, origin)

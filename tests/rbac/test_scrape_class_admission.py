@@ -1,11 +1,12 @@
 """Hand-checked cases of the scrape-class admission model: which scrape classes carry credentials,
-which validation it understands, and how a policy's and a binding's match rules are read (as the
-API server matches ValidatingAdmissionPolicy requests; no CEL is evaluated)."""
+which validations deny them (their CEL evaluated), and how a policy's and a binding's match rules
+are read (as the API server matches ValidatingAdmissionPolicy requests)."""
 
 from typing import Any
 
 import pytest
 
+from verification.models import cel_admission
 from verification.models import scrape_class_admission as model
 
 TEST_NS = ("test", {"kubernetes.io/metadata.name": "test", "platform.io/tier": "apps"})
@@ -17,6 +18,7 @@ RULE = {
     "resources": ["servicemonitors", "podmonitors", "probes", "scrapeconfigs"],
     "scope": "Namespaced",
 }
+DENY_ANY = "!has(object.spec) || !has(object.spec.scrapeClass)"
 NOT_MONITORING = {
     "matchExpressions": [{"key": "kubernetes.io/metadata.name", "operator": "NotIn", "values": ["monitoring"]}]
 }
@@ -46,24 +48,6 @@ def test_class_credentials(scrape_class: dict[str, Any], credentials: tuple[str,
 
 
 @pytest.mark.parametrize(
-    ("expression", "understood"),
-    [
-        ("!has(object.spec) || !has(object.spec.scrapeClass)", True),
-        ("!has(object.spec)\n  || !has(object.spec.scrapeClass)", True),  # YAML folding, spacing
-        ("!has(object.spec)||!has(object.spec.scrapeClass)", True),
-        # Also denies every class, but errors (fails closed) without spec: not the expression the
-        # model knows, so it is not read as a guard.
-        ("!has(object.spec.scrapeClass)", False),
-        ("!has(object.spec.scrapeClass) || object.spec.scrapeClass != 'kubelet'", False),
-        ("has(object.spec.scrapeClass)", False),
-    ],
-)
-def test_denies_scrape_class(expression: str, understood: bool) -> None:
-    policy = {"spec": {"validations": [{"expression": "true"}, {"expression": expression}]}}
-    assert model.denies_scrape_class(policy) is understood
-
-
-@pytest.mark.parametrize(
     ("change", "resource", "operation", "matches"),
     [
         ({}, "servicemonitors", "CREATE", True),
@@ -87,7 +71,7 @@ def test_denies_scrape_class(expression: str, understood: bool) -> None:
 )
 def test_rule_matches(change: dict[str, Any], resource: str, operation: str, matches: bool) -> None:
     rule = {k: v for k, v in {**RULE, **change}.items() if v is not None}
-    assert model.rule_matches(rule, resource, operation) is matches
+    assert cel_admission.rule_matches(rule, _request(resource, operation, TEST_NS)) is matches
 
 
 @pytest.mark.parametrize(
@@ -109,26 +93,26 @@ def test_rule_matches(change: dict[str, Any], resource: str, operation: str, mat
             {"resourceRules": [RULE], "objectSelector": {"matchLabels": {"guard": "on"}}},
             TEST_NS,
             True,
-            "matchConstraints.objectSelector lets the object's author opt out by its labels",
+            "matchConstraints.objectSelector skips the object by its labels",
         ),
         (
             {"resourceRules": [{**RULE, "resources": ["podmonitors"]}]},
             TEST_NS,
             False,
-            "matchResources.resourceRules do not cover servicemonitors CREATE",
+            "matchResources.resourceRules do not cover servicemonitors CREATE named x",
         ),
         (
             {"resourceRules": [{**RULE, "resourceNames": ["sample-app"]}]},
             TEST_NS,
             True,
-            "matchConstraints.resourceRules cover servicemonitors CREATE only for some resourceNames",
+            "matchConstraints.resourceRules do not cover servicemonitors CREATE named x",  # the request names x,
         ),
         (
             # an exclusion of one name is still a way out: the author picks the name
             {"resourceRules": [RULE], "excludeResourceRules": [{**RULE, "resourceNames": ["x"]}]},
             TEST_NS,
             True,
-            "matchConstraints.excludeResourceRules exclude servicemonitors CREATE",
+            "matchConstraints.excludeResourceRules exclude servicemonitors CREATE named x",
         ),
         (
             {"resourceRules": [RULE], "excludeResourceRules": [{**RULE, "resources": ["probes"]}]},
@@ -145,7 +129,26 @@ def test_rule_matches(change: dict[str, Any], resource: str, operation: str, mat
     ],
 )
 def test_match_gap(match: dict[str, Any] | None, namespace: tuple, is_policy: bool, gap: str | None) -> None:
-    assert model.match_gap(match, "servicemonitors", "CREATE", namespace, policy=is_policy) == gap
+    found = cel_admission.match_gap(match, _request("servicemonitors", "CREATE", namespace), "P", policy=is_policy)
+    assert found == (f"P: {gap}" if gap else None)
+
+
+def _request(resource: str, operation: str, namespace: tuple) -> cel_admission.AdmissionRequest:
+    kind, version = model.MONITORING_RESOURCES[resource]
+    obj = {"kind": kind, "metadata": {"name": "x", "namespace": namespace[0]}, "spec": {}}
+    return cel_admission.AdmissionRequest(
+        operation,
+        "monitoring.coreos.com",
+        version,
+        resource,
+        kind,
+        namespace[0],
+        "x",
+        "u",
+        (),
+        obj,
+        namespace_labels=namespace[1],
+    )
 
 
 # --- the whole check on small hand-built platforms ----------------------------------------------
@@ -174,7 +177,7 @@ POLICY = {
     "metadata": {"name": "guard"},
     "spec": {
         "matchConstraints": {"namespaceSelector": NOT_MONITORING, "resourceRules": [RULE]},
-        "validations": [{"expression": model.DENY_ANY_SCRAPE_CLASS}],
+        "validations": [{"expression": DENY_ANY}],
     },
 }
 BINDING = {
@@ -191,6 +194,50 @@ OWN_SCRAPE = {
 }
 
 
+@pytest.mark.parametrize(
+    ("expression", "guards"),
+    [
+        (DENY_ANY, True),
+        ("!has(object.spec)\n  || !has(object.spec.scrapeClass)", True),  # YAML folding, spacing
+        ("!has(object.spec.scrapeClass)", True),  # the evaluated spec always has `spec` here
+        ("!has(object.spec.scrapeClass) || object.spec.scrapeClass != 'kubelet'", False),  # a later class passes
+        ("has(object.spec.scrapeClass)", False),
+        ("request.namespace == 'monitoring' || !has(object.spec.scrapeClass)", True),
+    ],
+)
+def test_expression_is_evaluated(expression: str, guards: bool) -> None:
+    policy = {**POLICY, "spec": {**POLICY["spec"], "validations": [{"expression": "true"}, {"expression": expression}]}}
+    problems = model.check([_prometheus(KUBELET), *NAMESPACES, policy, BINDING])
+    assert (problems == []) is guards, problems
+
+
+def test_unsupported_function_is_a_problem_not_an_allow() -> None:
+    policy = {
+        **POLICY,
+        "spec": {**POLICY["spec"], "validations": [{"expression": "object.spec.scrapeClass.lowerAscii() == ''"}]},
+    }
+    problems = model.check([_prometheus(KUBELET), *NAMESPACES, policy, BINDING])
+    assert problems and all("lowerAscii are not evaluated by the model" in p for p in problems), problems
+
+
+def test_match_conditions_that_skip_the_deployer_are_found() -> None:
+    conditions = [{"name": "not-me", "expression": "request.userInfo.username != 'someone@example.com'"}]
+    policy = {**POLICY, "spec": {**POLICY["spec"], "matchConditions": conditions}}
+    problems = model.check([_prometheus(KUBELET), *NAMESPACES, policy, BINDING])
+    assert problems and "its matchConditions skip someone@example.com" in problems[0], problems
+
+
+def test_name_exclusion_is_found() -> None:
+    match = {
+        "namespaceSelector": NOT_MONITORING,
+        "resourceRules": [RULE],
+        "excludeResourceRules": [{**RULE, "resourceNames": ["sample-app"]}],
+    }
+    policy = {**POLICY, "spec": {**POLICY["spec"], "matchConstraints": match}}
+    problems = model.check([_prometheus(KUBELET), *NAMESPACES, policy, BINDING])
+    assert problems and "excludeResourceRules exclude servicemonitors CREATE named sample-app" in problems[0], problems
+
+
 def test_guarded_platform_conforms() -> None:
     assert model.check([_prometheus(KUBELET), *NAMESPACES, POLICY, BINDING, OWN_SCRAPE]) == []
 
@@ -205,7 +252,7 @@ def test_unguarded_credentialed_class_fails_for_every_kind() -> None:
         f"{r}.monitoring.coreos.com" for r in ("servicemonitors", "podmonitors", "probes", "scrapeconfigs")
     ]
     assert all("in namespace(s) test, <a namespace not declared" in p for p in problems), problems
-    assert all("no ValidatingAdmissionPolicy has the validation" in p for p in problems), problems
+    assert all("no ValidatingAdmissionPolicy denies it" in p for p in problems), problems
     assert all("credentialed scrape classes: kubelet (authorization.credentialsFile)" in p for p in problems)
 
 

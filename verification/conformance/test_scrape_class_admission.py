@@ -161,14 +161,17 @@ MUTATIONS: dict[str, tuple[Callable[[Objects], None], list[str]]] = {
         _without_policy,
         [
             NOT_DENIED,
-            "no ValidatingAdmissionPolicy has the validation `!has(object.spec) || !has(object.spec.scrapeClass)`",
+            f"names ValidatingAdmissionPolicy '{POLICY}', which does not exist",
         ],
     ),
     "binding removed": (
         _without_binding,
         [NOT_DENIED, f"ValidatingAdmissionPolicy {POLICY}: no ValidatingAdmissionPolicyBinding names it"],
     ),
-    "binding names another policy": (_binding_names_another_policy, ["no ValidatingAdmissionPolicyBinding names it"]),
+    "binding names another policy": (
+        _binding_names_another_policy,
+        ["no ValidatingAdmissionPolicyBinding names it", "names ValidatingAdmissionPolicy 'scrape-class-monitoring'"],
+    ),
     "Warn only": (_actions("Warn"), [NOT_DENIED, "validationActions ['Warn'] do not include Deny"]),
     "Audit only": (_actions("Audit"), [NOT_DENIED, "validationActions ['Audit'] do not include Deny"]),
     "Warn and Audit": (_actions("Warn", "Audit"), ["validationActions ['Warn', 'Audit'] do not include Deny"]),
@@ -187,9 +190,15 @@ MUTATIONS: dict[str, tuple[Callable[[Objects], None], list[str]]] = {
         ["servicemonitors.monitoring.coreos.com UPDATE in", "do not cover servicemonitors UPDATE"],
     ),
     "v1 only (ScrapeConfig is v1alpha1)": (_v1_only, ["scrapeconfigs.monitoring.coreos.com CREATE/UPDATE"]),
-    "expression only denies kubelet": (_kubelet_only, ["no ValidatingAdmissionPolicy has the validation"]),
+    "expression only denies kubelet": (
+        _kubelet_only,
+        ["with scrapeClass 'a-class-added-later'", "every validation admits the object"],
+    ),
     "failurePolicy Ignore": (_fail_open, ["failurePolicy Ignore admits"]),
-    "matchConditions": (_match_condition, ["matchConditions can skip requests"]),
+    "matchConditions": (
+        _match_condition,
+        ["as system:serviceaccount:", "its matchConditions skip system:serviceaccount:"],
+    ),
     "apps tier only": (
         _apps_tier_only,
         [

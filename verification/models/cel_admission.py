@@ -1,6 +1,8 @@
 """ValidatingAdmissionPolicies evaluated as kube-apiserver applies them, CEL included.
 
-The CEL is evaluated with cel-python (`celpy`), the policy plumbing follows
+The CEL is evaluated with common-expression-language (Python bindings of cel-rust: a missing
+field is an error, as in the API server's cel-go; `has(a.b.c)` with a.b absent too), the policy
+plumbing follows
 k8s.io/apiserver/pkg/admission/plugin/policy (validating/dispatcher.go, matching/matching.go):
 
 - a policy takes part only through a ValidatingAdmissionPolicyBinding that names it (spec.policyName);
@@ -10,27 +12,27 @@ k8s.io/apiserver/pkg/admission/plugin/policy (validating/dispatcher.go, matching
   cluster-scoped object other than a Namespace is never skipped), objectSelector (on the object's,
   or for DELETE the old object's, labels);
 - then every matchCondition must be true (false skips the policy; an error applies failurePolicy);
-- variables are evaluated lazily, when an expression reads them, as the API server does;
+- variables are inlined into the expressions that read them: like the API server's lazy
+  evaluation, a failing variable is an error only for the expressions that read it;
 - every validation is evaluated; false is a violation with `message` (or `messageExpression`, or
   "failed expression: EXPR"), an error applies failurePolicy (Fail: a violation, Ignore: nothing);
 - the binding's validationActions decide what a violation does: Deny refuses the request, Warn
   and Audit only report.
 
-Not modelled, and refused with a clear error rather than silently allowed: paramKind/paramRef (the
-platform's policies take no parameters), the `authorizer` variable, and every CEL function that
-cel-python does not implement (the Kubernetes extension libraries: strings' split/lowerAscii/...,
-lists, regex find, url, quantity, optional syntax `.?`). Known divergence kept on the safe side by
-writing policies with stepwise has(): cel-python's has(a.b.c) is false when a.b is absent, where
-the API server's CEL raises an error (failurePolicy then decides).
+Not modelled, and refused with a clear error (UnsupportedPolicy) rather than silently allowed:
+paramKind/paramRef (the platform's policies take no parameters), the `authorizer` variable, and
+every function outside standard CEL (the Kubernetes extension libraries: strings' split/lowerAscii,
+lists, regex find, url, quantity, ...), found before evaluation by the names the expression calls
+and, should one slip through, at evaluation ("Undefined variable or function").
 """
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
-import celpy
-from celpy import celtypes
+import cel
 
 from verification.errors import UserError
 from verification.models import selectors
@@ -38,10 +40,6 @@ from verification.yamlio import iter_kind, source_of, strip_source
 
 POLICY = "ValidatingAdmissionPolicy"
 BINDING = "ValidatingAdmissionPolicyBinding"
-MACROS = frozenset({"has", "all", "exists", "exists_one", "map", "filter"})
-SUPPORTED_FUNCTIONS = frozenset(celpy.evaluation.base_functions) | MACROS
-# Variables the API server binds for a policy without paramKind (cel/composition.go, filter.go).
-UNSUPPORTED_VARIABLES = {"authorizer": "authorizer checks need a live authorizer", "params": "paramKind"}
 
 
 class UnsupportedPolicy(UserError):
@@ -117,81 +115,63 @@ class Decision:
 
 # --- CEL ------------------------------------------------------------------------------------------
 
-_ENV = celpy.Environment()
+MACROS = frozenset({"has", "all", "exists", "exists_one", "map", "filter"})
+# Standard CEL functions cel-rust implements (the Kubernetes extension libraries are not among them).
+SUPPORTED_FUNCTIONS = MACROS | frozenset(
+    {
+        "size", "contains", "startsWith", "endsWith", "matches", "string", "int", "uint", "double", "bytes",
+        "bool", "timestamp", "duration", "type", "dyn", "max", "min", "getFullYear", "getMonth", "getDate",
+        "getDayOfMonth", "getDayOfWeek", "getDayOfYear", "getHours", "getMinutes", "getSeconds", "getMilliseconds",
+    }
+)  # fmt: skip
+# Variables the API server binds for a policy without paramKind (cel/composition.go, filter.go).
+UNSUPPORTED_VARIABLES = {"authorizer": "authorizer checks need a live authorizer", "params": "paramKind"}
+_STRING = re.compile(r"'(?:[^'\\]|\\.)*'" + r'|"(?:[^"\\]|\\.)*"')
+_CALL = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)\s*\(")
+_VARIABLE = re.compile(r"(?<![.\w])variables\.([A-Za-z_][A-Za-z0-9_]*)")
+_WORD = re.compile(r"(?<![.\w])([A-Za-z_][A-Za-z0-9_]*)")
 
 
-def _called_functions(tree: Any) -> set[str]:
-    names: set[str] = set()
-    for node in tree.iter_subtrees():
-        if node.data == "ident_arg" and node.children:
-            names.add(str(node.children[0]))
-        elif node.data == "member_dot_arg" and len(node.children) > 1:
-            names.add(str(node.children[1]))
-    return names
-
-
-def _identifiers(tree: Any) -> set[str]:
-    return {str(n.children[0]) for n in tree.iter_subtrees() if n.data == "ident" and n.children}
+@dataclass(frozen=True)
+class Program:
+    expression: str
+    where: str
+    compiled: Any
 
 
 @cache
-def compile_expression(expression: str, where: str) -> Any:
-    """A cel-python program; UnsupportedPolicy names the function or variable it cannot evaluate."""
-    try:
-        tree = _ENV.compile(expression)
-    except celpy.CELParseError as exc:
-        first = str(exc).splitlines()[0]
-        raise UnsupportedPolicy(f"{where}: CEL the model cannot parse ({first}): {expression!r}") from None
-    unsupported = sorted(_called_functions(tree) - SUPPORTED_FUNCTIONS)
+def compile_expression(expression: str, where: str) -> Program:
+    """A compiled expression; UnsupportedPolicy names the function or variable it cannot evaluate."""
+    code = _STRING.sub("''", expression)
+    unsupported = sorted(set(_CALL.findall(code)) - SUPPORTED_FUNCTIONS - {"in"})  # `x in (list)` is no call
     if unsupported:
         raise UnsupportedPolicy(
-            f"{where}: CEL function(s) {', '.join(unsupported)} are not evaluated by the model (cel-python "
-            "implements standard CEL only); write the expression with standard functions or extend "
-            "verification/models/cel_admission.py"
+            f"{where}: CEL function(s) {', '.join(unsupported)} are not evaluated by the model (standard CEL "
+            "only, not the Kubernetes extension libraries); write the expression with standard functions or "
+            "extend verification/models/cel_admission.py"
         )
     for name, why in UNSUPPORTED_VARIABLES.items():
-        if name in _identifiers(tree):
+        if name in _WORD.findall(code):
             raise UnsupportedPolicy(f"{where}: the variable {name!r} is not modelled ({why})")
-    return _ENV.program(tree)
+    try:
+        compiled = cel.compile(expression)
+    except ValueError as exc:
+        first = str(exc).splitlines()[0] if str(exc) else "syntax error"
+        raise UnsupportedPolicy(f"{where}: CEL the model cannot parse ({first}): {expression!r}") from None
+    return Program(expression, where, compiled)
 
 
 class _EvaluationError(Exception):
     pass
 
 
-class _LazyVariables(celtypes.MapType):
-    """`variables.NAME`, each evaluated on first use against the same activation."""
-
-    def __init__(self, programs: dict[str, Any], activation: dict[str, Any]) -> None:
-        super().__init__({})
-        self._programs = programs
-        self._activation = activation
-        self._values: dict[str, Any] = {}
-
-    def __getitem__(self, key: Any) -> Any:
-        name = str(key)
-        if name not in self._programs:
-            raise KeyError(name)
-        if name not in self._values:
-            self._values[name] = _evaluate(self._programs[name], self._activation)
-        return self._values[name]
-
-    def __contains__(self, key: object) -> bool:
-        return str(key) in self._programs
-
-
-def _evaluate(program: Any, activation: dict[str, Any]) -> Any:
+def _evaluate(program: Program, context: Any) -> Any:
     try:
-        result = program.evaluate(activation)
-    except (celpy.CELEvalError, _EvaluationError) as exc:
-        raise _EvaluationError(str(exc.args[0] if exc.args else exc)) from None
-    if isinstance(result, celpy.CELEvalError):
-        raise _EvaluationError(str(result.args[0] if result.args else result))
-    return result
-
-
-def _cel(value: Any) -> Any:
-    return celpy.json_to_cel(value) if value is not None else None
+        return program.compiled.execute(context)
+    except (RuntimeError, ValueError, TypeError, KeyError) as exc:
+        if "Undefined variable or function" in str(exc):
+            raise UnsupportedPolicy(f"{program.where}: {exc}") from None
+        raise _EvaluationError(f"{type(exc).__name__}: {exc}") from None
 
 
 # --- matching -------------------------------------------------------------------------------------
@@ -230,25 +210,34 @@ def _labels(obj: Mapping[str, Any] | None) -> dict[str, str]:
     return dict(((obj or {}).get("metadata") or {}).get("labels") or {})
 
 
-def match_resources(match: Mapping[str, Any] | None, request: AdmissionRequest, where: str, *, policy: bool) -> bool:
+def match_gap(match: Mapping[str, Any] | None, request: AdmissionRequest, where: str, *, policy: bool) -> str | None:
+    """Why matchConstraints (policy=True) or a binding's matchResources skip the request; None: they match."""
+    field = "matchConstraints" if policy else "matchResources"
     if match is None:
-        return not policy  # a binding without matchResources takes the policy's
+        return f"{where}: no {field} (the API server requires them)" if policy else None
     namespace_selector = match.get("namespaceSelector") or {}
     if request.namespace:
         labels = {**request.namespace_labels, "kubernetes.io/metadata.name": request.namespace}
         if not selectors.matches(namespace_selector, labels, f"{where}: namespaceSelector"):
-            return False
+            return f"{where}: {field}.namespaceSelector skips namespace {request.namespace}"
     elif request.kind == "Namespace" and not selectors.matches(
         namespace_selector, _labels(request.object), f"{where}: namespaceSelector"
     ):
-        return False
+        return f"{where}: {field}.namespaceSelector skips namespace {request.name}"
     subject = request.old_object if request.operation == "DELETE" else request.object
     if not selectors.matches(match.get("objectSelector") or {}, _labels(subject), f"{where}: objectSelector"):
-        return False
+        return f"{where}: {field}.objectSelector skips the object by its labels"
     rules = match.get("resourceRules") or []
+    what = f"{request.resource} {request.operation}" + (f" named {request.name}" if request.name else "")
     if (policy or rules) and not any(rule_matches(r, request) for r in rules):
-        return False
-    return not any(rule_matches(r, request) for r in match.get("excludeResourceRules") or [])
+        return f"{where}: {field}.resourceRules do not cover {what}"
+    if any(rule_matches(r, request) for r in match.get("excludeResourceRules") or []):
+        return f"{where}: {field}.excludeResourceRules exclude {what}"
+    return None
+
+
+def match_resources(match: Mapping[str, Any] | None, request: AdmissionRequest, where: str, *, policy: bool) -> bool:
+    return match_gap(match, request, where, policy=policy) is None
 
 
 # --- policies -------------------------------------------------------------------------------------
@@ -268,14 +257,21 @@ class Policy:
     def failure_policy(self) -> str:
         return self.spec.get("failurePolicy") or "Fail"
 
+    def program(self, expression: str, label: str) -> Program:
+        """The expression with the policy's variables inlined, compiled (cached)."""
+        definitions = tuple(
+            (str(v.get("name")), str(v.get("expression", ""))) for v in self.spec.get("variables") or []
+        )
+        return _policy_program(expression, definitions, f"{self.where}: {label}")
+
     def check_supported(self) -> None:
         if self.spec.get("paramKind"):
             raise UnsupportedPolicy(f"{self.where}: paramKind is not modelled (the platform's policies take none)")
         for kind in ("matchConditions", "variables", "validations"):
             for i, entry in enumerate(self.spec.get(kind) or []):
-                compile_expression(entry.get("expression", ""), f"{self.where}: {kind}[{i}]")
+                self.program(str(entry.get("expression", "")), f"{kind}[{i}]")
                 if entry.get("messageExpression"):
-                    compile_expression(entry["messageExpression"], f"{self.where}: {kind}[{i}].messageExpression")
+                    self.program(entry["messageExpression"], f"{kind}[{i}].messageExpression")
 
 
 @dataclass(frozen=True)
@@ -326,12 +322,47 @@ class PolicySet:
 
     def decide(self, request: AdmissionRequest) -> Decision:
         violations: list[Violation] = []
+        context = None
         for binding in self.bindings:
             policy = self.policies.get(binding.policy)
             if policy is None:
                 continue  # the API server ignores a binding to a missing policy
-            violations += _validate(policy, binding, request)
+            if context is None and _matches(policy, binding, request):
+                context = cel.Context(_activation(request))  # converted once per request
+            violations += _validate(policy, binding, request, context)
         return Decision(request, tuple(violations))
+
+    def explain(self, request: AdmissionRequest, only: Iterable[str] | None = None) -> list[str]:
+        """Why no binding denies the request: one reason per binding (and per unbound policy);
+        `only` limits it to the policies of that name (and bindings to them or to none)."""
+        reasons = []
+        bound = {b.policy for b in self.bindings}
+        wanted = set(only) if only is not None else set(self.policies) | bound
+        for name, policy in self.policies.items():
+            if name in wanted and name not in bound:
+                reasons.append(f"{policy.where}: no {BINDING} names it (a policy without a binding enforces nothing)")
+        for binding in self.bindings:
+            where = f"{binding.source}: {BINDING} {binding.name}"
+            policy = self.policies.get(binding.policy)
+            if policy is not None and policy.name not in wanted:
+                continue
+            if policy is None:
+                reasons.append(f"{where}: names {POLICY} {binding.policy!r}, which does not exist")
+                continue
+            gap = match_gap(policy.spec.get("matchConstraints"), request, policy.where, policy=True)
+            gap = gap or match_gap(binding.match, request, where, policy=False)
+            if gap:
+                reasons.append(gap)
+                continue
+            found = _validate(policy, binding, request)
+            if not found:
+                reasons.append(
+                    f"{policy.where}: its matchConditions skip {request.user} or every validation admits the object"
+                )
+            elif "Deny" not in binding.actions:
+                actions = list(binding.actions)
+                reasons.append(f"{where}: validationActions {actions} do not include Deny (Warn and Audit only report)")
+        return reasons
 
 
 def _activation(request: AdmissionRequest) -> dict[str, Any]:
@@ -343,36 +374,64 @@ def _activation(request: AdmissionRequest) -> dict[str, Any]:
             "kind": "Namespace",
             "metadata": {"name": request.namespace, "labels": labels},
         }
-    clean = strip_source(dict(request.object)) if request.object else None
-    old = strip_source(dict(request.old_object)) if request.old_object else None
     return {
-        "object": _cel(clean),
-        "oldObject": _cel(old),
-        "request": _cel(request.cel_request()),
-        "namespaceObject": _cel(namespace_object),
+        "object": strip_source(dict(request.object)) if request.object else None,
+        "oldObject": strip_source(dict(request.old_object)) if request.old_object else None,
+        "request": request.cel_request(),
+        "namespaceObject": namespace_object,
     }
 
 
-def _validate(policy: Policy, binding: Binding, request: AdmissionRequest) -> list[Violation]:
+@cache
+def _policy_program(expression: str, definitions: tuple[tuple[str, str], ...], where: str) -> Program:
+    return compile_expression(_expand(expression, dict(definitions), where), where)
+
+
+def _expand(expression: str, definitions: Mapping[str, str], where: str, seen: tuple[str, ...] = ()) -> str:
+    """`variables.NAME` replaced by its definition, in parentheses (outside string literals). The
+    API server evaluates a variable lazily, when read: inlining gives the same results and errors
+    (an expression that does not read a failing variable does not fail)."""
+    parts = []
+    last = 0
+    for literal in _STRING.finditer(expression):
+        parts.append((expression[last : literal.start()], False))
+        parts.append((literal.group(0), True))
+        last = literal.end()
+    parts.append((expression[last:], False))
+
+    def inline(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name not in definitions:
+            return match.group(0)  # an error at evaluation, as in the API server
+        if name in seen:
+            raise UnsupportedPolicy(f"{where}: variables {' -> '.join((*seen, name))} read each other")
+        return "(" + _expand(definitions[name], definitions, where, (*seen, name)) + ")"
+
+    return "".join(text if is_literal else _VARIABLE.sub(inline, text) for text, is_literal in parts)
+
+
+def _matches(policy: Policy, binding: Binding, request: AdmissionRequest) -> bool:
+    where = f"{binding.source}: {BINDING} {binding.name}"
+    return match_resources(policy.spec.get("matchConstraints"), request, policy.where, policy=True) and (
+        match_resources(binding.match, request, where, policy=False)
+    )
+
+
+def _validate(policy: Policy, binding: Binding, request: AdmissionRequest, context: Any = None) -> list[Violation]:
     spec = policy.spec
     if not match_resources(spec.get("matchConstraints"), request, policy.where, policy=True):
         return []
     if not match_resources(binding.match, request, f"{binding.source}: {BINDING} {binding.name}", policy=False):
         return []
-    activation = _activation(request)
-    programs = {
-        v["name"]: compile_expression(v["expression"], f"{policy.where}: variables[{i}]")
-        for i, v in enumerate(spec.get("variables") or [])
-    }
-    activation["variables"] = _LazyVariables(programs, activation)
+    context = context if context is not None else cel.Context(_activation(request))
 
     def violation(index: int, message: str) -> Violation:
         return Violation(policy.name, binding.name, index, message, binding.actions)
 
     for i, condition in enumerate(spec.get("matchConditions") or []):
-        program = compile_expression(condition["expression"], f"{policy.where}: matchConditions[{i}]")
+        program = policy.program(condition["expression"], f"matchConditions[{i}]")
         try:
-            matched = bool(_evaluate(program, activation))
+            matched = _evaluate(program, context) is True
         except _EvaluationError as exc:
             if policy.failure_policy == "Ignore":
                 return []
@@ -382,23 +441,23 @@ def _validate(policy: Policy, binding: Binding, request: AdmissionRequest) -> li
     found = []
     for i, validation in enumerate(spec.get("validations") or []):
         expression = validation["expression"]
-        program = compile_expression(expression, f"{policy.where}: validations[{i}]")
+        program = policy.program(expression, f"validations[{i}]")
         try:
-            ok = bool(_evaluate(program, activation))
+            ok = _evaluate(program, context)
         except _EvaluationError as exc:
             if policy.failure_policy != "Ignore":
                 found.append(violation(i, f"expression '{expression}' resulted in error: {exc}"))
             continue
-        if not ok:
-            found.append(violation(i, _message(policy, validation, i, activation)))
+        if ok is not True:
+            found.append(violation(i, _message(policy, validation, i, context)))
     return found
 
 
-def _message(policy: Policy, validation: Mapping[str, Any], index: int, activation: dict[str, Any]) -> str:
+def _message(policy: Policy, validation: Mapping[str, Any], index: int, context: Any) -> str:
     if validation.get("messageExpression"):
-        program = compile_expression(validation["messageExpression"], f"{policy.where}: validations[{index}]")
+        program = policy.program(validation["messageExpression"], f"validations[{index}].messageExpression")
         try:
-            text = str(_evaluate(program, activation)).strip()
+            text = str(_evaluate(program, context)).strip()
             if text and "\n" not in text:
                 return text
         except _EvaluationError:

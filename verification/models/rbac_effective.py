@@ -237,8 +237,17 @@ class Platform:
     intent: PermissionsIntent
     policies: PolicySet = field(init=False)
 
+    _direct: dict[tuple[str, str], list["Reach"]] = field(init=False, default_factory=dict)
+
     def __post_init__(self) -> None:
         self.policies = PolicySet.from_objects(self.objects)
+
+    def direct(self, identity: Identity, namespace: str) -> list["Reach"]:
+        """direct_reach, once per identity and namespace (the closure asks again for every path)."""
+        key = (identity.user, namespace)
+        if key not in self._direct:
+            self._direct[key] = list(direct_reach(self, identity, namespace))
+        return self._direct[key]
 
     def accounts(self, namespace: str) -> list[str]:
         """ServiceAccounts of a namespace: those in the manifests, plus `default` (always there)."""
@@ -405,7 +414,7 @@ def effective_reach(platform: Platform, identity: Identity, namespaces: Iterable
             continue
         done.add(current.user)
         for namespace in namespaces:
-            for reach in direct_reach(platform, current, namespace):
+            for reach in platform.direct(current, namespace):
                 if prefix:
                     reach = replace(
                         reach,

@@ -8,30 +8,26 @@ point it at their own Service and receive the token. The guard is a ValidatingAd
 (platform/manifests/monitoring/admission-scrape-class.yaml) that denies spec.scrapeClass outside
 namespace monitoring.
 
-No CEL is evaluated here. The model reads the one expression it knows, DENY_ANY_SCRAPE_CLASS
-(whitespace aside), as "deny every object that sets spec.scrapeClass", and interprets the rest as
-the API server does:
-
-- a request is validated when the policy's matchConstraints and the binding's matchResources both
-  match it: resourceRules (group, version, resource, operation, scope; resourceNames narrow a rule
-  to some names, so such a rule covers nothing for certain), excludeResourceRules (any exclusion of
-  a kind counts, names or not: a deployer can pick the excluded name), namespaceSelector (label
-  selector on the namespace's labels, kubernetes.io/metadata.name included), objectSelector (must
-  be empty: the object's author chooses its labels);
-- the binding denies only with validationActions Deny (Warn and Audit only report);
-- failurePolicy Ignore admits when evaluation fails; matchConditions can skip requests: both void
-  the guard;
-- namespaces: every Namespace under platform/manifests except monitoring, and one that is not
-  declared anywhere (labels: only kubernetes.io/metadata.name).
+The policies are evaluated, CEL included, as the API server applies them
+(verification/models/cel_admission.py): for every monitoring kind, every namespace but monitoring
+(and one not declared anywhere), CREATE and UPDATE, every identity RBAC lets write that kind there
+plus anyone, every object name a policy mentions, and every scrape class of the platform plus one
+added later, a ServiceMonitor/PodMonitor/Probe/ScrapeConfig with spec.scrapeClass must be denied.
+An admitted one is reported with the reason each binding gives (not matched, skipped by
+matchConditions, validation admits, Warn/Audit only). What evaluation of fixed requests cannot
+show is checked on the structure: failurePolicy Ignore (admits whenever evaluation fails) and an
+objectSelector (the object's author opts out by its labels).
 
 A scrape class with `default: true` applies to objects that name no class, which no admission rule
 on spec.scrapeClass can stop: a default class must carry no credentials.
 """
 
 from dataclasses import dataclass
+from itertools import product
 from typing import Any
 
-from verification.models import selectors
+from verification.models.cel_admission import BINDING, POLICY, AdmissionRequest, PolicySet, UnsupportedPolicy
+from verification.models.rbac import Authorizer, Request, impersonated_groups, service_account_user
 from verification.yamlio import iter_kind, source_of
 
 GROUP = "monitoring.coreos.com"
@@ -45,11 +41,12 @@ MONITORING_RESOURCES = {
     "scrapeconfigs": ("ScrapeConfig", "v1alpha1"),
 }
 OPERATIONS = ("CREATE", "UPDATE")
-# The validation the model understands: true (admit) only when spec.scrapeClass is absent.
-DENY_ANY_SCRAPE_CLASS = "!has(object.spec) || !has(object.spec.scrapeClass)"
 UNDECLARED_NAMESPACE = "<a namespace not declared under platform/manifests>"
-POLICY = "ValidatingAdmissionPolicy"
-BINDING = "ValidatingAdmissionPolicyBinding"
+PROBE_NAME = "scrape-class-probe"
+# A class added to Prometheus later: the rule is "no class outside monitoring", not "not kubelet".
+LATER_CLASS = "a-class-added-later"
+ANYONE = "someone@example.com"
+PLATFORM_APPLIER = "platform-admin@example.com"  # the platform's own objects: applied by an admin
 # Fields of a scrape class (or endpoint) that hand Prometheus' credentials to the targets.
 CREDENTIAL_FIELDS = (
     ("authorization", "credentialsFile"),
@@ -104,118 +101,11 @@ def credentialed_classes(objects: list[dict[str, Any]]) -> list[ScrapeClass]:
     return [c for c in scrape_classes(objects) if c.credentials]
 
 
-# --- how the API server matches a request ---------------------------------------------------------
-
-
-def _normalized(expression: str) -> str:
-    return "".join(str(expression).split())
-
-
-def denies_scrape_class(policy: dict[str, Any]) -> bool:
-    """Whether one of the policy's validations is DENY_ANY_SCRAPE_CLASS."""
-    wanted = _normalized(DENY_ANY_SCRAPE_CLASS)
-    return any(
-        _normalized(v.get("expression", "")) == wanted for v in (policy.get("spec") or {}).get("validations") or []
-    )
-
-
-def _lists(values: list[str] | None, value: str) -> bool:
-    return bool(values) and (value in values or "*" in values)
-
-
-def rule_matches(rule: dict[str, Any], resource: str, operation: str) -> bool:
-    """A NamedRuleWithOperations matches requests for `resource` with `operation` (any object name)."""
-    _, version = MONITORING_RESOURCES[resource]
-    resources = rule.get("resources") or []
-    return (
-        _lists(rule.get("apiGroups"), GROUP)
-        and _lists(rule.get("apiVersions"), version)
-        and (resource in resources or "*" in resources or "*/*" in resources)
-        and _lists(rule.get("operations"), operation)
-        and rule.get("scope", "*") in ("*", "Namespaced")
-    )
-
-
-def match_gap(
-    match: dict[str, Any] | None, resource: str, operation: str, namespace: tuple[str, dict[str, str]], *, policy: bool
-) -> str | None:
-    """Why a policy's matchConstraints (policy=True) or a binding's matchResources do not send this
-    request to validation; None when they do."""
-    ns_name, ns_labels = namespace
-    if match is None:
-        return "no matchConstraints (the API server requires them)" if policy else None
-    field = "matchConstraints" if policy else "matchResources"
-    if match.get("objectSelector") and any(match["objectSelector"].get(k) for k in ("matchLabels", "matchExpressions")):
-        return f"{field}.objectSelector lets the object's author opt out by its labels"
-    if not selectors.matches(match.get("namespaceSelector") or {}, ns_labels, f"{field}.namespaceSelector"):
-        return f"{field}.namespaceSelector skips namespace {ns_name}"
-    rules = match.get("resourceRules") or []
-    if policy or rules:
-        covering = [r for r in rules if rule_matches(r, resource, operation)]
-        if not covering:
-            return f"{field}.resourceRules do not cover {resource} {operation}"
-        if all(r.get("resourceNames") for r in covering):
-            return f"{field}.resourceRules cover {resource} {operation} only for some resourceNames"
-    for rule in match.get("excludeResourceRules") or []:
-        if rule_matches(rule, resource, operation):
-            return f"{field}.excludeResourceRules exclude {resource} {operation}"
-    return None
-
-
-@dataclass(frozen=True)
-class Enforcement:
-    policy: dict[str, Any]
-    binding: dict[str, Any]
+# --- the policies, evaluated ------------------------------------------------------------------------
 
 
 def _label(obj: dict[str, Any]) -> str:
     return f"{obj['kind']} {obj['metadata'].get('name')}"
-
-
-def enforcements(objects: list[dict[str, Any]]) -> tuple[list[Enforcement], list[str]]:
-    """(policy, binding) pairs that deny spec.scrapeClass with Deny, and why the other candidates do not."""
-    pairs, reasons = [], []
-    candidates = [p for p in iter_kind(objects, POLICY) if denies_scrape_class(p)]
-    if not candidates:
-        reasons.append(f"no {POLICY} has the validation `{DENY_ANY_SCRAPE_CLASS}`")
-    for policy in candidates:
-        spec = policy.get("spec") or {}
-        name = policy["metadata"].get("name")
-        void = []
-        if spec.get("failurePolicy") == "Ignore":
-            void.append("failurePolicy Ignore admits whenever evaluation fails")
-        if spec.get("matchConditions"):
-            void.append("matchConditions can skip requests")
-        if spec.get("paramKind"):
-            void.append("paramKind: the expression needs no parameter, and a missing one can admit")
-        bindings = [b for b in iter_kind(objects, BINDING) if (b.get("spec") or {}).get("policyName") == name]
-        if not bindings:
-            void.append(f"no {BINDING} names it (a policy without a binding enforces nothing)")
-        if void:
-            reasons += [f"{_label(policy)}: {v}" for v in void]
-            continue
-        for binding in bindings:
-            actions = (binding.get("spec") or {}).get("validationActions") or []
-            if "Deny" not in actions:
-                reasons.append(
-                    f"{_label(binding)}: validationActions {actions} do not include Deny (Warn and Audit only report)"
-                )
-            else:
-                pairs.append(Enforcement(policy, binding))
-    return pairs, reasons
-
-
-def denial_gap(pair: Enforcement, resource: str, operation: str, namespace: tuple[str, dict[str, str]]) -> str | None:
-    """Why this pair does not deny spec.scrapeClass for the request; None when it denies it."""
-    gap = match_gap(
-        (pair.policy.get("spec") or {}).get("matchConstraints"), resource, operation, namespace, policy=True
-    )
-    if gap:
-        return f"{_label(pair.policy)}: {gap}"
-    gap = match_gap(
-        (pair.binding.get("spec") or {}).get("matchResources"), resource, operation, namespace, policy=False
-    )
-    return f"{_label(pair.binding)}: {gap}" if gap else None
 
 
 def namespaces(objects: list[dict[str, Any]]) -> list[tuple[str, dict[str, str]]]:
@@ -232,29 +122,130 @@ def _namespace(objects: list[dict[str, Any]], name: str) -> tuple[str, dict[str,
     return name, {"kubernetes.io/metadata.name": name}
 
 
+def _writers(objects: list[dict[str, Any]], authorizer: Authorizer, resource: str, namespace: str) -> list[str]:
+    """Who may write `resource` there: every ServiceAccount of the manifests RBAC lets, plus ANYONE
+    (stands for whoever is granted it later: matchConditions must not depend on who asks)."""
+    users = [ANYONE]
+    for account in iter_kind(objects, "ServiceAccount"):
+        user = service_account_user(account["metadata"].get("namespace", ""), account["metadata"]["name"])
+        groups = impersonated_groups(user)
+        if any(
+            authorizer.allowed(Request(user, groups, verb, resource, api_group=GROUP, namespace=namespace))
+            for verb in ("create", "update")
+        ):
+            users.append(user)
+    return users
+
+
+def _names(objects: list[dict[str, Any]]) -> list[str]:
+    """Object names to try: a fresh one, and every resourceName a policy or binding mentions (the
+    author picks the name, so an exclusion by name is a way around the guard)."""
+    names = {PROBE_NAME}
+    for obj in iter_kind(objects, POLICY, BINDING):
+        spec = obj.get("spec") or {}
+        for match in (spec.get("matchConstraints") or {}, spec.get("matchResources") or {}):
+            for key in ("resourceRules", "excludeResourceRules"):
+                for rule in match.get(key) or []:
+                    names.update(rule.get("resourceNames") or [])
+    return sorted(names)
+
+
+def _request(
+    resource: str, operation: str, namespace: tuple[str, dict[str, str]], user: str, name: str, scrape_class: str | None
+) -> AdmissionRequest:
+    kind, version = MONITORING_RESOURCES[resource]
+    ns_name = namespace[1].get("kubernetes.io/metadata.name", namespace[0])
+    spec: dict[str, Any] = {} if scrape_class is None else {"scrapeClass": scrape_class}
+    obj = {
+        "apiVersion": f"{GROUP}/{version}",
+        "kind": kind,
+        "metadata": {"name": name, "namespace": ns_name},
+        "spec": spec,
+    }
+    return AdmissionRequest(
+        operation,
+        GROUP,
+        version,
+        resource,
+        kind,
+        ns_name,
+        name,
+        user,
+        impersonated_groups(user),
+        obj,
+        obj if operation == "UPDATE" else None,
+        namespace_labels=namespace[1],
+    )
+
+
+def _guards_monitoring(policy: dict[str, Any]) -> bool:
+    rules = ((policy.get("spec") or {}).get("matchConstraints") or {}).get("resourceRules") or []
+    return any(GROUP in (r.get("apiGroups") or []) or "*" in (r.get("apiGroups") or []) for r in rules)
+
+
+def hygiene(objects: list[dict[str, Any]]) -> list[str]:
+    """What evaluation cannot show: a policy on monitoring kinds with failurePolicy Ignore admits
+    whenever evaluation fails; an objectSelector lets the object's author opt out by its labels."""
+    problems = []
+    for policy in iter_kind(objects, POLICY):
+        spec = policy.get("spec") or {}
+        if not _guards_monitoring(policy):
+            continue
+        if spec.get("failurePolicy") == "Ignore":
+            problems.append(f"{_label(policy)}: failurePolicy Ignore admits whenever evaluation fails")
+        if _selects(spec.get("matchConstraints")):
+            problems.append(f"{_label(policy)}: matchConstraints.objectSelector lets the object's author opt out")
+    for binding in iter_kind(objects, BINDING):
+        if _selects((binding.get("spec") or {}).get("matchResources")):
+            problems.append(f"{_label(binding)}: matchResources.objectSelector lets the object's author opt out")
+    return problems
+
+
+def _selects(match: dict[str, Any] | None) -> bool:
+    selector = (match or {}).get("objectSelector") or {}
+    return bool(selector.get("matchLabels") or selector.get("matchExpressions"))
+
+
 # --- the checks -------------------------------------------------------------------------------------
 
 
 def unprotected(objects: list[dict[str, Any]]) -> list[str]:
-    """Requests outside monitoring that may set spec.scrapeClass, one line per resource, with causes."""
-    pairs, reasons = enforcements(objects)
+    """Requests outside monitoring that may set spec.scrapeClass, one line per resource, with causes:
+    every (namespace, operation, writer, object name, class) is decided by the policies' CEL."""
+    try:
+        policies = PolicySet.from_objects(objects)
+    except UnsupportedPolicy as exc:
+        return [str(exc)]
+    authorizer = Authorizer.from_objects(objects)
+    classes = [*sorted({c.name for c in scrape_classes(objects)}), LATER_CLASS]
+    names = _names(objects)
+    relevant = [p["metadata"]["name"] for p in iter_kind(objects, POLICY) if _guards_monitoring(p)]
     problems = []
     for resource in MONITORING_RESOURCES:
-        operations: set[str] = set()
+        operations: list[str] = []
         open_namespaces: list[str] = []
-        causes = list(reasons)
+        causes: list[str] = []
+        examples: list[str] = []
         for namespace in namespaces(objects):
+            users = _writers(objects, authorizer, resource, namespace[1]["kubernetes.io/metadata.name"])
             for operation in OPERATIONS:
-                gaps = [denial_gap(pair, resource, operation, namespace) for pair in pairs]
-                if all(gaps):  # no pair denies it (also when there is none)
-                    operations.add(operation)
+                for user, name, scrape_class in product(users, names, classes):
+                    request = _request(resource, operation, namespace, user, name, scrape_class)
+                    if not policies.decide(request).allowed:
+                        continue
+                    if operation not in operations:
+                        operations.append(operation)
                     if namespace[0] not in open_namespaces:
                         open_namespaces.append(namespace[0])
-                    causes += [g for g in gaps if g and g not in causes]
+                    if not examples:
+                        examples.append(f"e.g. {request.describe()} with scrapeClass {scrape_class!r}")
+                    causes += [c for c in policies.explain(request, relevant) if c not in causes]
+                    break
         if operations:
             problems.append(
                 f"{resource}.{GROUP} {'/'.join(o for o in OPERATIONS if o in operations)} in namespace(s) "
-                f"{', '.join(open_namespaces)} may set spec.scrapeClass: {'; '.join(causes)}"
+                f"{', '.join(open_namespaces)} may set spec.scrapeClass ({examples[0]}): "
+                + ("; ".join(causes) or f"no {POLICY} denies it")
             )
     return problems
 
@@ -274,20 +265,38 @@ def check(objects: list[dict[str, Any]]) -> list[str]:
     if credentialed:
         names = ", ".join(sorted({f"{c.name} ({', '.join(c.credentials)})" for c in credentialed}))
         problems += [f"{p} (credentialed scrape classes: {names})" for p in unprotected(objects)]
-    pairs, _ = enforcements(objects)
-    for resource, (kind, _version) in MONITORING_RESOURCES.items():
+        problems += hygiene(objects)
+    try:
+        policies = PolicySet.from_objects(objects)
+    except UnsupportedPolicy:
+        return problems  # unprotected() reported it
+    for resource, (kind, version) in MONITORING_RESOURCES.items():
         for obj in iter_kind(objects, kind):
             chosen = (obj.get("spec") or {}).get("scrapeClass")
             namespace = obj["metadata"].get("namespace", "")
             if chosen is None:
                 continue
-            denied_by = [p for p in pairs if denial_gap(p, resource, "CREATE", _namespace(objects, namespace)) is None]
             where = f"{source_of(obj)}: {kind} {namespace}/{obj['metadata']['name']} sets scrapeClass {chosen!r}"
             if namespace != MONITORING_NAMESPACE:
                 problems.append(f"{where} outside namespace {MONITORING_NAMESPACE}, the only one that may")
-            elif denied_by:
+                continue
+            request = AdmissionRequest(
+                "CREATE",
+                GROUP,
+                version,
+                resource,
+                kind,
+                namespace,
+                obj["metadata"]["name"],
+                PLATFORM_APPLIER,
+                impersonated_groups(PLATFORM_APPLIER),
+                obj,
+                namespace_labels=_namespace(objects, namespace)[1],
+            )
+            denials = policies.decide(request).denials
+            if denials:
                 problems.append(
-                    f"{where} and is denied by {', '.join(_label(p.policy) for p in denied_by)}: "
+                    f"{where} and is denied by {', '.join(f'{POLICY} {d.policy}' for d in denials)}: "
                     "the platform's own scrape would be rejected"
                 )
     return problems

@@ -8,56 +8,26 @@ v1.33) use the newest revisions.
 Upstream: https://github.com/kubernetes/pod-security-admission/blob/v0.33.13/policy/registry.go
 """
 
+import importlib
+import pkgutil
+
+from verification.models.podsecurity import checks
 from verification.models.podsecurity.api import LevelVersion
-from verification.models.podsecurity.check import Check
-from verification.models.podsecurity.checks import (
-    allow_privilege_escalation,
-    app_armor_profile,
-    capabilities_baseline,
-    capabilities_restricted,
-    host_namespaces,
-    host_path_volumes,
-    host_ports,
-    privileged,
-    proc_mount,
-    restricted_volumes,
-    run_as_non_root,
-    run_as_user,
-    se_linux_options,
-    seccomp_profile_baseline,
-    seccomp_profile_restricted,
-    sysctls,
-    windows_host_process,
-)
+from verification.models.podsecurity.check import Check, VersionedCheck
 from verification.models.podsecurity.result import CheckResult, Pod
 
+# Every module under checks/ declares one CHECK, as every upstream check_*.go registers one.
 CHECKS: tuple[Check, ...] = tuple(
-    module.CHECK
-    for module in (
-        allow_privilege_escalation,
-        app_armor_profile,
-        capabilities_baseline,
-        capabilities_restricted,
-        host_namespaces,
-        host_path_volumes,
-        host_ports,
-        privileged,
-        proc_mount,
-        restricted_volumes,
-        run_as_non_root,
-        run_as_user,
-        se_linux_options,
-        seccomp_profile_baseline,
-        seccomp_profile_restricted,
-        sysctls,
-        windows_host_process,
+    sorted(
+        (importlib.import_module(f"{checks.__name__}.{m.name}").CHECK for m in pkgutil.iter_modules(checks.__path__)),
+        key=lambda c: c.id,
     )
 )
 BY_ID = {check.id: check for check in CHECKS}
 _ORDER = sorted(c.id for c in CHECKS if c.level == "baseline") + sorted(c.id for c in CHECKS if c.level == "restricted")
 
 
-def checks_at(policy: LevelVersion) -> list[tuple[Check, object]]:
+def checks_at(policy: LevelVersion) -> list[tuple[Check, VersionedCheck]]:
     """The (check, revision) pairs evaluated at a level and version, in upstream's order."""
     if policy.level == "privileged":
         return []
@@ -69,4 +39,4 @@ def checks_at(policy: LevelVersion) -> list[tuple[Check, object]]:
 
 def evaluate(pod: Pod, policy: LevelVersion) -> list[tuple[str, CheckResult]]:
     """(check ID, result) of every check in force; a pod is admitted when every result is allowed."""
-    return [(check.id, revision.check_pod(pod)) for check, revision in checks_at(policy)]  # type: ignore[attr-defined]
+    return [(check.id, revision.check_pod(pod)) for check, revision in checks_at(policy)]

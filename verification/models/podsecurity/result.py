@@ -77,6 +77,16 @@ def containers_phrase(names: list[str]) -> str:
     return f"{pluralize('container', 'containers', len(names))} {join_quote(names)}"
 
 
+def containers_where(spec: Spec, bad: Callable[[Mapping[str, Any]], bool]) -> list[str]:
+    """Names of the containers whose securityContext `bad` flags, in upstream's visiting order."""
+    return [name(c) for c in containers(spec) if bad(security_context(c))]
+
+
+def setters(pod_bad: bool, bad_containers: list[str]) -> list[str]:
+    """Who set a forbidden value, in upstream's words: "pod", 'containers "a", "b"'."""
+    return (["pod"] if pod_bad else []) + ([containers_phrase(bad_containers)] if bad_containers else [])
+
+
 def is_windows(spec: Spec) -> bool:
     return (spec.get("os") or {}).get("name") == "windows"
 

@@ -10,17 +10,15 @@ from verification.models.podsecurity.result import (
     ALLOWED,
     CheckResult,
     Pod,
-    containers,
     containers_phrase,
+    containers_where,
     forbidden,
     is_windows,
-    name,
-    security_context,
 )
 
 
 def check_1_8(pod: Pod) -> CheckResult:
-    bad = [name(c) for c in containers(pod.spec) if security_context(c).get("allowPrivilegeEscalation") is not False]
+    bad = containers_where(pod.spec, lambda sc: sc.get("allowPrivilegeEscalation") is not False)
     if bad:
         return forbidden(
             "allowPrivilegeEscalation != false",

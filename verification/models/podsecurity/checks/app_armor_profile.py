@@ -6,18 +6,20 @@ container.apparmor.security.beta.kubernetes.io/* must be empty, runtime/default 
 Upstream: https://github.com/kubernetes/pod-security-admission/blob/v0.33.13/policy/check_appArmorProfile.go
 """
 
+from collections.abc import Mapping
+from typing import Any
+
 from verification.models.podsecurity.check import UPSTREAM, Check, VersionedCheck, v
 from verification.models.podsecurity.result import (
     ALLOWED,
     CheckResult,
     Pod,
-    containers,
-    containers_phrase,
+    containers_where,
     forbidden,
     join_quote,
-    name,
     pluralize,
     security_context,
+    setters,
 )
 
 ALLOWED_TYPES = frozenset({"RuntimeDefault", "Localhost"})
@@ -28,7 +30,7 @@ def _allowed_annotation(value: str) -> bool:
     return value == "" or value == "runtime/default" or value.startswith("localhost/")
 
 
-def _bad_type(sc: dict) -> str | None:
+def _bad_type(sc: Mapping[str, Any]) -> str | None:
     profile = sc.get("appArmorProfile")
     if profile is None:
         return None
@@ -37,18 +39,15 @@ def _bad_type(sc: dict) -> str | None:
 
 
 def check_1_0(pod: Pod) -> CheckResult:
-    setters: list[str] = []
     values: set[str] = set()
-    if (bad := _bad_type(security_context(pod.spec))) is not None:
-        setters.append("pod")
-        values.add(bad)
-    bad_containers = []
-    for c in containers(pod.spec):
-        if (bad := _bad_type(security_context(c))) is not None:
-            bad_containers.append(name(c))
-            values.add(bad)
-    if bad_containers:
-        setters.append(containers_phrase(bad_containers))
+
+    def bad(sc: Mapping[str, Any]) -> bool:
+        kind = _bad_type(sc)
+        if kind is not None:
+            values.add(kind)
+        return kind is not None
+
+    who = setters(bad(security_context(pod.spec)), containers_where(pod.spec, bad))
     annotations = sorted(
         f'{key}="{value}"'
         for key, value in pod.annotations.items()
@@ -56,11 +55,11 @@ def check_1_0(pod: Pod) -> CheckResult:
     )
     value_list = sorted(values) + annotations
     if annotations:
-        setters.append(pluralize("annotation", "annotations", len(annotations)))
-    if setters:
+        who.append(pluralize("annotation", "annotations", len(annotations)))
+    if who:
         return forbidden(
             pluralize("forbidden AppArmor profile", "forbidden AppArmor profiles", len(value_list)),
-            f"{' and '.join(setters)} must not set AppArmor profile type to {join_quote(value_list)}",
+            f"{' and '.join(who)} must not set AppArmor profile type to {join_quote(value_list)}",
         )
     return ALLOWED
 

@@ -8,16 +8,14 @@ from verification.models.podsecurity.result import (
     ALLOWED,
     CheckResult,
     Pod,
-    containers,
     containers_phrase,
+    containers_where,
     forbidden,
-    name,
-    security_context,
 )
 
 
 def check_1_0(pod: Pod) -> CheckResult:
-    bad = [name(c) for c in containers(pod.spec) if security_context(c).get("privileged") is True]
+    bad = containers_where(pod.spec, lambda sc: sc.get("privileged") is True)
     if bad:
         return forbidden("privileged", f"{containers_phrase(bad)} must not set securityContext.privileged=true")
     return ALLOWED

@@ -5,28 +5,31 @@ Relaxed for hostUsers: false only when the API server enables UserNamespacesPodS
 Upstream: https://github.com/kubernetes/pod-security-admission/blob/v0.33.13/policy/check_runAsUser.go
 """
 
+from collections.abc import Mapping
+from typing import Any
+
 from verification.models.podsecurity.check import UPSTREAM, Check, VersionedCheck, v
 from verification.models.podsecurity.result import (
     ALLOWED,
     CheckResult,
     Pod,
-    containers,
-    containers_phrase,
+    containers_where,
     forbidden,
     is_zero,
-    name,
     security_context,
+    setters,
 )
 
 
 def check_1_23(pod: Pod) -> CheckResult:
     if pod.user_namespace_relaxed:
         return ALLOWED
-    setters = ["pod"] if is_zero(security_context(pod.spec).get("runAsUser")) else []
-    bad = [name(c) for c in containers(pod.spec) if is_zero(security_context(c).get("runAsUser"))]
-    if bad:
-        setters.append(containers_phrase(bad))
-    return forbidden("runAsUser=0", f"{' and '.join(setters)} must not set runAsUser=0") if setters else ALLOWED
+
+    def root(sc: Mapping[str, Any]) -> bool:
+        return is_zero(sc.get("runAsUser"))
+
+    who = setters(root(security_context(pod.spec)), containers_where(pod.spec, root))
+    return forbidden("runAsUser=0", f"{' and '.join(who)} must not set runAsUser=0") if who else ALLOWED
 
 
 CHECK = Check(

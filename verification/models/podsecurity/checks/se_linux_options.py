@@ -12,13 +12,12 @@ from verification.models.podsecurity.result import (
     ALLOWED,
     CheckResult,
     Pod,
-    containers,
-    containers_phrase,
+    containers_where,
     forbidden,
     join_quote,
-    name,
     pluralize,
     security_context,
+    setters,
 )
 
 TYPES_1_0 = frozenset({"", "container_t", "container_init_t", "container_kvm_t"})
@@ -43,16 +42,14 @@ def _check(pod: Pod, allowed_types: frozenset[str]) -> CheckResult:
                 flags[key] = True
         return ok
 
-    setters = [] if valid(security_context(pod.spec).get("seLinuxOptions")) else ["pod"]
-    bad = [name(c) for c in containers(pod.spec) if not valid(security_context(c).get("seLinuxOptions"))]
-    if bad:
-        setters.append(containers_phrase(bad))
-    if not setters:
+    pod_bad = not valid(security_context(pod.spec).get("seLinuxOptions"))
+    who = setters(pod_bad, containers_where(pod.spec, lambda sc: not valid(sc.get("seLinuxOptions"))))
+    if not who:
         return ALLOWED
     data = [f"{pluralize('type', 'types', len(bad_types))} {join_quote(sorted(bad_types))}"] if bad_types else []
     data += [f"{key} may not be set" for key in ("user", "role") if flags[key]]
     return forbidden(
-        "seLinuxOptions", f"{' and '.join(setters)} set forbidden securityContext.seLinuxOptions: {'; '.join(data)}"
+        "seLinuxOptions", f"{' and '.join(who)} set forbidden securityContext.seLinuxOptions: {'; '.join(data)}"
     )
 
 

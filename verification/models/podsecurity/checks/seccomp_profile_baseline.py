@@ -16,12 +16,13 @@ from verification.models.podsecurity.result import (
     CheckResult,
     Pod,
     containers,
-    containers_phrase,
+    containers_where,
     forbidden,
     join_quote,
     name,
     pluralize,
     security_context,
+    setters,
 )
 
 ID = "seccompProfile_baseline"
@@ -59,18 +60,15 @@ def check_1_0(pod: Pod) -> CheckResult:
 
 def explicit_setters(pod: Pod) -> tuple[list[str], set[str]]:
     """Who explicitly sets a bad type ("pod", 'container "x"'), and the bad types."""
-    setters, values = [], set()
-    if (kind := bad_type(security_context(pod.spec))) is not None:
-        setters.append("pod")
-        values.add(kind)
-    bad = []
-    for c in containers(pod.spec):
-        if (kind := bad_type(security_context(c))) is not None:
-            bad.append(name(c))
+    values: set[str] = set()
+
+    def bad(sc: Mapping[str, Any]) -> bool:
+        kind = bad_type(sc)
+        if kind is not None:
             values.add(kind)
-    if bad:
-        setters.append(containers_phrase(bad))
-    return setters, values
+        return kind is not None
+
+    return setters(bad(security_context(pod.spec)), containers_where(pod.spec, bad)), values
 
 
 def explicit_result(setters: list[str], values: set[str]) -> CheckResult:

@@ -6,7 +6,14 @@ Upstream: https://github.com/kubernetes/pod-security-admission/blob/v0.33.13/pol
 """
 
 from verification.models.podsecurity.check import UPSTREAM, Check, VersionedCheck, v
-from verification.models.podsecurity.result import ALLOWED, CheckPod, CheckResult, Pod, forbidden, security_context
+from verification.models.podsecurity.result import (
+    ALLOWED,
+    CheckPod,
+    CheckResult,
+    Pod,
+    forbidden,
+    security_context,
+)
 
 SAFE_1_0 = frozenset({
     "kernel.shm_rmid_forced", "net.ipv4.ip_local_port_range", "net.ipv4.tcp_syncookies", "net.ipv4.ping_group_range",

@@ -11,26 +11,22 @@ from verification.models.podsecurity.result import (
     ALLOWED,
     CheckResult,
     Pod,
-    containers,
-    containers_phrase,
+    containers_where,
     forbidden,
-    name,
     security_context,
+    setters,
 )
 
 
-def _host_process(obj: Mapping[str, Any]) -> bool:
-    return (security_context(obj).get("windowsOptions") or {}).get("hostProcess") is True
+def _host_process(sc: Mapping[str, Any]) -> bool:
+    return (sc.get("windowsOptions") or {}).get("hostProcess") is True
 
 
 def check_1_0(pod: Pod) -> CheckResult:
-    setters = ["pod"] if _host_process(pod.spec) else []
-    bad = [name(c) for c in containers(pod.spec) if _host_process(c)]
-    if bad:
-        setters.append(containers_phrase(bad))
-    if setters:
+    who = setters(_host_process(security_context(pod.spec)), containers_where(pod.spec, _host_process))
+    if who:
         return forbidden(
-            "hostProcess", f"{' and '.join(setters)} must not set securityContext.windowsOptions.hostProcess=true"
+            "hostProcess", f"{' and '.join(who)} must not set securityContext.windowsOptions.hostProcess=true"
         )
     return ALLOWED
 

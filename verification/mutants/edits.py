@@ -22,6 +22,8 @@ from typing import Any
 
 import yaml
 
+from verification.mutants.functions import FUNCTIONS
+
 YAML_OPS = ("set", "delete", "append", "rename")
 TEXT_OPS = ("replace", "call")
 OPS = YAML_OPS + TEXT_OPS
@@ -305,4 +307,4 @@ def apply(text: str, edit: Edit, functions: dict[str, Callable[..., str]] | None
     """The file's text after one edit, or StaleEdit."""
     if edit.op in YAML_OPS:
         return apply_yaml(text, edit)
-    return apply_text(text, edit, functions or {})
+    return apply_text(text, edit, FUNCTIONS if functions is None else functions)

@@ -1,0 +1,213 @@
+"""Hand-checked cases of the effective-permission model (verification/models/rbac_effective.py) on
+small platforms, with and without the platform's workload-identity admission policy."""
+
+from pathlib import Path
+
+import pytest
+
+from verification.cli import main
+from verification.models.rbac import Authorizer, impersonated_groups
+from verification.models.rbac_effective import Platform, check_effective, effective_reach, workload_vectors
+from verification.models.rbac_intent import Identity, load_intent
+from verification.paths import MANIFESTS
+from verification.yamlio import load_documents_from_text, load_manifests
+
+DEPLOYER = "system:serviceaccount:test:ci-deployer"
+POLICY_FILE = MANIFESTS / "rbac" / "workload-admission.yaml"
+RBAC = """\
+apiVersion: v1
+kind: Namespace
+metadata: {name: test}
+---
+apiVersion: v1
+kind: ServiceAccount
+metadata: {name: ci-deployer, namespace: test}
+---
+apiVersion: v1
+kind: ServiceAccount
+metadata: {name: sample-app, namespace: test}
+automountServiceAccountToken: false
+---
+apiVersion: v1
+kind: ServiceAccount
+metadata: {name: vault-reader, namespace: test}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata: {name: deployer, namespace: test}
+rules:
+  - {apiGroups: [apps], resources: [deployments], verbs: [create, update, patch]}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: deployer, namespace: test}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: deployer}
+subjects: [{kind: ServiceAccount, name: ci-deployer, namespace: test}]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata: {name: reader, namespace: vault}
+rules:
+  - {apiGroups: [""], resources: [secrets], verbs: [get]}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: reader, namespace: vault}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: reader}
+subjects: [{kind: ServiceAccount, name: vault-reader, namespace: test}]
+"""
+INTENT = """\
+admins: {groups: [system:masters]}
+prohibited:
+  - {name: secrets read, verbs: [get, list, watch], resources: [secrets]}
+  - {name: exec into pods, verbs: [create, get], resources: [pods/exec]}
+  - {name: mint service account tokens, verbs: [create], resources: [serviceaccounts/token]}
+serviceAccounts:
+  runtime:
+    - {namespace: test, name: sample-app, token: false, secrets: []}
+identities:
+  - user: system:serviceaccount:test:ci-deployer
+"""
+
+
+def _platform(tmp_path: Path, extra: str = "", policy: bool = False) -> Platform:
+    objects = load_documents_from_text(RBAC + extra, "rbac.yaml")
+    if policy:
+        # the platform's own policy: its runtime accounts include test/sample-app
+        objects += load_manifests([POLICY_FILE])
+    intent_file = tmp_path / "permissions.yaml"
+    intent_file.write_text(INTENT)
+    authorizer = Authorizer.from_objects(objects)
+    return Platform(objects, authorizer, load_intent(authorizer.catalog, intent_file))
+
+
+def _open(platform: Platform, user: str = DEPLOYER) -> set[tuple[str, str]]:
+    identity = Identity(user, impersonated_groups(user))
+    reaches = effective_reach(platform, identity, ["", "test", "vault"])
+    return {(r.namespace, r.what) for r in reaches if r.open}
+
+
+def test_deployment_creation_reaches_secrets_and_every_token_and_what_those_tokens_reach(tmp_path: Path) -> None:
+    reached = _open(_platform(tmp_path))
+    assert ("test", "Secrets") in reached
+    for account in ("ci-deployer", "sample-app", "vault-reader", "default"):
+        assert ("test", f"token of ServiceAccount test/{account}") in reached
+    # through vault-reader's token: its RBAC grant in another namespace
+    assert ("vault", "Secrets") in reached
+
+
+def test_closure_names_the_whole_path(tmp_path: Path) -> None:
+    platform = _platform(tmp_path)
+    identity = Identity(DEPLOYER, impersonated_groups(DEPLOYER))
+    vault = [r for r in effective_reach(platform, identity, ["test", "vault"]) if r.namespace == "vault"]
+    assert vault and all("=> as system:serviceaccount:test:vault-reader =>" in r.path for r in vault)
+    assert all(r.equivalent.user == DEPLOYER for r in vault)  # judged against the deployer's intent
+
+
+def test_policy_closes_every_workload_vector(tmp_path: Path) -> None:
+    platform = _platform(tmp_path, policy=True)
+    assert {w for _, w in _open(platform)} <= {"ConfigMaps", "PersistentVolumeClaims"}
+    identity = Identity(DEPLOYER, impersonated_groups(DEPLOYER))
+    closed = [r for r in effective_reach(platform, identity, ["test"]) if not r.open]
+    vectors = workload_vectors("sample-app", ["ci-deployer", "sample-app", "vault-reader", "default"])
+    assert len(closed) == 3 * len(vectors)  # create, update, patch x every vector
+    assert all("rule workload-identity/" in r.closed_by for r in closed)
+    # only vault-reader's own, direct grant remains; nothing of the deployer's
+    assert [v.split(" ", 1)[0] for v in check_effective(platform)] == ["system:serviceaccount:test:vault-reader"]
+
+
+def test_without_policy_the_intent_check_names_the_prohibitions(tmp_path: Path) -> None:
+    violations = check_effective(_platform(tmp_path))
+    assert any("prohibited 'secrets read' reached effectively: Secrets in test" in v for v in violations)
+    assert any("Secrets in vault" in v and "vault-reader" in v for v in violations)
+    assert any("'mint service account tokens' reached effectively: token of ServiceAccount test/vault-reader" in v
+               for v in violations)  # fmt: skip
+
+
+EXEC = """
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata: {name: debug, namespace: test}
+rules:
+  - {apiGroups: [""], resources: [pods/ephemeralcontainers], verbs: [patch]}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: debug, namespace: test}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: debug}
+subjects: [{kind: ServiceAccount, name: ci-deployer, namespace: test}]
+"""
+
+
+def test_ephemeral_containers_reach_running_pods_and_count_as_exec(tmp_path: Path) -> None:
+    platform = _platform(tmp_path, EXEC, policy=True)
+    assert ("test", "running pods' identities and Secrets") in _open(platform)
+    assert any("'exec into pods' reached effectively" in v for v in check_effective(platform))
+
+
+OPERATOR = """
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: prometheus-operator, namespace: monitoring}
+spec: {template: {spec: {serviceAccountName: prometheus-operator, containers: [{name: o, image: o}]}}}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata: {name: monitors, namespace: test}
+rules:
+  - {apiGroups: [monitoring.coreos.com], resources: [servicemonitors], verbs: [create]}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: monitors, namespace: test}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: monitors}
+subjects: [{kind: ServiceAccount, name: ci-deployer, namespace: test}]
+"""
+OPERATOR_READS = """
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: operator-secrets, namespace: test}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: view-secrets}
+subjects: [{kind: ServiceAccount, name: prometheus-operator, namespace: monitoring}]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: {name: view-secrets}
+rules:
+  - {apiGroups: [""], resources: [secrets], verbs: [get]}
+"""
+
+
+@pytest.mark.parametrize(("operator_reads", "reached"), [(False, False), (True, True)])
+def test_service_monitor_secrets_are_read_by_the_operator(tmp_path: Path, operator_reads: bool, reached: bool) -> None:
+    platform = _platform(tmp_path, OPERATOR + (OPERATOR_READS if operator_reads else ""), policy=True)
+    identity = Identity(DEPLOYER, impersonated_groups(DEPLOYER))
+    via_operator = [
+        r for r in effective_reach(platform, identity, ["test"]) if "read by system:serviceaccount" in r.path
+    ]
+    assert via_operator and all(r.open is reached for r in via_operator)
+
+
+def test_cli_prints_paths_and_fails_on_prohibited_reach(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    manifests = tmp_path / "manifests"
+    manifests.mkdir()
+    (manifests / "rbac.yaml").write_text(RBAC)
+    intent = tmp_path / "permissions.yaml"
+    intent.write_text(INTENT)
+    args = ["rbac", "effective", "--as", DEPLOYER, "--manifests", str(manifests), "--intent", str(intent)]
+    assert main(args) == 1
+    out = capsys.readouterr().out
+    assert "PROHIBITED 'secrets read' reached effectively: Secrets in test" in out
+    assert "pod spec volumes[].secret.secretName (secret volume)" in out
+    (manifests / "policy.yaml").write_text(POLICY_FILE.read_text())
+    assert main(args) == 0
+    assert "closed: ValidatingAdmissionPolicy 'workload-identity'" in capsys.readouterr().out
+
+
+def test_cli_bad_input_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["rbac", "effective", "--as", " "]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "--as needs a user name" in err

@@ -39,6 +39,9 @@ CLUSTER_KINDS_ALLOWED = frozenset(
         ("", "Namespace"),
         ("rbac.authorization.k8s.io", "ClusterRole"),
         ("rbac.authorization.k8s.io", "ClusterRoleBinding"),
+        # The edge (project `components`): its IngressClass and the controller's Ingress validation.
+        ("networking.k8s.io", "IngressClass"),
+        ("admissionregistration.k8s.io", "ValidatingWebhookConfiguration"),
     }
 )
 # Admission policies are guardrails of every namespace: only the guardrail project may sync them

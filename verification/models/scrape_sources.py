@@ -263,7 +263,8 @@ def _kubelet_problems(objects: list[dict[str, Any]], needed: set[str]) -> list[s
 
 def _argocd_problems(objects: list[dict[str, Any]], needed: set[str]) -> list[str]:
     services = [s for s in iter_kind(objects, "Service") if s["metadata"].get("namespace") == "argocd"]
-    if any(_service_monitors_selecting(objects, s["metadata"].get("labels") or {}, "argocd") for s in services):
+    # any() of each generator's items: a generator object itself is always truthy
+    if any(any(_service_monitors_selecting(objects, s["metadata"].get("labels") or {}, "argocd")) for s in services):
         return []
     return ["no ServiceMonitor selected by the Prometheus resource scrapes ArgoCD's metrics"]
 

@@ -469,12 +469,12 @@ def _message(policy: Policy, validation: Mapping[str, Any], index: int, context:
 
 def server_defaults(obj: dict[str, Any]) -> dict[str, Any]:
     """The one defaulting of a pod spec the policies' decisions depend on: serviceAccount is the
-    deprecated alias of serviceAccountName (core/v1 conversion copies each way when one is empty)."""
+    deprecated alias of serviceAccountName; core/v1 conversion takes serviceAccountName (or, when
+    empty, serviceAccount) and writes it back to both fields."""
     for spec in pod_specs(obj):
-        if spec.get("serviceAccountName") and not spec.get("serviceAccount"):
-            spec["serviceAccount"] = spec["serviceAccountName"]
-        elif spec.get("serviceAccount") and not spec.get("serviceAccountName"):
-            spec["serviceAccountName"] = spec["serviceAccount"]
+        account = spec.get("serviceAccountName") or spec.get("serviceAccount")
+        if account:
+            spec["serviceAccountName"] = spec["serviceAccount"] = account
     return obj
 
 

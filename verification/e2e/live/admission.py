@@ -1,0 +1,90 @@
+"""Admission on a live cluster: server-side dry runs as an impersonated identity.
+
+ValidatingAdmissionPolicies run on dry-run requests (nothing is stored), so every vector of the
+effective-permission catalog can be tried without leaving a pod behind. Requests go through the
+kubernetes client (one HTTP request each, no kubectl process) with the Impersonate-User header
+only: for a service account the API server then adds system:serviceaccounts and
+system:serviceaccounts:NS itself, exactly as for the real token.
+"""
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from kubernetes import config
+from kubernetes.client.rest import ApiException
+
+from verification.models.rbac_effective import POD_PRODUCERS
+from verification.yamlio import strip_source
+
+VAP_DENIAL = "ValidatingAdmissionPolicy '"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    admitted: bool
+    status: int  # HTTP status (201/200 admitted; 403/422 refused)
+    message: str
+
+    @property
+    def by_policy(self) -> bool:
+        return VAP_DENIAL in self.message
+
+    def describe(self) -> str:
+        return "admitted" if self.admitted else f"refused ({self.status}): {self.message}"
+
+
+def resource_path(obj: dict[str, Any], *, named: bool = False) -> str:
+    kind = obj["kind"]
+    row = next((r for r in POD_PRODUCERS if r[3] == kind), None)
+    if row is None:
+        raise ValueError(f"{kind} is not a pod-producing kind")
+    group, version, resource, _ = row
+    base = f"/api/{version}" if not group else f"/apis/{group}/{version}"
+    path = f"{base}/namespaces/{obj['metadata']['namespace']}/{resource}"
+    return f"{path}/{obj['metadata']['name']}" if named else path
+
+
+class AdmissionClient:
+    def __init__(self, kubeconfig: str) -> None:
+        self.api = config.new_client_from_config(config_file=kubeconfig, persist_config=False)
+
+    def dry_run(self, obj: dict[str, Any], user: str, *, update: bool = False) -> Outcome:
+        """CREATE (POST) or UPDATE (PUT) `obj` as `user`, server-side dry run."""
+        body = strip_source(obj)
+        try:
+            _, status, _ = self.api.call_api(
+                resource_path(body, named=update),
+                "PUT" if update else "POST",
+                query_params=[("dryRun", "All"), ("fieldManager", "effective-permissions-e2e")],
+                header_params={
+                    "Impersonate-User": user,
+                    "Content-Type": "application/json",
+                    "Accept": "application/json",
+                },
+                body=body,
+                auth_settings=["BearerToken"],
+                _preload_content=False,
+                _request_timeout=30,
+            )
+            return Outcome(True, int(status), "")
+        except ApiException as exc:
+            return Outcome(False, int(exc.status or 0), _message(exc))
+
+    def get(self, obj_path: str) -> dict[str, Any]:
+        response = self.api.call_api(
+            obj_path,
+            "GET",
+            header_params={"Accept": "application/json"},
+            auth_settings=["BearerToken"],
+            _preload_content=False,
+            _request_timeout=30,
+        )[0]
+        return json.loads(response.data)
+
+
+def _message(exc: ApiException) -> str:
+    try:
+        return " ".join(str(json.loads(exc.body).get("message", "")).split())
+    except (TypeError, ValueError):
+        return " ".join(str(exc.body or exc.reason).split())

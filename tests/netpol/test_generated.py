@@ -62,7 +62,7 @@ def test_ipblock_templates_resolve_around_both_pods_of_a_workload() -> None:
     assert not any(ipaddress.ip_address(a) in no_pod for pair in IPS.values() for a in pair)
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=10, deadline=None)
 @given(st.integers(0, 10_000))
 def test_a_lanes_cells_depend_only_on_its_own_policies(seed: int) -> None:
     # What batching rests on: the other lanes' policies never change a lane's cells.

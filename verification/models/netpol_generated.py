@@ -47,6 +47,7 @@ PODS = {  # workload name -> (labels, ports)
     ),
 }
 IPBLOCK_KINDS = ("pods-except-workload", "no-pod")
+GENERATED_LABEL = "platform.io/netpol-generated"  # on every generated policy: one delete removes a batch
 
 
 def namespace(lane: int, suffix: str) -> str:
@@ -184,7 +185,11 @@ def _policy(rng: random.Random, lane: int, name: str) -> dict[str, Any]:
     return {
         "apiVersion": "networking.k8s.io/v1",
         "kind": "NetworkPolicy",
-        "metadata": {"name": name, "namespace": namespace(lane, rng.choice(list(SPACES)))},
+        "metadata": {
+            "name": name,
+            "namespace": namespace(lane, rng.choice(list(SPACES))),
+            "labels": {GENERATED_LABEL: "true"},
+        },
         "spec": spec,
     }
 

@@ -95,6 +95,10 @@ class ProbePods:
     cluster: Cluster
     workloads: Sequence[Workload]
     ips: dict[tuple[int, str], str] | None = None
+    # Which (source, destination) pairs to probe; None: every pair. The generated cases probe
+    # within a lane only (verification/models/netpol_generated.py).
+    scope: Callable[[Workload, Workload], bool] | None = None
+    parallel: int = PARALLEL
 
     def manifests(self) -> list[dict]:
         image = versions()["images"]["netpol-probe"]
@@ -140,17 +144,23 @@ class ProbePods:
                 "--grace-period=0", check=False, timeout=180,
             )  # fmt: skip
 
+    def addresses(self) -> dict[str, tuple[str, str]]:
+        """Workload key -> the addresses of its source (`a`) and destination (`b`) pods."""
+        assert self.ips is not None, "create() first"
+        return {w.key: (self.ips[(i, "a")], self.ips[(i, "b")]) for i, w in enumerate(self.workloads)}
+
     def observe(self) -> dict[str, dict[str, bool]]:
-        """One probe of every (source, destination port): {src key: {dst target: connected}}."""
+        """One probe of every (source, destination port) in scope: {src key: {dst target: connected}}."""
         assert self.ips is not None, "create() first"
         ips = self.ips
-        targets: dict[str, str] = {}  # probe URL -> model target label
+        urls: dict[str, tuple[str, Workload]] = {}  # probe URL -> (model target label, destination)
         for j, dst in enumerate(self.workloads):
             for port in dst.ports:
-                targets[f"{port.protocol.lower()}://{ips[(j, 'b')]}:{port.port}"] = dst.target(port)
+                urls[f"{port.protocol.lower()}://{ips[(j, 'b')]}:{port.port}"] = (dst.target(port), dst)
 
         def row(i: int) -> tuple[str, dict[str, bool]]:
             src = self.workloads[i]
+            targets = {u: label for u, (label, dst) in urls.items() if self.scope is None or self.scope(src, dst)}
             proc = self.cluster.kubectl(
                 "-n", src.namespace, "exec", pod_name(i, "a"), "--", BINARY, "connect", "--timeout", CONNECT_TIMEOUT,
                 *targets, check=False, timeout=60,
@@ -170,7 +180,7 @@ class ProbePods:
                 raise RuntimeError(f"probe from {src.key} failed: {proc.stderr.strip()}")
             return src.key, results
 
-        with ThreadPoolExecutor(PARALLEL) as pool:
+        with ThreadPoolExecutor(self.parallel) as pool:
             return dict(pool.map(row, range(len(self.workloads))))
 
 

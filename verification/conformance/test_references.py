@@ -1,7 +1,7 @@
 """No dangling reference in the rendered platform (manifests + every chart render, per env x colour).
 
 A universe per environment profile and active colour: the platform manifests plus every app's
-render there (and the profile's overlay, if it has one). A problem is reported once with every
+render there. A problem is reported once with every
 universe it occurs in.
 """
 
@@ -11,15 +11,6 @@ import pytest
 
 from verification.models import bluegreen as bg
 from verification.models import references as refs
-from verification.paths import ENVIRONMENTS
-from verification.yamlio import load_manifests
-
-OVERLAY_DIR = "overlay"  # platform/environments/<env>/overlay/: objects only that profile applies
-
-
-def overlay_objects(env: str) -> list[dict[str, Any]]:
-    folder = ENVIRONMENTS / env / OVERLAY_DIR
-    return load_manifests([folder]) if folder.is_dir() else []
 
 
 def cluster_layouts() -> list[dict[str, str]]:
@@ -43,7 +34,6 @@ def universes(
         for color in bg.COLORS:
             objects = [*platform_objects]
             for namespace, env in layout.items():
-                objects += overlay_objects(env)
                 for app in bg.apps(env):
                     objects += refs.with_namespace(chart_renders[(app, env, color)].objects, namespace)
             out["+".join(sorted(layout.values())) + f"/{color}"] = refs.Universe(objects, external)

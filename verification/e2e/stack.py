@@ -30,9 +30,10 @@ from verification.cluster.cluster import Cluster
 from verification.e2e import diagnostics, not_live
 from verification.errors import UserError
 from verification.models import crd_schema
-from verification.paths import MANIFESTS
+from verification.paths import ENVIRONMENTS, MANIFESTS
 from verification.run import CommandError, run
 from verification.wait import WaitTimeout, wait_for
+from verification.yamlio import load_file
 
 APP_NAMESPACE = "test"
 APPS = ("sample-app", "sample2-app")
@@ -40,6 +41,7 @@ PROFILE = "e2e"
 NODE_PORTS = {"sample-app": 30080, "sample2-app": 30081}
 MONITORING = "monitoring"
 NODEPORT_POLICY = f"{APP_NAMESPACE}/e2e-allow-nodeport-from-host"  # added by the harness, not the platform
+E2E_OVERLAY = ENVIRONMENTS / PROFILE / "overlay" / "allowances.yaml"  # the e2e profile's quota and NodePort access
 NAMESPACES = (APP_NAMESPACE, "staging", MONITORING, "argocd", "ingress-nginx")
 # Test values of the receiver credentials the Alertmanager configuration reads from files.
 RECEIVER_SECRET = {
@@ -183,7 +185,10 @@ def nodeport_policy(cidrs: list[str]) -> dict:
             },
             "policyTypes": ["Ingress"],
             "ingress": [
-                {"from": [{"ipBlock": {"cidr": c}} for c in cidrs], "ports": [{"protocol": "TCP", "port": "http"}]}
+                {
+                    "from": [{"ipBlock": {"cidr": c}} for c in cidrs],
+                    "ports": [{"protocol": "TCP", "port": p} for p in e2e_overlay()["nodeportAccess"]["ports"]],
+                }
             ],
         },
     }
@@ -196,20 +201,22 @@ def allow_nodeport(cluster: Cluster) -> None:
     cluster.kubectl("apply", "--server-side", "--force-conflicts", "-f", "-", input=json.dumps(policy))
 
 
+def e2e_overlay() -> dict:
+    """The e2e profile's own allowances (platform/environments/e2e/overlay/allowances.yaml)."""
+    return load_file(E2E_OVERLAY) or {}
+
+
 def nodeport_quota(cluster: Cluster) -> None:
-    """e2e only: room for the e2e profile's NodePorts in namespace test.
+    """e2e only: room for the e2e profile's NodePorts in namespace test, from the e2e overlay.
 
     A NodePort Service takes one node port per Service port, so each app's active Service (http
-    and metrics) needs 2 and the two apps 4, while platform/manifests/namespaces/test.yaml allows
-    2 (`services.nodeports`). Raised here, live, until the manifest says 4 (reported upstream).
+    and metrics) needs 2 and the two apps 4; platform/manifests/namespaces/test.yaml allows none
+    (`services.nodeports: "0"`), so the overlay raises it on the e2e cluster only.
     """
-    need = 2 * len(APPS)
-    quota = json.loads(cluster.kubectl("-n", APP_NAMESPACE, "get", "resourcequota", "compute", "-o", "json").stdout)
-    have = int(quota["spec"]["hard"].get("services.nodeports", need))
-    if have < need:
-        patch = {"spec": {"hard": {"services.nodeports": str(need)}}}
-        args = ["-n", APP_NAMESPACE, "patch", "resourcequota", "compute", "--type=merge", "-p", json.dumps(patch)]
-        cluster.kubectl(*args)
+    overlay = e2e_overlay()
+    patch = {"spec": {"hard": {k: str(v) for k, v in (overlay.get("quota") or {}).items()}}}
+    args = ["-n", overlay.get("namespace", APP_NAMESPACE), "patch", "resourcequota", "compute", "--type=merge"]
+    cluster.kubectl(*args, "-p", json.dumps(patch))
 
 
 def crashing(cluster: Cluster, namespace: str) -> list[str]:

@@ -8,6 +8,7 @@ restricted, for every environment and colour, by the blue-green chart checks (te
 from typing import Any
 
 from verification.models import podsecurity
+from verification.versions import versions
 from verification.yamlio import source_of
 
 
@@ -30,3 +31,16 @@ def test_pod_templates_meet_their_namespace_policy(platform_objects: list[dict[s
     assert checked, "no pod templates found in the manifests: nothing was checked"
     assert not problems, "Pod Security violations:\n" + "\n".join(problems)
 
+
+def test_enforced_version_is_the_clusters(platform_objects: list[dict[str, Any]]) -> None:
+    """Every namespace enforces the Pod Security Standards of the Kubernetes minor the platform runs
+    (versions.yaml): an older pin keeps rules the cluster has since changed, and an upgrade would
+    not bring the new ones."""
+    major, minor = (int(part) for part in versions()["kubernetes"]["version"].lstrip("v").split(".")[:2])
+    wanted = podsecurity.Version(major, minor)
+    wrong = {
+        name: str(policy.version)
+        for name, policy in podsecurity.namespace_policies(platform_objects).items()
+        if policy.version != wanted
+    }
+    assert not wrong, f"namespaces whose pod-security enforce-version is not {wanted}: {wrong}"

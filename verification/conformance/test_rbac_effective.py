@@ -14,8 +14,10 @@ from verification.models.rbac_effective import (
     POD_PRODUCERS,
     WRITE_OPERATIONS,
     Platform,
+    admission_only_reach,
     allowed_pod_template,
     check_effective,
+    closing_policies,
     workload_object,
 )
 from verification.models.rbac_intent import Identity, load_intent
@@ -130,3 +132,41 @@ def test_chart_runs_as_the_runtime_account_without_token(platform: Platform, cha
             elif spec.get("automountServiceAccountToken") is not workload[0]:
                 problems.append(f"{app} {env} {color}: automountServiceAccountToken is not {workload[0]}")
     _assert_none(problems)
+
+
+def _writer_scopes(platform: Platform) -> list[tuple[Identity, str]]:
+    """(identity, namespace) where a declared identity may write some pod-producing kind."""
+    namespaces = {ns for ns, _ in platform.intent.runtime_service_accounts}
+    found = []
+    for namespace in sorted(namespaces):
+        for identity in dict.fromkeys(identity for identity, _, _ in _workload_writers(platform, namespace)):
+            if not platform.intent.admins.includes(identity.user, identity.groups):
+                found.append((identity, namespace))
+    return found
+
+
+@pytest.fixture(scope="module")
+def admission_only(platform: Platform) -> list[tuple[Identity, str, Any]]:
+    return [
+        (identity, namespace, reach)
+        for identity, namespace in _writer_scopes(platform)
+        for reach in admission_only_reach(platform, identity, namespace)
+    ]
+
+
+def test_every_pod_producing_kind_is_closed_for_the_workload_writers(admission_only: list) -> None:
+    """Admission alone, RBAC aside: a later grant of StatefulSets or CronJobs to a deployer must not
+    reopen the paths (a kind missing from the policy's matchConstraints fails here)."""
+    assert admission_only, "no declared identity writes workloads in an app namespace: nothing was checked"
+    problems = [
+        f"{identity.user}: {reach.what} in {namespace} via {reach.path}"
+        for identity, namespace, reach in admission_only
+        if reach.open
+    ]
+    _assert_none(problems)
+
+
+def test_policies_that_close_paths_fail_closed(platform: Platform, admission_only: list) -> None:
+    reaches = [reach for _, _, reach in admission_only]
+    assert any(not r.open for r in reaches), "no path is closed by a policy: nothing to check"
+    _assert_none(closing_policies(platform, reaches))

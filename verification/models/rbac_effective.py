@@ -350,7 +350,11 @@ def direct_reach(platform: Platform, identity: Identity, namespace: str) -> Iter
             yield _token(identity, dest_ns, account, f"{why} -> ArgoCD syncs it as {dest_ns}/{account}")
 
 
-def _workload_reach(platform: Platform, identity: Identity, namespace: str) -> Iterator[Reach]:
+def _workload_reach(
+    platform: Platform, identity: Identity, namespace: str, *, any_kind: bool = False
+) -> Iterator[Reach]:
+    """Workload vectors; `any_kind` tries every pod-producing kind and verb as if RBAC granted it
+    (what admission alone would do once someone widens the identity's Role)."""
     if not namespace:
         return
     runtime = platform.runtime_accounts(namespace)
@@ -359,14 +363,20 @@ def _workload_reach(platform: Platform, identity: Identity, namespace: str) -> I
     seen_open: set[tuple[str, str]] = set()
     for row in POD_PRODUCERS:
         group, _, resource, kind = row
+        decided: dict[tuple[str, Vector], tuple[bool, str]] = {}
         for verb, operation in WRITE_OPERATIONS.items():
             why = _may(platform, identity, verb, resource, namespace, group)
+            if any_kind and not why:
+                why = f"{verb} {resource}{'.' + group if group else ''} in namespace {namespace} (if granted)"
             if not why:
                 continue
             old = workload_object(kind, namespace, "effective-probe", template) if operation == "UPDATE" else None
             for vector in workload_vectors(base_account, platform.accounts(namespace)):
-                obj = vector_object(kind, namespace, "effective-probe", template, vector)
-                admitted, message = platform.admit(identity, row, operation, obj, old)
+                key = (operation, vector)  # patch is an UPDATE at admission: decided once
+                if key not in decided:
+                    obj = vector_object(kind, namespace, "effective-probe", template, vector)
+                    decided[key] = platform.admit(identity, row, operation, obj, old)
+                admitted, message = decided[key]
                 path = f"{why} -> pod spec {vector.field} ({vector.name})"
                 closed = "" if admitted else message
                 if vector.reaches == "secret":
@@ -428,6 +438,34 @@ def effective_reach(platform: Platform, identity: Identity, namespaces: Iterable
                     if user not in done:
                         queue.append((Identity(user, impersonated_groups(user)), f"{reach.path} => as {user}"))
     return result
+
+
+def admission_only_reach(platform: Platform, identity: Identity, namespace: str) -> list[Reach]:
+    """Every workload vector of every pod-producing kind and verb, RBAC aside: what admission alone
+    leaves open to this identity there (a kind missing from a policy shows up here first)."""
+    guarded = ("Secrets", "token of ServiceAccount ")
+    return [r for r in _workload_reach(platform, identity, namespace, any_kind=True) if r.what.startswith(guarded)]
+
+
+def closing_policies(platform: Platform, reaches: Iterable[Reach]) -> list[str]:
+    """A policy that closes a path must fail closed: failurePolicy Fail (an evaluation error then
+    denies) and a binding without objectSelector (the object's author would opt out by its labels)."""
+    problems = []
+    names = {m.split("'")[1] for r in reaches if r.closed_by for m in r.closed_by.split("; ") if m.count("'") >= 2}
+    for name in sorted(names):
+        policy = platform.policies.policies.get(name)
+        if policy is None:
+            continue
+        if policy.failure_policy != "Fail":
+            problems.append(f"{policy.where}: failurePolicy {policy.failure_policy} admits whenever evaluation fails")
+        for binding in platform.policies.bindings:
+            selector = (binding.match or {}).get("objectSelector") or {}
+            if binding.policy == name and (selector.get("matchLabels") or selector.get("matchExpressions")):
+                problems.append(f"{binding.source}: binding {binding.name}: objectSelector lets the author opt out")
+        selector = (policy.spec.get("matchConstraints") or {}).get("objectSelector") or {}
+        if selector.get("matchLabels") or selector.get("matchExpressions"):
+            problems.append(f"{policy.where}: matchConstraints.objectSelector lets the author opt out")
+    return problems
 
 
 def prohibited_reaches(platform: Platform, identity: Identity, reaches: Iterable[Reach]) -> list[str]:

@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 
 from verification.e2e.stack import Stack, stack  # noqa: F401
+from verification.models.cel_admission import AdmissionRequest, PolicySet
 from verification.paths import MANIFESTS
 from verification.yamlio import iter_kind, load_manifests
 
@@ -58,6 +59,17 @@ def _service_monitor(namespace: str, scrape_class: str | None = None) -> dict[st
     }
 
 
+def _model(obj: dict[str, Any], user: str) -> list[str]:
+    """The denial messages the model predicts (the platform's policies, CEL evaluated)."""
+    policies = PolicySet.from_objects(load_manifests([MANIFESTS]))
+    meta = obj["metadata"]
+    request = AdmissionRequest(
+        "CREATE", "monitoring.coreos.com", "v1", "servicemonitors", obj["kind"], meta["namespace"], meta["name"], user,
+        (), obj,
+    )  # fmt: skip
+    return [d.api_message() for d in policies.decide(request).denials]
+
+
 def _dry_run_create(stack: Stack, obj: dict[str, Any], *identity: str):  # noqa: F811
     return stack.kubectl(
         *identity, "create", "--dry-run=server", "-o", "name", "-f", "-", input=json.dumps(obj), check=False
@@ -85,6 +97,8 @@ def test_deployer_cannot_pick_kubelet_scrape_class(stack: Stack, namespace: str)
     assert f"ValidatingAdmissionPolicy '{POLICY_NAME}'" in error and MESSAGE in error, (
         f"rejected, but not by {POLICY_NAME} with its message {MESSAGE!r}: {proc.stderr.strip()}"
     )
+    predicted = _model(_service_monitor(namespace, "kubelet"), f"system:serviceaccount:{namespace}:ci-deployer")
+    assert predicted and predicted[0] in error, f"the model predicts {predicted}, the API server said {error!r}"
 
 
 @pytest.mark.parametrize("namespace", ["test", "staging"])
@@ -93,6 +107,7 @@ def test_deployer_may_create_service_monitor_without_scrape_class(stack: Stack, 
     assert proc.returncode == 0, (
         f"the {namespace} deployer may not create a plain ServiceMonitor (dry run): {proc.stderr.strip()}"
     )
+    assert _model(_service_monitor(namespace), f"system:serviceaccount:{namespace}:ci-deployer") == []
     assert MONITOR in proc.stdout, proc.stdout
 
 

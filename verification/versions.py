@@ -28,3 +28,9 @@ def image(name: str) -> str:
     if name not in images:
         raise UserError(f"{VERSIONS_FILE}: no image reference for {name!r} (known: {', '.join(sorted(images))})")
     return images[name]
+
+
+def prometheus_module_version(release: str) -> str:
+    """Prometheus' Go module tag for a release: 2.42.0 is v0.42.0, 3.16.0 is v0.316.0 (v0.<100*major+minor>)."""
+    major, minor, patch = (int(part) for part in release.lstrip("v").split("."))
+    return f"v0.{minor}.{patch}" if major == 2 else f"v0.{100 * major + minor}.{patch}"

@@ -27,15 +27,19 @@ class GoPrograms:
     module: str = ""  # upstream module path; empty for a local module
     ldflags: str = ""  # gobuild's placeholders: {version} (as pinned), {version_plain} (no "v")
     local: Path | None = None  # local module directory
-    # The module's version for an image tag when they differ (Prometheus v2.42.0 is module v0.42.0).
+    # The module's version for an image tag when they differ (Prometheus v3.16.0 is module v0.316.0).
     module_version: Callable[[str], str] | None = None
+    # Embedded files the module zip lacks, built with a placeholder (gobuild.source_with_placeholders).
+    embed_placeholders: tuple[str, ...] = ()
 
     def component(self, version: str) -> gobuild.Component:
         """The build at `version` (the image tag); ldflags are stamped with the tag, not the module version."""
+        extra = {"embed_placeholders": list(self.embed_placeholders)} if self.embed_placeholders else {}
         if self.module_version is None:
-            return gobuild.Component(self.name, self.module, version, self.packages, ldflags=self.ldflags)
+            return gobuild.Component(self.name, self.module, version, self.packages, ldflags=self.ldflags, extra=extra)
         tagged = gobuild.Component(self.name, self.module, version, self.packages).expand(self.ldflags)
-        return gobuild.Component(self.name, self.module, self.module_version(version), self.packages, ldflags=tagged)
+        module_version = self.module_version(version)
+        return gobuild.Component(self.name, self.module, module_version, self.packages, ldflags=tagged, extra=extra)
 
     def module_dir(self, version: str) -> Path:
         """The module's source as the Go module cache holds it (upstream modules only)."""
@@ -50,6 +54,8 @@ class GoPrograms:
             "ldflags": self.component(version).expand(self.ldflags),
             "go": gobuild.go_version(),
         }
+        if self.embed_placeholders:
+            found["embed_placeholders"] = [*self.embed_placeholders, gobuild.PLACEHOLDER_TEXT]
         if self.local is not None:
             found["files"] = image_cache.file_digests(self.local)
         return found

@@ -2,7 +2,9 @@
 
 A component (platform/versions.yaml `cluster_components`) names a module, a version and main
 packages. Modules whose go.mod only points at other modules build in place from the module cache,
-with their own go.sum (or vendor/): exactly upstream's dependency set. Modules whose go.mod
+with their own go.sum (or vendor/): exactly upstream's dependency set. Modules whose `//go:embed`
+names generated files the module zip leaves out (Alertmanager >= v0.32: ui/app/dist, built with
+npm) build in a writable copy with a placeholder at each such path (`embed_placeholders`). Modules whose go.mod
 replaces siblings by relative path (k8s.io/kubernetes -> ./staging, etcd -> ../api) cannot build
 in place, so a small wrapper module requires them and maps each such sibling to its published
 version (k8s.io/* staging modules at v0.<minor>.<patch>).
@@ -17,6 +19,8 @@ import json
 import os
 import re
 import resource
+import shutil
+import stat
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -127,11 +131,41 @@ def go_version() -> str:
 
 def cache_key(comp: Component, go: str) -> str:
     overrides = sorted(comp.extra.get("staging_overrides", {}).items())
+    placeholders = sorted(comp.extra.get("embed_placeholders", []))
     material = json.dumps(
         [RECIPE_REVISION, comp.module, comp.version, comp.packages, comp.tags, comp.expand(comp.ldflags), comp.cgo, go]
         + ([overrides] if overrides else [])
+        + ([placeholders, PLACEHOLDER_TEXT] if placeholders else [])
     )
     return hashlib.sha256(material.encode()).hexdigest()[:12]
+
+
+# What a placeholder says when served (Alertmanager's UI paths): the API and probes are whole.
+PLACEHOLDER_TEXT = (
+    "<!doctype html><title>web UI not bundled</title><p>This build (platform-verify, from the Go module) "
+    "does not bundle the web UI: its compiled assets are not part of the module. The API is whole.</p>\n"
+)
+
+
+def source_with_placeholders(comp: Component, src: Path) -> Path:
+    """A writable copy of the module source with a placeholder at every embedded path the zip lacks."""
+    placeholders = comp.extra.get("embed_placeholders", [])
+    if not placeholders:
+        return src
+    work = cache_dir() / "gobuild" / "src" / f"{comp.name}-{comp.version}-{cache_key(comp, '')[:8]}"
+    if not (work / ".complete").exists():
+        shutil.rmtree(work, ignore_errors=True)
+        shutil.copytree(src, work, copy_function=shutil.copyfile)  # module cache files are read-only
+        for path in [work, *work.rglob("*")]:
+            path.chmod(path.stat().st_mode | stat.S_IWUSR)
+        for relative in placeholders:
+            target = work / relative
+            if target.exists():
+                raise UserError(f"{comp.module}@{comp.version}: {relative} exists; drop it from embed_placeholders")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(PLACEHOLDER_TEXT)
+        (work / ".complete").write_text(comp.version)
+    return work
 
 
 def relative_replaces(go_mod: str) -> list[str]:
@@ -225,7 +259,7 @@ def build(comp: Component, rebuild: bool = False) -> Path:
         else:
             # Module zips carry vendor/modules.txt but not the vendored code: use go.sum instead.
             cmd += ["-mod=readonly", *(f"./{p}" if p != "." else "." for p in comp.packages)]
-            cwd = src
+            cwd = source_with_placeholders(comp, src)
         run(cmd, cwd=cwd, env=_env(comp), timeout=4 * 3600)
         for built_name, wanted in comp.extra.get("rename", {}).items():
             (out / built_name).replace(out / wanted)

@@ -202,6 +202,8 @@ def _check_expression(alert: AlertRule, where: str) -> list[str]:
     problems = []
     for name in metric_catalog.unknown(metrics):
         problems.append(f"{where} reads metric {name}, which no app or standard exporter exposes")
+    for matcher in promql.unnormalised_bucket_matchers(alert.expr):
+        problems.append(f"{where} matches {matcher}: it never matches on Prometheus 3")
     heartbeat = not metrics and alert.expr.replace(" ", "").startswith("vector(")
     if not compares and not heartbeat:
         problems.append(f"{where}: expression has no comparison, so it fires for every series it returns: {alert.expr}")
@@ -276,6 +278,10 @@ def check_test_coverage(rules: RuleSet, files: list[Path]) -> list[str]:
     for file in files:
         data = load_file(file) or {}
         for case in data.get("tests") or []:
+            for series in case.get("input_series") or []:
+                # Test input is what Prometheus 3 stores after scraping, not what the app exposes.
+                for matcher in promql.unnormalised_bucket_matchers(str(series.get("series", ""))):
+                    problems.append(f"{file.name}: test {case.get('name')!r} has input series with {matcher}")
             timeline: dict[str, list[tuple[float, set[str]]]] = {}
             for check in case.get("alert_rule_test") or []:
                 name = check.get("alertname", "?")

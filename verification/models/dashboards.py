@@ -112,6 +112,8 @@ def check(dashboards: Dashboards) -> list[str]:
             continue
         for name in metric_catalog.unknown(names):
             problems.append(f"{query.where} reads metric {name}, which no app or standard exporter exposes")
+        for matcher in promql.unnormalised_bucket_matchers(query.expr):
+            problems.append(f"{query.where} matches {matcher}: it never matches on Prometheus 3")
         if "$" in query.expr:
             problems.append(f"{query.where}: undefined variable in {query.expr}")
     for board in dashboards.boards.values():

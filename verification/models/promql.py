@@ -5,10 +5,19 @@
 
 Syntax itself is checked by promtool (`promtool check rules`); this module only reads tokens,
 so it leans on promtool having accepted the expression.
+
+Prometheus 3 semantics this module follows (CHANGELOG 3.0.0):
+- UTF-8 names: a metric name may be a quoted string inside the braces, `{"http.requests", job="x"}`.
+- Classic histogram `le` and summary `quantile` values are normalised on ingestion ("1" is stored
+  as "1.0"), so an exact matcher `le="1"` written for 2.x silently selects nothing.
+- Range selectors are left-open (a sample exactly at the window's start is excluded): `rate(x[1m])`
+  at a 15s scrape interval sees 4 samples, not 5. Nothing to lex; the rule comments count on 4.
 """
 
+import math
 import re
 from dataclasses import dataclass
+from decimal import Decimal
 
 _TOKEN_RE = re.compile(
     r"""
@@ -105,6 +114,7 @@ def metric_names(expr: str) -> set[str]:
             continue  # label names inside by (...), on (...)
         if token.kind == "matchers":
             names.update(re.findall(r"""__name__\s*=\s*["']([^"']+)["']""", token.text))
+            names.update(_QUOTED_NAME_RE.findall(token.text))
             continue
         if token.kind != "ident":
             continue
@@ -116,6 +126,48 @@ def metric_names(expr: str) -> set[str]:
             continue  # keyword or function call
         names.add(token.text)
     return names
+
+
+# Prometheus 3: `{"name.with.dots", ...}`: a lone string (no operator after it) names the metric.
+_QUOTED_NAME_RE = re.compile(r"""^\{\s*"((?:[^"\\]|\\.)*)"\s*(?=[,}])""")
+_BUCKET_MATCHER_RE = re.compile(r"""(?<![\w.])(le|quantile)\s*(=|!=)\s*["']([^"']*)["']""")
+
+
+def normalised_float(value: str) -> str | None:
+    """How Prometheus 3 stores a scraped `le`/`quantile` value, None if it is no number.
+
+    model/labels.FormatOpenMetricsFloat: Go's shortest %g (strconv 'g', -1: exponent form below
+    1e-4 and from 1e6 on), then ".0" when the text has neither "." nor "e" ("1" -> "1.0").
+    """
+    try:
+        number = float(value)
+    except ValueError:
+        return None
+    if math.isnan(number):
+        return "NaN"
+    if math.isinf(number):
+        return "+Inf" if number > 0 else "-Inf"
+    digits = Decimal(repr(number)).normalize().as_tuple()
+    count = len(digits.digits)
+    exponent = count - 1 + int(digits.exponent)
+    if exponent < -4 or exponent >= 6:
+        text = f"{number:.{count - 1}e}"
+    else:
+        text = f"{number:.{max(count - 1 - exponent, 0)}f}"
+    return text if any(c in text for c in ".eEIN") else text + ".0"
+
+
+def unnormalised_bucket_matchers(expr: str) -> list[str]:
+    """Exact `le`/`quantile` matchers Prometheus 3 never matches, each with the value it stores instead."""
+    found = []
+    for token in tokenize(expr):
+        if token.kind != "matchers":
+            continue
+        for label, operator, value in _BUCKET_MATCHER_RE.findall(token.text):
+            stored = normalised_float(value)
+            if stored is not None and stored != value:
+                found.append(f'{label}{operator}"{value}" (Prometheus 3 stores {label}="{stored}")')
+    return found
 
 
 def has_comparison(expr: str) -> bool:

@@ -1,0 +1,43 @@
+"""What the manifest linters check, over the whole rendered platform (platform/docs/linter-coverage.md).
+
+One set of objects: platform/manifests plus every chart render (app x environment x colour); a
+finding is reported once. Deliberate exceptions: platform/intent/linter-exemptions.yaml.
+"""
+
+from typing import Any
+
+import pytest
+
+from verification.models import references
+from verification.models import workload_hygiene as hygiene
+from verification.yamlio import SOURCE_ANNOTATION
+
+
+@pytest.fixture(scope="module")
+def outcome(
+    platform_objects: list[dict[str, Any]], chart_renders: dict[tuple[str, str, str], Any]
+) -> tuple[dict[str, list[hygiene.Finding]], list[str]]:
+    objects = [*platform_objects]
+    for render in chart_renders.values():
+        for obj in references.with_namespace(render.objects, render.namespace):
+            annotations = {
+                SOURCE_ANNOTATION: f"helm template {render.app} ({render.env})",
+                **obj["metadata"]["annotations"],
+            }
+            objects.append({**obj, "metadata": {**obj["metadata"], "annotations": annotations}})
+    exemptions = hygiene.load_exemptions()
+    left, used = hygiene.exempt(hygiene.findings(objects), exemptions)
+    by_check: dict[str, list[hygiene.Finding]] = {}
+    for finding in dict.fromkeys(left):  # the same object from several renders: once
+        by_check.setdefault(finding.check, []).append(finding)
+    return by_check, hygiene.stale(exemptions, used)
+
+
+@pytest.mark.parametrize("check", sorted(hygiene.CHECKS))
+def test_workloads_pass(outcome: tuple[dict[str, list[hygiene.Finding]], list[str]], check: str) -> None:
+    found = outcome[0].get(check, [])
+    assert not found, f"{len(found)} finding(s):\n" + "\n".join(sorted(str(f) for f in found))
+
+
+def test_every_exemption_is_still_needed(outcome: tuple[dict[str, list[hygiene.Finding]], list[str]]) -> None:
+    assert not outcome[1], "\n".join(outcome[1])

@@ -211,3 +211,50 @@ def test_cli_bad_input_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture
     assert main(["rbac", "effective", "--as", " "]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "--as needs a user name" in err
+
+
+PRIVILEGES = """
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata: {name: act-as, namespace: test}
+rules:
+  - {apiGroups: [""], resources: [serviceaccounts], verbs: [impersonate]}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: act-as, namespace: test}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: act-as}
+subjects: [{kind: User, name: alice}]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: {name: signer}
+rules:
+  - {apiGroups: [certificates.k8s.io], resources: [certificatesigningrequests], verbs: [create]}
+  - {apiGroups: [certificates.k8s.io], resources: [certificatesigningrequests/approval], verbs: [update]}
+  - apiGroups: [certificates.k8s.io]
+    resources: [signers]
+    verbs: [approve]
+    resourceNames: [kubernetes.io/kube-apiserver-client]
+  - {apiGroups: [""], resources: [nodes/proxy], verbs: [get]}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: signer}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: signer}
+subjects: [{kind: User, name: bob}]
+"""
+
+
+def test_impersonating_service_accounts_is_their_reach(tmp_path: Path) -> None:
+    platform = _platform(tmp_path, PRIVILEGES, policy=True)
+    reached = _open(platform, "alice")
+    assert ("test", "token of ServiceAccount test/vault-reader") in reached
+    assert ("vault", "Secrets") in reached  # vault-reader's grant, through impersonation
+
+
+def test_csr_approval_and_nodes_proxy_are_reaches(tmp_path: Path) -> None:
+    reached = _open(_platform(tmp_path, PRIVILEGES, policy=True), "bob")
+    assert ("", "any user, by a client certificate it signs (CSR create + approve)") in reached
+    assert ("", "every pod's identity on every node (kubelet API)") in reached

@@ -343,11 +343,46 @@ def direct_reach(platform: Platform, identity: Identity, namespace: str) -> Iter
     if why := _may(platform, identity, "create", "serviceaccounts", namespace, subresource="token"):
         for account in platform.accounts(namespace) if namespace else ():
             yield _token(identity, namespace, account, why)
+    yield from _privilege_reach(platform, identity, namespace)
     yield from _workload_reach(platform, identity, namespace)
     yield from _operator_reach(platform, identity, namespace)
     if namespace and (why := _may(platform, identity, "create", "applications", namespace, "argoproj.io")):
         for dest_ns, account in platform.argocd_destination_accounts():
             yield _token(identity, dest_ns, account, f"{why} -> ArgoCD syncs it as {dest_ns}/{account}")
+
+
+def _privilege_reach(platform: Platform, identity: Identity, namespace: str) -> Iterator[Reach]:
+    """Verbs that are identities or permissions by themselves: bind/escalate, impersonate, CSR
+    create with approval, nodes/proxy (the kubelet API: exec into every pod of the node)."""
+    user, groups = identity.user, identity.groups
+    rbac = "rbac.authorization.k8s.io"
+    for verb in ("bind", "escalate"):
+        for resource in ("roles", "clusterroles"):
+            if why := _may(platform, identity, verb, resource, namespace, rbac):
+                equivalent = Request(user, groups, verb, resource, "", rbac, namespace)
+                yield Reach(f"any permission ({verb} {resource})", namespace, why, equivalent)
+    for resource in ("users", "groups", "serviceaccounts"):
+        if why := _may(platform, identity, "impersonate", resource, namespace):
+            equivalent = Request(user, groups, "impersonate", resource, namespace=namespace)
+            if resource == "serviceaccounts" and namespace:
+                for account in platform.accounts(namespace):  # followed like a token: its own reach
+                    yield Reach(f"token of ServiceAccount {namespace}/{account}", namespace, why, equivalent)
+            else:
+                yield Reach(f"any {resource[:-1]} (impersonate)", namespace, why, equivalent)
+    if not namespace:
+        certificates = "certificates.k8s.io"
+        create = _may(platform, identity, "create", "certificatesigningrequests", "", certificates)
+        approve = _may(platform, identity, "update", "certificatesigningrequests", "", certificates, "approval")
+        signer = _may(platform, identity, "approve", "signers", "", certificates)
+        if create and approve and signer:
+            equivalent = Request(user, groups, "impersonate", "users")
+            path = f"{create}; {approve}; {signer}"
+            yield Reach("any user, by a client certificate it signs (CSR create + approve)", "", path, equivalent)
+        for verb in ("get", "create"):
+            if why := _may(platform, identity, verb, "nodes", "", subresource="proxy"):
+                equivalent = Request(user, groups, verb, "nodes", "proxy")
+                yield Reach("every pod's identity on every node (kubelet API)", "", why, equivalent)
+                break
 
 
 def _workload_reach(

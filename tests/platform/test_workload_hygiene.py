@@ -125,3 +125,10 @@ def test_exemptions_cover_and_go_stale(tmp_path: Any) -> None:
     bad.write_text("- {check: nope, objects: [x], why: y}\n")
     with pytest.raises(UserError, match="unknown check 'nope'"):
         h.load_exemptions(bad)
+
+
+def test_unbounded_scratch_space_and_uncovered_kinds() -> None:
+    found = _checks(deployment(volumes=[{"name": "tmp", "emptyDir": {}}]), PDB, POLICY)
+    assert found["ephemeral-storage"] == ["<unknown>: Deployment apps/web: emptyDir tmp has no sizeLimit"]
+    hpa = {"apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler", "metadata": _meta("web")}
+    assert h.uncovered_kinds([deployment(), hpa]) == ["HorizontalPodAutoscaler (<unknown>)"]

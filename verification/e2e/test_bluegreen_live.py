@@ -339,6 +339,36 @@ def test_environment_edited_after_deploy_makes_the_switch_refuse(
     assert not changed, f"a refused switch changed objects: {changed}"
 
 
+@pytest.mark.parametrize("app", APPS[:1])
+def test_gitops_plan_compares_with_the_live_objects(
+    stack: Stack,  # noqa: F811
+    app: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The GitOps source's plan against real live objects (server defaults, uids, managed fields):
+    values in git that match what runs allow the flip alone; an edited file is refused."""
+    from verification.bluegreen.gitops import GitOpsSource, values_file, write_colours
+    from verification.bluegreen.kube import Kube
+
+    environments = tmp_path / "environments"
+    shutil.copytree(chart.ENVIRONMENTS, environments)
+    monkeypatch.setattr(chart, "ENVIRONMENTS", environments)
+    target = stack.target(app)
+    # The values file as ArgoCD would have synced it: the release's colours written into git.
+    write_colours(values_file(target), release.colour_values(target, release.current_values(target)))
+    source = GitOpsSource("true", Kube(stack.namespace, kubeconfig=stack.kubeconfig).live_objects)
+    active = source.read(target)["activeColor"]
+    plan = source.plan_flip(target, "switch", chart.other(active))
+    print(f"\nGitOps plan against the live objects:\n{plan.text()}")
+    assert plan.allowed, plan.text()
+    assert {c.path for c in plan.changes} == {"spec.selector.color"}
+    shared = environments / PROFILE / "values.yaml"
+    shared.write_text(shared.read_text().replace("logLevel: info", "logLevel: warn"))
+    refused = source.plan_flip(target, "switch", chart.other(active))
+    assert {c.path for c in refused.refused} == {"spec.template.spec.containers[app].env[LOG_LEVEL].value"}
+
+
 @pytest.mark.parametrize("keepalive", [True, False], ids=["keepalive", "no-keepalive"])
 @pytest.mark.parametrize("app", APPS)
 def test_switches_under_load_lose_no_request(stack: Stack, app: str, keepalive: bool, artifacts: Path) -> None:  # noqa: F811

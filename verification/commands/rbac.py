@@ -93,8 +93,12 @@ def _check(args: argparse.Namespace) -> int:
     intent = load_intent(authorizer.catalog, Path(args.intent))
     if not intent.prohibited and not intent.identities:
         raise UserError(f"{args.intent}: no `prohibited` or `identities` entries: nothing to check")
+    from verification.models.rbac_effective import Platform, check_effective
+
+    checks = all_violations(objects, authorizer, intent)
+    checks["effective permissions (admission evaluated)"] = check_effective(Platform(objects, authorizer, intent))
     failed = 0
-    for name, violations in all_violations(objects, authorizer, intent).items():
+    for name, violations in checks.items():
         print(f"{'ok  ' if not violations else 'FAIL'} {name}")
         for violation in violations:
             print(f"     {violation}")

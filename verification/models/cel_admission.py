@@ -468,11 +468,15 @@ def _message(policy: Policy, validation: Mapping[str, Any], index: int, context:
 
 
 def server_defaults(obj: dict[str, Any]) -> dict[str, Any]:
-    """The one defaulting of a pod spec the policies' decisions depend on: serviceAccount is the
+    """The defaulting of a pod spec the policies' decisions depend on: serviceAccount is the
     deprecated alias of serviceAccountName; core/v1 conversion takes serviceAccountName (or, when
-    empty, serviceAccount) and writes it back to both fields."""
+    empty, serviceAccount) and writes it back to both fields; a bare Pod without either runs as
+    `default`. (The plugin's token volume for Pods is not added: it only ever adds a denial after
+    the token rule's, so the first denial, the one the API server reports, is unchanged.)"""
     for spec in pod_specs(obj):
         account = spec.get("serviceAccountName") or spec.get("serviceAccount")
+        if not account and obj.get("kind") == "Pod":
+            account = "default"  # the ServiceAccount admission plugin, before validation (Pods only)
         if account:
             spec["serviceAccountName"] = spec["serviceAccount"] = account
     return obj

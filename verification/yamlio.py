@@ -44,18 +44,20 @@ class Loader(_BASE):  # type: ignore[misc, valid-type]
     """The safe loader (libyaml when available) that refuses duplicate mapping keys."""
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-        seen: dict[tuple[str, str], yaml.Node] = {}
-        for key_node, _ in node.value:
-            if not isinstance(key_node, yaml.ScalarNode) or key_node.tag == _MERGE_TAG:
-                continue  # merge keys (`<<`) may be overridden by the mapping's own keys
-            key = (key_node.tag, key_node.value)
-            if key in seen:
-                first = seen[key].start_mark.line + 1
-                raise _Refused(
-                    problem=f"duplicate key {key_node.value!r} (first on line {first}); remove one",
-                    problem_mark=key_node.start_mark,
-                )
-            seen[key] = key_node
+        keys = [(k.tag, k.value) for k, _ in node.value if isinstance(k, yaml.ScalarNode) and k.tag != _MERGE_TAG]
+        if len(set(keys)) != len(keys):  # rare: only then find which key, for the message
+            seen: dict[tuple[str, str], yaml.Node] = {}
+            for key_node, _ in node.value:
+                if not isinstance(key_node, yaml.ScalarNode):
+                    continue
+                key = (key_node.tag, key_node.value)
+                if key in seen and key_node.tag != _MERGE_TAG:
+                    raise _Refused(
+                        problem=f"duplicate key {key_node.value!r} (first on line {seen[key].start_mark.line + 1}); "
+                        "remove one",
+                        problem_mark=key_node.start_mark,
+                    )
+                seen.setdefault(key, key_node)
         return super().construct_mapping(node, deep)
 
 

@@ -4,10 +4,21 @@ small platforms, with and without the platform's workload-identity admission pol
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from verification.cli import main
+from verification.models.cel_admission import AdmissionRequest, PolicySet, pod_specs, server_defaults
 from verification.models.rbac import Authorizer, impersonated_groups
-from verification.models.rbac_effective import Platform, check_effective, effective_reach, workload_vectors
+from verification.models.rbac_effective import (
+    POD_PRODUCERS,
+    Platform,
+    allowed_pod_template,
+    check_effective,
+    effective_reach,
+    workload_object,
+    workload_vectors,
+)
 from verification.models.rbac_intent import Identity, load_intent
 from verification.paths import MANIFESTS
 from verification.yamlio import load_documents_from_text, load_manifests
@@ -258,3 +269,32 @@ def test_csr_approval_and_nodes_proxy_are_reaches(tmp_path: Path) -> None:
     reached = _open(_platform(tmp_path, PRIVILEGES, policy=True), "bob")
     assert ("", "any user, by a client certificate it signs (CSR create + approve)") in reached
     assert ("", "every pod's identity on every node (kubelet API)") in reached
+
+
+# --- properties: the platform's policy over combinations of vectors and kinds ---------------------
+
+
+_POLICIES = PolicySet.from_objects(load_manifests([POLICY_FILE]))
+_VECTORS = workload_vectors("sample-app", ["ci-deployer", "argocd-manager", "readonly", "sample2-app", "default"])
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    row=st.sampled_from(POD_PRODUCERS),
+    chosen=st.lists(st.sampled_from(_VECTORS), max_size=4, unique_by=lambda v: (v.name, v.reaches)),
+    user=st.sampled_from([DEPLOYER, "system:serviceaccount:staging:argocd-manager", "someone@example.com"]),
+    operation=st.sampled_from(["CREATE", "UPDATE"]),
+)
+def test_any_combination_of_vectors_is_refused_for_governed_identities(row, chosen, user, operation) -> None:
+    namespace = "staging" if ":staging:" in user else "test"
+    obj = workload_object(row[3], namespace, "p", allowed_pod_template(namespace, "sample-app"))
+    for vector in chosen:
+        vector.apply(pod_specs(obj)[0])
+    request = AdmissionRequest(
+        operation, row[0], row[1], row[2], row[3], namespace, "p", user, (), server_defaults(obj),
+        obj if operation == "UPDATE" else None,
+    )  # fmt: skip
+    decision = _POLICIES.decide(request)
+    governed = user != "someone@example.com"
+    assert decision.allowed is (not (governed and chosen)), [v.message for v in decision.denials]
+    assert all(v.message.startswith("rule workload-identity/") for v in decision.denials)

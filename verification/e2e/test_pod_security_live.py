@@ -102,6 +102,45 @@ def generated_specs(count: int, strategy: Any = None) -> list[dict[str, Any]]:
     return list(unique.values())
 
 
+def boundary_cases() -> dict[str, dict[str, Any]]:
+    """Hand-made specs on the boundaries where the previous model and admission disagreed."""
+    image = _image()
+
+    def case(placement: str = "pod", init: int = 0, **pod_fields: Any) -> dict[str, Any]:
+        spec = compliant(placement, init, 1, image)
+        spec.update(pod_fields)
+        return spec
+
+    cases = {
+        "pod-runasnonroot-false-containers-true": case("containers", 1),
+        "windows-without-linux-fields": case(os={"name": "windows"}),
+        "sysctl-tcp-rmem": case(),
+        "selinux-container-engine-t": case(),
+        "drop-all-lower-case": case(),
+        "pod-apparmor-unconfined": case(),
+        "pod-seccomp-unconfined-containers-runtime-default": case("containers"),
+        "host-network-defaults-host-port": case(hostNetwork=True),
+        "container-runasuser-0": case(),
+    }
+    cases["pod-runasnonroot-false-containers-true"]["securityContext"] = {"runAsNonRoot": False}
+    windows = cases["windows-without-linux-fields"]
+    windows["securityContext"] = {"runAsNonRoot": True}
+    windows["containers"][0].pop("securityContext")
+    cases["sysctl-tcp-rmem"]["securityContext"]["sysctls"] = [
+        {"name": "net.ipv4.tcp_rmem", "value": "4096 87380 6291456"}
+    ]
+    app = {name: spec["containers"][0] for name, spec in cases.items()}
+    app["selinux-container-engine-t"]["securityContext"]["seLinuxOptions"] = {"type": "container_engine_t"}
+    app["drop-all-lower-case"]["securityContext"]["capabilities"] = {"drop": ["all"]}
+    cases["pod-apparmor-unconfined"]["securityContext"]["appArmorProfile"] = {"type": "Unconfined"}
+    cases["pod-seccomp-unconfined-containers-runtime-default"]["securityContext"] = {
+        "seccompProfile": {"type": "Unconfined"}
+    }
+    app["host-network-defaults-host-port"]["ports"] = [{"containerPort": 8080}]
+    app["container-runasuser-0"]["securityContext"]["runAsUser"] = 0
+    return cases
+
+
 @pytest.fixture
 def enforcing_namespaces(cluster: Cluster) -> Any:
     """Two throw-away namespaces enforcing restricted and baseline (latest); deleted afterwards."""
@@ -122,6 +161,7 @@ def test_generated_pod_specs_admission_equals_model(
     cluster: Cluster, enforcing_namespaces: dict[str, str], artifacts: Path
 ) -> None:
     specs = {f"psa-gen-{i:03d}": spec for i, spec in enumerate(generated_specs(EXAMPLES))}
+    specs.update({f"psa-case-{name}": spec for name, spec in boundary_cases().items()})
     report: list[str] = []
     every: list[Comparison] = []
     for level, namespace in enforcing_namespaces.items():

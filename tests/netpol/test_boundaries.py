@@ -112,6 +112,8 @@ def test_synthetic_workloads_of_one_and_peer_and_a_named_port() -> None:
         ("no-labels", "default", ()),
         ("no-labels", "app", ()),
         ("no-labels", "mon", ()),
+        # every workload's twin in default (the scraper's twin is the pod elsewhere above)
+        ("twin", "default", (("role", "web"),)),
     }
     web = next(w for w in augmented if w.key == "app/web")
     assert [p.label for p in web.ports] == ["8080/TCP", "9100/TCP", "9099/TCP", "9101/TCP", "9100/UDP", "9100/SCTP"]
@@ -155,8 +157,8 @@ def test_and_split_into_or_shows_on_the_boundary_pods() -> None:
     report = Boundaries.of(model([split]), [WEB, SCRAPER], intent, "intent.yaml").report("Ingress")
     # Any pod of namespace mon now passes: the label-less boundary pod there shows it.
     assert report.startswith("ingress alone: 1 cells ")
-    assert "ingress alone allows mon/~no-labels-5 -> app/web:9100/TCP: allowed by app/allow-scrape ingress[0]" in report
-    assert "mon/~no-labels-5 labels {} ports 8080/TCP (http)" in report  # the legend says what the pod is
+    assert "ingress alone allows mon/~no-labels-6 -> app/web:9100/TCP: allowed by app/allow-scrape ingress[0]" in report
+    assert "mon/~no-labels-6 labels {} ports 8080/TCP (http)" in report  # the legend says what the pod is
 
 
 def test_port_widened_to_a_range_shows_past_its_end() -> None:

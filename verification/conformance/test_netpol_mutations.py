@@ -191,6 +191,12 @@ def _split_peer(docs: list[dict[str, Any]], name: str, field: str, peers: str) -
     return docs
 
 
+@pytest.fixture(scope="module")
+def before(platform_objects: list[dict[str, Any]]) -> dict[str, list[str]]:
+    """Every check on the unmodified platform, computed once for the tests below."""
+    return segmentation.all_violations(segmentation.Platform.load(MANIFESTS, INTENT, platform_objects))
+
+
 def _assert_only_new_checks_see_it(copy: Path, before: dict[str, list[str]], check: str, rule: str) -> str:
     found = violations(copy)
     old = {k: v for k, v in found.items() if k not in BOUNDARY_CHECKS}
@@ -201,11 +207,10 @@ def _assert_only_new_checks_see_it(copy: Path, before: dict[str, list[str]], che
     return report
 
 
-def test_ingress_peer_split_and_to_or_is_caught_by_the_ingress_layer(copy: Path) -> None:
+def test_ingress_peer_split_and_to_or_is_caught_by_the_ingress_layer(copy: Path, before: dict[str, list[str]]) -> None:
     # test/allow-http-from-ingress-controller: {ingress-nginx namespace AND controller pods} becomes
     # every pod of ingress-nginx OR controller-labelled pods of test. Both sources' egress is closed
     # (ingress-nginx pods other than the controller; every pod of test), so the table is unchanged.
-    before = violations(copy)
     edit_documents(
         copy / "manifests/network-policies/test.yaml",
         lambda docs: _split_peer(docs, "allow-http-from-ingress-controller", "ingress", "from"),
@@ -217,10 +222,9 @@ def test_ingress_peer_split_and_to_or_is_caught_by_the_ingress_layer(copy: Path)
     assert "ingress alone allows ingress-nginx/~near-miss-" in report
 
 
-def test_egress_peer_split_and_to_or_is_caught_by_the_egress_layer(copy: Path) -> None:
+def test_egress_peer_split_and_to_or_is_caught_by_the_egress_layer(copy: Path, before: dict[str, list[str]]) -> None:
     # ingress-nginx/controller egress[0]: {test/staging AND part-of=devops-platform} becomes every
     # pod of test and staging OR devops-platform pods of ingress-nginx; their ingress is closed.
-    before = violations(copy)
     edit_documents(
         copy / "manifests/network-policies/ingress-nginx.yaml",
         lambda docs: _split_peer(docs, "controller", "egress", "to"),
@@ -229,7 +233,7 @@ def test_egress_peer_split_and_to_or_is_caught_by_the_egress_layer(copy: Path) -
     assert "egress alone allows ingress-nginx/controller -> test/~near-miss-" in report
 
 
-def test_port_widened_to_a_range_is_caught_by_the_ingress_layer(copy: Path) -> None:
+def test_port_widened_to_a_range_is_caught_by_the_ingress_layer(copy: Path, before: dict[str, list[str]]) -> None:
     # argocd/allow-metrics-from-prometheus: 8082-8084 becomes 8082-8090. Prometheus's egress still
     # ends at 8084, so the table is unchanged; the port just past the range (8085) shows it.
     def widen(docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -238,7 +242,6 @@ def test_port_widened_to_a_range_is_caught_by_the_ingress_layer(copy: Path) -> N
                 d["spec"]["ingress"][0]["ports"][0]["endPort"] = 8090
         return docs
 
-    before = violations(copy)
     edit_documents(copy / "manifests/network-policies/argocd.yaml", widen)
     report = _assert_only_new_checks_see_it(
         copy, before, "ingress-layer", "argocd/allow-metrics-from-prometheus ingress[0]"
@@ -246,7 +249,7 @@ def test_port_widened_to_a_range_is_caught_by_the_ingress_layer(copy: Path) -> N
     assert ":8085/TCP: allowed by argocd/allow-metrics-from-prometheus ingress[0]" in report
 
 
-def test_egress_port_widened_to_a_range_is_caught_by_the_egress_layer(copy: Path) -> None:
+def test_egress_port_widened_to_a_range_is_caught_by_the_egress_layer(copy: Path, before: dict[str, list[str]]) -> None:
     # monitoring/prometheus egress to the controller's metrics: 10254 becomes 10254-10300. The
     # controller's ingress allows only 10254, so the table is unchanged; the controller's boundary
     # port 10255 shows the egress rule alone allowing it.
@@ -259,7 +262,6 @@ def test_egress_port_widened_to_a_range_is_caught_by_the_egress_layer(copy: Path
                             port["endPort"] = 10300
         return docs
 
-    before = violations(copy)
     edit_documents(copy / "manifests/network-policies/monitoring.yaml", widen)
     report = _assert_only_new_checks_see_it(copy, before, "egress-layer", "monitoring/prometheus egress[5]")
     assert "monitoring/prometheus -> ingress-nginx/controller:10255/TCP" in report

@@ -31,6 +31,7 @@ import ipaddress
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -71,8 +72,8 @@ class Workload:
     ports: tuple[Port, ...] = ()
     ip: IPAddress | None = None
 
-    @property
-    def key(self) -> str:
+    @cached_property
+    def key(self) -> str:  # cached: every truth-table lookup hashes workloads by it
         return f"{self.namespace}/{self.name}"
 
     def target(self, port: Port) -> str:
@@ -616,6 +617,9 @@ class Flow:
 
 
 LAYER_KEYS = {INGRESS: "ingress_only", EGRESS: "egress_only"}
+# Flows to or from pods no workload lists (the synthetic boundary workloads): only the boundary
+# checks read them, so their patterns may name no listed workload.
+BOUNDARY_KEY = "boundary_allow"
 
 
 def parse_reachability(data: Any, origin: str, workloads: Sequence[Workload]) -> dict[str, dict[str, bool]]:
@@ -624,7 +628,7 @@ def parse_reachability(data: Any, origin: str, workloads: Sequence[Workload]) ->
     Every pattern must match a workload and every flow must allow at least one cell, so a typo
     or a renamed workload is reported instead of silently denying.
     """
-    return _intent_table(data, origin, workloads, ("allow",))
+    return intent_table(data, origin, workloads, ("allow",))
 
 
 def parse_layer_intent(
@@ -636,21 +640,23 @@ def parse_layer_intent(
     accepts http from any pod, each pod's egress decides), so a layer evaluated on its own (the
     other side open) is held to an exact contract too.
     """
-    return _intent_table(data, origin, workloads, ("allow", LAYER_KEYS[direction]))
+    return intent_table(data, origin, workloads, ("allow", LAYER_KEYS[direction]))
 
 
-def _intent_table(
+def intent_table(
     data: Any, origin: str, workloads: Sequence[Workload], keys: tuple[str, ...]
 ) -> dict[str, dict[str, bool]]:
+    """The table the flows of the intent's lists `keys` allow (every other cell denied)."""
+    optional = (*LAYER_KEYS.values(), BOUNDARY_KEY)
     if (
         not isinstance(data, Mapping)
         or "allow" not in data
-        or not set(data) <= {"allow", *LAYER_KEYS.values()}
+        or not set(data) <= {"allow", *optional}
         or not all(isinstance(v, list) for v in data.values())
     ):
         raise UserError(
             f"{origin}: expected a mapping with a list `allow:` of flows (and optionally lists "
-            f"{' and '.join(f'`{k}:`' for k in LAYER_KEYS.values())})"
+            f"{', '.join(f'`{k}:`' for k in optional)})"
         )
     table = {s.key: {d.target(p): False for d in workloads for p in d.ports} for s in workloads}
     for key in keys:

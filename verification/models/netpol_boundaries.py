@@ -13,7 +13,10 @@ workloads changes when a boundary moves:
 - `ports`: for every port of a rule, a pod where the rule's pods live with the neighbouring ports
   (port-1, port+1, endPort+1), the same number on the other protocols, and a named port's number
   without its name;
-- `no-labels`: a pod without labels in every namespace, `default` (a namespace without labels) too.
+- `no-labels`: a pod without labels in every namespace, `default` (a namespace without labels) too;
+- `twin`: every platform workload's labels and ports in `default`.
+
+Every workload gets an address in the pod subnet, so an ipBlock that holds pod addresses shows.
 
 The intent (platform/intent/reachability.yaml) judges them like any workload: a synthetic pod is
 denied everything unless a flow's pattern names it (`test/*` does; `test/sample-app-*` does not).
@@ -24,6 +27,8 @@ side open, against the intent's `allow` plus its `ingress_only`/`egress_only` fl
 the policy and rule that allows a cell the intent does not.
 """
 
+import dataclasses
+import ipaddress
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
@@ -32,7 +37,9 @@ from typing import Any
 
 from verification.models import selectors
 from verification.models.netpol import (
+    BOUNDARY_KEY,
     INGRESS,
+    LAYER_KEYS,
     PROTOCOLS,
     Matrix,
     Model,
@@ -42,8 +49,7 @@ from verification.models.netpol import (
     Port,
     Rule,
     Workload,
-    parse_layer_intent,
-    parse_reachability,
+    intent_table,
     table_report,
 )
 
@@ -51,6 +57,7 @@ from verification.models.netpol import (
 UNLABELLED_NAMESPACE = "default"
 DEFAULT_PORT = Port(8080, "TCP", "http")  # carried by synthetic pods whose rule allows every port
 PREFIX = "~"  # synthetic workload names start with it: `test/~near-miss-3`
+POD_SUBNET = "10.244.0.0/16"  # kind's default pod subnet (platform/kind/cluster.yaml keeps it)
 
 
 @dataclass(frozen=True)
@@ -268,10 +275,16 @@ def synthetic_workloads(
                 ]
                 for ns, labels in homes:
                     b.add("ports", ns, labels, adversarial, f"{at}: the ports around {_port_text(rule_port)}")
-    # A pod without labels in every namespace (`default` has none either): independent of the
-    # policies, so a peer reduced to its namespaceSelector (AND split into OR) still meets one.
+    # Independent of the policies, so a mutated policy cannot carry them away: a pod without
+    # labels in every namespace (a peer reduced to its namespaceSelector meets one), and every
+    # platform workload's twin in `default` (a peer's namespace widened meets one).
     for namespace in b.namespaces:
         b.add("no-labels", namespace, {}, [DEFAULT_PORT], f"a pod without labels in namespace {namespace}")
+    for w in workloads:
+        if w.namespace != UNLABELLED_NAMESPACE:
+            b.add(
+                "twin", UNLABELLED_NAMESPACE, w.labels, w.ports, f"{w.key}'s labels and ports in {UNLABELLED_NAMESPACE}"
+            )
     return b.build()
 
 
@@ -296,6 +309,17 @@ def _intent_ports(b: _Builder, flow: Mapping[str, Any]) -> None:
 def _named_twin(port: Port, workload: Workload) -> bool:
     """The workload already declares this number and protocol (the intent's flow covers it)."""
     return any(p.port == port.port and p.protocol == port.protocol for p in workload.ports)
+
+
+def with_addresses(workloads: Sequence[Workload], subnet: str = POD_SUBNET) -> list[Workload]:
+    """Each workload without an address gets its own in the pod subnet.
+
+    Whether an ipBlock admits pod addresses is implementation-defined, so the plain truth table
+    leaves pods without addresses; the boundary check assumes the worst (most implementations,
+    kube-router included, match them), so an ipBlock holding pod addresses opens what it holds."""
+    hosts = ipaddress.ip_network(subnet).hosts()
+    next(hosts)  # the subnet's first address is usually a gateway
+    return [w if w.ip is not None else dataclasses.replace(w, ip=next(hosts)) for w in workloads]
 
 
 def _home(b: _Builder, peer: Peer, policy: Policy) -> tuple[str, dict[str, str]] | None:
@@ -335,15 +359,16 @@ def _differences(
     """(source, target, why) for every cell where the table (or one side alone) differs from `expected`."""
     found = []
     for (src, target), verdict in matrix.verdicts.items():
-        if side is None:
-            have, why = verdict.allowed, verdict.explain()
+        direction = None if side is None else (verdict.ingress if side == INGRESS else verdict.egress)
+        have = verdict.allowed if direction is None else direction.allowed
+        if have == expected[src][target]:
+            continue
+        if direction is None:
+            why = verdict.explain()
         else:
-            direction = verdict.ingress if side == INGRESS else verdict.egress
-            have = direction.allowed
             cause = f"allowed by {', '.join(direction.rules)}" if direction.rules else direction.describe()
-            why = f"{side.lower()} alone {'allows' if have else 'denies'} {src} -> {target}: {cause}"
-        if have != expected[src][target]:
-            found.append((src, target, why))
+            why = f"{side.lower()} alone {'allows' if have else 'denies'} {src} -> {target}: {cause}"  # type: ignore[union-attr]
+        found.append((src, target, why))
     return found
 
 
@@ -373,8 +398,8 @@ class Boundaries:
     def of(cls, model: Model, workloads: Sequence[Workload], intent: Any, origin: str) -> "Boundaries":
         augmented, synthetic = synthetic_workloads(model, workloads, intent)
         keys = {w.key for w in augmented}
-        new = [s.workload for s in synthetic if s.workload.key not in keys]
-        return cls(model, (*augmented, *new), tuple(synthetic), intent, origin)
+        every = with_addresses([*augmented, *(s.workload for s in synthetic if s.workload.key not in keys)])
+        return cls(model, tuple(every), tuple(synthetic), intent, origin)
 
     @cached_property
     def matrix(self) -> Matrix:
@@ -394,13 +419,15 @@ class Boundaries:
     def report(self, side: str | None = None) -> str:
         """'' when the table (both sides, or one side alone) equals the intent; else why and grids."""
         if side is None:
-            expected = parse_reachability(self.intent, self.origin, self.workloads)
+            keys: tuple[str, ...] = ("allow", BOUNDARY_KEY)
             observed = self.matrix.as_table()
-            title, contract = "boundaries", "the intent's allow flows"
+            title = "boundaries"
         else:
-            expected = parse_layer_intent(self.intent, self.origin, self.workloads, side)
+            keys = ("allow", BOUNDARY_KEY, LAYER_KEYS[side])
             observed = _side_table(self.matrix, side)
-            title, contract = f"{side.lower()} alone", f"allow + {side.lower()}_only flows"
+            title = f"{side.lower()} alone"
+        expected = intent_table(self.intent, self.origin, self.workloads, keys)
+        contract = " + ".join(keys) + " flows"
         differences = _differences(self.matrix, expected, side)
         if not differences:
             return ""

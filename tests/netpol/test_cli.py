@@ -206,3 +206,21 @@ def test_check_against_an_intent(files: dict[str, Path], capsys: pytest.CaptureF
     intent.write_text(intent.read_text() + "  - {from: tools/debug, to: shop/db, port: '*'}\n")
     assert main(["netpol", "check", *common]) == 0
     assert "equals" in capsys.readouterr().out
+
+
+def test_check_with_boundaries(files: dict[str, Path], capsys: pytest.CaptureFixture[str]) -> None:
+    intent = files["tmp"] / "reachability.yaml"
+    # Exact for the listed workloads (EXPECTED_JSON)...
+    intent.write_text(
+        "allow:\n  - {from: 'shop/*', to: shop/web, port: http}\n  - {from: '*', to: shop/db, port: '*'}\n"
+    )
+    common = ["--manifests", str(files["manifests"]), "--workloads", str(files["workloads"]), "--intent", str(intent)]
+    assert main(["netpol", "check", *common]) == 0
+    capsys.readouterr()
+    # ... but shop has no default deny: any other pod there is open to every pod, which the
+    # intent does not say. The label-less boundary pod of shop shows it, in both views.
+    assert main(["netpol", "check", "--boundaries", *common]) == 1
+    out = capsys.readouterr().out
+    assert "tools/debug -> shop/~no-labels-" in out
+    assert ":8080/TCP allowed: egress allowed (no policy isolates it); ingress allowed (no policy isolates it)" in out
+    assert "ingress alone allows tools/debug -> shop/~no-labels-" in out

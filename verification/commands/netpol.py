@@ -4,7 +4,8 @@
 ordered pair of workloads (self included) and every port of the destination; without --json,
 one grid per port/protocol. `explain SRC DST:PORT/PROTO` says which policies decide one cell
 (exit 0 allowed, 1 denied). `check` compares the table with a reachability intent (exit 0 equal,
-1 with expected/observed/differences grids).
+1 with expected/observed/differences grids); `check --boundaries` adds the synthetic boundary
+workloads and each layer alone (verification/models/netpol_boundaries.py).
 """
 
 import argparse
@@ -12,9 +13,18 @@ import json
 
 from verification.compare import render
 from verification.errors import UserError
-from verification.models.netpol import Model, load_reachability, load_workloads, port_grids, table_report
+from verification.models.netpol import (
+    EGRESS,
+    INGRESS,
+    Model,
+    load_reachability,
+    load_workloads,
+    port_grids,
+    table_report,
+)
+from verification.models.netpol_boundaries import Boundaries
 from verification.paths import INTENT, MANIFESTS
-from verification.yamlio import load_manifests
+from verification.yamlio import load_file, load_manifests
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -35,6 +45,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     check = actions.add_parser("check", help="compare the truth table with a reachability intent")
     _common(check, defaults=True)
     check.add_argument("--intent", default=str(INTENT / "reachability.yaml"), metavar="FILE")
+    check.add_argument(
+        "--boundaries",
+        action="store_true",
+        help="also the synthetic boundary workloads, and each layer (ingress, egress) alone",
+    )
     check.set_defaults(func=_check)
 
 
@@ -92,13 +107,26 @@ def _check(args: argparse.Namespace) -> int:
     matrix = model.truth_table(workloads)
     observed = matrix.as_table()
     report = table_report(expected, observed, workloads, "reachability")
-    if not report:
+    if report:
+        print(report)
+        print("\nwhy (model):")
+        for (src, target), verdict in matrix.verdicts.items():
+            if expected[src][target] != verdict.allowed:
+                print(verdict.explain())
+    else:
         cells = sum(len(row) for row in observed.values())
         print(f"truth table equals {args.intent}: {len(workloads)} workloads, {cells} cells")
-        return 0
-    print(report)
-    print("\nwhy (model):")
-    for (src, target), verdict in matrix.verdicts.items():
-        if expected[src][target] != verdict.allowed:
-            print(verdict.explain())
-    return 1
+    if not args.boundaries:
+        return 1 if report else 0
+    boundaries = Boundaries.of(model, workloads, load_file(args.intent), args.intent)
+    failed = bool(report)
+    for side, name in ((None, "both sides"), (INGRESS, "ingress alone"), (EGRESS, "egress alone")):
+        found = boundaries.report(side)
+        failed |= bool(found)
+        print(
+            f"\n{found}"
+            if found
+            else f"{name}: equals the intent over {len(boundaries.workloads)} workloads "
+            f"({len(boundaries.synthetic)} synthetic or with boundary ports), {len(boundaries.matrix.verdicts)} cells"
+        )
+    return 1 if failed else 0

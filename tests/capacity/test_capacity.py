@@ -103,3 +103,11 @@ def test_exposure_needed_is_the_most_any_one_profile_needs() -> None:
         "services.nodeports 3 but the charts deployed here need 2"
         in capacity.check_exposure(quota, "staging", renders)[0]
     )
+
+
+def test_container_without_limits_is_named() -> None:
+    bare = _deployment("app-blue")
+    del bare["spec"]["template"]["spec"]["containers"][0]["resources"]["limits"]
+    assert capacity.check_container_resources(_render(bare, _deployment("app-green"))) == [
+        "app in staging (activeColor=blue): Deployment app-blue container app states no limits.cpu, limits.memory"
+    ]

@@ -35,3 +35,11 @@ def test_quota_allows_no_exposure_the_charts_do_not_need(
     envs = [env for env in bg.environments() if bg.namespace_for(env) == namespace]
     problems = capacity.check_exposure(platform_objects, namespace, _renders(chart_renders, envs))
     assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize("env", bg.environments())
+def test_every_container_states_requests_and_limits(
+    chart_renders: dict[tuple[str, str, str], bg.Render], env: str
+) -> None:
+    problems = [p for r in _renders(chart_renders, [env]) for p in capacity.check_container_resources(r)]
+    assert not problems, "\n".join(problems)

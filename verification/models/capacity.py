@@ -167,3 +167,24 @@ def check_exposure(objects: Sequence[Mapping[str, Any]], namespace: str, renders
                 f"{needed[key]}: an unused allowance to expose Services outside the ingress controller"
             )
     return found
+
+
+def check_container_resources(render: Render) -> list[str]:
+    """Every container states cpu and memory requests and limits: the quota above is computed from
+    them, and a LimitRange default would size the app by a namespace-wide guess instead."""
+    found = []
+    for deployment in render.of_kind("Deployment"):
+        for container in _containers(deployment):
+            resources = container.get("resources") or {}
+            missing = [
+                f"{kind}.{resource}"
+                for kind in ("requests", "limits")
+                for resource in ("cpu", "memory")
+                if (resources.get(kind) or {}).get(resource) is None
+            ]
+            if missing:
+                found.append(
+                    f"{render.label}: Deployment {deployment['metadata']['name']} container {container.get('name')} "
+                    f"states no {', '.join(missing)}"
+                )
+    return found

@@ -16,10 +16,7 @@ def test_production_exposes_only_what_it_names(
     platform_objects: list[dict[str, Any]], chart_renders: dict[tuple[str, str, str], Any]
 ) -> None:
     rendered = [
-        o
-        for (app, env, _), render in chart_renders.items()
-        if env not in PROFILES
-        for o in references.with_namespace(render.objects, bg.namespace_for(env))
+        o for (_, env, _), r in chart_renders.items() if env not in PROFILES for o in references.render_objects(r)
     ]
     problems = exposure.check_production([*platform_objects, *rendered])
     assert not problems, "\n".join(problems)
@@ -30,10 +27,7 @@ def test_profile_overlay_is_what_its_renders_need(profile: str, chart_renders: d
     path = ENVIRONMENTS / profile / "overlay" / "allowances.yaml"
     overlay = load_file(path) if path.is_file() else {}
     for color in bg.COLORS:
-        rendered = [
-            o
-            for app in bg.apps(profile)
-            for o in references.with_namespace(chart_renders[(app, profile, color)].objects, bg.namespace_for(profile))
-        ]
+        renders = [chart_renders[(app, profile, color)] for app in bg.apps(profile)]
+        rendered = [o for r in renders for o in references.render_objects(r)]
         problems = exposure.check_overlay(overlay, str(path), rendered)
         assert not problems, "\n".join(problems)

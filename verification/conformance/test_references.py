@@ -35,7 +35,9 @@ def universes(
             objects = [*platform_objects]
             for namespace, env in layout.items():
                 for app in bg.apps(env):
-                    objects += refs.with_namespace(chart_renders[(app, env, color)].objects, namespace)
+                    objects += refs.with_namespace(
+                        chart_renders[(app, env, color)].objects, namespace, f"helm template {app} ({env})"
+                    )
             out["+".join(sorted(layout.values())) + f"/{color}"] = refs.Universe(objects, external)
     return out
 

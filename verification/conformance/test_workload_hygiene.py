@@ -10,7 +10,6 @@ import pytest
 
 from verification.models import references
 from verification.models import workload_hygiene as hygiene
-from verification.yamlio import SOURCE_ANNOTATION
 
 
 @pytest.fixture(scope="module")
@@ -19,12 +18,7 @@ def rendered(
 ) -> list[dict[str, Any]]:
     objects = [*platform_objects]
     for render in chart_renders.values():
-        for obj in references.with_namespace(render.objects, render.namespace):
-            annotations = {
-                SOURCE_ANNOTATION: f"helm template {render.app} ({render.env})",
-                **obj["metadata"]["annotations"],
-            }
-            objects.append({**obj, "metadata": {**obj["metadata"], "annotations": annotations}})
+        objects += references.render_objects(render)
     return objects
 
 

@@ -21,7 +21,7 @@ from verification.models import selectors
 from verification.models.podsecurity import pod_spec_of
 from verification.models.rbac_defaults import DEFAULT_OBJECTS
 from verification.paths import INTENT, REPO_ROOT
-from verification.yamlio import load_file, source_of
+from verification.yamlio import SOURCE_ANNOTATION, load_file, source_of
 
 EXTERNAL_FILE = INTENT / "external-references.yaml"
 EXTERNAL_KINDS = ("Secret", "ConfigMap", "ServiceAccount", "Namespace", "Pods")
@@ -467,11 +467,20 @@ def dangling(u: Universe) -> list[str]:
     return [problem for check in CHECKS.values() for problem in check(u)]
 
 
-def with_namespace(objects: Iterable[dict[str, Any]], namespace: str) -> list[dict[str, Any]]:
-    """Chart renders leave namespaced objects without metadata.namespace; helm installs them there."""
+def with_namespace(objects: Iterable[dict[str, Any]], namespace: str, origin: str = "") -> list[dict[str, Any]]:
+    """Chart renders leave namespaced objects without metadata.namespace (helm installs them there)
+    and without a source file: set both, so findings name the release (`origin`)."""
     out = []
     for obj in objects:
-        if obj.get("kind") not in ("Namespace", "ClusterRole", "ClusterRoleBinding") and not _meta(obj)[0]:
-            obj = {**obj, "metadata": {**obj["metadata"], "namespace": namespace}}
-        out.append(obj)
+        meta = dict(obj.get("metadata") or {})
+        if obj.get("kind") not in ("Namespace", "ClusterRole", "ClusterRoleBinding") and not meta.get("namespace"):
+            meta["namespace"] = namespace
+        if origin:
+            meta["annotations"] = {SOURCE_ANNOTATION: origin, **(meta.get("annotations") or {})}
+        out.append({**obj, "metadata": meta})
     return out
+
+
+def render_objects(render: Any) -> list[dict[str, Any]]:
+    """The objects of one chart render (verification.models.bluegreen.Render) as installed."""
+    return with_namespace(render.objects, render.namespace, f"helm template {render.app} ({render.env})")

@@ -146,3 +146,69 @@ def test_bad_deviation_file_is_one_clear_error(tmp_path: Path, text: str, messag
 
 def test_deviations_file_lives_with_the_kind_cluster() -> None:
     assert netpol_verdict.DEVIATIONS_FILE.parent.name == "kind"
+
+
+# ---------------------------------------------------------------- deviation classes (kube-router v2.1.0)
+
+
+def _class_model(*policies: dict) -> Model:
+    from verification.models.netpol import parse_policy
+
+    return Model([parse_policy(p) for p in policies], {})
+
+
+def _np(namespace: str, spec: dict) -> dict:
+    return {"kind": "NetworkPolicy", "metadata": {"name": "p", "namespace": namespace}, "spec": spec}
+
+
+def test_shared_chain_class_accepts_egress_through_the_policys_ingress_rule() -> None:
+    from verification.e2e.live.netpol_verdict import class_deviations
+
+    a = Workload("ns", "a", {"x": "1"}, (Port(80),))
+    b = Workload("ns", "b", {"x": "1"}, (Port(80),))
+    c = Workload("ns", "c", {}, (Port(80),))
+    # Selects a and b for Ingress and Egress; ingress on 80 from anywhere; no egress rule.
+    model = _class_model(
+        _np(
+            "ns",
+            {
+                "podSelector": {"matchLabels": {"x": "1"}},
+                "policyTypes": ["Ingress", "Egress"],
+                "ingress": [{"ports": [{"port": 80}]}],
+            },
+        )
+    )
+    table = model.truth_table([a, b, c]).as_table()
+    assert table["ns/a"]["ns/b:80/TCP"] is False and table["ns/c"]["ns/b:80/TCP"] is True
+    found = {(d.source, d.destination, d.implementation) for d in class_deviations(model, [a, b, c], table)}
+    # a -> b: a's egress crosses the policy's chain, whose ingress rule accepts packets to b.
+    # a -> c: c is not selected by the policy, so its ingress rule does not match: still denied.
+    assert found == {
+        ("ns/a", "ns/a:80/TCP", "kube-router-shared-policy-chain"),
+        ("ns/a", "ns/b:80/TCP", "kube-router-shared-policy-chain"),
+        ("ns/b", "ns/a:80/TCP", "kube-router-shared-policy-chain"),
+        ("ns/b", "ns/b:80/TCP", "kube-router-shared-policy-chain"),
+    }
+
+
+def test_named_port_without_to_class_opens_the_number_everywhere() -> None:
+    from verification.e2e.live.netpol_verdict import class_deviations
+
+    src = Workload("one", "src", {"role": "client"}, (Port(80, "TCP", "http"),))
+    other = Workload("two", "dst", {}, (Port(80, "TCP"), Port(81, "TCP", "http")))
+    model = _class_model(
+        _np(
+            "one",
+            {
+                "podSelector": {"matchLabels": {"role": "client"}},
+                "policyTypes": ["Egress"],
+                "egress": [{"ports": [{"port": "http"}]}],
+            },
+        )
+    )
+    table = model.truth_table([src, other]).as_table()
+    # By the API the name resolves on the destination: two/dst's http is 81.
+    assert table["one/src"] == {"one/src:80/TCP": True, "two/dst:80/TCP": False, "two/dst:81/TCP": True}
+    found = {(d.source, d.destination, d.implementation) for d in class_deviations(model, [src, other], table)}
+    # kube-router resolves http on the pods of namespace one (80) and opens 80 towards everyone.
+    assert found == {("one/src", "two/dst:80/TCP", "kube-router-egress-named-port-without-to")}

@@ -395,7 +395,7 @@ class Model:
         allowing: list[str] = []
         matched = []
         for policy, label, rule in candidates:
-            if not rule.ports or any(_port_matches(p, dst, port) for p in rule.ports):
+            if not rule.ports or any(port_matches(p, dst, port) for p in rule.ports):
                 matched.append(label)
                 if policy.key not in allowing:
                     allowing.append(policy.key)
@@ -413,12 +413,12 @@ class Model:
                 (policy, f"{policy.key} {field}[{i}]", rule)
                 for policy in policies
                 for i, rule in enumerate(policy.egress if direction == EGRESS else policy.ingress)
-                if not rule.peers or any(self._peer_matches(p, policy.namespace, peer) for p in rule.peers)
+                if not rule.peers or any(self.peer_matches(p, policy.namespace, peer) for p in rule.peers)
             )
             self._peer_cache[key] = (tuple(p.key for p in policies), candidates)
         return self._peer_cache[key]
 
-    def _peer_matches(self, peer: Peer, policy_ns: str, other: Workload) -> bool:
+    def peer_matches(self, peer: Peer, policy_ns: str, other: Workload) -> bool:
         if peer.ip_block is not None:
             return peer.ip_block.matches(other.ip)
         if peer.namespace_selector is None:
@@ -438,7 +438,7 @@ class Model:
         return Matrix(tuple(workloads), verdicts)
 
 
-def _port_matches(rule_port: PolicyPort, dst: Workload, port: Port) -> bool:
+def port_matches(rule_port: PolicyPort, dst: Workload, port: Port) -> bool:
     if rule_port.protocol != port.protocol:
         return False
     if rule_port.port is None:

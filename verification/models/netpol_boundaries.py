@@ -10,21 +10,25 @@ workloads changes when a boundary moves:
   the peer does not admit (the policy's own namespace, and `default`, a namespace with no labels);
 - `near-miss`: for every peer, in each namespace it admits, pods that fail exactly one
   requirement of its pod selector;
-- `ports`: for every port of a rule, a pod where the rule's pods live with the neighbouring ports
-  (port-1, port+1, endPort+1), the same number on the other protocols, and a named port's number
-  without its name;
+- `ports`: for every port of a rule and every port of an intent flow, the pod that serves it
+  gains the neighbouring ports (port-1, port+1, endPort+1), the same number on the other
+  protocols, and on a pod synthesized for the rule a named port's number without its name (a
+  platform workload that gains ports keeps its key, so the intent's rows for it still apply);
 - `no-labels`: a pod without labels in every namespace, `default` (a namespace without labels) too;
 - `twin`: every platform workload's labels and ports in `default`.
-
-Every workload gets an address in the pod subnet, so an ipBlock that holds pod addresses shows.
+The last two and the intent's ports do not depend on the policies, so a mutated policy cannot
+carry its own boundary along. Every workload gets an address in the pod subnet, so an ipBlock
+that holds pod addresses shows.
 
 The intent (platform/intent/reachability.yaml) judges them like any workload: a synthetic pod is
-denied everything unless a flow's pattern names it (`test/*` does; `test/sample-app-*` does not).
+denied everything unless a flow's pattern names it (`test/*` does; `test/sample-app-*` does not),
+in `allow` or in `boundary_allow` (flows only pods outside workloads.yaml can show).
 
 A rule widened on one side is often masked by the other (an ingress rule opened to a namespace
-whose egress is default-deny), so `layer_report` also evaluates each direction alone, the other
-side open, against the intent's `allow` plus its `ingress_only`/`egress_only` flows, and names
-the policy and rule that allows a cell the intent does not.
+whose egress is default-deny), so `Boundaries.report(side)` also evaluates each direction alone,
+the other side open, against `allow` + `boundary_allow` + the intent's `ingress_only` or
+`egress_only` flows, and names the policy and rule (`ns/name ingress[0]`) that allows a cell the
+intent does not.
 """
 
 import dataclasses

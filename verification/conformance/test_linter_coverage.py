@@ -35,7 +35,7 @@ def text() -> str:
 def test_every_section_lists_all_checks_it_announces(text: str) -> None:
     announced = dict(re.findall(r"^- (\S+) .*\((\d+) checks\)$", text, re.M))
     sections = _sections(text)
-    assert set(announced) == {"kube-linter", "kube-score", "Polaris", "checkov"}
+    assert set(announced) == {"kube-linter", "kube-score", "Polaris", "checkov", "pint"}
     for tool, count in announced.items():
         section = next(rows for title, rows in sections.items() if title.split()[0] == tool)
         assert len(section) == int(count), f"{TABLE}: {tool} lists {len(section)} of its {count} checks"

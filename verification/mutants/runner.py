@@ -45,6 +45,7 @@ FIRST = {
         "test_exposure.py",
         "test_workload_hygiene.py",
         "test_linter_coverage.py",
+        "test_rule_hygiene.py",
     ),
 }
 # Not part of what the suite reads; large (node_modules) or private to this checkout (.git).

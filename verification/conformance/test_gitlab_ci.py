@@ -10,6 +10,7 @@ from concurrent.futures import Future
 import pytest
 
 from verification.errors import UserError
+from verification.models import delivery_gates
 from verification.models import gitlab_ci as ci
 
 # Started when pytest imports this module (at collection): with a cold cache the interpreter's
@@ -94,3 +95,9 @@ def test_schedule_runs_only_the_nightly_jobs(evaluation: ci.Evaluation) -> None:
 def test_merge_request_without_app_change_runs_only_conformance(evaluation: ci.Evaluation) -> None:
     scenario = next(s for s in ci.SCENARIOS if s.event == "merge_request" and not s.apps)
     assert _running(evaluation, scenario) == {"verify:conformance": "on_success"}
+
+
+def test_every_deploy_needs_all_gates_of_its_app(evaluation: ci.Evaluation) -> None:
+    # Mutant killed here: a staging deploy whose needs drop the container scan (catalog/ci.yaml).
+    problems = delivery_gates.check(evaluation)
+    assert not problems, "\n".join(problems)

@@ -153,3 +153,18 @@ def _one_mutant() -> Mutant:
     with tempfile.TemporaryDirectory() as tmp:
         (Path(tmp) / "quotas.yaml").write_text(CATALOG)
         return load(Path(tmp))[0]
+
+
+def test_an_edit_that_leaves_malformed_yaml_is_stale_not_a_kill(repo: Path) -> None:
+    from verification.mutants.edits import StaleEdit
+    from verification.mutants.runner import mutated_files
+
+    broken = CATALOG.split("- id: quotas-pods-raised")[0].replace(
+        "edits: [{op: delete, select: {kind: ResourceQuota, name: compute}}]",
+        'edits: [{op: replace, old: "spec: {hard:", new: "spec: {hard: : :"}]',
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        (Path(tmp) / "quotas.yaml").write_text(broken)
+        mutant = load(Path(tmp))[0]
+    with pytest.raises(StaleEdit, match="the edits leave malformed YAML"):
+        mutated_files(mutant, repo)

@@ -56,6 +56,7 @@ def _construct_tagged(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> 
 
 
 _Loader.add_multi_constructor("!", _construct_tagged)
+YamlLoader = _Loader  # for callers that check a mutated file still parses
 
 
 class _Dumper(yaml.SafeDumper):

@@ -18,9 +18,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import yaml
+
 from verification.errors import UserError
 from verification.mutants.catalog import Mutant
-from verification.mutants.edits import StaleEdit, apply
+from verification.mutants.edits import StaleEdit, YamlLoader, apply
 from verification.run import CommandError, run
 
 CONFORMANCE = "verification/conformance"
@@ -120,6 +122,11 @@ def mutated_files(mutant: Mutant, root: Path) -> dict[Path, tuple[str, str]]:
             text = apply(text, edit)
         except StaleEdit as exc:
             raise StaleEdit(f"{mutant.file}: edit {number} ({edit.describe()}): {exc}") from None
+    if path.suffix in (".yaml", ".yml") and "templates" not in path.parts:
+        try:  # a mutant is a realistic misconfiguration, never a file no tool can read
+            list(yaml.load_all(text, Loader=YamlLoader))
+        except yaml.YAMLError as exc:
+            raise StaleEdit(f"{mutant.file}: the edits leave malformed YAML ({str(exc).splitlines()[0]})") from None
     return {path: (original, text)}
 
 

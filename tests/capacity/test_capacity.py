@@ -17,10 +17,6 @@ def _deployment(name: str, replicas: int = 2, surge: Any = 1, strategy: str = "R
     return {"kind": "Deployment", "metadata": {"name": name}, "spec": spec}
 
 
-def _service(name: str, kind: str = "ClusterIP", ports: int = 2) -> dict[str, Any]:
-    return {"kind": "Service", "metadata": {"name": name}, "spec": {"type": kind, "ports": [{}] * ports}}
-
-
 def _render(*objects: dict[str, Any], env: str = "staging") -> Render:
     return Render("app", env, "blue", "staging", tuple(objects))
 
@@ -79,30 +75,6 @@ def test_limit_range_max_below_a_limit_and_min_above_a_request() -> None:
         "the pod is refused",
         "namespace staging: LimitRange min cpu 200m is above Deployment app-blue container app's request 100m",
     ]
-
-
-def test_unused_exposure_allowance_is_an_opening() -> None:
-    renders = [_render(_service("a", "NodePort"), env="e2e"), _render(_service("b", "NodePort"), env="e2e")]
-    fitting = [_quota(services_loadbalancers="0", services_nodeports="4")]
-    assert capacity.check_exposure(fitting, "staging", renders) == []
-    wide = [_quota(services_loadbalancers="2", services_nodeports="4")]
-    assert capacity.check_exposure(wide, "staging", renders) == [
-        "namespace staging: ResourceQuota allows services.loadbalancers 2 but the charts deployed here need 0: "
-        "an unused allowance to expose Services outside the ingress controller"
-    ]
-    unbounded = [_quota(services_nodeports="4")]
-    assert capacity.check_exposure(unbounded, "staging", renders) == [
-        "namespace staging: ResourceQuota does not bound services.loadbalancers (the charts need 0)"
-    ]
-
-
-def test_exposure_needed_is_the_most_any_one_profile_needs() -> None:
-    renders = [_render(_service("a", "NodePort"), env="e2e"), _render(_service("a"), env="test")]
-    quota = [_quota(services_loadbalancers="0", services_nodeports="3")]
-    assert (
-        "services.nodeports 3 but the charts deployed here need 2"
-        in capacity.check_exposure(quota, "staging", renders)[0]
-    )
 
 
 def test_container_without_limits_is_named() -> None:

@@ -1,11 +1,9 @@
 """Namespace guardrails against what the charts render: the quota and LimitRange must admit the apps
-at a rollout's peak, and the quota may allow no more exposure (LoadBalancer, NodePort) than the
-charts need.
+at a rollout's peak, from the requests and limits every container states.
 
 A quota that is too small is no guardrail but an outage: a rollout's surge pods are refused and
-the deploy hangs; a LimitRange max below a container's limit refuses the pod outright. An
-allowance nobody uses is an opening: `services.loadbalancers: 2` lets a deployer publish a
-Service outside the ingress controller.
+the deploy hangs; a LimitRange max below a container's limit refuses the pod outright. (Exposure
+allowances, services.nodeports and services.loadbalancers, are models/exposure.py's.)
 """
 
 import math
@@ -16,7 +14,6 @@ from typing import Any
 from verification.models.bluegreen import Render
 
 COMPUTE_KEYS = ("pods", "requests.cpu", "requests.memory", "limits.cpu", "limits.memory")
-EXPOSURE_KEYS = ("services.loadbalancers", "services.nodeports")
 _SUFFIX = {
     "m": 1e-3,
     "": 1.0,
@@ -71,20 +68,6 @@ def peak_demand(renders: Iterable[Render]) -> dict[str, float]:
                         if value is not None:
                             demand[f"{kind}.{resource}"] += pods * quantity(value)
     return demand
-
-
-def exposure(renders: Iterable[Render]) -> dict[str, int]:
-    """LoadBalancer Services and NodePorts the renders create."""
-    found = dict.fromkeys(EXPOSURE_KEYS, 0)
-    for render in renders:
-        for service in render.of_kind("Service"):
-            spec = service.get("spec") or {}
-            kind = spec.get("type", "ClusterIP")
-            if kind == "LoadBalancer":
-                found["services.loadbalancers"] += 1
-            if kind in ("NodePort", "LoadBalancer"):
-                found["services.nodeports"] += len(spec.get("ports") or [])
-    return found
 
 
 def _of(objects: Sequence[Mapping[str, Any]], kind: str, namespace: str) -> list[Mapping[str, Any]]:
@@ -142,30 +125,6 @@ def _limit_range_refusals(
         value = (resources.get("requests") or {}).get(resource)
         if value is not None and quantity(value) < quantity(bound):
             found.append(f"namespace {namespace}: LimitRange min {resource} {bound} is above {where}'s request {value}")
-    return found
-
-
-def check_exposure(objects: Sequence[Mapping[str, Any]], namespace: str, renders: Sequence[Render]) -> list[str]:
-    """`renders`: every release of every profile deployed into `namespace` (the most any one needs counts)."""
-    hard: dict[str, Any] = {}
-    for quota in _of(objects, "ResourceQuota", namespace):
-        hard.update((quota.get("spec") or {}).get("hard") or {})
-    by_profile: dict[str, list[Render]] = {}
-    for render in renders:
-        by_profile.setdefault(render.env, []).append(render)
-    needed = dict.fromkeys(EXPOSURE_KEYS, 0)
-    for profile in by_profile.values():
-        for key, count in exposure(profile).items():
-            needed[key] = max(needed[key], count)
-    found = []
-    for key in EXPOSURE_KEYS:
-        if key not in hard:
-            found.append(f"namespace {namespace}: ResourceQuota does not bound {key} (the charts need {needed[key]})")
-        elif quantity(hard[key]) > needed[key]:
-            found.append(
-                f"namespace {namespace}: ResourceQuota allows {key} {hard[key]} but the charts deployed here need "
-                f"{needed[key]}: an unused allowance to expose Services outside the ingress controller"
-            )
     return found
 
 

@@ -57,7 +57,7 @@ class Port:
     protocol: str = "TCP"
     name: str | None = None
 
-    @property
+    @cached_property
     def label(self) -> str:
         return f"{self.port}/{self.protocol}"
 
@@ -390,8 +390,15 @@ class Model:
 
     def _side(self, direction: str, subject: Workload, peer: Workload, port: Port) -> Direction:
         # `subject` is the pod the policy selects; `peer` the other end; `port` is on the destination.
-        dst = peer if direction == EGRESS else subject
-        selecting, candidates = self._peer_rules(direction, subject, peer)
+        return self._decide(
+            direction, self._peer_rules(direction, subject, peer), peer if direction == EGRESS else subject, port
+        )
+
+    @staticmethod
+    def _decide(
+        direction: str, found: tuple[tuple[str, ...], tuple[tuple[Policy, str, Rule], ...]], dst: Workload, port: Port
+    ) -> Direction:
+        selecting, candidates = found
         allowing: list[str] = []
         matched = []
         for policy, label, rule in candidates:
@@ -407,16 +414,21 @@ class Model:
         """(isolating policy keys, the rules whose peers admit `peer`); cached: ports vary, peers do not."""
         key = (direction, subject, peer)
         if key not in self._peer_cache:
-            field = direction.lower()
-            policies = self.isolating(direction, subject)
-            candidates = tuple(
-                (policy, f"{policy.key} {field}[{i}]", rule)
-                for policy in policies
-                for i, rule in enumerate(policy.egress if direction == EGRESS else policy.ingress)
-                if not rule.peers or any(self.peer_matches(p, policy.namespace, peer) for p in rule.peers)
-            )
-            self._peer_cache[key] = (tuple(p.key for p in policies), candidates)
+            self._peer_cache[key] = self._match_peers(direction, subject, peer)
         return self._peer_cache[key]
+
+    def _match_peers(
+        self, direction: str, subject: Workload, peer: Workload
+    ) -> tuple[tuple[str, ...], tuple[tuple[Policy, str, Rule], ...]]:
+        field = direction.lower()
+        policies = self.isolating(direction, subject)
+        candidates = tuple(
+            (policy, f"{policy.key} {field}[{i}]", rule)
+            for policy in policies
+            for i, rule in enumerate(policy.egress if direction == EGRESS else policy.ingress)
+            if not rule.peers or any(self.peer_matches(p, policy.namespace, peer) for p in rule.peers)
+        )
+        return tuple(p.key for p in policies), candidates
 
     def peer_matches(self, peer: Peer, policy_ns: str, other: Workload) -> bool:
         if peer.ip_block is not None:
@@ -429,12 +441,22 @@ class Model:
         return ns_ok and pod_ok
 
     def truth_table(self, workloads: Sequence[Workload]) -> "Matrix":
-        verdicts = {
-            (src.key, dst.target(port)): self.verdict(src, dst, port)
-            for src in workloads
-            for dst in workloads
-            for port in dst.ports
-        }
+        verdicts = {}
+        targets = {dst.key: [(port, dst.target(port)) for port in dst.ports] for dst in workloads}
+        for src in workloads:
+            for dst in workloads:
+                if not dst.ports:
+                    continue
+                # The peers' part of each side once per pair; only the ports differ per cell.
+                egress, ingress = self._match_peers(EGRESS, src, dst), self._match_peers(INGRESS, dst, src)
+                for port, target in targets[dst.key]:
+                    verdicts[(src.key, target)] = Verdict(
+                        src,
+                        dst,
+                        port,
+                        self._decide(EGRESS, egress, dst, port),
+                        self._decide(INGRESS, ingress, dst, port),
+                    )
         return Matrix(tuple(workloads), verdicts)
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from verification.models import alerts, bluegreen
+from verification.models import alerts, bluegreen, rule_hygiene
 
 MIN_SAMPLES_PER_WINDOW = 4
 RULE_LABELS = {"env", "app", "color", "version"}
@@ -21,9 +21,8 @@ def _namespace_labels(objects: list[dict[str, Any]], name: str) -> dict[str, str
 
 
 @pytest.fixture(scope="module")
-def renders() -> list[bluegreen.Render]:
-    keys = [(app, env, "blue") for env in ("test", "staging") for app in bluegreen.apps(env)]
-    return list(bluegreen.render_many(keys).values())
+def renders(chart_renders: dict[tuple[str, str, str], bluegreen.Render]) -> list[bluegreen.Render]:
+    return [chart_renders[(app, env, "blue")] for env in ("test", "staging") for app in bluegreen.apps(env)]
 
 
 def test_prometheus_selects_every_app_servicemonitor(
@@ -56,12 +55,7 @@ def test_every_rate_window_holds_four_scrapes(platform_objects: list[dict[str, A
         for alert in alerts.rule_set(platform_objects).alerts
         for window in re.findall(r"\[(\d+[smhd])\]", alert.expr)
     }
-    spec = alerts.prometheus_resource(platform_objects)["spec"]
-    intervals = {"Prometheus default": alerts.duration_seconds(spec["scrapeInterval"])}
-    for env in bluegreen.environments():
-        for app in bluegreen.apps(env):
-            monitor = bluegreen.merged_values(app, env).get("serviceMonitor") or {}
-            intervals[f"{app} in {env}"] = alerts.duration_seconds(monitor.get("interval") or spec["scrapeInterval"])
+    intervals = rule_hygiene.scrape_intervals(alerts.prometheus_resource(platform_objects)["spec"])
     problems = [
         f"alert {title}: a [{window}] window holds fewer than {MIN_SAMPLES_PER_WINDOW} scrapes of {who} "
         f"(interval {seconds:.0f}s)"

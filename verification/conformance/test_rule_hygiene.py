@@ -18,17 +18,8 @@ def prometheus(platform_objects: list[dict[str, Any]]) -> dict[str, Any]:
     return alerts.prometheus_resource(platform_objects)["spec"]
 
 
-def _slowest_scrape(prometheus: dict[str, Any]) -> float:
-    intervals = [alerts.duration_seconds(prometheus["scrapeInterval"])]
-    for env in bg.environments():
-        for app in bg.apps(env):
-            monitor = bg.merged_values(app, env).get("serviceMonitor") or {}
-            intervals.append(alerts.duration_seconds(monitor.get("interval") or prometheus["scrapeInterval"]))
-    return max(intervals)
-
-
 def test_for_holds_two_scrapes(rules: alerts.RuleSet, prometheus: dict[str, Any]) -> None:
-    problems = rule_hygiene.check_for_durations(rules.alerts, _slowest_scrape(prometheus))
+    problems = rule_hygiene.check_for_durations(rules.alerts, max(rule_hygiene.scrape_intervals(prometheus).values()))
     assert not problems, "\n".join(problems)
 
 

@@ -19,6 +19,7 @@ from typing import Any
 from verification.errors import UserError
 from verification.models import selectors
 from verification.models.podsecurity import pod_spec_of
+from verification.models.podsecurity.workloads import pod_template_of
 from verification.models.rbac_defaults import DEFAULT_OBJECTS
 from verification.paths import INTENT, REPO_ROOT
 from verification.yamlio import SOURCE_ANNOTATION, load_file, source_of
@@ -103,16 +104,6 @@ def _where(obj: Mapping[str, Any]) -> str:
     return f"{source_of(obj)}: {obj['kind']} {ns + '/' if ns else ''}{name}"
 
 
-def _pod_template(obj: Mapping[str, Any]) -> dict[str, Any] | None:
-    """The pod template (metadata + spec) of a workload, or None."""
-    kind = obj.get("kind")
-    if kind == "CronJob":
-        return ((obj.get("spec") or {}).get("jobTemplate") or {}).get("spec", {}).get("template")
-    if kind in ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job"):
-        return (obj.get("spec") or {}).get("template")
-    return None
-
-
 def _container_ports(spec: Mapping[str, Any]) -> dict[str, int]:
     return {
         str(p["name"]): int(p["containerPort"])
@@ -154,7 +145,7 @@ class Universe:
         out: list[Pods] = []
         for obj in self.objects:
             ns, name = _meta(obj)
-            template = _pod_template(obj)
+            template = pod_template_of(obj)
             if template is not None:
                 labels = (template.get("metadata") or {}).get("labels") or {}
                 out.append(Pods(ns, f"{obj['kind']} {name}", labels, _container_ports(template.get("spec") or {})))

@@ -12,6 +12,7 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from verification.models import bluegreen
 from verification.models.alerts import AlertRule, duration_seconds
 
 MIN_SCRAPES_IN_FOR = 2
@@ -20,6 +21,19 @@ APP_MATCHER = re.compile(r'\bapp\s*=\s*"([^"]+)"')
 ENV_MATCHER = re.compile(r'\benv\s*=\s*"([^"]+)"')
 ABSENT_UP = re.compile(r"absent\s*\(\s*up\s*\{([^}]*)\}\s*\)")
 WINDOW = re.compile(r"\[(\d+[smhdwy])(?::\d+[smhdwy])?\]")
+
+
+def scrape_intervals(prometheus_spec: Mapping[str, Any]) -> dict[str, float]:
+    """Who is scraped how often (seconds): Prometheus' default and each app's ServiceMonitor per environment."""
+    default = duration_seconds(prometheus_spec["scrapeInterval"])
+    intervals = {"Prometheus default": default}
+    for env in bluegreen.environments():
+        for app in bluegreen.apps(env):
+            monitor = bluegreen.merged_values(app, env).get("serviceMonitor") or {}
+            intervals[f"{app} in {env}"] = duration_seconds(
+                monitor.get("interval") or prometheus_spec["scrapeInterval"]
+            )
+    return intervals
 
 
 def _reads_series(alert: AlertRule) -> bool:

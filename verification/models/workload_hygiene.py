@@ -17,6 +17,7 @@ from typing import Any
 
 from verification.errors import UserError
 from verification.models import selectors
+from verification.models.podsecurity.workloads import pod_template_of
 from verification.paths import INTENT
 from verification.yamlio import load_file, source_of
 
@@ -87,10 +88,7 @@ def _where(obj: dict[str, Any]) -> str:
 
 
 def _template(obj: dict[str, Any]) -> dict[str, Any]:
-    spec = obj.get("spec") or {}
-    if obj["kind"] == "CronJob":
-        return ((spec.get("jobTemplate") or {}).get("spec") or {}).get("template") or {}
-    return spec.get("template") or {}
+    return pod_template_of(obj) or {}
 
 
 def _workloads(objects: Iterable[dict[str, Any]], kinds: tuple[str, ...] = WORKLOAD_KINDS) -> Iterator[dict[str, Any]]:

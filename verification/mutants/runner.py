@@ -35,11 +35,13 @@ FIRST = {
     "rbac": ("test_rbac*.py",),
     "netpol": ("test_netpol*.py",),
     "podsecurity": ("test_pod_security*.py", "test_namespaces.py"),
-    "charts": ("test_charts*.py",),
-    "monitoring": ("test_alert*.py", "test_scrape*.py", "test_dashboards.py"),
+    # The chart's own mutation test edits template text: it fails on any template change, so the
+    # checks that name the misconfiguration run before it.
+    "charts": ("test_charts.py", "test_availability.py", "test_capacity.py", "test_charts*.py"),
+    "monitoring": ("test_notification_timing.py", "test_alert*.py", "test_scrape*.py", "test_dashboards.py"),
     "argocd": ("test_argocd*.py",),
     "ci": ("test_gitlab_ci*.py",),
-    "quotas": ("test_namespaces.py",),
+    "quotas": ("test_namespaces.py", "test_capacity.py", "test_exposure.py"),
     "admission": ("test_scrape_class_admission.py",),
     "references": (
         "test_references.py",

@@ -138,3 +138,17 @@ def test_external_file_errors_name_the_entry(tmp_path: Any) -> None:
     with pytest.raises(UserError, match="kind must be one of"):
         refs.load_external(bad)
     assert refs.load_external()  # the repository's file loads
+
+
+def test_intent_rows_must_describe_rendered_pods() -> None:
+    from verification.models.netpol import Port, Workload
+
+    u = refs.Universe([NAMESPACE, WEB], [refs.External("Pods", "kube-system", "", {"k8s-app": "kube-dns"}, {}, "dns")])
+    good = Workload("app", "web", {"app": "web"}, (Port(8080, name="http"),))
+    assert refs.check_intent_workloads(u, [good]) == []
+    wrong_port = Workload("app", "web", {"app": "web"}, (Port(9090, name="http"),))
+    assert "port http=9090 is no container port of its pods" in refs.check_intent_workloads(u, [wrong_port])[0]
+    ghost = Workload("app", "grafana", {"app": "grafana"}, ())
+    assert "no rendered workload has pods labelled" in refs.check_intent_workloads(u, [ghost])[0]
+    dns = Workload("kube-system", "coredns", {"k8s-app": "kube-dns"}, (Port(53, "UDP", "dns"),))
+    assert refs.check_intent_workloads(u, [dns]) == []

@@ -10,7 +10,9 @@ from typing import Any
 import pytest
 
 from verification.models import bluegreen as bg
+from verification.models import netpol
 from verification.models import references as refs
+from verification.models.bluegreen import WORKLOADS_INTENT
 
 
 def cluster_layouts() -> list[dict[str, str]]:
@@ -60,3 +62,13 @@ def test_every_external_source_is_referenced(universes: dict[str, refs.Universe]
         if e.kind in ("Secret", "ConfigMap") and (e.kind, e.namespace, e.name) not in used
     ]
     assert not stale, "\n".join(stale)
+
+
+def test_intent_workloads_are_real_pods(universes: dict[str, refs.Universe]) -> None:
+    """The rows the NetworkPolicy truth table is computed over describe the rendered platform."""
+    rows = netpol.load_workloads(WORKLOADS_INTENT)
+    found: dict[str, list[str]] = {}
+    for label, universe in universes.items():
+        for problem in refs.check_intent_workloads(universe, rows):
+            found.setdefault(problem, []).append(label)
+    assert not found, "\n".join(f"{p}  [{', '.join(where)}]" for p, where in sorted(found.items()))

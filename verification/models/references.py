@@ -29,7 +29,8 @@ EXTERNAL_KINDS = ("Secret", "ConfigMap", "ServiceAccount", "Namespace", "Pods")
 _EXTERNAL_FIELDS = {"kind", "namespace", "name", "labels", "ports", "why"}
 # The platform's own Git repository: Applications pointing here must name a folder that exists.
 PLATFORM_REPO = "https://gitlab.example.com/platform/devops-platform.git"
-# Pods and Services the Prometheus operator creates for its custom resources (operator v0.82).
+# Pods and Services the Prometheus operator creates for its custom resources (operator v0.82):
+# the pods' container ports and the `*-operated` Service's ports (their names differ upstream).
 _OPERATED = {
     "Prometheus": ("prometheus", "prometheus-operated", [("web", 9090, "TCP"), ("reloader-web", 8080, "TCP")]),
     "Alertmanager": (
@@ -37,6 +38,10 @@ _OPERATED = {
         "alertmanager-operated",
         [("web", 9093, "TCP"), ("tcp-mesh", 9094, "TCP"), ("udp-mesh", 9094, "UDP")],
     ),
+}
+_OPERATED_CONTAINER_PORTS = {
+    "Prometheus": {"web": 9090, "reloader-web": 8080},
+    "Alertmanager": {"web": 9093, "mesh-tcp": 9094, "mesh-udp": 9094, "reloader-web": 8080},
 }
 
 
@@ -48,6 +53,7 @@ class Pods:
     owner: str
     labels: Mapping[str, str]
     ports: Mapping[str, int] = field(default_factory=dict)
+    external: bool = False  # from external-references.yaml, not rendered
 
     def matches_namespace(self, namespace: str) -> bool:
         return fnmatch(namespace, self.namespace) if "*" in self.namespace else namespace == self.namespace
@@ -136,7 +142,7 @@ class Universe:
                     "metadata": {"namespace": ns, "name": service, "annotations": {}},
                     "spec": {
                         "selector": {"app.kubernetes.io/name": _OPERATED[obj["kind"]][0]},
-                        "ports": [{"name": n, "port": p, "targetPort": n, "protocol": pr} for n, p, pr in ports],
+                        "ports": [{"name": n, "port": p, "targetPort": p, "protocol": pr} for n, p, pr in ports],
                     },
                 }
 
@@ -150,17 +156,17 @@ class Universe:
                 labels = (template.get("metadata") or {}).get("labels") or {}
                 out.append(Pods(ns, f"{obj['kind']} {name}", labels, _container_ports(template.get("spec") or {})))
             elif obj["kind"] in _OPERATED:
-                app, _, ports = _OPERATED[obj["kind"]]
+                app = _OPERATED[obj["kind"]][0]
                 labels = {
                     **((obj.get("spec") or {}).get("podMetadata") or {}).get("labels", {}),
                     "app.kubernetes.io/name": app,
                     "app.kubernetes.io/instance": name,
                     app: name,
                 }
-                out.append(Pods(ns, f"{obj['kind']} {name} (operator)", labels, {n: p for n, p, _ in ports}))
+                out.append(Pods(ns, f"{obj['kind']} {name} (operator)", labels, _OPERATED_CONTAINER_PORTS[obj["kind"]]))
         for ext in self.external:
             if ext.kind == "Pods":
-                out.append(Pods(ext.namespace, f"external ({ext.why})", ext.labels, ext.ports))
+                out.append(Pods(ext.namespace, f"external ({ext.why})", ext.labels, ext.ports, external=True))
         return out
 
     @cached_property
@@ -425,6 +431,36 @@ def check_object_references(u: Universe) -> Iterator[str]:
                     f"{_where(obj)}: {how} needs {kind} {ns}/{name}, which is neither created by the platform"
                     f" nor a documented external source ({EXTERNAL_FILE.name})"
                 )
+
+
+def check_intent_workloads(u: Universe, rows: Iterable[Any]) -> list[str]:
+    """Every workload row of the intent (netpol.Workload) describes pods that exist: a rendered
+    workload whose pods carry the row's labels and declare its named ports, or a documented
+    external source whose labels the row carries. Otherwise the truth table proves flows of pods
+    that are not there."""
+    problems = []
+    for row in rows:
+        labels = {str(k): str(v) for k, v in row.labels.items()}
+        pods = [
+            p
+            for p in u.pods
+            if not p.external and p.matches_namespace(row.namespace) and labels.items() <= dict(p.labels).items()
+        ]
+        external = [
+            e for e in u.external
+            if e.kind == "Pods" and fnmatch(row.namespace, e.namespace) and e.labels.items() <= labels.items()
+        ]  # fmt: skip
+        where = f"{INTENT / 'workloads.yaml'}: {row.namespace}/{row.name}"
+        if not pods and not external:
+            problems.append(f"{where}: no rendered workload has pods labelled {labels}, and no external source matches")
+            continue
+        if external and not pods:
+            continue  # ports of external pods are theirs to declare
+        for port in row.ports:
+            if port.name and not any(p.ports.get(port.name) == port.port for p in pods):
+                owners = ", ".join(f"{p.owner} {dict(p.ports)}" for p in pods)
+                problems.append(f"{where}: port {port.name}={port.port} is no container port of its pods ({owners})")
+    return problems
 
 
 def referenced(u: Universe) -> set[tuple[str, str, str]]:

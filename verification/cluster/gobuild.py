@@ -206,6 +206,9 @@ def _env(comp: Component) -> dict[str, str]:
         "CGO_ENABLED": "1" if comp.cgo else "0",
         "GOTOOLCHAIN": "local",
         "GOFLAGS": "-buildvcs=false -trimpath",
+        # A module zip may carry its repository's go.work (Prometheus v0.316.0 does) naming
+        # directories the zip leaves out; the module builds on its own go.mod and go.sum.
+        "GOWORK": "off",
     }
 
 

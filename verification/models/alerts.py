@@ -237,8 +237,12 @@ def test_files(directory: Path = MONITORING_TESTS) -> list[Path]:
     return sorted(Path(directory).glob("*.test.yaml"))
 
 
+# Every lint promtool has, fatal: by default it only prints a duplicate rule and exits 0.
+PROMTOOL_LINT = ("--lint=all", "--lint-fatal")
+
+
 def promtool_check(rule_path: Path) -> list[str]:
-    proc = run([tools.require("promtool").path, "check", "rules", rule_path], check=False)
+    proc = run([tools.require("promtool").path, "check", "rules", *PROMTOOL_LINT, rule_path], check=False)
     if proc.returncode == 0:
         return []
     return [f"promtool check rules failed:\n{(proc.stdout + proc.stderr).strip()}"]

@@ -109,6 +109,24 @@ def test_receiver_name_typo(root: Path, tmp_path: Path) -> None:
     assert_named(routes.amtool_check(path), 'undefined receiver "slack-sampel2-app"')
 
 
+def test_duplicated_rule_fails_promtool_lint(root: Path, tmp_path: Path) -> None:
+    # promtool check rules only warns about a duplicate unless its lint is fatal.
+    rules = root / "platform/manifests/monitoring/rules-platform.yaml"
+    text = rules.read_text()
+    start = text.index("        - alert: Watchdog")
+    rules.write_text(text + text[start:])
+    rule_path = alerts.write_rule_file(objects(root), tmp_path)
+    assert_named(alerts.promtool_check(rule_path), "promtool check rules failed", "duplicate")
+
+
+def test_matcher_only_the_classic_parser_reads_is_refused(root: Path, tmp_path: Path) -> None:
+    # Alertmanager >= 0.27 would accept this with a fallback warning in its log; strict UTF-8 parsing refuses it.
+    # (measured with amtool 0.35: single quotes and unquoted values with spaces pass only the classic parser)
+    edit(root, AM_CONFIG, "'env=\"staging\"'", "\"env='staging'\"")
+    path = routes.write_config(routes.config(objects(root)), tmp_path)
+    assert_named(routes.amtool_check(path), "amtool check-config failed", "invalid input: expected label value")
+
+
 def test_route_table_shows_the_misrouted_combination(root: Path, tmp_path: Path) -> None:
     edit(root, AM_CONFIG, "matchers: ['severity=\"critical\"']", "matchers: ['severity=\"crit\"']")
     path = routes.write_config(routes.config(objects(root)), tmp_path)

@@ -6,7 +6,8 @@ import pytest
 
 from verification.cluster import image_cache, stack_images
 from verification.cluster.go_build import GoPrograms
-from verification.versions import tool, versions
+from verification.errors import UserError
+from verification.versions import prometheus_module_version, tool, versions
 
 
 @pytest.mark.parametrize(
@@ -65,26 +66,77 @@ def test_unbuilt_lists_pinned_images_without_a_recipe(monkeypatch: pytest.Monkey
     assert stack_images.unbuilt() == ["grafana"]
 
 
+@pytest.mark.parametrize(
+    ("release", "module"),
+    # Checked against the module proxy: v0.42.0's VERSION is 2.42.0, v0.316.0's is 3.16.0.
+    [("v2.42.0", "v0.42.0"), ("v3.16.0", "v0.316.0"), ("3.0.1", "v0.300.1"), ("v3.5.2", "v0.305.2")],
+)
+def test_prometheus_module_version(release: str, module: str) -> None:
+    assert prometheus_module_version(release) == module
+
+
 def test_prometheus_builds_its_module_at_v0_and_stamps_the_release(monkeypatch: pytest.MonkeyPatch) -> None:
-    # Release v2.42.0 is module v0.42.0; the binary must still report 2.42.0 (= promtool's version).
+    # Release v3.16.0 is module v0.316.0; the binary must still report 3.16.0 (= promtool's version).
     monkeypatch.setattr(stack_images.go_build.gobuild, "go_version", lambda: "go1.26.8")
     prom = stack_images._by_name("prometheus")
     assert prom.go is not None
-    comp = prom.go.component("v2.42.0")
-    assert (comp.module, comp.version) == ("github.com/prometheus/prometheus", "v0.42.0")
+    comp = prom.go.component("v3.16.0")
+    assert (comp.module, comp.version) == ("github.com/prometheus/prometheus", "v0.316.0")
     assert comp.binaries() == ["prometheus", "promtool"]
-    assert "common/version.Version=2.42.0 " in comp.ldflags
-    assert "common/version.Revision=v2.42.0 " in comp.ldflags
-    assert prom.go.inputs("v2.42.0")["module_version"] == "v0.42.0"
-    assert set(prom.module_files) == {"consoles", "console_libraries"}
+    assert "common/version.Version=3.16.0 " in comp.ldflags
+    assert "common/version.Revision=v3.16.0 " in comp.ldflags
+    assert prom.go.inputs("v3.16.0")["module_version"] == "v0.316.0"
+    assert prom.module_files == ()  # Prometheus 3 has no consoles to copy
+
+
+def test_alertmanager_builds_from_its_module_with_ui_placeholders(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(stack_images.go_build.gobuild, "go_version", lambda: "go1.26.8")
+    am = stack_images._by_name("alertmanager")
+    assert am.go is not None and am.binaries == ("alertmanager", "amtool")
+    comp = am.go.component(am.version)
+    assert (comp.module, comp.version) == ("github.com/prometheus/alertmanager", tool("amtool")["module_version"])
+    assert comp.extra["embed_placeholders"] == tool("prometheus-alertmanager")["embed_placeholders"]
+    with_ui = stack_images.go_build.GoPrograms("alertmanager", am.go.packages, am.go.module, am.go.ldflags)
+    assert am.go.inputs(am.version) != with_ui.inputs(am.version)  # the placeholders are part of the key
+
+
+def test_placeholders_fill_a_writable_copy_of_the_module(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    gobuild = stack_images.go_build.gobuild
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    src = tmp_path / "mod"
+    (src / "ui").mkdir(parents=True)
+    (src / "ui" / "web.go").write_text("package ui\n")
+    (src / "ui" / "web.go").chmod(0o444)  # as in the module cache
+    comp = gobuild.Component("am", "example.com/am", "v1.0.0", ("cmd/am",))
+    assert gobuild.source_with_placeholders(comp, src) == src  # nothing to add: build in place
+    comp = gobuild.Component(
+        "am", "example.com/am", "v1.0.0", ("cmd/am",), extra={"embed_placeholders": ["ui/app/dist/elm/index.html"]}
+    )
+    work = gobuild.source_with_placeholders(comp, src)
+    assert work != src and (work / "ui" / "web.go").read_text() == "package ui\n"
+    assert (work / "ui" / "app" / "dist" / "elm" / "index.html").read_text() == gobuild.PLACEHOLDER_TEXT
+    assert not (src / "ui" / "app").exists()
+    assert gobuild.cache_key(comp, "go1") != gobuild.cache_key(
+        gobuild.Component("am", "example.com/am", "v1.0.0", ("cmd/am",)), "go1"
+    )
+    clash = gobuild.Component(
+        "am", "example.com/am", "v1.0.1", ("cmd/am",), extra={"embed_placeholders": ["ui/web.go"]}
+    )
+    with pytest.raises(UserError, match=r"ui/web\.go exists"):
+        gobuild.source_with_placeholders(clash, src)
 
 
 def test_live_servers_match_the_pinned_cli_tools() -> None:
     # promtool/amtool check rules and routes offline; the live servers must be the same versions.
     prom = image_cache.ref_tag(versions()["images"]["prometheus"]).removeprefix("v")
     am = image_cache.ref_tag(versions()["images"]["alertmanager"]).removeprefix("v")
-    assert tool("promtool")["version"] == prom
-    assert tool("amtool")["version"] == am
+    assert tool("promtool")["version"] == tool("prometheus")["version"] == prom
+    assert tool("amtool")["version"] == tool("prometheus-alertmanager")["version"] == am
+    # ... and built from the module versions those releases are tagged as.
+    assert tool("promtool")["module_version"] == tool("prometheus")["module_version"] == prometheus_module_version(prom)
+    assert tool("amtool")["module_version"] == tool("prometheus-alertmanager")["module_version"] == f"v{am}"
+    for name in ("promtool", "prometheus", "amtool", "prometheus-alertmanager"):
+        assert "common/version.Version={version} " in tool(name)["ldflags"], name
 
 
 def test_operator_and_reloader_share_one_version() -> None:
@@ -165,3 +217,9 @@ def test_unknown_image_source_is_one_clear_error() -> None:
 
     with pytest.raises(UserError, match="unknown image source 'nope'"):
         stack_images.plan("nope")
+
+
+def test_module_builds_ignore_a_go_work_file_in_the_zip() -> None:
+    # Prometheus v0.316.0's zip has go.work listing directories the zip does not contain.
+    comp = stack_images.PROMETHEUS_GO.component("v3.16.0")
+    assert stack_images.go_build.gobuild._env(comp)["GOWORK"] == "off"

@@ -5,12 +5,11 @@ Every image is built here, offline, and tagged with the exact reference the mani
 
 - runtime-base (local only, `platform-verify/runtime-base:<key>`): scratch + busybox applets,
   tini, users (app = 10001), CA certificates, zoneinfo, copied out of the Debian base image.
-- alertmanager: Debian's package (0.25.0: the same version as amtool), copied with its shared
-  libraries onto runtime-base.
-- prometheus, prometheus-operator, prometheus-config-reloader, kube-state-metrics: built on the host
-  from their Go modules at the image tag's version, copied onto runtime-base. Prometheus cannot come
-  from Debian: Debian builds it without Kubernetes service discovery, which the operator's
-  configuration needs (`kubernetes_sd_configs`); its module v0.42.0 is release v2.42.0 = promtool.
+- prometheus, alertmanager, prometheus-operator, prometheus-config-reloader, kube-state-metrics: built
+  on the host from their Go modules at the image tag's version, copied onto runtime-base. Prometheus
+  and Alertmanager are the releases promtool and amtool are (platform/versions.yaml); Prometheus'
+  module v0.316.0 is release v3.16.0. Debian's packages are 2.42/0.25 (2023), and Debian builds
+  Prometheus without the Kubernetes service discovery the operator's configuration needs.
 - netpol-probe, alert-receiver: our own Go programs (platform/images/<name>/).
 - sample-app, sample2-app: their own Dockerfiles, build context filled by their prepare script.
 
@@ -34,7 +33,8 @@ from verification.errors import UserError
 from verification.paths import APPS, REPO_ROOT, cache_dir
 from verification.run import run
 from verification.versions import image as image_ref
-from verification.versions import versions
+from verification.versions import prometheus_module_version, versions
+from verification.versions import tool as tool_pin
 
 IMAGES_DIR = REPO_ROOT / "platform" / "images"
 COMMON = IMAGES_DIR / "common"
@@ -59,8 +59,15 @@ PROMETHEUS_GO = GoPrograms(
     ("cmd/prometheus", "cmd/promtool"),
     "github.com/prometheus/prometheus",
     _PROM_LDFLAGS,
-    # Prometheus tags its Go module v0.<minor>.<patch> for release v2.<minor>.<patch>.
-    module_version=lambda tag: "v0." + tag.lstrip("v").split(".", 1)[1],
+    module_version=prometheus_module_version,
+)
+ALERTMANAGER_GO = GoPrograms(
+    "alertmanager",
+    ("cmd/alertmanager", "cmd/amtool"),
+    "github.com/prometheus/alertmanager",
+    _PROM_LDFLAGS,
+    # The same placeholders as the alertmanager tool (the UI's npm-built assets are not in the module).
+    embed_placeholders=tuple(tool_pin("prometheus-alertmanager").get("embed_placeholders", ())),
 )
 KSM_GO = GoPrograms(
     "kube-state-metrics",
@@ -99,14 +106,9 @@ class StackImage:
 
 
 STACK: tuple[StackImage, ...] = (
-    StackImage(
-        "prometheus",
-        IMAGES_DIR / "prometheus",
-        PROMETHEUS_GO,
-        ("prometheus", "promtool"),
-        module_files=("consoles", "console_libraries"),
-    ),
-    StackImage("alertmanager", IMAGES_DIR / "alertmanager", common=("copy-with-libs.sh",)),
+    # Prometheus 3 dropped the example consoles (CHANGELOG 3.0.0): nothing else to copy from the module.
+    StackImage("prometheus", IMAGES_DIR / "prometheus", PROMETHEUS_GO, ("prometheus", "promtool")),
+    StackImage("alertmanager", IMAGES_DIR / "alertmanager", ALERTMANAGER_GO, ("alertmanager", "amtool")),
     StackImage("prometheus-operator", IMAGES_DIR / "prometheus-operator", OPERATOR_GO, ("operator",)),
     StackImage(
         "prometheus-config-reloader",

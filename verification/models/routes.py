@@ -113,8 +113,14 @@ def write_config(cfg: dict[str, Any], directory: Path) -> Path:
 # --- amtool ----------------------------------------------------------------------------------
 
 
+# Alertmanager >= 0.27 parses matchers with its UTF-8 parser and, by default, falls back to the
+# classic one with only a log warning; strict mode makes such input an error, so a matcher whose
+# meaning depends on the fallback (unquoted regex, unescaped backslash) fails here, not in production.
+AMTOOL_FEATURES = "--enable-feature=utf8-strict-mode"
+
+
 def amtool_check(path: Path) -> list[str]:
-    proc = run([tools.require("amtool").path, "check-config", path], check=False)
+    proc = run([tools.require("amtool").path, AMTOOL_FEATURES, "check-config", path], check=False)
     if proc.returncode == 0:
         return []
     return [f"amtool check-config failed:\n{(proc.stdout + proc.stderr).strip()}"]

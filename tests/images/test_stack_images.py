@@ -223,3 +223,14 @@ def test_module_builds_ignore_a_go_work_file_in_the_zip() -> None:
     # Prometheus v0.316.0's zip has go.work listing directories the zip does not contain.
     comp = stack_images.PROMETHEUS_GO.component("v3.16.0")
     assert stack_images.go_build.gobuild._env(comp)["GOWORK"] == "off"
+
+
+@pytest.mark.parametrize(("kind", "image"), [("Prometheus", "prometheus"), ("Alertmanager", "alertmanager")])
+def test_monitoring_resources_run_the_pinned_images(kind: str, image: str) -> None:
+    # The operator starts what the resource names; `version` decides which flags and fields it emits.
+    from verification.paths import MANIFESTS
+    from verification.yamlio import load_manifests
+
+    (resource,) = [o for o in load_manifests([MANIFESTS / "monitoring"]) if o.get("kind") == kind]
+    assert resource["spec"]["image"] == versions()["images"][image]
+    assert resource["spec"]["version"] == image_cache.ref_tag(versions()["images"][image])

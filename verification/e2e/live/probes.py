@@ -161,6 +161,8 @@ class ProbePods:
         def row(i: int) -> tuple[str, dict[str, bool]]:
             src = self.workloads[i]
             targets = {u: label for u, (label, dst) in urls.items() if self.scope is None or self.scope(src, dst)}
+            if not targets:  # `connect` needs at least one target
+                return src.key, {}
             proc = self.cluster.kubectl(
                 "-n", src.namespace, "exec", pod_name(i, "a"), "--", BINARY, "connect", "--timeout", CONNECT_TIMEOUT,
                 *targets, check=False, timeout=60,

@@ -65,3 +65,11 @@ def test_binary_workloads_file_is_one_line(tmp_path, capsys) -> None:
     assert capsys.readouterr().err == f"platform-verify: error: {tmp_path / 'w.yaml'}: not UTF-8 text at byte 0 " + (
         "(a binary file? save it as UTF-8)\n"
     )
+
+
+@pytest.mark.parametrize("command", [["rbac", "check"], ["rbac", "effective", "--as", "alice"]])
+def test_intent_with_a_null_key_is_one_line(tmp_path, capsys, command: list[str]) -> None:
+    # found by test_bad_input: `?` is a mapping {None: None}; sorting its keys raised TypeError
+    (tmp_path / "intent.yaml").write_text("?\n")
+    assert main([*command, "--intent", str(tmp_path / "intent.yaml")]) == 2
+    assert "intent.yaml: unknown key(s) None" in capsys.readouterr().err

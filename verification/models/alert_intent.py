@@ -64,7 +64,7 @@ def load(path: Path = ALERT_INTENT) -> AlertIntent:
         where = f"{path}: faults[{index}]"
         unknown = set(raw) - {"name", "app", "env", "fault", "alerts"}
         if unknown:
-            raise UserError(f"{where}: unknown field(s) {', '.join(sorted(unknown))}")
+            raise UserError(f"{where}: unknown field(s) {', '.join(sorted(map(str, unknown)))}")
         fault = raw.get("fault")
         valid_fault = fault == "stop" or (
             isinstance(fault, dict) and fault and set(fault) <= {"error_ratio", "latency_ms"}

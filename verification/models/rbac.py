@@ -467,7 +467,7 @@ def _parse_rule(raw: Any, where: str, namespaced: bool) -> Rule:
     unknown = set(raw) - _RULE_FIELDS
     if unknown:
         known = ", ".join(sorted(_RULE_FIELDS))
-        raise UserError(f"{where}: unknown field(s) {', '.join(sorted(unknown))} (known: {known})")
+        raise UserError(f"{where}: unknown field(s) {', '.join(sorted(map(str, unknown)))} (known: {known})")
     rule = Rule(
         verbs=_strings(raw.get("verbs"), where, "verbs"),
         api_groups=_strings(raw.get("apiGroups"), where, "apiGroups"),
@@ -527,7 +527,7 @@ def _parse_binding(obj: dict[str, Any], kind: str, name: str, namespace: str, so
             raise UserError(f"{at}: a subject must be a mapping")
         unknown = set(raw) - _SUBJECT_FIELDS
         if unknown:
-            raise UserError(f"{at}: unknown field(s) {', '.join(sorted(unknown))}")
+            raise UserError(f"{at}: unknown field(s) {', '.join(sorted(map(str, unknown)))}")
         subject_kind, subject_name = raw.get("kind"), raw.get("name")
         if subject_kind not in ("User", "Group", "ServiceAccount"):
             raise UserError(f"{at}: unknown subject kind {subject_kind!r} (User, Group, ServiceAccount)")

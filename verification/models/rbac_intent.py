@@ -131,7 +131,8 @@ def _list(data: dict[str, Any], key: str) -> list[Any]:
 def _no_unknown(raw: dict[str, Any], known: set[str], where: str) -> None:
     unknown = set(raw) - known
     if unknown:
-        raise UserError(f"{where}: unknown key(s) {', '.join(sorted(unknown))} (known: {', '.join(sorted(known))})")
+        names = ", ".join(sorted(map(str, unknown)))  # YAML keys may be null or numbers
+        raise UserError(f"{where}: unknown key(s) {names} (known: {', '.join(sorted(known))})")
 
 
 def _strings(raw: dict[str, Any], one: str, many: str, where: str) -> list[str]:

@@ -172,10 +172,9 @@ def module_version(pin: dict) -> str:
 
 def go_binary_name(package: str) -> str:
     """The file `go install` writes: the package's last element, minus a major-version suffix."""
-    parts = package.split("/")
-    if re.fullmatch(r"v\d+", parts[-1]) and len(parts) > 1:
-        parts.pop()
-    return parts[-1]
+    from verification.cluster import gobuild  # it imports this module (apt_install)
+
+    return gobuild.Component(package, package, "", (".",)).binaries()[0]
 
 
 def _build_kubectl(version: str, target: Path, env: dict[str, str]) -> None:

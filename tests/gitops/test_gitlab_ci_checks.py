@@ -90,10 +90,19 @@ def test_merge_request_conformance_must_gate() -> None:
 
 
 def test_schedule_e2e_must_count() -> None:
-    problems = _check(_pipeline("schedule", set(), [("verify:e2e", "on_success", True, ())]))
+    problems = _check(
+        _pipeline(
+            "schedule", set(), [("verify:e2e", "on_success", True, ()), ("verify:mutants", "on_success", False, ())]
+        )
+    )
     assert problems == [
         "schedule (no change): verify:e2e must run unattended and count (is on_success, allow_failure True)"
     ]
+
+
+def test_schedule_without_the_mutation_session_is_named() -> None:
+    problems = _check(_pipeline("schedule", set(), [("verify:e2e", "on_success", False, ())]))
+    assert problems == ["schedule (no change): the nightly schedule must run verify:mutants"]
 
 
 def test_grid_shows_each_scenario_column() -> None:

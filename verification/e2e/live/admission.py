@@ -53,34 +53,55 @@ class AdmissionClient:
         """CREATE (POST) or UPDATE (PUT) `obj` as `user`, server-side dry run."""
         body = strip_source(obj)
         try:
-            _, status, _ = self.api.call_api(
-                resource_path(body, named=update),
+            status, _ = self._request(
                 "PUT" if update else "POST",
-                query_params=[("dryRun", "All"), ("fieldManager", "effective-permissions-e2e")],
-                header_params={
-                    "Impersonate-User": user,
-                    "Content-Type": "application/json",
-                    "Accept": "application/json",
-                },
+                resource_path(body, named=update),
+                query=[("dryRun", "All"), ("fieldManager", "effective-permissions-e2e")],
+                headers={"Impersonate-User": user, "Content-Type": "application/json"},
                 body=body,
-                auth_settings=["BearerToken"],
-                _preload_content=False,
-                _request_timeout=30,
             )
-            return Outcome(True, int(status), "")
+            return Outcome(True, status, "")
         except ApiException as exc:
             return Outcome(False, int(exc.status or 0), _message(exc))
 
     def get(self, obj_path: str) -> dict[str, Any]:
-        response = self.api.call_api(
-            obj_path,
-            "GET",
-            header_params={"Accept": "application/json"},
+        return json.loads(self._request("GET", obj_path)[1])
+
+    def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        query: list[tuple[str, str]] | None = None,
+        headers: dict[str, str] | None = None,
+        body: dict[str, Any] | None = None,
+    ) -> tuple[int, bytes]:
+        """One raw request with the kubeconfig's credentials; a non-2xx answer raises ApiException.
+
+        kubernetes >= 31 (OpenAPI generator 7) split call_api into param_serialize + call_api and
+        stopped raising on error statuses there; older clients take everything in call_api.
+        """
+        header_params = {"Accept": "application/json", **(headers or {})}
+        if hasattr(self.api, "param_serialize"):
+            method, url, header_params, body, post_params = self.api.param_serialize(
+                method, path, query_params=query, header_params=header_params, body=body, auth_settings=["BearerToken"]
+            )
+            response = self.api.call_api(method, url, header_params, body, post_params, _request_timeout=30)
+            response.read()
+            if not 200 <= response.status < 300:
+                raise ApiException(status=response.status, reason=response.reason, http_resp=response)
+            return int(response.status), response.data
+        response, status, _ = self.api.call_api(
+            path,
+            method,
+            query_params=query,
+            header_params=header_params,
+            body=body,
             auth_settings=["BearerToken"],
             _preload_content=False,
             _request_timeout=30,
-        )[0]
-        return json.loads(response.data)
+        )
+        return int(status), response.data
 
 
 def _message(exc: ApiException) -> str:

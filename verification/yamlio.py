@@ -266,6 +266,13 @@ def _check_structure(text: str, origin: str) -> None:
     except _Refused as exc:
         raise UserError(f"{origin}: line {exc.problem_mark.line + 1}: {exc.problem}") from None
     except yaml.YAMLError as exc:
+        # PyYAML >= 6.0.4 bundles a libyaml whose scanner stops at 1,000 levels while reading ahead,
+        # before this loop has seen 100: the same refusal, in the same words.
+        mark = getattr(exc, "problem_mark", None)
+        if mark is not None and "maximum nesting depth" in str(getattr(exc, "problem", "")):
+            raise UserError(
+                f"{origin}: line {mark.line + 1}: nesting deeper than {MAX_DEPTH} levels; flatten the document"
+            ) from None
         raise UserError(f"{origin}: malformed YAML: {_describe(exc)}") from None
     finally:
         parser.dispose()

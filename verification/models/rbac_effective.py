@@ -120,7 +120,12 @@ SECRET_NAME = "effective-probe-secret"
 def _container_env(spec: dict[str, Any], env: dict[str, Any], where: str = "containers") -> None:
     containers = spec.setdefault(where, [])
     if not containers:
-        containers.append({"name": "init", "image": spec["containers"][0]["image"]})
+        # The app container's securityContext and resources too: otherwise Pod Security (restricted)
+        # or the quota refuses the pod first, and a live run cannot show that the policy refuses it.
+        app = spec["containers"][0]
+        init = {"name": "init", "image": app["image"]}
+        init.update({k: copy.deepcopy(app[k]) for k in ("securityContext", "resources") if k in app})
+        containers.append(init)
     containers[0].setdefault("env", []).append(env)
 
 

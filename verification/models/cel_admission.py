@@ -156,8 +156,12 @@ def compile_expression(expression: str, where: str) -> Program:
     try:
         compiled = cel.compile(expression)
     except ValueError as exc:
+        # The parser's message quotes the whole expression again: keep the position, not the echo.
         first = str(exc).splitlines()[0] if str(exc) else "syntax error"
-        raise UnsupportedPolicy(f"{where}: CEL the model cannot parse ({first}): {expression!r}") from None
+        syntax = re.search(r"ERROR: <input>:(\d+:\d+): ([^:]+)", first)
+        reason = f"at {syntax[1]}: {syntax[2]}" if syntax else first[:120]
+        shown = expression if len(expression) <= 80 else expression[:77] + "..."
+        raise UnsupportedPolicy(f"{where}: CEL the model cannot parse ({reason}): {shown!r}") from None
     return Program(expression, where, compiled)
 
 

@@ -325,7 +325,7 @@ def _queries(n_ns: int, count: int) -> list[tuple[str, list[str], str, str, str,
 
 
 def _phase_rbac(root: Path, args: argparse.Namespace) -> dict[str, Any]:
-    from verification.models.rbac import Authorizer, Request
+    from verification.models.rbac.authorizer import Authorizer, Request
     from verification.yamlio import load_manifests
 
     started = _clock()
@@ -358,7 +358,7 @@ def _phase_rbac(root: Path, args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _phase_netpol(root: Path, args: argparse.Namespace) -> dict[str, Any]:
-    from verification.models.netpol import Model, parse_workloads
+    from verification.models.netpol.model import Model, parse_workloads
     from verification.yamlio import load_manifests
 
     started = _clock()

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from verification.errors import UserError
-from verification.models import alert_intent, routes
+from verification.models.monitoring import alert_intent, routes
 
 CFG = {
     "inhibit_rules": [

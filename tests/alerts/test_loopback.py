@@ -17,7 +17,7 @@ from prometheus_api_client import PrometheusConnect
 from verification.alerting import scenario
 from verification.alerting.loopback import App, Stack, profile, runnable
 from verification.alerting.webhook import WebhookReceiver
-from verification.models import alert_intent, alerts, metric_catalog
+from verification.models.monitoring import alert_intent, alerts, metric_catalog
 from verification.paths import MANIFESTS
 from verification.wait import wait_for
 from verification.yamlio import load_manifests

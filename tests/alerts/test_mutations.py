@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from verification.models import alerts, dashboards, routes
+from verification.models.monitoring import alerts, dashboards, routes
 from verification.paths import REPO_ROOT
 from verification.yamlio import load_manifests
 

@@ -1,6 +1,6 @@
 """Notification timings as Alertmanager applies them (inheritance, defaults), on hand-written configs."""
 
-from verification.models import notification_timing as nt
+from verification.models.monitoring import notification_timing as nt
 
 CONFIG = {
     "route": {

@@ -2,7 +2,7 @@
 
 import pytest
 
-from verification.models import promql
+from verification.models.monitoring import promql
 
 
 @pytest.mark.parametrize(

@@ -2,7 +2,7 @@
 
 import pytest
 
-from verification.models import scrape_sources
+from verification.models.monitoring import scrape_sources
 
 KEEP = {
     "sourceLabels": ["__name__"],

@@ -4,8 +4,8 @@ from typing import Any
 
 import pytest
 
-from verification.models import availability
-from verification.models.bluegreen import Render
+from verification.models.delivery.chart import Render
+from verification.models.workloads import availability
 
 
 def _deployment(

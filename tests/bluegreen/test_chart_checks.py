@@ -5,7 +5,7 @@ from typing import Any
 
 import pytest
 
-from verification.models import bluegreen as bg
+from verification.models.delivery import chart as bg
 
 
 def _deployment(color: str, **pod_spec: Any) -> dict[str, Any]:

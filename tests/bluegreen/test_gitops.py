@@ -10,7 +10,7 @@ import yaml
 from verification.bluegreen import gitops
 from verification.bluegreen.release import Target
 from verification.errors import UserError
-from verification.models import bluegreen as chart
+from verification.models.delivery import chart
 
 TARGET = Target("sample-app", "test", "test")
 COLOURS = {

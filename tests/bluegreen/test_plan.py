@@ -16,8 +16,8 @@ from hypothesis import strategies as st
 
 from verification.bluegreen import release
 from verification.bluegreen.plan import ABSENT, OBJECT, Plan, classify, diff, flatten, flatten_objects
-from verification.models import bluegreen as chart
-from verification.models.bluegreen import _deep_merge
+from verification.models.delivery import chart
+from verification.models.delivery.chart import _deep_merge
 
 APPS_ENVS = [(app, env) for env in ("e2e", "test", "staging") for app in ("sample-app", "sample2-app")]
 

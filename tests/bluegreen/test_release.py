@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from verification.bluegreen import release
-from verification.models import bluegreen as chart
+from verification.models.delivery import chart
 
 TARGET = release.Target("sample-app", "e2e", "test", context="kind-platform")
 

@@ -4,8 +4,8 @@ from typing import Any
 
 import pytest
 
-from verification.models import capacity
-from verification.models.bluegreen import Render
+from verification.models.delivery.chart import Render
+from verification.models.workloads import capacity
 
 
 def _deployment(name: str, replicas: int = 2, surge: Any = 1, strategy: str = "RollingUpdate") -> dict[str, Any]:

@@ -1,6 +1,6 @@
 """Schema model: strict validation of built-in objects for the pinned Kubernetes version."""
 
-from verification.models import schema
+from verification.models.schema import builtin as schema
 
 DEPLOYMENT = {
     "apiVersion": "apps/v1",

@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from verification.models import argocd
+from verification.models.delivery import argocd
 from verification.yamlio import SOURCE_ANNOTATION
 
 

@@ -6,7 +6,8 @@ from typing import Any
 
 import pytest
 
-from verification.models import argocd, crd_schema
+from verification.models.delivery import argocd
+from verification.models.schema import crd as crd_schema
 from verification.paths import MANIFESTS
 from verification.yamlio import load_manifests
 

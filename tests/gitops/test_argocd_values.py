@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from verification.models import argocd_values
+from verification.models.delivery import argocd_values
 
 
 def _app(namespace: str, value_files: list[str], path: str = "platform/charts/bluegreen-app") -> dict[str, Any]:

@@ -5,7 +5,7 @@ from typing import Any
 import pytest
 
 from verification.errors import UserError
-from verification.models import crd_schema
+from verification.models.schema import crd as crd_schema
 
 # A hand-written structural schema with the constructs upstream CRDs use.
 SCHEMA: dict[str, Any] = {
@@ -179,7 +179,7 @@ def test_metadata_is_object_meta(fetched: None) -> None:
 
 def test_chart_custom_resources_are_valid(fetched: None) -> None:
     """The blue-green chart's ServiceMonitor, as rendered for every environment."""
-    from verification.models import bluegreen as bg
+    from verification.models.delivery import chart as bg
 
     renders = bg.render_many([("sample-app", env, "blue") for env in bg.environments()])
     custom = [o for r in renders.values() for o in r.objects if crd_schema.is_custom(o)]

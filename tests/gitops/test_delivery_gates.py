@@ -1,7 +1,7 @@
 """Deploy jobs need every gate of their app (hand-written pipelines)."""
 
-from verification.models import delivery_gates
-from verification.models.gitlab_ci import Evaluation, Job, Pipeline, Scenario
+from verification.models.delivery import gates as delivery_gates
+from verification.models.delivery.gitlab_ci import Evaluation, Job, Pipeline, Scenario
 
 SCENARIO = Scenario("push_main", ("platform/apps/a/x",), frozenset({"a"}))
 DEFINITIONS = {

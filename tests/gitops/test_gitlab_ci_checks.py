@@ -1,6 +1,6 @@
 """The pipeline delivery checks on hand-built pipelines (no interpreter): each rule's message."""
 
-from verification.models import gitlab_ci as ci
+from verification.models.delivery import gitlab_ci as ci
 
 DEFINITIONS = {
     "sample-app:build": {"stage": "build", "script": ["b"]},

@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from verification.models import gitlab_ci as ci
+from verification.models.delivery import gitlab_ci as ci
 
 
 def test_driver_equals_command_line(tmp_path: Path) -> None:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from verification.models import gitlab_ci as ci
+from verification.models.delivery import gitlab_ci as ci
 from verification.paths import REPO_ROOT
 
 

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from verification.cluster import image_cache, stack_images
-from verification.cluster.go_build import GoPrograms
+from verification.cluster.stack_programs import GoPrograms
 from verification.errors import UserError
 from verification.versions import prometheus_module_version, tool, versions
 

@@ -1,11 +1,11 @@
-"""Boundary workloads and single-layer checks (verification/models/netpol_boundaries.py), hand-checked."""
+"""Boundary workloads and single-layer checks (verification/models/netpol/boundaries.py), hand-checked."""
 
 from hypothesis import given
 from hypothesis import strategies as st
 
 from verification.models import selectors
-from verification.models.netpol import Model, Port, Workload, namespace_labels_from, parse_policy
-from verification.models.netpol_boundaries import Boundaries, near_misses, satisfying, synthetic_workloads
+from verification.models.netpol.boundaries import Boundaries, near_misses, satisfying, synthetic_workloads
+from verification.models.netpol.model import Model, Port, Workload, namespace_labels_from, parse_policy
 
 
 def np(namespace: str, spec: dict, name: str = "p") -> dict:

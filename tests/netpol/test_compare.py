@@ -1,6 +1,6 @@
-"""compare.py: differing cells and the three-grid report, on hand-made grids."""
+"""verdicts/grid.py: differing cells and the three-grid report, on hand-made grids."""
 
-from verification.compare import Grid, compare, differences, render
+from verification.verdicts.grid import Grid, compare, differences, render
 
 
 def test_equal_grids_have_no_report() -> None:

@@ -1,12 +1,12 @@
-"""The generated NetworkPolicy cases of the live comparison (verification/models/netpol_generated.py)."""
+"""The generated NetworkPolicy cases of the live comparison (verification/models/netpol/generated.py)."""
 
 import ipaddress
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from verification.models import netpol_generated as gen
-from verification.models.netpol import parse_policy
+from verification.models.netpol import generated as gen
+from verification.models.netpol.model import parse_policy
 
 LANES = 3
 # Two addresses per workload (source and destination pods), all in 10.244.0.0/24.

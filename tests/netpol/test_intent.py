@@ -3,7 +3,7 @@
 import pytest
 
 from verification.errors import UserError
-from verification.models.netpol import Port, Workload, parse_layer_intent, parse_reachability
+from verification.models.netpol.model import Port, Workload, parse_layer_intent, parse_reachability
 
 WORKLOADS = [
     Workload("a", "web", {}, (Port(8080, "TCP", "http"), Port(9100, "TCP", "metrics"))),

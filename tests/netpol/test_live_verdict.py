@@ -4,10 +4,10 @@ from pathlib import Path
 
 import pytest
 
-from verification.e2e.live import netpol_verdict
-from verification.e2e.live.netpol_verdict import Deviation, judge, load_deviations, policy_drift
 from verification.errors import UserError
-from verification.models.netpol import Model, Port, Workload
+from verification.models.netpol.model import Model, Port, Workload
+from verification.verdicts import netpol as netpol_verdict
+from verification.verdicts.netpol import Deviation, judge, load_deviations, policy_drift
 
 A = Workload("x", "a", {"app": "a"}, (Port(80),))
 B = Workload("x", "b", {"app": "b"}, (Port(80),))
@@ -152,7 +152,7 @@ def test_deviations_file_lives_with_the_kind_cluster() -> None:
 
 
 def _class_model(*policies: dict) -> Model:
-    from verification.models.netpol import parse_policy
+    from verification.models.netpol.model import parse_policy
 
     return Model([parse_policy(p) for p in policies], {})
 
@@ -162,7 +162,7 @@ def _np(namespace: str, spec: dict) -> dict:
 
 
 def test_shared_chain_class_accepts_egress_through_the_policys_ingress_rule() -> None:
-    from verification.e2e.live.netpol_verdict import class_deviations
+    from verification.verdicts.netpol import class_deviations
 
     a = Workload("ns", "a", {"x": "1"}, (Port(80),))
     b = Workload("ns", "b", {"x": "1"}, (Port(80),))
@@ -192,7 +192,7 @@ def test_shared_chain_class_accepts_egress_through_the_policys_ingress_rule() ->
 
 
 def test_named_port_without_to_class_opens_the_number_everywhere() -> None:
-    from verification.e2e.live.netpol_verdict import class_deviations
+    from verification.verdicts.netpol import class_deviations
 
     src = Workload("one", "src", {"role": "client"}, (Port(80, "TCP", "http"),))
     other = Workload("two", "dst", {}, (Port(80, "TCP"), Port(81, "TCP", "http")))

@@ -5,7 +5,7 @@ import ipaddress
 import pytest
 
 from verification.errors import UserError
-from verification.models.netpol import (
+from verification.models.netpol.model import (
     NAME_LABEL,
     Model,
     Port,

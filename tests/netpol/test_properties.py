@@ -6,7 +6,7 @@ import ipaddress
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from verification.models.netpol import EGRESS, INGRESS, NAME_LABEL, Port, Workload, parse_policy, truth_table
+from verification.models.netpol.model import EGRESS, INGRESS, NAME_LABEL, Port, Workload, parse_policy, truth_table
 
 NAMESPACES = ("x", "y", "z")
 LABEL_KEYS = ("app", "tier")

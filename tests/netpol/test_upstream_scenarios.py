@@ -19,8 +19,8 @@ from tests.netpol.upstream import (
     namespace_labels,
     workloads,
 )
-from verification.compare import Grid, compare
-from verification.models.netpol import parse_policy, truth_table
+from verification.models.netpol.model import parse_policy, truth_table
+from verification.verdicts.grid import Grid, compare
 
 
 @dataclass(frozen=True)

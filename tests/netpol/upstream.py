@@ -10,7 +10,7 @@ destinations x/a x/b x/c  y/a y/b y/c  z/a z/b z/c; `.` allowed, `X` denied.
 
 import ipaddress
 
-from verification.models.netpol import NAME_LABEL, Port, Workload
+from verification.models.netpol.model import NAME_LABEL, Port, Workload
 
 NAMESPACES = ("x", "y", "z")
 PODS = ("a", "b", "c")

@@ -3,7 +3,7 @@
 import copy
 from typing import Any
 
-from verification.models import components
+from verification.models.workloads import components
 from verification.paths import MANIFESTS
 from verification.yamlio import load_manifests
 

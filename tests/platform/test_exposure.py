@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from verification.models import exposure
+from verification.models.workloads import exposure
 
 
 def _service(kind: str, ports: int, ns: str = "edge", **extra: Any) -> dict[str, Any]:

@@ -5,7 +5,7 @@ from typing import Any
 import pytest
 
 from verification.errors import UserError
-from verification.models import references as refs
+from verification.models.schema import references as refs
 
 
 def _obj(kind: str, name: str, namespace: str = "app", **body: Any) -> dict[str, Any]:
@@ -141,7 +141,7 @@ def test_external_file_errors_name_the_entry(tmp_path: Any) -> None:
 
 
 def test_intent_rows_must_describe_rendered_pods() -> None:
-    from verification.models.netpol import Port, Workload
+    from verification.models.netpol.model import Port, Workload
 
     u = refs.Universe([NAMESPACE, WEB], [refs.External("Pods", "kube-system", "", {"k8s-app": "kube-dns"}, {}, "dns")])
     good = Workload("app", "web", {"app": "web"}, (Port(8080, name="http"),))

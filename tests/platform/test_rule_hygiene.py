@@ -1,7 +1,7 @@
 """pint-like rule checks on hand-written alerts."""
 
-from verification.models import rule_hygiene as rh
-from verification.models.alerts import AlertRule
+from verification.models.monitoring import rule_hygiene as rh
+from verification.models.monitoring.alerts import AlertRule
 
 
 def alert(name: str, expr: str, for_: str | None = "1m", **labels: str) -> AlertRule:

@@ -6,7 +6,7 @@ from typing import Any
 import pytest
 
 from verification.errors import UserError
-from verification.models import workload_hygiene as h
+from verification.models.workloads import hygiene as h
 
 LABELS = {"app": "web"}
 CONTAINER = {

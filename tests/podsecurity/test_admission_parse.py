@@ -1,7 +1,7 @@
 """Reading Pod Security admission's answers out of a batched `kubectl create --dry-run=server`."""
 
-from verification.e2e.live.podsecurity_admission import Observed, admission_reasons, compare, flat_fields, parse_dry_run
 from verification.models.podsecurity import check_pod, forbidden_message
+from verification.probes.podsecurity_admission import Observed, admission_reasons, compare, flat_fields, parse_dry_run
 
 SPEC = {
     "hostNetwork": True,

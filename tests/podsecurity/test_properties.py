@@ -6,8 +6,8 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from verification.e2e.live.podsecurity_specs import pod_specs
 from verification.models.podsecurity import check_pod, violations
+from verification.models.podsecurity.generated import pod_specs
 
 SETTINGS = settings(max_examples=60, deadline=None, derandomize=True, database=None)
 

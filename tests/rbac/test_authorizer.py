@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from verification.errors import UserError
-from verification.models.rbac import Authorizer, Request, Rule, impersonated_groups
+from verification.models.rbac.authorizer import Authorizer, Request, Rule, impersonated_groups
 
 RBAC = "rbac.authorization.k8s.io/v1"
 

@@ -1,11 +1,11 @@
-"""Hand-checked cases of the ValidatingAdmissionPolicy model (verification/models/cel_admission.py):
+"""Hand-checked cases of the ValidatingAdmissionPolicy model (verification/models/admission/cel.py):
 matching, matchConditions, failurePolicy, validationActions, variables, messages, unsupported CEL."""
 
 from typing import Any
 
 import pytest
 
-from verification.models.cel_admission import AdmissionRequest, PolicySet, UnsupportedPolicy
+from verification.models.admission.cel import AdmissionRequest, PolicySet, UnsupportedPolicy
 
 RULE = {"apiGroups": ["apps"], "apiVersions": ["*"], "operations": ["CREATE", "UPDATE"], "resources": ["deployments"]}
 

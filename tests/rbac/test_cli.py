@@ -191,7 +191,7 @@ def test_check_names_the_violation(capsys: pytest.CaptureFixture[str], tmp_path:
 
 
 def test_subject_access_review_of_a_request() -> None:
-    from verification.models.rbac import Request
+    from verification.models.rbac.authorizer import Request
 
     resource = Request("u", ("g",), "get", "deployments", "scale", "apps", "test", "web")
     assert resource.subject_access_review()["spec"] == {

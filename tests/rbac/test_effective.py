@@ -1,4 +1,4 @@
-"""Hand-checked cases of the effective-permission model (verification/models/rbac_effective.py) on
+"""Hand-checked cases of the effective-permission model (verification/models/rbac/effective.py) on
 small platforms, with and without the platform's workload-identity admission policy."""
 
 from pathlib import Path
@@ -8,9 +8,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from verification.cli import main
-from verification.models.cel_admission import AdmissionRequest, PolicySet, pod_specs, server_defaults
-from verification.models.rbac import Authorizer, impersonated_groups
-from verification.models.rbac_effective import (
+from verification.models.admission.cel import AdmissionRequest, PolicySet, pod_specs, server_defaults
+from verification.models.rbac.authorizer import Authorizer, impersonated_groups
+from verification.models.rbac.effective import (
     POD_PRODUCERS,
     Platform,
     allowed_pod_template,
@@ -19,7 +19,7 @@ from verification.models.rbac_effective import (
     workload_object,
     workload_vectors,
 )
-from verification.models.rbac_intent import Identity, load_intent
+from verification.models.rbac.intent import Identity, load_intent
 from verification.paths import MANIFESTS
 from verification.yamlio import load_documents_from_text, load_manifests
 

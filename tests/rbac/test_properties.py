@@ -5,7 +5,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from verification.models.rbac import Authorizer, Request, Rule, impersonated_groups
+from verification.models.rbac.authorizer import Authorizer, Request, Rule, impersonated_groups
 
 RBAC = "rbac.authorization.k8s.io/v1"
 VERBS = ["get", "list", "create", "delete", "*"]

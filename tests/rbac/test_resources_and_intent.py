@@ -5,10 +5,10 @@ from pathlib import Path
 import pytest
 
 from verification.errors import UserError
-from verification.models.rbac import Authorizer
-from verification.models.rbac_checks import check_binding_subjects, check_intent, check_prohibited, check_wildcards
-from verification.models.rbac_intent import load_intent
-from verification.models.rbac_resources import ResourceCatalog
+from verification.models.rbac.authorizer import Authorizer
+from verification.models.rbac.checks import check_binding_subjects, check_intent, check_prohibited, check_wildcards
+from verification.models.rbac.intent import load_intent
+from verification.models.rbac.resources import ResourceCatalog
 
 CATALOG = ResourceCatalog()
 
@@ -202,7 +202,7 @@ def test_bad_exemptions(tmp_path: Path, exemption: str, message: str) -> None:
 
 
 def test_expectations_list_every_intent_request_with_both_answers(tmp_path: Path) -> None:
-    from verification.models.rbac_checks import expectations
+    from verification.models.rbac.checks import expectations
 
     authorizer = _authorizer()
     intent = _intent(

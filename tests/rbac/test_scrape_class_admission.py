@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from verification.models import cel_admission
-from verification.models import scrape_class_admission as model
+from verification.models.admission import cel as cel_admission
+from verification.models.admission import scrape_class as model
 
 TEST_NS = ("test", {"kubernetes.io/metadata.name": "test", "platform.io/tier": "apps"})
 MONITORING_NS = ("monitoring", {"kubernetes.io/metadata.name": "monitoring", "platform.io/tier": "monitoring"})

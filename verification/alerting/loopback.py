@@ -24,7 +24,7 @@ import yaml
 
 from verification import tools
 from verification.errors import UserError
-from verification.models import alerts, routes
+from verification.models.monitoring import alerts, routes
 from verification.paths import APPS, PLATFORM
 from verification.run import Background as Process
 from verification.wait import wait_for

@@ -12,8 +12,8 @@ from prometheus_api_client import PrometheusConnect
 
 from verification.alerting.loopback import App, Profile, Traffic
 from verification.alerting.webhook import WebhookReceiver
-from verification.models.alert_intent import ExpectedAlert, FaultCase
-from verification.models.alerts import RuleSet, duration_seconds
+from verification.models.monitoring.alert_intent import ExpectedAlert, FaultCase
+from verification.models.monitoring.alerts import RuleSet, duration_seconds
 from verification.wait import wait_for
 
 RESOLVE_TIMEOUT = 150.0  # rate windows (1m) must drain, then a group_interval passes

@@ -18,7 +18,7 @@ import yaml
 from verification.bluegreen.plan import Plan, classify, flatten_objects, remedy
 from verification.bluegreen.release import Target, colour_values, render_pair
 from verification.errors import UserError
-from verification.models import bluegreen as chart
+from verification.models.delivery import chart
 from verification.run import run
 from verification.yamlio import load_file, parse, read_text
 

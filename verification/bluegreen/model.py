@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from verification.models.bluegreen import COLORS, other
+from verification.models.delivery.chart import COLORS, other
 
 # Added to MAX_CONNECTION_AGE_SECONDS: endpoint propagation to kube-proxy plus one request.
 CONVERGENCE_MARGIN_SECONDS = 5.0

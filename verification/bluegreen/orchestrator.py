@@ -37,7 +37,7 @@ from verification.bluegreen.model import (
 )
 from verification.bluegreen.plan import Plan
 from verification.errors import UserError
-from verification.models import bluegreen as chart
+from verification.models.delivery import chart
 from verification.run import CommandError
 from verification.wait import WaitTimeout, wait_for
 from verification.yamlio import load_file

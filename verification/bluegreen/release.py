@@ -18,8 +18,8 @@ from typing import Any
 
 from verification.bluegreen.plan import Flat, Plan, classify, flatten_objects, remedy
 from verification.errors import UserError
-from verification.models import bluegreen as chart
-from verification.models.bluegreen import _deep_merge
+from verification.models.delivery import chart
+from verification.models.delivery.chart import _deep_merge
 from verification.run import CommandError, run
 from verification.yamlio import load_documents_from_text, load_file
 

@@ -25,10 +25,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from verification.cluster import go_build, image_cache
+from verification.cluster import image_cache
+from verification.cluster import stack_programs as go_build
 from verification.cluster.build_log import logged_run
-from verification.cluster.go_build import GoPrograms
 from verification.cluster.progress import say, step
+from verification.cluster.stack_programs import GoPrograms
 from verification.errors import UserError
 from verification.paths import APPS, REPO_ROOT, cache_dir
 from verification.run import run

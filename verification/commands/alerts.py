@@ -13,7 +13,7 @@ from pathlib import Path
 import yaml
 
 from verification.errors import UserError
-from verification.models import alert_intent, alerts, dashboards, routes
+from verification.models.monitoring import alert_intent, alerts, dashboards, routes
 from verification.paths import MANIFESTS
 from verification.yamlio import load_manifests
 

@@ -7,7 +7,7 @@
 import argparse
 
 from verification.errors import UserError
-from verification.models import crd_schema
+from verification.models.schema import crd as crd_schema
 from verification.yamlio import load_manifests
 
 

@@ -5,15 +5,15 @@ ordered pair of workloads (self included) and every port of the destination; wit
 one grid per port/protocol. `explain SRC DST:PORT/PROTO` says which policies decide one cell
 (exit 0 allowed, 1 denied). `check` compares the table with a reachability intent (exit 0 equal,
 1 with expected/observed/differences grids); `check --boundaries` adds the synthetic boundary
-workloads and each layer alone (verification/models/netpol_boundaries.py).
+workloads and each layer alone (verification/models/netpol/boundaries.py).
 """
 
 import argparse
 import json
 
-from verification.compare import render
 from verification.errors import UserError
-from verification.models.netpol import (
+from verification.models.netpol.boundaries import Boundaries
+from verification.models.netpol.model import (
     EGRESS,
     INGRESS,
     Model,
@@ -22,8 +22,8 @@ from verification.models.netpol import (
     port_grids,
     table_report,
 )
-from verification.models.netpol_boundaries import Boundaries
 from verification.paths import INTENT, MANIFESTS
+from verification.verdicts.grid import render
 from verification.yamlio import load_file, load_manifests
 
 

@@ -12,9 +12,9 @@ import sys
 from pathlib import Path
 
 from verification.errors import UserError
-from verification.models.rbac import Authorizer, Request, impersonated_groups
-from verification.models.rbac_checks import all_violations
-from verification.models.rbac_intent import PERMISSIONS_FILE, load_intent
+from verification.models.rbac.authorizer import Authorizer, Request, impersonated_groups
+from verification.models.rbac.checks import all_violations
+from verification.models.rbac.intent import PERMISSIONS_FILE, load_intent
 from verification.paths import MANIFESTS
 from verification.yamlio import load_manifests
 
@@ -59,7 +59,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="what USER reaches, directly or through the workloads it may create (exit 0 nothing "
         "prohibited is reached, 1 otherwise)",
         description="Every path from USER to Secrets, ServiceAccount tokens and running pods, with the "
-        "admission policy that closes it where one does (verification/models/rbac_effective.py).",
+        "admission policy that closes it where one does (verification/models/rbac/effective.py).",
     )
     effective.add_argument(
         "--as", dest="user", required=True, metavar="USER", help="e.g. system:serviceaccount:NS:NAME"
@@ -93,7 +93,7 @@ def _check(args: argparse.Namespace) -> int:
     intent = load_intent(authorizer.catalog, Path(args.intent))
     if not intent.prohibited and not intent.identities:
         raise UserError(f"{args.intent}: no `prohibited` or `identities` entries: nothing to check")
-    from verification.models.rbac_effective import Platform, check_effective
+    from verification.models.rbac.effective import Platform, check_effective
 
     checks = all_violations(objects, authorizer, intent)
     checks["effective permissions (admission evaluated)"] = check_effective(Platform(objects, authorizer, intent))
@@ -107,9 +107,9 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _effective(args: argparse.Namespace) -> int:
-    from verification.models.rbac_checks import namespaces_in_scope
-    from verification.models.rbac_effective import Platform, effective_reach, prohibited_reaches, table
-    from verification.models.rbac_intent import Identity
+    from verification.models.rbac.checks import namespaces_in_scope
+    from verification.models.rbac.effective import Platform, effective_reach, prohibited_reaches, table
+    from verification.models.rbac.intent import Identity
 
     if not args.user.strip():
         raise UserError("--as needs a user name")

@@ -17,7 +17,7 @@ def platform_objects() -> list[dict[str, Any]]:
 @pytest.fixture(scope="session")
 def chart_renders() -> dict[tuple[str, str, str], Any]:
     """Every blue-green chart render (app x environment x colour), once per session, shared by modules."""
-    from verification.models import bluegreen as bg
+    from verification.models.delivery import chart as bg
 
     keys = [(app, env, color) for env in bg.environments() for app in bg.apps(env) for color in bg.COLORS]
     return bg.render_many(keys)

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from verification.models import alert_intent, alerts, routes
+from verification.models.monitoring import alert_intent, alerts, routes
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from verification.models import alert_intent, alerts, dashboards
+from verification.models.monitoring import alert_intent, alerts, dashboards
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from verification.models import alerts, bluegreen, rule_hygiene
+from verification.models.delivery import chart as bluegreen
+from verification.models.monitoring import alerts, rule_hygiene
 
 MIN_SAMPLES_PER_WINDOW = 4
 RULE_LABELS = {"env", "app", "color", "version"}

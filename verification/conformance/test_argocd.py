@@ -1,10 +1,10 @@
-"""ArgoCD's projects and applications keep the delivery rules (verification/models/argocd.py)."""
+"""ArgoCD's projects and applications keep the delivery rules (verification/models/delivery/argocd.py)."""
 
 from typing import Any
 
 import pytest
 
-from verification.models import argocd
+from verification.models.delivery import argocd
 
 
 @pytest.fixture(scope="module")

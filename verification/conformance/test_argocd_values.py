@@ -5,7 +5,7 @@ Mutant killed here: a staging Application that lists test's values (catalog/argo
 
 from typing import Any
 
-from verification.models import argocd_values
+from verification.models.delivery import argocd_values
 
 
 def test_every_application_uses_its_environments_values(platform_objects: list[dict[str, Any]]) -> None:

@@ -6,8 +6,8 @@ replica per colour, no drain (verification/mutants/catalog/charts.yaml).
 
 import pytest
 
-from verification.models import availability
-from verification.models import bluegreen as bg
+from verification.models.delivery import chart as bg
+from verification.models.workloads import availability
 
 KEYS = [(app, env, "blue") for env in bg.environments() for app in bg.apps(env)]
 

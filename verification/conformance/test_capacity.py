@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from verification.models import bluegreen as bg
-from verification.models import capacity
+from verification.models.delivery import chart as bg
+from verification.models.workloads import capacity
 
 ENVIRONMENTS = [env for env in bg.environments() if bg.namespace_for(env) == env]  # test, staging
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from verification.models import bluegreen as bg
+from verification.models.delivery import chart as bg
 
 RELEASES = [(app, env) for env in bg.environments() for app in bg.apps(env)]
 RENDER_KEYS = [(app, env, color) for app, env in RELEASES for color in bg.COLORS]
@@ -79,7 +79,7 @@ def test_workloads_agree_with_intent(renders: dict[tuple[str, str, str], Any], r
 def test_service_monitor_matches_the_operator_crd(
     renders: dict[tuple[str, str, str], bg.Render], key: tuple[str, str, str]
 ) -> None:
-    from verification.models import crd_schema
+    from verification.models.schema import crd as crd_schema
 
     crd_schema.require_fetched()
     problems = [p for o in renders[key].of_kind("ServiceMonitor") for p in crd_schema.validate_document(o)]

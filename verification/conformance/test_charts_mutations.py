@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from verification.errors import UserError
-from verification.models import bluegreen as bg
+from verification.models.delivery import chart as bg
 
 APP, ENV, ACTIVE = "sample-app", "test", "blue"
 

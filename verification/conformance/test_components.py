@@ -2,7 +2,8 @@
 
 from typing import Any
 
-from verification.models import argocd, components
+from verification.models.delivery import argocd
+from verification.models.workloads import components
 
 
 def test_grafana_mounts_every_dashboard_and_datasource(platform_objects: list[dict[str, Any]]) -> None:

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from verification.errors import UserError
-from verification.models import crd_schema
+from verification.models.schema import crd as crd_schema
 from verification.yamlio import source_of
 
 

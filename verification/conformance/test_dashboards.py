@@ -3,7 +3,7 @@ settings keep secrets out of git and cookies, HSTS and TLS on."""
 
 from typing import Any
 
-from verification.models import dashboards
+from verification.models.monitoring import dashboards
 
 
 def test_dashboards_are_valid_and_complete(platform_objects: list[dict[str, Any]]) -> None:

@@ -4,8 +4,9 @@ from typing import Any
 
 import pytest
 
-from verification.models import bluegreen as bg
-from verification.models import exposure, references
+from verification.models.delivery import chart as bg
+from verification.models.schema import references
+from verification.models.workloads import exposure
 from verification.paths import ENVIRONMENTS
 from verification.yamlio import load_file
 

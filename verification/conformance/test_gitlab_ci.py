@@ -1,7 +1,7 @@
 """The GitLab pipelines, evaluated by the pinned gitlab-ci-local, keep the delivery rules.
 
 One `--list-json` per scenario (event x changed paths) and one `--preview`, in parallel, once per
-session (and cached on disk by content): see verification/models/gitlab_ci.py.
+session (and cached on disk by content): see verification/models/delivery/gitlab_ci.py.
 """
 
 import threading
@@ -10,8 +10,8 @@ from concurrent.futures import Future
 import pytest
 
 from verification.errors import UserError
-from verification.models import delivery_gates
-from verification.models import gitlab_ci as ci
+from verification.models.delivery import gates as delivery_gates
+from verification.models.delivery import gitlab_ci as ci
 
 # Started when pytest imports this module (at collection): with a cold cache the interpreter's
 # node processes then run beside the rest of the suite instead of after it; the fixture only

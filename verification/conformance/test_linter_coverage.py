@@ -5,7 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from verification.models import references, workload_hygiene
+from verification.models.schema import references
+from verification.models.workloads import hygiene as workload_hygiene
 from verification.paths import PLATFORM
 
 TABLE = PLATFORM / "docs" / "linter-coverage.md"

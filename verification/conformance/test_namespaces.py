@@ -2,7 +2,7 @@
 
 import pytest
 
-from verification.models import segmentation
+from verification.models.netpol import segmentation
 
 
 def _fail_on(violations: list[str]) -> None:

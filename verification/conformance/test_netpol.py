@@ -2,7 +2,7 @@
 
 import pytest
 
-from verification.models import segmentation
+from verification.models.netpol import segmentation
 from verification.paths import INTENT, MANIFESTS
 
 

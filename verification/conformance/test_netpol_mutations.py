@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
-from verification.models import segmentation
+from verification.models.netpol import segmentation
 from verification.paths import INTENT, MANIFESTS
 from verification.yamlio import source_of
 

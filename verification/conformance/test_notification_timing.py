@@ -6,7 +6,7 @@ Mutants killed here: `group_wait` hours long, the Watchdog repeat hours long
 
 from typing import Any
 
-from verification.models import alert_intent, notification_timing, routes
+from verification.models.monitoring import alert_intent, notification_timing, routes
 
 
 def test_every_route_notifies_within_the_budget_and_the_heartbeat_repeats(

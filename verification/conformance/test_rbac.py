@@ -5,8 +5,8 @@ from typing import Any
 
 import pytest
 
-from verification.models.rbac import Authorizer, Request
-from verification.models.rbac_checks import (
+from verification.models.rbac.authorizer import Authorizer, Request
+from verification.models.rbac.checks import (
     check_binding_subjects,
     check_intent,
     check_prohibited,
@@ -15,7 +15,7 @@ from verification.models.rbac_checks import (
     check_runtime_service_accounts,
     check_wildcards,
 )
-from verification.models.rbac_intent import PermissionsIntent, load_intent
+from verification.models.rbac.intent import PermissionsIntent, load_intent
 
 
 @pytest.fixture(scope="module")

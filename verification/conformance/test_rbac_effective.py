@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
-from verification.models import bluegreen as bg
-from verification.models.cel_admission import AdmissionRequest, pod_specs, server_defaults
-from verification.models.rbac import Authorizer, Request
-from verification.models.rbac_effective import (
+from verification.models.admission.cel import AdmissionRequest, pod_specs, server_defaults
+from verification.models.delivery import chart as bg
+from verification.models.rbac.authorizer import Authorizer, Request
+from verification.models.rbac.effective import (
     POD_PRODUCERS,
     WRITE_OPERATIONS,
     Platform,
@@ -20,7 +20,7 @@ from verification.models.rbac_effective import (
     closing_policies,
     workload_object,
 )
-from verification.models.rbac_intent import Identity, load_intent
+from verification.models.rbac.intent import Identity, load_intent
 
 Objects = list[dict[str, Any]]
 

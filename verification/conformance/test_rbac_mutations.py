@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 import yaml
 
-from verification.models.rbac import Authorizer
-from verification.models.rbac_checks import all_violations
-from verification.models.rbac_intent import load_intent
+from verification.models.rbac.authorizer import Authorizer
+from verification.models.rbac.checks import all_violations
+from verification.models.rbac.intent import load_intent
 from verification.paths import MANIFESTS
 from verification.yamlio import SOURCE_ANNOTATION, load_documents_from_text, yaml_files
 

@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
-from verification.models import bluegreen as bg
-from verification.models import netpol
-from verification.models import references as refs
-from verification.models.bluegreen import WORKLOADS_INTENT
+from verification.models.delivery import chart as bg
+from verification.models.delivery.chart import WORKLOADS_INTENT
+from verification.models.netpol import model as netpol
+from verification.models.schema import references as refs
 
 
 def cluster_layouts() -> list[dict[str, str]]:

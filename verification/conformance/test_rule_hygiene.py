@@ -4,8 +4,8 @@ from typing import Any
 
 import pytest
 
-from verification.models import alerts, rule_hygiene
-from verification.models import bluegreen as bg
+from verification.models.delivery import chart as bg
+from verification.models.monitoring import alerts, rule_hygiene
 
 
 @pytest.fixture(scope="module")

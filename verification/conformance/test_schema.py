@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from verification.models import schema
+from verification.models.schema import builtin as schema
 
 # Custom resources are validated against their CRD schemas by the CRD model; these groups are
 # the ones the platform deploys CRDs for.

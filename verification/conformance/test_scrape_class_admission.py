@@ -1,7 +1,7 @@
 """Every scrape class carrying Prometheus' credentials (today `kubelet`: the service account token)
 can be picked only in namespace monitoring: a ValidatingAdmissionPolicy, bound with Deny, denies
 spec.scrapeClass on every monitoring kind in every other namespace, and the platform's own
-ScrapeConfig that names the class is still admitted (verification/models/scrape_class_admission.py).
+ScrapeConfig that names the class is still admitted (verification/models/admission/scrape_class.py).
 Mistakes applied to a copy of the objects must fail naming the cause."""
 
 import copy
@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from verification.models import scrape_class_admission
+from verification.models.admission import scrape_class as scrape_class_admission
 
 Objects = list[dict[str, Any]]
 POLICY = "scrape-class-monitoring-only"

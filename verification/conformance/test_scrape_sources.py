@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from verification.models import scrape_sources
+from verification.models.monitoring import scrape_sources
 
 Objects = list[dict[str, Any]]
 

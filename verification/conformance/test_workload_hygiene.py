@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from verification.models import references
-from verification.models import workload_hygiene as hygiene
+from verification.models.schema import references
+from verification.models.workloads import hygiene
 
 
 @pytest.fixture(scope="module")

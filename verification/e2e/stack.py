@@ -29,7 +29,7 @@ from verification.bluegreen import release
 from verification.cluster.cluster import Cluster
 from verification.e2e import diagnostics, not_live
 from verification.errors import UserError
-from verification.models import crd_schema
+from verification.models.schema import crd as crd_schema
 from verification.paths import ENVIRONMENTS, MANIFESTS
 from verification.run import CommandError, run
 from verification.wait import WaitTimeout, wait_for
@@ -84,7 +84,7 @@ class Stack:
 
     def prometheus(self):
         """prometheus-api-client on the stack's Prometheus (API server service proxy)."""
-        from verification.e2e.live.prometheus import connect
+        from verification.probes.prometheus import connect
 
         self.require_prometheus()
         return connect(self.kubeconfig, MONITORING)

@@ -4,7 +4,7 @@ The scrape class `kubelet` (platform/manifests/monitoring/prometheus.yaml) sends
 account token to the targets of any resource naming it. The ValidatingAdmissionPolicy
 scrape-class-monitoring-only (admission-scrape-class.yaml, deployed by the stack with the rest of
 platform/manifests/monitoring) denies spec.scrapeClass outside namespace monitoring; conformance
-checks its structure (verification/models/scrape_class_admission.py), this module checks the API
+checks its structure (verification/models/admission/scrape_class.py), this module checks the API
 server enforces it. Each environment's deployer, impersonated as its service account:
 
 - a ServiceMonitor with spec.scrapeClass: kubelet is rejected with the policy's message;
@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 
 from verification.e2e.stack import Stack, stack  # noqa: F401
-from verification.models.cel_admission import AdmissionRequest, PolicySet
+from verification.models.admission.cel import AdmissionRequest, PolicySet
 from verification.paths import MANIFESTS
 from verification.yamlio import iter_kind, load_manifests
 

@@ -32,8 +32,8 @@ from verification.alerting.loopback import loopback_alertmanager_config, profile
 from verification.alerting.scenario import RESOLVE_TIMEOUT, Observation, bound, table
 from verification.e2e.stack import APP_NAMESPACE, APPS, MONITORING, Stack, apply, stack  # noqa: F401
 from verification.load import LoadConfig, background
-from verification.models import alert_intent, alerts, dashboards, routes
-from verification.models.alert_intent import ExpectedAlert, FaultCase
+from verification.models.monitoring import alert_intent, alerts, dashboards, routes
+from verification.models.monitoring.alert_intent import ExpectedAlert, FaultCase
 from verification.paths import MANIFESTS
 from verification.versions import versions
 from verification.wait import WaitTimeout, wait_for

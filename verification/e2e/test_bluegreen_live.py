@@ -35,7 +35,7 @@ from verification.bluegreen import release
 from verification.bluegreen.orchestrator import Orchestrator, Refused, connect
 from verification.e2e.stack import APPS, PROFILE, Stack, stack  # noqa: F401
 from verification.load import Event, LoadConfig, LoadRun, Record, background
-from verification.models import bluegreen as chart
+from verification.models.delivery import chart
 from verification.wait import wait_for
 
 FLIPS = 5

@@ -2,7 +2,7 @@
 workloads they create is refused at admission, exactly as the model predicts.
 
 For each identity (test's and staging's ci-deployer and argocd-manager, impersonated), a catalog
-of vectors (verification/models/rbac_effective.py `workload_vectors`: every pod spec field that
+of vectors (verification/models/rbac/effective.py `workload_vectors`: every pod spec field that
 references a Secret, a ServiceAccount or a token) is applied to each app's chart render (the
 Deployment the apps really deploy with), for every pod-producing kind, and sent as server-side
 dry runs (ValidatingAdmissionPolicies run on dry runs; nothing is stored). The whole product is
@@ -27,14 +27,14 @@ from typing import Any
 
 import pytest
 
-from verification.e2e.live.admission import AdmissionClient, Outcome
 from verification.e2e.stack import Stack, stack  # noqa: F401
-from verification.models import bluegreen as bg
-from verification.models.cel_admission import AdmissionRequest, Decision, PolicySet, pod_specs, server_defaults
-from verification.models.rbac import Authorizer
-from verification.models.rbac_effective import POD_PRODUCERS, Platform, workload_object, workload_vectors
-from verification.models.rbac_intent import load_intent
+from verification.models.admission.cel import AdmissionRequest, Decision, PolicySet, pod_specs, server_defaults
+from verification.models.delivery import chart as bg
+from verification.models.rbac.authorizer import Authorizer
+from verification.models.rbac.effective import POD_PRODUCERS, Platform, workload_object, workload_vectors
+from verification.models.rbac.intent import load_intent
 from verification.paths import MANIFESTS
+from verification.probes.admission import AdmissionClient, Outcome
 from verification.wait import wait_for
 from verification.yamlio import iter_kind, load_manifests, strip_source
 

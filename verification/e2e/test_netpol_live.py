@@ -1,8 +1,8 @@
 """NetworkPolicy live: the probe matrix between real pods equals the model's truth table.
 
 Probe pods carry the labels of every workload of platform/intent/workloads.yaml in its namespace
-(verification/e2e/live/probes.py). The observed matrix, every source x every destination port,
-must equal the truth table of verification.models.netpol over the repository's manifests, apart
+(verification/probes/netpol.py). The observed matrix, every source x every destination port,
+must equal the truth table of verification.models.netpol.model over the repository's manifests, apart
 from the implementation's known deviations (platform/kind/netpol-deviations.yaml, reported); on a
 mismatch the verdict names the cause (policies deleted or edited in the cluster, or the
 implementation) and prints expected, observed and differing cells as grids per port. Then one
@@ -23,7 +23,13 @@ import pytest
 import yaml
 
 from verification.cluster.cluster import Cluster
-from verification.e2e.live.netpol_verdict import (
+from verification.e2e.stack import NODEPORT_POLICY, Stack, stack  # noqa: F401
+from verification.errors import UserError
+from verification.models.netpol import generated as gen
+from verification.models.netpol.model import Model, Workload, load_workloads, table_report
+from verification.paths import INTENT, MANIFESTS
+from verification.probes.netpol import ProbePods, await_matrix
+from verification.verdicts.netpol import (
     Deviation,
     Verdict,
     class_deviations,
@@ -33,12 +39,6 @@ from verification.e2e.live.netpol_verdict import (
     policy_drift,
     tolerating,
 )
-from verification.e2e.live.probes import ProbePods, await_matrix
-from verification.e2e.stack import NODEPORT_POLICY, Stack, stack  # noqa: F401
-from verification.errors import UserError
-from verification.models import netpol_generated as gen
-from verification.models.netpol import Model, Workload, load_workloads, table_report
-from verification.paths import INTENT, MANIFESTS
 from verification.yamlio import load_manifests, strip_source
 
 SETTLE_BOUND = 120  # seconds for kube-router to program new probe pods
@@ -263,7 +263,7 @@ def test_broken_platform_policy_deleted_live_turns_the_verdict_red(
 
 
 # ---------------------------------------------------------------- generated cases
-# verification/models/netpol_generated.py: seeded NetworkPolicy cases over lanes of namespaces
+# verification/models/netpol/generated.py: seeded NetworkPolicy cases over lanes of namespaces
 # npg-<lane>-{x,y,z} with pods a/b. Each round applies one case per lane (a lane's cells depend on
 # its own policies only), probes every lane's sources to its own destinations, and compares each
 # lane with the model of its case. Mismatches are collected over every case and printed as grids

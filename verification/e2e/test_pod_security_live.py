@@ -19,11 +19,11 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 
 from verification.cluster.cluster import Cluster
-from verification.e2e.live.podsecurity_admission import Comparison, Observed, compare, dry_run_pods
-from verification.e2e.live.podsecurity_specs import compliant, ephemeral_containers, pod_specs
 from verification.e2e.stack import Stack, stack  # noqa: F401
 from verification.models.podsecurity import check_pod, namespace_policies
+from verification.models.podsecurity.generated import compliant, ephemeral_containers, pod_specs
 from verification.paths import MANIFESTS
+from verification.probes.podsecurity_admission import Comparison, Observed, compare, dry_run_pods
 from verification.versions import versions
 from verification.yamlio import load_manifests
 

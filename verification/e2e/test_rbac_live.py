@@ -13,18 +13,18 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from verification.e2e.live.sar import (
+from verification.e2e.stack import Stack, stack  # noqa: F401
+from verification.models.rbac.authorizer import Authorizer, Request, impersonated_groups, service_account_user
+from verification.models.rbac.checks import expectations, identities_in_scope
+from verification.models.rbac.intent import PermissionsIntent, load_intent
+from verification.paths import MANIFESTS
+from verification.probes.sar import (
     Disagreement,
     SarClient,
     disagreement_table,
     live_rbac_objects,
     repository_drift,
 )
-from verification.e2e.stack import Stack, stack  # noqa: F401
-from verification.models.rbac import Authorizer, Request, impersonated_groups, service_account_user
-from verification.models.rbac_checks import expectations, identities_in_scope
-from verification.models.rbac_intent import PermissionsIntent, load_intent
-from verification.paths import MANIFESTS
 from verification.yamlio import load_manifests
 
 GENERATED = 700  # hypothesis examples (distinct queries are counted and must be >= 500)

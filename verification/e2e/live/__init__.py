@@ -1,1 +1,0 @@
-"""Small live probes for the e2e suite (SubjectAccessReview, probe-pod matrix, ...)."""

@@ -1,0 +1,1 @@
+"""Admission policies evaluated as kube-apiserver applies them (CEL)."""

@@ -1,0 +1,1 @@
+"""Delivery: ArgoCD, GitLab CI and the blue-green chart."""

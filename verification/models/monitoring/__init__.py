@@ -1,0 +1,1 @@
+"""Prometheus rules, Alertmanager routes, Grafana dashboards and the metrics they read."""

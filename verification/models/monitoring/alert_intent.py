@@ -1,0 +1,136 @@
+"""platform/intent/alerts.yaml: fault -> expected alerts -> expected receivers.
+
+One reader for conformance (static: rules, routes, inhibition) and the live loopback test.
+"""
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from verification.errors import UserError
+from verification.models.monitoring import routes
+from verification.models.monitoring.alerts import ALERT_INTENT, RuleSet
+from verification.yamlio import load_file
+
+
+@dataclass(frozen=True)
+class ExpectedAlert:
+    labels: dict[str, str]
+    receivers: tuple[str, ...]
+    inhibited_by: str | None = None
+
+    @property
+    def name(self) -> str:
+        return self.labels["alertname"]
+
+
+@dataclass(frozen=True)
+class FaultCase:
+    name: str
+    app: str
+    env: str
+    fault: dict[str, Any] | str  # {"error_ratio": .., "latency_ms": ..} or "stop"
+    alerts: tuple[ExpectedAlert, ...]
+
+    @property
+    def stops_app(self) -> bool:
+        return self.fault == "stop"
+
+
+@dataclass(frozen=True)
+class AlertIntent:
+    faults: tuple[FaultCase, ...]
+    heartbeat: ExpectedAlert
+
+
+def _expected(raw: Any, where: str) -> ExpectedAlert:
+    if not isinstance(raw, dict) or not isinstance(raw.get("labels"), dict) or "alertname" not in raw["labels"]:
+        raise UserError(f"{where}: an expected alert needs `labels` with an alertname")
+    if not isinstance(raw.get("receivers"), list):
+        raise UserError(f"{where}: alert {raw['labels']['alertname']} needs a `receivers` list (may be empty)")
+    if not raw["receivers"] and not raw.get("inhibited_by"):
+        raise UserError(f"{where}: alert {raw['labels']['alertname']} reaches no receiver; say which alert inhibits it")
+    return ExpectedAlert(
+        {k: str(v) for k, v in raw["labels"].items()}, tuple(sorted(raw["receivers"])), raw.get("inhibited_by")
+    )
+
+
+def load(path: Path = ALERT_INTENT) -> AlertIntent:
+    data = load_file(path)
+    if not isinstance(data, dict) or not isinstance(data.get("faults"), list) or "heartbeat" not in data:
+        raise UserError(f"{path}: expected a mapping with `faults` (a list) and `heartbeat`")
+    faults = []
+    for index, raw in enumerate(data["faults"]):
+        where = f"{path}: faults[{index}]"
+        unknown = set(raw) - {"name", "app", "env", "fault", "alerts"}
+        if unknown:
+            raise UserError(f"{where}: unknown field(s) {', '.join(sorted(map(str, unknown)))}")
+        fault = raw.get("fault")
+        valid_fault = fault == "stop" or (
+            isinstance(fault, dict) and fault and set(fault) <= {"error_ratio", "latency_ms"}
+        )
+        if not valid_fault:
+            raise UserError(
+                f"{where}: fault must be `stop` or a mapping of error_ratio and/or latency_ms, got {fault!r}"
+            )
+        for key in ("name", "app", "env"):
+            if not raw.get(key):
+                raise UserError(f"{where}: missing {key}")
+        alerts = tuple(_expected(a, f"{where} ({raw['name']})") for a in raw.get("alerts") or [])
+        if not alerts:
+            raise UserError(f"{where}: no expected alert")
+        faults.append(FaultCase(raw["name"], raw["app"], raw["env"], fault, alerts))
+    return AlertIntent(tuple(faults), _expected(data["heartbeat"], f"{path}: heartbeat"))
+
+
+def check_against_rules(intent: AlertIntent, rules: RuleSet) -> list[str]:
+    """Each expected alert is produced by a rule whose static labels agree with the intent."""
+    problems = []
+    expectations = [(case.name, e) for case in intent.faults for e in case.alerts] + [("heartbeat", intent.heartbeat)]
+    for case in intent.faults:
+        for expected in case.alerts:
+            if expected.labels.get("app") != case.app or expected.labels.get("env") != case.env:
+                problems.append(f"intent {case.name!r}: {expected.name} is labelled for another app or env")
+    for name, expected in expectations:
+        candidates = [a for a in rules.alerts if a.name == expected.name]
+        if not candidates:
+            problems.append(f"intent {name!r}: no rule defines alert {expected.name}")
+        elif not any(all(expected.labels.get(k) == v for k, v in a.labels.items()) for a in candidates):
+            problems.append(
+                f"intent {name!r}: no {expected.name} rule carries the labels {expected.labels} "
+                f"(rules have {[a.labels for a in candidates]})"
+            )
+    return problems
+
+
+def check_routing(intent: AlertIntent, cfg: dict[str, Any], config_path: Path) -> list[str]:
+    """Each expected alert reaches exactly its receivers: routed by amtool, muted by inhibition."""
+    problems = []
+    for case in intent.faults:
+        for expected in case.alerts:
+            muted_by = [
+                other.name
+                for other in case.alerts
+                if other is not expected and routes.inhibits(cfg, other.labels, expected.labels)
+            ]
+            if expected.inhibited_by:
+                if expected.inhibited_by not in muted_by:
+                    problems.append(
+                        f"intent {case.name!r}: {expected.name} should be muted by {expected.inhibited_by}, "
+                        f"but no inhibit rule does it (muted by: {muted_by or 'nothing'})"
+                    )
+                continue
+            if muted_by:
+                problems.append(f"intent {case.name!r}: {expected.name} is muted by {', '.join(muted_by)}")
+            got = tuple(routes.amtool_receivers(config_path, expected.labels))
+            if got != expected.receivers:
+                problems.append(
+                    f"intent {case.name!r}: {expected.name} routes to {','.join(got) or 'nothing'}, "
+                    f"expected {','.join(expected.receivers)}"
+                )
+    got = tuple(routes.amtool_receivers(config_path, intent.heartbeat.labels))
+    if got != intent.heartbeat.receivers:
+        problems.append(
+            f"intent heartbeat: Watchdog routes to {','.join(got)}, expected {','.join(intent.heartbeat.receivers)}"
+        )
+    return problems

@@ -1,0 +1,1 @@
+"""NetworkPolicy: the truth table, boundary workloads, generated cases, segmentation checks."""

@@ -1,0 +1,1 @@
+"""RBAC: the authorizer computed from manifests, the intent, and effective permissions."""

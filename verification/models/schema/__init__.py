@@ -1,0 +1,1 @@
+"""Schemas and references of the rendered objects (built-in kinds, CRDs)."""

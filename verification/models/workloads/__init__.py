@@ -1,0 +1,1 @@
+"""Workloads against their namespace: availability, capacity, exposure, hygiene."""

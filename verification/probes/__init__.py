@@ -1,0 +1,1 @@
+"""Probes: everything that asks a live cluster (SubjectAccessReview, probe pods, admission, Prometheus)."""

@@ -1,0 +1,140 @@
+"""RBAC on a live cluster: SubjectAccessReview answers, the RBAC objects the cluster holds, and
+whether the repository's RBAC objects are there unchanged.
+
+The model (verification.models.rbac.authorizer.Authorizer) is evaluated over the objects READ FROM THE
+CLUSTER (bootstrap roles, kind's own bindings and the platform's), so a disagreement with the SAR
+is a disagreement about RBAC semantics, not about which objects exist; the separate presence check
+says whether the cluster holds the repository's objects as written.
+"""
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from kubernetes import client, config
+
+from verification.cluster.cluster import Cluster
+from verification.models.rbac.authorizer import RBAC_GROUP, RBAC_KINDS, Request
+from verification.yamlio import strip_source
+
+RBAC_RESOURCES = "roles,clusterroles,rolebindings,clusterrolebindings"
+
+
+class SarClient:
+    """Asks the API server's authorizer (authorization.k8s.io/v1 SubjectAccessReview)."""
+
+    def __init__(self, kubeconfig: str) -> None:
+        self.api = client.AuthorizationV1Api(config.new_client_from_config(config_file=kubeconfig))
+
+    def allowed(self, request: Request) -> bool:
+        review = self.api.create_subject_access_review(body=request.subject_access_review())
+        return bool(review.status.allowed)
+
+
+def live_rbac_objects(cluster: Cluster) -> list[dict[str, Any]]:
+    """Every Role, ClusterRole, RoleBinding and ClusterRoleBinding in the cluster."""
+    data = json.loads(cluster.kubectl("get", RBAC_RESOURCES, "-A", "-o", "json", timeout=120).stdout)
+    objects = []
+    for item in data["items"]:
+        item.setdefault("apiVersion", f"{RBAC_GROUP}/v1")
+        objects.append(item)
+    return objects
+
+
+@dataclass(frozen=True)
+class Disagreement:
+    request: Request
+    live: bool
+    model: bool
+    intended: bool | None = None
+
+
+def disagreement_table(rows: Iterable[Disagreement]) -> str:
+    """A readable table: who, groups, request, live SAR answer, model answer (and intent's)."""
+    header = ("user", "groups", "request", "live SAR", "model", "intent")
+    lines = [header]
+    for row in rows:
+        word = {True: "allow", False: "deny", None: "-"}
+        lines.append(
+            (
+                row.request.user,
+                ",".join(row.request.groups),
+                row.request.describe(),
+                word[row.live],
+                word[row.model],
+                word[row.intended],
+            )
+        )
+    widths = [min(60, max(len(line[i]) for line in lines)) for i in range(len(header))]
+    return "\n".join("  ".join(cell[:60].ljust(w) for cell, w in zip(line, widths, strict=True)) for line in lines)
+
+
+# --- the repository's objects, as the cluster holds them ---------------------------------------
+
+_RULE_KEYS = ("apiGroups", "resources", "resourceNames", "nonResourceURLs", "verbs")
+
+
+def _rules(rules: Any) -> list[dict[str, list[str]]]:
+    return [{k: list(rule[k]) for k in _RULE_KEYS if rule.get(k)} for rule in rules or []]
+
+
+def _subjects(subjects: Any) -> list[dict[str, str]]:
+    out = []
+    for subject in subjects or []:
+        default_group = "" if subject.get("kind") == "ServiceAccount" else RBAC_GROUP
+        out.append(
+            {
+                "kind": subject.get("kind", ""),
+                "name": subject.get("name", ""),
+                "namespace": subject.get("namespace", ""),
+                "apiGroup": subject.get("apiGroup", default_group),
+            }
+        )
+    return out
+
+
+def essence(obj: dict[str, Any]) -> dict[str, Any]:
+    """What an RBAC object grants, with the API server's defaults filled in.
+
+    An aggregated ClusterRole's rules belong to the aggregation controller, so only its
+    aggregationRule counts.
+    """
+    kind = obj["kind"]
+    if kind in ("Role", "ClusterRole"):
+        if obj.get("aggregationRule"):
+            return {"aggregationRule": obj["aggregationRule"]}
+        return {"rules": _rules(obj.get("rules"))}
+    ref = dict(obj.get("roleRef") or {})
+    ref.setdefault("apiGroup", RBAC_GROUP)
+    return {"roleRef": ref, "subjects": _subjects(obj.get("subjects"))}
+
+
+def key_of(obj: dict[str, Any]) -> tuple[str, str, str]:
+    meta = obj.get("metadata") or {}
+    return obj["kind"], meta.get("namespace") or "", meta["name"]
+
+
+def repository_drift(repo_objects: Iterable[dict[str, Any]], live_objects: Iterable[dict[str, Any]]) -> list[str]:
+    """One line per repository RBAC object missing from the cluster or different there."""
+    live = {key_of(o): o for o in live_objects}
+    problems = []
+    for obj in repo_objects:
+        if not str(obj.get("apiVersion", "")).startswith(RBAC_GROUP + "/") or obj.get("kind") not in RBAC_KINDS:
+            continue
+        obj = strip_source(obj)
+        key = key_of(obj)
+        label = f"{key[0]} {key[1] + '/' if key[1] else ''}{key[2]}"
+        found = live.get(key)
+        if found is None:
+            problems.append(f"{label}: absent from the cluster")
+            continue
+        want, have = essence(obj), essence(found)
+        if want != have:
+            problems.append(f"{label}: differs: repository {json.dumps(want)} cluster {json.dumps(have)}")
+        want_labels = (obj.get("metadata") or {}).get("labels") or {}
+        have_labels = (found.get("metadata") or {}).get("labels") or {}
+        missing = {k: v for k, v in want_labels.items() if have_labels.get(k) != v}
+        if missing:
+            problems.append(f"{label}: labels {missing} missing in the cluster")
+    return problems

@@ -1,0 +1,1 @@
+"""Verdicts: expected against observed, printed the same way by conformance, e2e and the CLI."""

@@ -1,7 +1,8 @@
 """`platform-verify`: one entry point; each module in verification/commands adds a subcommand.
 
 A command module defines `register(subparsers)` and sets `func(args) -> int` on its parser.
-Bad input surfaces as one line on stderr and exit 2; no traceback.
+Every error of the hierarchy in verification/errors.py surfaces as one line on stderr and its exit
+code (2 bad input, 3 a program failed, 4 a wait timed out); no traceback.
 """
 
 import argparse
@@ -11,8 +12,7 @@ import pkgutil
 import sys
 
 from verification import __version__, commands
-from verification.errors import UserError
-from verification.run import CommandError
+from verification.errors import VerificationError
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -35,12 +35,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         return int(args.func(args) or 0)
-    except UserError as exc:
-        print(f"platform-verify: error: {exc}", file=sys.stderr)
+    except VerificationError as exc:
+        print(f"platform-verify: error: {exc.line()}", file=sys.stderr)
         return exc.exit_code
-    except CommandError as exc:
-        print(f"platform-verify: error: {exc}", file=sys.stderr)
-        return 2
     except BrokenPipeError:
         # `platform-verify ... | head`: the reader left; that is not an error.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

@@ -1,6 +1,5 @@
 """The one way to run a subprocess: output captured, failures raised with stderr."""
 
-import shlex
 import signal
 import subprocess
 import threading
@@ -9,20 +8,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from verification.errors import CommandError
+
 # Seconds spent in external programs, by program name: the conformance benchmark reports the
 # share of its wall time that went to helm, promtool, amtool, gitlab-ci-local and friends.
 TOOL_SECONDS: dict[str, float] = {}
 _STATS_LOCK = threading.Lock()
-
-
-class CommandError(RuntimeError):
-    def __init__(self, cmd: Sequence[str], returncode: int, stdout: str, stderr: str) -> None:
-        self.cmd = list(cmd)
-        self.returncode = returncode
-        self.stdout = stdout
-        self.stderr = stderr
-        tail = (stderr or stdout).strip().splitlines()[-15:]
-        super().__init__(f"`{shlex.join(self.cmd)}` exited {returncode}:\n" + "\n".join(tail))
 
 
 def run(

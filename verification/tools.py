@@ -14,9 +14,9 @@ import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 
-from verification.errors import UserError
+from verification.errors import CommandError, UserError
 from verification.paths import cache_dir
-from verification.run import CommandError, run
+from verification.run import run
 from verification.versions import tool as tool_pin
 from verification.versions import versions
 

@@ -4,11 +4,9 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
+from verification.errors import WaitTimeout
+
 T = TypeVar("T")
-
-
-class WaitTimeout(AssertionError):
-    """Raised when a condition is not met in time; the message says what and what was seen."""
 
 
 def wait_for(

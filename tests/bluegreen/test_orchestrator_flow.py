@@ -245,7 +245,7 @@ def test_a_pod_replaced_during_the_switch_is_still_the_new_colour() -> None:
 
 
 def test_a_failing_helm_flip_is_undone() -> None:
-    from verification.run import CommandError
+    from verification.errors import CommandError
 
     class FlipFails(StandIn):
         def apply(self, target: Target, values: dict[str, Any]) -> None:

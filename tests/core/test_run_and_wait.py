@@ -4,8 +4,9 @@ import sys
 
 import pytest
 
-from verification.run import TOOL_SECONDS, CommandError, run
-from verification.wait import WaitTimeout, wait_for
+from verification.errors import CommandError, WaitTimeout
+from verification.run import TOOL_SECONDS, run
+from verification.wait import wait_for
 
 
 def test_run_captures_output_and_counts_tool_time() -> None:

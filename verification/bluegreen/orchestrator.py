@@ -36,10 +36,9 @@ from verification.bluegreen.model import (
     smoke_problems,
 )
 from verification.bluegreen.plan import Plan
-from verification.errors import UserError
+from verification.errors import CommandError, UserError, WaitTimeout
 from verification.models.delivery import chart
-from verification.run import CommandError
-from verification.wait import WaitTimeout, wait_for
+from verification.wait import wait_for
 from verification.yamlio import load_file
 
 SMOKE_PATHS = ("/healthz", "/readyz", "/version")

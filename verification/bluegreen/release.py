@@ -17,10 +17,10 @@ from pathlib import Path
 from typing import Any
 
 from verification.bluegreen.plan import Flat, Plan, classify, flatten_objects, remedy
-from verification.errors import UserError
+from verification.errors import CommandError, UserError
 from verification.models.delivery import chart
 from verification.models.delivery.chart import _deep_merge
-from verification.run import CommandError, run
+from verification.run import run
 from verification.yamlio import load_documents_from_text, load_file
 
 HELM_DRIVER = "configmap"

@@ -3,7 +3,8 @@
 from pathlib import Path
 from typing import Any
 
-from verification.run import CommandError, run
+from verification.errors import CommandError
+from verification.run import run
 
 
 def logged_run(cmd: list[str], log: Path, *, timeout: float = 3600, **kwargs: Any) -> None:

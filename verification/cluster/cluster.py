@@ -17,9 +17,9 @@ from pathlib import Path
 from verification import tools
 from verification.cluster import docker, node_image, smoke_image
 from verification.cluster.progress import say, step
-from verification.errors import UserError
+from verification.errors import CommandError, UserError
 from verification.paths import PLATFORM, artifacts_dir, cache_dir
-from verification.run import CommandError, run
+from verification.run import run
 from verification.versions import versions
 from verification.wait import wait_for
 from verification.yamlio import load_file

@@ -13,11 +13,11 @@ from typing import Any
 
 from verification.cluster import capabilities, runc_wrapper
 from verification.cluster.progress import say, step
-from verification.errors import UserError
+from verification.errors import CommandError, UserError, WaitTimeout
 from verification.paths import cache_dir
-from verification.run import CommandError, run
+from verification.run import run
 from verification.tools import apt_install
-from verification.wait import WaitTimeout, wait_for
+from verification.wait import wait_for
 
 DAEMON_JSON = Path("/etc/docker/daemon.json")
 WRAPPER_RUNTIME = "runc-wrapper"

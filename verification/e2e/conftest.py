@@ -29,9 +29,7 @@ from verification.cluster import cluster as providers
 from verification.cluster import docker
 from verification.cluster.cluster import Cluster
 from verification.e2e import diagnostics
-from verification.errors import UserError
-from verification.run import CommandError
-from verification.wait import WaitTimeout
+from verification.errors import CommandError, UserError, WaitTimeout
 
 PYTEST_KIND_DEFAULT_NAME = "pytest-kind"
 

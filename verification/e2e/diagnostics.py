@@ -8,7 +8,8 @@ import re
 from collections.abc import Iterable
 from pathlib import Path
 
-from verification.run import CommandError, run
+from verification.errors import CommandError
+from verification.run import run
 
 
 def _safe(name: str) -> str:

@@ -28,11 +28,11 @@ from verification import tools
 from verification.bluegreen import release
 from verification.cluster.cluster import Cluster
 from verification.e2e import diagnostics, not_live
-from verification.errors import UserError
+from verification.errors import CommandError, UserError, WaitTimeout
 from verification.models.schema import crd as crd_schema
 from verification.paths import ENVIRONMENTS, MANIFESTS
-from verification.run import CommandError, run
-from verification.wait import WaitTimeout, wait_for
+from verification.run import run
+from verification.wait import wait_for
 from verification.yamlio import load_file
 
 APP_NAMESPACE = "test"

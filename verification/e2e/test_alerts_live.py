@@ -31,12 +31,13 @@ import yaml
 from verification.alerting.loopback import loopback_alertmanager_config, profile
 from verification.alerting.scenario import RESOLVE_TIMEOUT, Observation, bound, table
 from verification.e2e.stack import APP_NAMESPACE, APPS, MONITORING, Stack, apply, stack  # noqa: F401
+from verification.errors import WaitTimeout
 from verification.load import LoadConfig, background
 from verification.models.monitoring import alert_intent, alerts, dashboards, routes
 from verification.models.monitoring.alert_intent import ExpectedAlert, FaultCase
 from verification.paths import MANIFESTS
 from verification.versions import versions
-from verification.wait import WaitTimeout, wait_for
+from verification.wait import wait_for
 from verification.yamlio import load_manifests
 
 RECEIVER_NS = "default"

@@ -20,10 +20,10 @@ from pathlib import Path
 
 import yaml
 
-from verification.errors import UserError
+from verification.errors import CommandError, UserError
 from verification.mutants.catalog import Mutant
 from verification.mutants.edits import StaleEdit, YamlLoader, apply
-from verification.run import CommandError, run
+from verification.run import run
 
 CONFORMANCE = "verification/conformance"
 OPTIONS = ("-x", "-q", "-p", "no:cacheprovider", "-rfE", "--no-header")

@@ -17,12 +17,12 @@ from typing import Any
 
 import yaml
 
-from verification.errors import UserError
+from verification.errors import CommandError, UserError
 from verification.models import podsecurity
 from verification.models.schema import builtin as schema
 from verification.models.schema import crd as crd_schema
 from verification.paths import CHARTS, ENVIRONMENTS, INTENT
-from verification.run import CommandError, run
+from verification.run import run
 from verification.tools import require
 from verification.versions import image, versions
 from verification.yamlio import load_documents_from_text, load_file

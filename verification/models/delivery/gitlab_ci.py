@@ -31,9 +31,9 @@ from typing import Any
 
 import yaml
 
-from verification.errors import UserError
+from verification.errors import CommandError, UserError
 from verification.paths import REPO_ROOT, cache_dir
-from verification.run import CommandError, run
+from verification.run import run
 from verification.tools import require
 from verification.versions import image
 from verification.versions import tool as tool_pin

@@ -7,7 +7,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from verification.errors import UserError
+from verification.errors import UserError, VerificationError
 from verification.mutants import catalog, report
 from verification.mutants.runner import SUITE, Result, make_workspace, run_all, run_suite
 from verification.paths import REPO_ROOT, artifacts_dir
@@ -72,6 +72,6 @@ def entrypoint(argv: list[str] | None = None) -> int:
     add_arguments(parser)
     try:
         return main(parser.parse_args(argv))
-    except UserError as exc:
-        print(f"mutants: error: {exc}", file=sys.stderr)
+    except VerificationError as exc:
+        print(f"mutants: error: {exc.line()}", file=sys.stderr)
         return exc.exit_code

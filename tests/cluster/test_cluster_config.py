@@ -36,14 +36,6 @@ def test_containerd_reference_normalisation() -> None:
     assert node_image._normalise("busybox:1") == "docker.io/library/busybox:1"
 
 
-def test_kube_router_manifest_names_the_pinned_image() -> None:
-    docs = list(yaml.safe_load_all(cluster.kube_router_manifest()))
-    daemonset = next(d for d in docs if d["kind"] == "DaemonSet")
-    images = {c["image"] for c in daemonset["spec"]["template"]["spec"]["containers"]}
-    assert images == {node_image.pinned_image("kube-router")}
-    assert "--run-firewall=true" in daemonset["spec"]["template"]["spec"]["containers"][0]["args"]
-
-
 def test_image_source_choice(monkeypatch) -> None:
     assert cluster.choose_image_source("build") == ("build", "asked for")
     assert cluster.choose_image_source("pull") == ("pull", "asked for")

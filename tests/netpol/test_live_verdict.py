@@ -6,7 +6,6 @@ import pytest
 
 from verification.errors import UserError
 from verification.models.netpol.model import Model, Port, Workload
-from verification.verdicts import netpol as netpol_verdict
 from verification.verdicts.netpol import Deviation, judge, load_deviations, policy_drift
 
 A = Workload("x", "a", {"app": "a"}, (Port(80),))
@@ -142,10 +141,6 @@ def _write(tmp_path: Path, text: str) -> Path:
 def test_bad_deviation_file_is_one_clear_error(tmp_path: Path, text: str, message: str) -> None:
     with pytest.raises(UserError, match=message):
         load_deviations(_write(tmp_path, text))
-
-
-def test_deviations_file_lives_with_the_kind_cluster() -> None:
-    assert netpol_verdict.DEVIATIONS_FILE.parent.name == "kind"
 
 
 # ---------------------------------------------------------------- deviation classes (kube-router v2.1.0)

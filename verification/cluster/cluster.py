@@ -1,8 +1,7 @@
 """Cluster providers for e2e: `kind` (create or reuse a named local cluster) and `existing`.
 
 kind clusters use platform/kind/cluster.yaml (API server and NodePorts on 127.0.0.1 only) and
-kube-router (platform/kind/kube-router.yaml) as CNI and NetworkPolicy controller, whatever the
-image source:
+the CNI of cni.py (pod network and NetworkPolicy controller), whatever the image source:
 - `pull`: kind's published node image, images pulled from their registries;
 - `build`: the node image built here (node_image.py), images loaded from the local engine;
 - `auto`: `pull` when a registry name resolves, else `build` (the reason is printed).
@@ -15,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from verification import tools
-from verification.cluster import docker, node_image, smoke_image
+from verification.cluster import cni, docker, node_image, smoke_image
 from verification.cluster.progress import say, step
 from verification.errors import CommandError, UserError
 from verification.paths import PLATFORM, artifacts_dir, cache_dir
@@ -83,12 +82,6 @@ def kind_config(source: str) -> str:
     return text + patch
 
 
-def kube_router_manifest() -> str:
-    pin = versions()["cluster_components"]["kube-router"]
-    image = node_image.expand(pin["image"], pin["version"])
-    return (KIND_DIR / "kube-router.yaml").read_text().replace("{image}", image)
-
-
 def pull_node_image() -> str:
     return versions()["cluster_components"]["kind-node-pull"]["image"]
 
@@ -141,8 +134,8 @@ def up(name: str = DEFAULT_NAME, image_source: str = "auto", extra_images: list[
                 run([kind, "delete", "cluster", "--name", name], check=False, timeout=600)
                 say(f"kind create failed; node logs in {logs}")
                 raise
-    with step("apply kube-router (pod network + NetworkPolicy)"):
-        cluster.kubectl("apply", "-f", "-", input=kube_router_manifest())
+    with step(f"apply the CNI, {cni.NAME} (pod network + NetworkPolicy)"):
+        cni.install(cluster, node_image.pinned_image(cni.NAME))
     with step("wait for every node to be Ready"):
         wait_for(
             lambda: nodes_ready(cluster),
@@ -152,6 +145,8 @@ def up(name: str = DEFAULT_NAME, image_source: str = "auto", extra_images: list[
             until=lambda r: r[0],
             describe=lambda r: r[1],
         )
+    with step(f"wait for {cni.NAME} on every node"):
+        cni.wait_ready(cluster)
     with step("wait for CoreDNS"):
         cluster.kubectl("-n", "kube-system", "rollout", "status", "deployment/coredns", "--timeout=300s", timeout=320)
     images = [smoke_image.ensure_smoke_image(), *(extra_images or [])]

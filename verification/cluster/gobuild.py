@@ -312,7 +312,7 @@ def build_pause(rebuild: bool = False) -> Path:
 def build_all(rebuild: bool = False, only: list[str] | None = None) -> dict[str, Path]:
     """Every component (or those named), smallest first so the node base can start early."""
     comps = components()
-    order = ["containerd", "runc", "crictl", "cni-plugins", "kubernetes", "etcd", "coredns", "kube-router"]
+    order = ["containerd", "runc", "crictl", "cni-plugins", "kubernetes", "etcd", "coredns"]  # then the CNI
     names = [n for n in order if n in comps] + [n for n in comps if n not in order]
     if only:
         unknown = set(only) - set(comps) - {"pause"}

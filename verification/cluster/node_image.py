@@ -3,7 +3,7 @@
 Tags, and how each is derived:
 - control plane: `registry.k8s.io/<component>:<kubernetes.version>` (kubeadm's default image
   repository and tag, what `kubeadm config images list` prints);
-- etcd, CoreDNS, pause, kube-router: the `image` of their pin in platform/versions.yaml
+- etcd, CoreDNS, pause, the CNI (cni.py): the `image` of their pin in platform/versions.yaml
   (etcd and CoreDNS follow the versions built, and the cluster's kubeadm configuration names
   those tags, because the ones kubeadm v1.33.6 defaults to are not served as Go modules);
 - `platform-verify/kind-base:<kind version>-<key>` and `platform-verify/kind-node:<kubernetes
@@ -18,7 +18,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from verification.cluster import debian_base, docker, gobuild, runc_wrapper
+from verification.cluster import cni, debian_base, docker, gobuild, runc_wrapper
 from verification.cluster.progress import say, step
 from verification.paths import PLATFORM
 from verification.run import run
@@ -78,9 +78,7 @@ def component_images(bins: dict[str, Path]) -> list[ComponentImage]:
         ComponentImage(pinned_image("etcd"), "control-plane.Dockerfile", bins["etcd"] / "etcd"),
         ComponentImage(pinned_image("coredns"), "coredns.Dockerfile", bins["coredns"] / "coredns"),
         ComponentImage(pinned_image("pause"), "pause.Dockerfile", bins["pause"] / "pause"),
-        ComponentImage(
-            pinned_image("kube-router"), "iptables.Dockerfile", bins["kube-router"] / "kube-router", wrapper_files
-        ),
+        ComponentImage(pinned_image(cni.NAME), cni.NODE_IMAGE_DOCKERFILE, bins[cni.NAME] / cni.NAME, wrapper_files),
     ]
     return images
 

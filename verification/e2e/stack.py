@@ -170,7 +170,7 @@ def nodeport_policy(cidrs: list[str]) -> dict:
     """e2e only: the apps' http port from the host through the NodePort.
 
     The platform admits app traffic only from the ingress controller; the e2e profile's NodePort
-    is reached from the host, whose packets cross the node's FORWARD chain (where kube-router
+    is reached from the host, whose packets cross the node's FORWARD chain (where the CNI
     enforces policies) with the docker network's source address, before kube-proxy masquerades
     them. The ipBlock matches no pod, so the pod-to-pod truth table is unchanged.
     """

@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 import yaml
 
+from verification.cluster import cni
 from verification.cluster.cluster import Cluster
 from verification.e2e.stack import NODEPORT_POLICY, Stack, stack  # noqa: F401
 from verification.errors import UserError
@@ -41,7 +42,7 @@ from verification.verdicts.netpol import (
 )
 from verification.yamlio import load_manifests, strip_source
 
-SETTLE_BOUND = 120  # seconds for kube-router to program new probe pods
+SETTLE_BOUND = cni.POLICY_SETTLE_SECONDS  # for the CNI to program new probe pods
 CHANGE_BOUND = 60  # seconds for a changed policy to show in the matrix
 MUTATED_NAMESPACE = "test"
 

@@ -16,21 +16,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from verification.cluster import cni
 from verification.errors import UserError
 from verification.models.netpol.model import (
-    EGRESS,
-    INGRESS,
     Model,
-    Port,
     Workload,
     policies_from,
-    port_matches,
     table_report,
 )
 from verification.paths import REPO_ROOT
 from verification.yamlio import load_file
 
-DEVIATIONS_FILE = REPO_ROOT / "platform" / "kind" / "netpol-deviations.yaml"
 _DEVIATION_FIELDS = {"source", "destination", "model", "observed", "implementation", "reason", "evidence"}
 _STATES = {"allowed": True, "denied": False}
 _CLASS_FIELDS = {"id", "implementation", "model", "observed", "reason", "evidence"}
@@ -70,7 +66,7 @@ def _word(allowed: bool) -> str:
     return "allowed" if allowed else "denied"
 
 
-def load_classes(path: Path = DEVIATIONS_FILE) -> list[str]:
+def load_classes(path: Path = cni.DEVIATIONS_FILE) -> list[str]:
     """The ids of the file's `classes:` (behaviours with reason and evidence); each needs a predicate."""
     data = load_file(path)
     entries = data.get("classes") or [] if isinstance(data, dict) else None
@@ -81,13 +77,15 @@ def load_classes(path: Path = DEVIATIONS_FILE) -> list[str]:
         where = f"{path}: classes[{i}]"
         if not isinstance(entry, dict) or set(entry) != _CLASS_FIELDS:
             raise UserError(f"{where}: expected exactly the fields {sorted(_CLASS_FIELDS)}")
-        if entry["id"] not in CLASSES:
-            raise UserError(f"{where}: no predicate {entry['id']!r} in {__name__} (known: {', '.join(CLASSES)})")
+        if entry["id"] not in cni.CLASSES:
+            raise UserError(
+                f"{where}: no predicate {entry['id']!r} in {cni.__name__} (known: {', '.join(cni.CLASSES)})"
+            )
         ids.append(entry["id"])
     return ids
 
 
-def load_deviations(path: Path = DEVIATIONS_FILE) -> list[Deviation]:
+def load_deviations(path: Path = cni.DEVIATIONS_FILE) -> list[Deviation]:
     data = load_file(path)
     entries = (data or {}).get("deviations") if isinstance(data, dict) else None
     if not isinstance(entries, list) or not set(data) <= {"deviations", "classes"}:
@@ -202,76 +200,15 @@ def judge(
         )
     if stale:
         parts.append(
-            "stale entries in " + str(DEVIATIONS_FILE.relative_to(REPO_ROOT)) + " (the cell no longer "
+            "stale entries in " + str(cni.DEVIATIONS_FILE.relative_to(REPO_ROOT)) + " (the cell no longer "
             "deviates: delete them):\n  " + "\n  ".join(d.cell for d in stale)
         )
     ok = not unexplained and not stale and not drift
     return Verdict(ok, "" if ok else "\n".join(parts), known)
 
 
-# ---------------------------------------------------------------- deviation classes
-# Cell entries above name cells of the platform's matrix; generated cases need rules. Each class
-# here is a predicate for one documented behaviour of the implementation (reason and evidence in
-# the `classes:` list of platform/kind/netpol-deviations.yaml, same id), applied only to cells the
-# model denies: the class says the implementation accepts them. A class whose cells are then
-# observed denied shows as a mismatch like any other cell, so a wrong predicate cannot hide.
-
-
-def _rule_admits(model: Model, rule: Any, policy: Any, peer: Workload, dst: Workload, port: Port) -> bool:
-    peers_ok = not rule.peers or any(model.peer_matches(p, policy.namespace, peer) for p in rule.peers)
-    return peers_ok and (not rule.ports or any(port_matches(p, dst, port) for p in rule.ports))
-
-
-def _shared_chain(
-    model: Model, src: Workload, dst: Workload, port: Port, _pods: Sequence[Workload]
-) -> tuple[bool, bool]:
-    """kube-router jumps to an Ingress+Egress policy's chain for every packet from or to a pod it
-    selects, so the policy's ingress rules also accept the pod's egress to another selected pod,
-    and its egress rules also accept a selected pod's ingress from another selected pod."""
-    both = [p for p in model.policies if p.policy_types == {INGRESS, EGRESS}]
-    egress = any(
-        p.selects(src) and p.selects(dst) and any(_rule_admits(model, r, p, src, dst, port) for r in p.ingress)
-        for p in both
-    )
-    ingress = any(
-        p.selects(src) and p.selects(dst) and any(_rule_admits(model, r, p, dst, dst, port) for r in p.egress)
-        for p in both
-    )
-    return egress, ingress
-
-
-def _named_port_every_destination(
-    model: Model, src: Workload, dst: Workload, port: Port, pods: Sequence[Workload]
-) -> tuple[bool, bool]:
-    """An egress rule without `to` and with a named port: kube-router resolves the name on the pods
-    of the policy's own namespace and accepts the resulting numbers towards every destination."""
-    for policy in model.isolating(EGRESS, src):
-        for rule in policy.egress:
-            if rule.peers:
-                continue
-            for rp in rule.ports:
-                if not isinstance(rp.port, str) or rp.protocol != port.protocol:
-                    continue
-                numbers = {
-                    p.port
-                    for w in pods
-                    if w.namespace == policy.namespace
-                    for p in w.ports
-                    if p.name == rp.port and p.protocol == rp.protocol
-                }
-                if port.port in numbers:
-                    return True, False
-    return False, False
-
-
-CLASSES = {
-    "kube-router-shared-policy-chain": _shared_chain,
-    "kube-router-egress-named-port-without-to": _named_port_every_destination,
-}
-
-
 def class_deviations(
-    model: Model, pods: Sequence[Workload], table: Table, classes: Sequence[str] = tuple(CLASSES)
+    model: Model, pods: Sequence[Workload], table: Table, classes: Sequence[str] = tuple(cni.CLASSES)
 ) -> list[Deviation]:
     """Cell deviations (model denied, implementation allowed) that the named classes explain in `table`."""
     by_key = {w.key: w for w in pods}
@@ -288,7 +225,7 @@ def class_deviations(
             egress, ingress = verdict.egress.allowed, verdict.ingress.allowed
             used = []
             for name in classes:
-                more_egress, more_ingress = CLASSES[name](model, src, dst, port, pods)
+                more_egress, more_ingress = cni.CLASSES[name](model, src, dst, port, pods)
                 if (more_egress and not egress) or (more_ingress and not ingress):
                     used.append(name)
                 egress, ingress = egress or more_egress, ingress or more_ingress

@@ -320,7 +320,7 @@ def with_addresses(workloads: Sequence[Workload], subnet: str = POD_SUBNET) -> l
 
     Whether an ipBlock admits pod addresses is implementation-defined, so the plain truth table
     leaves pods without addresses; the boundary check assumes the worst (most implementations,
-    kube-router included, match them), so an ipBlock holding pod addresses opens what it holds."""
+    the kind clusters' CNI included, match them), so an ipBlock holding pod addresses opens what it holds."""
     hosts = ipaddress.ip_network(subnet).hosts()
     next(hosts)  # the subnet's first address is usually a gateway
     return [w if w.ip is not None else dataclasses.replace(w, ip=next(hosts)) for w in workloads]

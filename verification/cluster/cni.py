@@ -1,0 +1,154 @@
+"""The CNI of the kind clusters, the one place that knows it: kube-router, pod network and
+NetworkPolicy controller (platform/kind/README.md says why kube-router and not kindnetd).
+
+Everything else asks this module: how the CNI is installed (its manifest; the component image
+the offline node image preloads), how its readiness is judged (its DaemonSet on every node), and
+where it deviates from the NetworkPolicy API (platform/kind/netpol-deviations.yaml: cell entries,
+and classes whose predicates are here). A second CNI replaces this module and that file only.
+"""
+
+import json
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import yaml
+
+from verification.models.netpol.model import EGRESS, INGRESS, Model, Port, Workload, port_matches
+from verification.paths import PLATFORM
+from verification.wait import wait_for
+
+if TYPE_CHECKING:
+    from verification.cluster.cluster import Cluster
+
+# The pin in platform/versions.yaml `cluster_components`, the Go component built from it and its binary.
+NAME = "kube-router"
+MANIFEST = PLATFORM / "kind" / "kube-router.yaml"
+DEVIATIONS_FILE = PLATFORM / "kind" / "netpol-deviations.yaml"
+# Its image in the offline node image: the binary on the iptables + ipset base (with the iptables wrapper).
+NODE_IMAGE_DOCKERFILE = "iptables.Dockerfile"
+# Seconds for the CNI to program the policies of newly started pods (measured: well under this).
+POLICY_SETTLE_SECONDS = 120
+READY_TIMEOUT = 300
+
+
+def manifest(image: str) -> str:
+    """The manifest to apply, with the pinned image filled in."""
+    return MANIFEST.read_text().replace("{image}", image)
+
+
+def daemonset(text: str | None = None) -> dict[str, Any]:
+    """The DaemonSet of the manifest: its name, namespace and selector are what readiness asks about."""
+    docs = yaml.safe_load_all(text if text is not None else MANIFEST.read_text())
+    return next(d for d in docs if d and d.get("kind") == "DaemonSet")
+
+
+def install(cluster: "Cluster", image: str) -> None:
+    cluster.kubectl("apply", "-f", "-", input=manifest(image))
+
+
+def _not_ready(pod: Mapping[str, Any]) -> str | None:
+    """Why a pod of the DaemonSet is not ready (None when it is), e.g. `waiting: CrashLoopBackOff`."""
+    status = pod.get("status") or {}
+    if any(c.get("type") == "Ready" and c.get("status") == "True" for c in status.get("conditions") or []):
+        return None
+    states = []
+    for container in [*(status.get("initContainerStatuses") or []), *(status.get("containerStatuses") or [])]:
+        for state, detail in (container.get("state") or {}).items():
+            if state != "running" and not (state == "terminated" and detail.get("exitCode") == 0):
+                states.append(f"{container.get('name')} {state}: {detail.get('reason') or detail.get('exitCode', '')}")
+    node = (pod.get("spec") or {}).get("nodeName", "unscheduled")
+    return f"{pod['metadata']['name']} on {node}: " + ("; ".join(states) or status.get("phase", "no status"))
+
+
+def readiness(ds: Mapping[str, Any], pods: Sequence[Mapping[str, Any]]) -> tuple[bool, str]:
+    """(ready, what was seen): every node scheduled runs an up-to-date, Ready pod of the DaemonSet."""
+    status = ds.get("status") or {}
+    desired = status.get("desiredNumberScheduled", 0)
+    ready = status.get("numberReady", 0)
+    updated = status.get("updatedNumberScheduled", 0)
+    observed = status.get("observedGeneration", 0) >= ds.get("metadata", {}).get("generation", 1)
+    seen = f"{ready} of {desired} pods ready, {updated} up to date"
+    if not observed:
+        seen += ", controller has not seen the latest spec"
+    problems = [p for p in map(_not_ready, pods) if p]
+    if problems:
+        seen += " (" + "; ".join(problems) + ")"
+    return observed and desired > 0 and ready == desired and updated == desired, seen
+
+
+def wait_ready(cluster: "Cluster", timeout: float = READY_TIMEOUT) -> None:
+    """Wait until the CNI runs ready on every node; the timeout says which pods are not and why."""
+    ds = daemonset()
+    namespace, name = ds["metadata"]["namespace"], ds["metadata"]["name"]
+    labels = ",".join(f"{k}={v}" for k, v in ds["spec"]["selector"]["matchLabels"].items())
+
+    def state() -> tuple[bool, str]:
+        live = json.loads(cluster.kubectl("-n", namespace, "get", "daemonset", name, "-o", "json").stdout)
+        pods = json.loads(cluster.kubectl("-n", namespace, "get", "pods", "-l", labels, "-o", "json").stdout)
+        return readiness(live, pods["items"])
+
+    wait_for(state, what=f"{NAME} ready on every node", timeout=timeout, interval=2, until=lambda r: r[0],
+             describe=lambda r: r[1])  # fmt: skip
+
+
+# ---------------------------------------------------------------- deviation classes
+# Cell entries in DEVIATIONS_FILE name cells of the platform's matrix; generated cases need rules.
+# Each class here is a predicate for one documented behaviour of the CNI (reason and evidence in
+# the file's `classes:`, same id), applied by verification/verdicts/netpol.py only to cells the
+# model denies: the class says the CNI accepts them, as (egress accepted, ingress accepted). A
+# class whose cells are then observed denied shows as a mismatch like any other cell, so a wrong
+# predicate cannot hide.
+Predicate = Callable[[Model, Workload, Workload, Port, Sequence[Workload]], tuple[bool, bool]]
+
+
+def _rule_admits(model: Model, rule: Any, policy: Any, peer: Workload, dst: Workload, port: Port) -> bool:
+    peers_ok = not rule.peers or any(model.peer_matches(p, policy.namespace, peer) for p in rule.peers)
+    return peers_ok and (not rule.ports or any(port_matches(p, dst, port) for p in rule.ports))
+
+
+def _shared_chain(
+    model: Model, src: Workload, dst: Workload, port: Port, _pods: Sequence[Workload]
+) -> tuple[bool, bool]:
+    """kube-router jumps to an Ingress+Egress policy's chain for every packet from or to a pod it
+    selects, so the policy's ingress rules also accept the pod's egress to another selected pod,
+    and its egress rules also accept a selected pod's ingress from another selected pod."""
+    both = [p for p in model.policies if p.policy_types == {INGRESS, EGRESS}]
+    egress = any(
+        p.selects(src) and p.selects(dst) and any(_rule_admits(model, r, p, src, dst, port) for r in p.ingress)
+        for p in both
+    )
+    ingress = any(
+        p.selects(src) and p.selects(dst) and any(_rule_admits(model, r, p, dst, dst, port) for r in p.egress)
+        for p in both
+    )
+    return egress, ingress
+
+
+def _named_port_every_destination(
+    model: Model, src: Workload, dst: Workload, port: Port, pods: Sequence[Workload]
+) -> tuple[bool, bool]:
+    """An egress rule without `to` and with a named port: kube-router resolves the name on the pods
+    of the policy's own namespace and accepts the resulting numbers towards every destination."""
+    for policy in model.isolating(EGRESS, src):
+        for rule in policy.egress:
+            if rule.peers:
+                continue
+            for rp in rule.ports:
+                if not isinstance(rp.port, str) or rp.protocol != port.protocol:
+                    continue
+                numbers = {
+                    p.port
+                    for w in pods
+                    if w.namespace == policy.namespace
+                    for p in w.ports
+                    if p.name == rp.port and p.protocol == rp.protocol
+                }
+                if port.port in numbers:
+                    return True, False
+    return False, False
+
+
+CLASSES: dict[str, Predicate] = {
+    "kube-router-shared-policy-chain": _shared_chain,
+    "kube-router-egress-named-port-without-to": _named_port_every_destination,
+}

@@ -13,6 +13,7 @@ import shutil
 import textwrap
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from verification.errors import CommandError, UserError
 from verification.paths import cache_dir
@@ -124,7 +125,7 @@ def install(name: str) -> Tool:
     return require(name)
 
 
-def _go_install(name: str, pin: dict, target: Path) -> None:
+def _go_install(name: str, pin: dict[str, Any], target: Path) -> None:
     if not shutil.which("go"):
         raise UserError(f"cannot install {name}: the Go toolchain is missing (apt-get install golang, or see go.dev)")
     env = {**os.environ, "GOBIN": str(target), "CGO_ENABLED": "0", "GOFLAGS": "-trimpath"}
@@ -147,7 +148,7 @@ def _go_install(name: str, pin: dict, target: Path) -> None:
         built.replace(target / name)
 
 
-def _build_with_placeholders(name: str, pin: dict, ldflags: str, target: Path) -> None:
+def _build_with_placeholders(name: str, pin: dict[str, Any], ldflags: str, target: Path) -> None:
     """`go install` builds from the read-only module cache; a module whose embedded files are not in
     its zip (Alertmanager's UI) is built by the pinned-module builder in a copy with placeholders."""
     from verification.cluster import gobuild  # it imports this module (apt_install)
@@ -165,9 +166,10 @@ def _build_with_placeholders(name: str, pin: dict, ldflags: str, target: Path) -
     shutil.copy2(built, target / name)
 
 
-def module_version(pin: dict) -> str:
+def module_version(pin: dict[str, Any]) -> str:
     """What the Go module proxy is asked for: Prometheus tags release 3.16.0 as module v0.316.0."""
-    return pin.get("module_version") or pin["version"]
+    version: str = pin.get("module_version") or pin["version"]
+    return version
 
 
 def go_binary_name(package: str) -> str:
@@ -222,7 +224,7 @@ def apt_install(package: str) -> None:
         run(["apt-get", "install", "-y", "-q", "--no-install-recommends", package], env=env, timeout=1800)
 
 
-def _npm_install(name: str, pin: dict, target: Path) -> None:
+def _npm_install(name: str, pin: dict[str, Any], target: Path) -> None:
     if not shutil.which("npm"):
         raise UserError(f"cannot install {name}: npm is missing (apt-get install npm)")
     package = f"{pin['npm_package']}@{pin['version']}"

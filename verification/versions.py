@@ -20,14 +20,16 @@ def tool(name: str) -> dict[str, Any]:
     tools = versions().get("tools", {})
     if name not in tools:
         raise UserError(f"{VERSIONS_FILE}: no pin for tool {name!r} (known: {', '.join(sorted(tools))})")
-    return tools[name]
+    pin: dict[str, Any] = tools[name]  # versions.yaml: a mapping per tool (version, sha256, ...)
+    return pin
 
 
 def image(name: str) -> str:
     images = versions().get("images", {})
     if name not in images:
         raise UserError(f"{VERSIONS_FILE}: no image reference for {name!r} (known: {', '.join(sorted(images))})")
-    return images[name]
+    reference: str = images[name]
+    return reference
 
 
 def prometheus_module_version(release: str) -> str:

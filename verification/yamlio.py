@@ -17,7 +17,7 @@ the file could break a limit, so ordinary manifests pay nothing for it.
 import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import yaml
 
@@ -36,11 +36,21 @@ _LEADING = re.compile(r"^[ ?:-]*", re.M)
 _MERGE_TAG = "tag:yaml.org,2002:merge"
 
 
+class _Mark(Protocol):
+    """Where libyaml's or the pure-Python parser's event starts (two classes, the same field)."""
+
+    line: int  # 0-based
+
+
 class _Refused(yaml.MarkedYAMLError):
     """A well-formed document this loader refuses (duplicate key, too deep, alias bomb)."""
 
+    def __init__(self, problem: str, mark: _Mark | None) -> None:
+        super().__init__(problem=problem)
+        self.line = mark.line + 1 if mark is not None else 0  # 1-based, as in the message
 
-class Loader(_BASE):  # type: ignore[misc, valid-type]
+
+class Loader(_BASE):  # type: ignore[misc, valid-type]  # the base is chosen at runtime (libyaml or not)
     """The safe loader (libyaml when available) that refuses duplicate mapping keys."""
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
@@ -55,10 +65,11 @@ class Loader(_BASE):  # type: ignore[misc, valid-type]
                     raise _Refused(
                         problem=f"duplicate key {key_node.value!r} (first on line {seen[key].start_mark.line + 1}); "
                         "remove one",
-                        problem_mark=key_node.start_mark,
+                        mark=key_node.start_mark,
                     )
                 seen.setdefault(key, key_node)
-        return super().construct_mapping(node, deep)
+        mapping: dict[Any, Any] = super().construct_mapping(node, deep)
+        return mapping
 
 
 def read_text(path: Path | str) -> str:
@@ -84,7 +95,7 @@ def parse_all(text: str, origin: str) -> list[Any]:
     try:
         return list(yaml.load_all(text, Loader=Loader))
     except _Refused as exc:
-        raise UserError(f"{origin}: line {exc.problem_mark.line + 1}: {exc.problem}") from None
+        raise UserError(f"{origin}: line {exc.line}: {exc.problem}") from None
     except yaml.YAMLError as exc:
         raise UserError(f"{origin}: malformed YAML: {_describe(exc)}") from None
 
@@ -179,7 +190,8 @@ SOURCE_ANNOTATION = "platform-verify/source"
 
 
 def source_of(obj: dict[str, Any]) -> str:
-    return (obj.get("metadata", {}).get("annotations") or {}).get(SOURCE_ANNOTATION, "<unknown>")
+    source: str = (obj.get("metadata", {}).get("annotations") or {}).get(SOURCE_ANNOTATION, "<unknown>")
+    return source
 
 
 def strip_source(obj: dict[str, Any]) -> dict[str, Any]:
@@ -219,7 +231,7 @@ def _check_structure(text: str, origin: str) -> None:
         return
     parser = _BASE(text)
     stack: list[list[Any]] = []  # per open collection: [expanded size, anchor]
-    sizes: dict[str, int] = {}  # anchor -> expanded node count of what it names
+    sizes: dict[str | None, int] = {}  # anchor -> expanded node count of what it names (an alias has one)
     written = expanded = 0
     try:
         while parser.check_event():
@@ -241,7 +253,7 @@ def _check_structure(text: str, origin: str) -> None:
                 if len(stack) > MAX_DEPTH:
                     raise _Refused(
                         problem=f"nesting deeper than {MAX_DEPTH} levels; flatten the document",
-                        problem_mark=event.start_mark,
+                        mark=event.start_mark,
                     )
                 continue
             elif isinstance(event, yaml.CollectionEndEvent):
@@ -261,10 +273,10 @@ def _check_structure(text: str, origin: str) -> None:
                 raise _Refused(
                     problem=f"aliases expand to more than {MAX_EXPANDED_NODES:,} nodes from {written:,} written "
                     "(an alias bomb?); write the values out instead of aliasing them",
-                    problem_mark=event.start_mark,
+                    mark=event.start_mark,
                 )
     except _Refused as exc:
-        raise UserError(f"{origin}: line {exc.problem_mark.line + 1}: {exc.problem}") from None
+        raise UserError(f"{origin}: line {exc.line}: {exc.problem}") from None
     except yaml.YAMLError as exc:
         # PyYAML >= 6.0.4 bundles a libyaml whose scanner stops at 1,000 levels while reading ahead,
         # before this loop has seen 100: the same refusal, in the same words.

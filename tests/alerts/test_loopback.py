@@ -15,8 +15,9 @@ import pytest
 from prometheus_api_client import PrometheusConnect
 
 from verification.alerting import scenario
-from verification.alerting.loopback import App, Stack, profile, runnable
+from verification.alerting.loopback import App, Stack, profile
 from verification.alerting.webhook import WebhookReceiver
+from verification.load.localapp import problem as runnable
 from verification.models.monitoring import alert_intent, alerts, metric_catalog
 from verification.paths import MANIFESTS
 from verification.wait import wait_for

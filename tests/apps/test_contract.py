@@ -14,7 +14,8 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from verification.load.localapp import APP_NAMES, LocalApp, app_env, command, free_port, start_app
+from verification import catalog
+from verification.load.localapp import LocalApp, app_env, command, free_port, start_app
 from verification.run import run
 from verification.wait import wait_for
 
@@ -22,7 +23,7 @@ VERSION = "1.0.0"
 NO_STACK = ("Traceback", "    at ", ".py", ".js", "node_modules", "site-packages")
 
 
-@pytest.fixture(scope="module", params=APP_NAMES)
+@pytest.fixture(scope="module", params=catalog.current().names())
 def app_name(request: pytest.FixtureRequest) -> str:
     return request.param
 

@@ -15,15 +15,16 @@ from pathlib import Path
 
 import pytest
 
+from verification import catalog
 from verification.load import LoadConfig, background
-from verification.load.localapp import APP_NAMES, LocalApp, free_port, start_app
+from verification.load.localapp import LocalApp, free_port, start_app
 from verification.wait import wait_for
 
 pytestmark = pytest.mark.slow
 MARGIN = 0.5  # seconds before the drain ends: see the SIGTERM test
 
 
-@pytest.fixture(params=APP_NAMES)
+@pytest.fixture(params=catalog.current().names())
 def app_name(request: pytest.FixtureRequest) -> str:
     return request.param
 

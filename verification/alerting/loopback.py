@@ -12,8 +12,6 @@
 
 import copy
 import os
-import socket
-import sys
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,8 +22,9 @@ import yaml
 
 from verification import tools
 from verification.errors import UserError
+from verification.load.localapp import command, free_port
 from verification.models.monitoring import alerts, routes
-from verification.paths import APPS, PLATFORM
+from verification.paths import PLATFORM
 from verification.run import Background as Process
 from verification.wait import wait_for
 from verification.yamlio import load_file
@@ -57,12 +56,6 @@ def profile(name: str, path: Path = TIMING_PROFILES) -> Profile:
         raw.get("resend_delay", "1m"),
         raw["alertmanager"],
     )
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 # --- configuration ---------------------------------------------------------------------------
@@ -199,12 +192,7 @@ class App:
             "DRAIN_DELAY_SECONDS": "0",
             "LOG_LEVEL": "warn",
         }
-        if self.name == "sample2-app":
-            root = APPS / "sample2-app"
-            return [sys.executable, "-m", "sample2_app"], root, {**env, "PYTHONPATH": str(root)}
-        if self.name == "sample-app":
-            return ["node", "src/server.js"], APPS / "sample-app", env
-        raise UserError(f"no way to run app {self.name!r} on loopback")
+        return (*command(self.name), env)
 
     def start(self) -> None:
         cmd, cwd, env = self.command()
@@ -221,38 +209,6 @@ class App:
 
     def clear_fault(self) -> None:
         httpx.delete(f"{self.url}/admin/faults", timeout=5).raise_for_status()
-
-
-def runnable(app: str) -> str | None:
-    """Why `app` cannot run here, or None."""
-    if app == "sample2-app":
-        missing = [m for m in ("fastapi", "uvicorn", "prometheus_client", "pydantic_settings") if not _importable(m)]
-        if not (APPS / "sample2-app" / "sample2_app").is_dir():
-            return "platform/apps/sample2-app is missing"
-        return (
-            f"missing Python packages {missing} (pip install -r platform/apps/sample2-app/requirements.txt)"
-            if missing
-            else None
-        )
-    if app == "sample-app":
-        if not (APPS / "sample-app" / "src" / "server.js").is_file():
-            return "platform/apps/sample-app/src/server.js is missing"
-        if not (APPS / "sample-app" / "node_modules").is_dir():
-            return "platform/apps/sample-app/node_modules is missing (npm ci)"
-        return None if _which("node") else "node is not installed"
-    return f"unknown app {app}"
-
-
-def _importable(module: str) -> bool:
-    import importlib.util
-
-    return importlib.util.find_spec(module) is not None
-
-
-def _which(name: str) -> bool:
-    import shutil
-
-    return shutil.which(name) is not None
 
 
 class Traffic:

@@ -11,7 +11,7 @@ Every image is built here, offline, and tagged with the exact reference the mani
   module v0.316.0 is release v3.16.0. Debian's packages are 2.42/0.25 (2023), and Debian builds
   Prometheus without the Kubernetes service discovery the operator's configuration needs.
 - netpol-probe, alert-receiver: our own Go programs (platform/images/<name>/).
-- sample-app, sample2-app: their own Dockerfiles, build context filled by their prepare script.
+- every app of verification/catalog.py: its own Dockerfile, build context filled by its prepare script.
 
 Each image's inputs (versions, source and Dockerfile checksums, base images, Go version) give a key
 stored as a label; `build_all()` rebuilds only images whose key changed.
@@ -25,13 +25,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from verification import catalog
 from verification.cluster import image_cache
 from verification.cluster import stack_programs as go_build
 from verification.cluster.build_log import logged_run
 from verification.cluster.progress import say, step
 from verification.cluster.stack_programs import GoPrograms
 from verification.errors import UserError
-from verification.paths import APPS, REPO_ROOT, cache_dir
+from verification.paths import REPO_ROOT, cache_dir
 from verification.run import run
 from verification.versions import image as image_ref
 from verification.versions import prometheus_module_version, versions
@@ -124,10 +125,11 @@ STACK: tuple[StackImage, ...] = (
     ),
 )
 APP_PREPARE = "prepare-image.sh"
+# Not inputs: vendor/ and wheels/ (what the prepare script generates), app.yaml (the suite's).
+_APP_IGNORE = (*_GENERATED, "vendor", "wheels", catalog.DESCRIPTOR)
 APPS_IMAGES: tuple[StackImage, ...] = tuple(
-    # vendor/ and wheels/ are what the prepare script generates, not inputs.
-    StackImage(app, APPS / app, prepare=("sh", APP_PREPARE), ignore=(*_GENERATED, "vendor", "wheels"), own=True)
-    for app in ("sample-app", "sample2-app")
+    StackImage(app.name, app.source, prepare=("sh", APP_PREPARE), ignore=_APP_IGNORE, own=True)
+    for app in catalog.current().apps.values()
 )
 RUNTIME_BASE = StackImage("runtime-base", IMAGES_DIR / "runtime-base", common=("copy-with-libs.sh",))
 

@@ -18,7 +18,7 @@ from verification.versions import image
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("bluegreen", help="deploy, switch, roll back or show an app's blue-green release")
     parser.add_argument("action", choices=["status", "deploy", "switch", "rollback"])
-    parser.add_argument("app", help="sample-app | sample2-app")
+    parser.add_argument("app", help="an app with values in platform/environments/<ENV>/<APP>.yaml")
     parser.add_argument("--env", required=True, help="values profile: platform/environments/<ENV> (test, staging, e2e)")
     parser.add_argument("--namespace", help="namespace of the release (default: the environment's; e2e: test)")
     parser.add_argument("--context", help="kubeconfig context (default: the current one)")

@@ -6,8 +6,8 @@
 3. the Secret `alertmanager-receivers` with test values (never in git: runbooks/README.md);
 4. the monitoring operator and its custom resources (platform/manifests/monitoring), then the
    ArgoCD projects and applications (no ArgoCD runs in e2e: the API server only accepts them);
-5. both apps, blue and green, with the e2e profile in namespace `test` (Helm, the orchestrator's
-   release code, HELM_DRIVER=configmap).
+5. every app of the e2e profile (verification/catalog.py), blue and green, in namespace `test`
+   (Helm, the orchestrator's release code, HELM_DRIVER=configmap).
 
 Everything goes through `kubectl apply --server-side` / `helm upgrade --install`, so a reused
 cluster (--keep-cluster) converges instead of failing. When the stack is not Ready in time,
@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from verification import tools
+from verification import catalog, tools
 from verification.bluegreen import release
 from verification.cluster.cluster import Cluster
 from verification.e2e import diagnostics, not_live
@@ -36,9 +36,10 @@ from verification.wait import wait_for
 from verification.yamlio import load_file
 
 APP_NAMESPACE = "test"
-APPS = ("sample-app", "sample2-app")
 PROFILE = "e2e"
-NODE_PORTS = {"sample-app": 30080, "sample2-app": 30081}
+# The apps of the e2e profile and their NodePorts (platform/environments/e2e/<app>.yaml).
+APPS = catalog.current().apps_in(PROFILE)
+NODE_PORTS = catalog.current().node_ports(PROFILE)
 MONITORING = "monitoring"
 NODEPORT_POLICY = f"{APP_NAMESPACE}/e2e-allow-nodeport-from-host"  # added by the harness, not the platform
 E2E_OVERLAY = ENVIRONMENTS / PROFILE / "overlay" / "allowances.yaml"  # the e2e profile's quota and NodePort access
@@ -153,7 +154,7 @@ def apply_receiver_secret(cluster: Cluster) -> None:
 
 
 def install_apps(stack: Stack) -> None:
-    """Both apps with the e2e profile; a reused cluster keeps each release's colour state."""
+    """Every app with the e2e profile; a reused cluster keeps each release's colour state."""
     for app in APPS:
         target = stack.target(app)
         colours = release.colour_values(target, release.current_values(target))

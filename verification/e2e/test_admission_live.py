@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 
+from verification import catalog
 from verification.e2e.stack import Stack, stack  # noqa: F401
 from verification.models.admission.cel import AdmissionRequest, PolicySet
 from verification.paths import MANIFESTS
@@ -42,7 +43,7 @@ def _deployer(namespace: str) -> list[str]:
 
 def _service_monitor(namespace: str, scrape_class: str | None = None) -> dict[str, Any]:
     spec: dict[str, Any] = {
-        "selector": {"matchLabels": {"app.kubernetes.io/name": "sample-app"}},
+        "selector": {"matchLabels": {"app.kubernetes.io/name": catalog.current().names()[0]}},
         "endpoints": [{"port": "metrics", "path": "/metrics"}],
     }
     if scrape_class is not None:

@@ -20,6 +20,7 @@ import httpx
 import pytest
 import testinfra
 
+from verification import catalog
 from verification.cluster import stack_images
 from verification.run import run
 from verification.wait import wait_for
@@ -61,8 +62,7 @@ SMOKE: dict[str, Smoke] = {
     "prometheus-operator": Smoke(oneshot=("--version",)),
     "prometheus-config-reloader": Smoke(oneshot=("--version",)),
     "kube-state-metrics": Smoke(oneshot=("--help",)),  # its version is a subcommand, after the port flags
-    "sample-app": Smoke(port=8080, path="/healthz", env=APP_ENV),
-    "sample2-app": Smoke(port=8080, path="/healthz", env=APP_ENV),
+    **{app: Smoke(port=8080, path="/healthz", env=APP_ENV) for app in catalog.current().names()},  # the contract
 }
 IMAGES = [img.name for img in stack_images.all_images()]
 # The program each image carries, asked for its version: it must be the pinned one.

@@ -13,6 +13,7 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
+from verification import catalog
 from verification.e2e.stack import Stack, stack  # noqa: F401
 from verification.models.rbac.authorizer import Authorizer, Request, impersonated_groups, service_account_user
 from verification.models.rbac.checks import expectations, identities_in_scope
@@ -32,9 +33,10 @@ NAMESPACES = ("test", "staging", "monitoring", "argocd", "ingress-nginx", "kube-
 VERBS = ("get", "list", "watch", "create", "update", "patch", "delete", "deletecollection", "impersonate",
          "bind", "escalate", "use", "approve", "proxy")  # fmt: skip
 SUBRESOURCES = ("status", "log", "exec", "scale", "portforward", "proxy", "attach", "token", "finalizers")
-NAMES = ("sample-app", "alertmanager-receivers", "platform", "ci-deployer", "kube-root-ca.crt", "x")
+APPS = catalog.current().names()
+NAMES = (APPS[0], "alertmanager-receivers", "platform", "ci-deployer", "kube-root-ca.crt", "x")
 URLS = ("/metrics", "/healthz", "/readyz", "/livez", "/version", "/api", "/apis/apps", "/logs", "/openapi/v2")
-SA_NAMES = ("default", "ci-deployer", "argocd-manager", "readonly", "sample-app", "sample2-app", "prometheus",
+SA_NAMES = ("default", "ci-deployer", "argocd-manager", "readonly", *APPS, "prometheus",
             "alertmanager", "prometheus-operator", "kube-state-metrics", "nobody")  # fmt: skip
 # Built-in users the RBAC bootstrap policy binds (not node identities: the Node authorizer
 # answers for those before RBAC, and it is not what this model describes).

@@ -3,6 +3,7 @@
 Started with verification.run.start (long-running servers); readiness awaited with wait_for.
 """
 
+import importlib.util
 import json
 import os
 import shutil
@@ -13,25 +14,31 @@ from pathlib import Path
 
 import httpx
 
+from verification import catalog
 from verification.errors import UserError
-from verification.paths import APPS
 from verification.run import Background, start
 from verification.wait import wait_for
 
-APP_NAMES = ("sample-app", "sample2-app")
+
+def problem(app: str) -> str | None:
+    """Why `app` cannot run from source here (platform/apps/<app>/app.yaml), or None."""
+    spec = catalog.current().app(app)
+    if spec.runtime == "node" and not shutil.which("node"):
+        return f"{app} needs Node.js >= 20: node is not installed"
+    missing = [p for p in spec.paths if not (spec.source / p).exists()]
+    missing += [m for m in spec.modules if importlib.util.find_spec(m) is None]
+    if not missing:
+        return None
+    return f"{app} cannot run from source: no {', '.join(missing)} ({spec.setup} in {spec.source})"
 
 
 def command(app: str) -> tuple[list[str], Path]:
     """How to start `app` from its source folder, and that folder."""
-    folder = APPS / app
-    if app == "sample-app":
-        node = shutil.which("node")
-        if not node or not (folder / "node_modules").is_dir():
-            raise UserError(f"sample-app needs Node.js >= 20 and `npm ci` in {folder} (nox -s tests runs it)")
-        return [node, "src/server.js"], folder
-    if app == "sample2-app":
-        return [sys.executable, "-m", "sample2_app"], folder
-    raise UserError(f"unknown app {app!r} (known: {', '.join(APP_NAMES)})")
+    if why := problem(app):
+        raise UserError(why)
+    spec = catalog.current().app(app)
+    runtime = sys.executable if spec.runtime == "python" else str(shutil.which("node"))
+    return [runtime, *spec.start], spec.source
 
 
 def free_port() -> int:

@@ -17,6 +17,7 @@ from typing import Any
 
 import yaml
 
+from verification import catalog
 from verification.errors import CommandError, UserError
 from verification.models import podsecurity
 from verification.models.schema import builtin as schema
@@ -60,13 +61,12 @@ def other(color: str) -> str:
 
 def environments() -> list[str]:
     """Environments (and profiles) that have values: platform/environments/<env>/values.yaml."""
-    return sorted(p.parent.name for p in ENVIRONMENTS.glob(f"*/{COMMON_VALUES}"))
+    return list(catalog.current().environments)
 
 
 def apps(env: str) -> list[str]:
     """Apps deployed in an environment: one values file per app beside the common one."""
-    directory = _env_dir(env)
-    return sorted(p.stem for p in directory.glob("*.yaml") if p.name != COMMON_VALUES)
+    return list(catalog.current().apps_in(env))
 
 
 def namespace_for(env: str) -> str:

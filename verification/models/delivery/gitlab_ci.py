@@ -31,6 +31,7 @@ from typing import Any
 
 import yaml
 
+from verification import catalog
 from verification.errors import CommandError, UserError
 from verification.paths import REPO_ROOT, cache_dir
 from verification.run import run
@@ -41,7 +42,7 @@ from verification.yamlio import read_text
 
 ROOT_FILE = ".gitlab-ci.yml"
 TEMPLATES_DIR = "platform/ci"
-APPS = ("sample-app", "sample2-app")
+APPS = catalog.current().names()
 CONFORMANCE_JOB = "verify:conformance"
 E2E_JOB = "verify:e2e"
 MUTANTS_JOB = "verify:mutants"
@@ -114,15 +115,20 @@ class Evaluation:
     pipelines: list[Pipeline] = field(default_factory=list)
 
 
-# Scenarios: every event, with path sets that touch one app, the other app, what both apps
-# share, and neither. Expectations are written by hand from the delivery rules of the platform.
+# Scenarios: every event, with path sets that touch each app (its source, its test values), what
+# all apps share, and none. Expectations follow the delivery rules of the platform.
 SCENARIOS: tuple[Scenario, ...] = (
-    Scenario("merge_request", ("platform/apps/sample-app/src/app.js",), frozenset({"sample-app"})),
+    *(
+        Scenario(event, (path,), frozenset({app}))
+        for app in APPS
+        for event, path in (
+            ("merge_request", f"platform/apps/{app}/{catalog.DESCRIPTOR}"),
+            ("push_develop", f"platform/environments/test/{app}.yaml"),
+            ("push_main", f"platform/apps/{app}/{catalog.DESCRIPTOR}"),
+        )
+    ),
     Scenario("merge_request", ("platform/docs/conventions.md", "verification/models/rbac/authorizer.py"), frozenset()),
-    Scenario("push_develop", ("platform/environments/test/sample2-app.yaml",), frozenset({"sample2-app"})),
     Scenario("push_develop", ("platform/charts/bluegreen-app/templates/deployment.yaml",), frozenset(APPS)),
-    Scenario("push_main", ("platform/apps/sample-app/package.json",), frozenset({"sample-app"})),
-    Scenario("push_main", ("platform/apps/sample2-app/sample2_app/api.py",), frozenset({"sample2-app"})),
     Scenario("schedule", (), frozenset()),
 )
 

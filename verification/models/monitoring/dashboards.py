@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-from verification import tools
+from verification import catalog, tools
 from verification.models.monitoring import metric_catalog, promql
 from verification.run import run
 from verification.yamlio import iter_kind, source_of
@@ -26,7 +26,6 @@ GRAFANA_INTERVALS = {"$__rate_interval": "1m", "$__interval": "1m", "$__range": 
 # Panels every app dashboard must have (issue: rate by status, latency quantiles, traffic split
 # by colour and version, current active colour).
 APP_PANELS = ("Request rate by status", "Latency quantiles", "Traffic by colour and version", "Active colour")
-APPS = ("sample-app", "sample2-app")
 SECRET_SETTING_RE = re.compile(r"(password|secret|token|api_key|private_key)$")
 
 
@@ -120,7 +119,7 @@ def check(dashboards: Dashboards) -> list[str]:
         for panel in _panels(board.get("panels") or []):
             if panel.get("type") not in ("row", "text") and not panel.get("targets"):
                 problems.append(f"dashboard {board['uid']}, panel {panel.get('title')!r} has no query")
-    for app in APPS:
+    for app in catalog.current().names():
         board = dashboards.boards.get(app)
         if board is None:
             problems.append(f"no dashboard with uid {app!r}")

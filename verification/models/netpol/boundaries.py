@@ -21,7 +21,7 @@ carry its own boundary along. Every workload gets an address in the pod subnet, 
 that holds pod addresses shows.
 
 The intent (platform/intent/reachability.yaml) judges them like any workload: a synthetic pod is
-denied everything unless a flow's pattern names it (`test/*` does; `test/sample-app-*` does not),
+denied everything unless a flow's pattern names it (`test/*` does; `test/<app>-*` does not),
 in `allow` or in `boundary_allow` (flows only pods outside workloads.yaml can show).
 
 A rule widened on one side is often masked by the other (an ingress rule opened to a namespace

@@ -137,7 +137,7 @@ OPEN = [
 
 def test_exact_policy_equals_exact_intent_in_both_layers() -> None:
     b = Boundaries.of(model(POLICIES), [WEB, SCRAPER], _intent(SCRAPE, *OPEN), "intent.yaml")
-    assert b.report() == b.report("Ingress") == b.report("Egress") == ""
+    assert b.verdict().ok and b.verdict("Ingress").ok and b.verdict("Egress").ok
 
 
 def test_and_split_into_or_shows_on_the_boundary_pods() -> None:
@@ -154,9 +154,10 @@ def test_and_split_into_or_shows_on_the_boundary_pods() -> None:
     assert (
         model([split]).truth_table([WEB, SCRAPER]).as_table() == model(POLICIES).truth_table([WEB, SCRAPER]).as_table()
     )
-    report = Boundaries.of(model([split]), [WEB, SCRAPER], intent, "intent.yaml").report("Ingress")
+    report = Boundaries.of(model([split]), [WEB, SCRAPER], intent, "intent.yaml").verdict("Ingress").render()
     # Any pod of namespace mon now passes: the label-less boundary pod there shows it.
-    assert report.startswith("ingress alone: 1 cells ")
+    assert report.startswith("ingress alone: platform + synthetic boundary workloads against ")
+    assert report.splitlines()[0].endswith(" in intent.yaml: 1 of 14 cells differ")
     assert "ingress alone allows mon/~no-labels-6 -> app/web:9100/TCP: allowed by app/allow-scrape ingress[0]" in report
     assert "mon/~no-labels-6 labels {} ports 8080/TCP (http)" in report  # the legend says what the pod is
 
@@ -168,7 +169,7 @@ def test_port_widened_to_a_range_shows_past_its_end() -> None:
     widened = numbered | {"spec": dict(numbered["spec"])}
     widened["spec"]["ingress"] = [rule | {"ports": [{"port": 9100, "endPort": 9200}]}]
     intent = _intent(SCRAPE, *OPEN)
-    assert Boundaries.of(model([numbered]), [WEB, SCRAPER], intent, "intent.yaml").report("Ingress") == ""
-    report = Boundaries.of(model([widened]), [WEB, SCRAPER], intent, "intent.yaml").report("Ingress")
+    assert Boundaries.of(model([numbered]), [WEB, SCRAPER], intent, "intent.yaml").verdict("Ingress").ok
+    report = Boundaries.of(model([widened]), [WEB, SCRAPER], intent, "intent.yaml").verdict("Ingress").render()
     assert "ingress alone allows mon/scraper -> app/web:9201/TCP" not in report  # the range's end+1 is denied
     assert "ingress alone allows mon/scraper -> app/web:9101/TCP: allowed by app/allow-scrape ingress[0]" in report

@@ -200,12 +200,13 @@ def test_check_against_an_intent(files: dict[str, Path], capsys: pytest.CaptureF
     common = ["--manifests", str(files["manifests"]), "--workloads", str(files["workloads"]), "--intent", str(intent)]
     assert main(["netpol", "check", *common]) == 1
     out = capsys.readouterr().out
-    assert "expected: reachability port 5432/TCP" in out and "port 8080/TCP" not in out
+    assert "reachability.yaml: 1 of 9 cells differ" in out
+    assert "\nport 5432/TCP  (" in out and "port 8080/TCP" not in out
     assert "tools/debug -> shop/db: expected denied, observed allowed" in out
     assert "tools/debug -> shop/db:5432/TCP allowed: egress allowed (no policy isolates it)" in out
     intent.write_text(intent.read_text() + "  - {from: tools/debug, to: shop/db, port: '*'}\n")
     assert main(["netpol", "check", *common]) == 0
-    assert "equals" in capsys.readouterr().out
+    assert "reachability.yaml: 0 of 9 cells differ" in capsys.readouterr().out
 
 
 def test_check_with_boundaries(files: dict[str, Path], capsys: pytest.CaptureFixture[str]) -> None:

@@ -7,6 +7,7 @@ import pytest
 from verification.errors import UserError
 from verification.models.netpol.model import Model, Port, Workload
 from verification.verdicts.netpol import Deviation, judge, load_deviations, policy_drift
+from verification.verdicts.verdict import Row
 
 A = Workload("x", "a", {"app": "a"}, (Port(80),))
 B = Workload("x", "b", {"app": "b"}, (Port(80),))
@@ -41,28 +42,32 @@ def test_the_repository_model_of_the_cases_is_as_hand_derived() -> None:
 
 
 def test_equal_matrix_without_drift_is_green() -> None:
-    verdict = judge(table(REPO), table(REPO), WORKLOADS, drift=policy_drift(REPO, REPO))
-    assert verdict.ok and verdict.message == "" and verdict.known == []
+    verdict, known = judge(table(REPO), table(REPO), WORKLOADS, drift=policy_drift(REPO, REPO))
+    assert verdict.ok and known == [] and not verdict.notes
+    assert (
+        verdict.render() == "live matrix against the repository's model (known deviations applied): 0 of 4 cells differ"
+    )
 
 
 def test_deleted_policy_is_named_as_the_cause() -> None:
     live = [DENY_B]  # allow-a deleted in the cluster: a can no longer reach b
     drift = policy_drift(REPO, live)
-    assert drift == ["NetworkPolicy x/allow-a (<unknown>) is missing from the cluster"]
-    verdict = judge(table(REPO), table(live), WORKLOADS, drift=drift, live_objects=live)
+    assert drift == [Row("NetworkPolicy x/allow-a", "as in <unknown>", "missing from the cluster")]
+    verdict, _ = judge(table(REPO), table(live), WORKLOADS, drift=drift, live_objects=live)
     assert not verdict.ok
-    assert "cause: the cluster's NetworkPolicies are not the repository's" in verdict.message
-    assert "x/allow-a" in verdict.message
-    assert "equals the model of the cluster's live policies" in verdict.message
-    assert "1 cells differ" in verdict.message
+    message = verdict.render()
+    assert "cause: the cluster's NetworkPolicies are not the repository's" in message
+    assert "NetworkPolicy x/allow-a  as in <unknown>  missing from the cluster" in message
+    assert "equals the model of the cluster's live policies" in message
+    assert "1 of 4 cells differ, 1 of 1 rows differ" in message
 
 
 def test_edited_and_added_policies_are_named() -> None:
     edited = np("deny-b", {"podSelector": {"matchLabels": {"app": "a"}}, "policyTypes": ["Ingress"]})
     extra = np("extra", {"podSelector": {}})
     assert policy_drift(REPO, [edited, ALLOW_A_TO_B, extra]) == [
-        "NetworkPolicy x/extra in the cluster is not in the repository",
-        "NetworkPolicy x/deny-b in the cluster differs from <unknown>",
+        Row("NetworkPolicy x/deny-b", "as in <unknown>", "different in the cluster"),
+        Row("NetworkPolicy x/extra", "not in the repository", "in the cluster"),
     ]
     assert policy_drift(REPO, [*REPO, extra], harness=["x/extra"]) == []
 
@@ -78,10 +83,10 @@ def test_api_server_defaults_are_not_drift() -> None:
 def test_unexplained_difference_blames_the_implementation() -> None:
     observed = table(REPO)
     observed["x/b"]["x/b:80/TCP"] = True
-    verdict = judge(table(REPO), observed, WORKLOADS, drift=[])
+    verdict, _ = judge(table(REPO), observed, WORKLOADS, drift=[])
     assert not verdict.ok
-    assert "enforces them differently from the model" in verdict.message
-    assert "x/b" in verdict.message
+    assert "enforces them differently from the model" in verdict.render()
+    assert "x/b -> x/b: expected denied, observed allowed" in verdict.render()
 
 
 SELF = Deviation("x/b", "x/b:80/TCP", model=False, observed=True, implementation="impl 1", reason="why")
@@ -90,23 +95,30 @@ SELF = Deviation("x/b", "x/b:80/TCP", model=False, observed=True, implementation
 def test_known_deviation_is_reported_not_failed() -> None:
     observed = table(REPO)
     observed["x/b"]["x/b:80/TCP"] = True
-    verdict = judge(table(REPO), observed, WORKLOADS, deviations=[SELF])
-    assert verdict.ok, verdict.message
-    assert verdict.known == [SELF]
-    assert "known deviation (impl 1): x/b -> x/b:80/TCP: model denied, observed allowed: why" == verdict.known_report()
+    verdict, known = judge(table(REPO), observed, WORKLOADS, deviations=[SELF])
+    assert verdict.ok, verdict.render()
+    assert known == [SELF]
+    assert verdict.notes == ["known deviation (impl 1): x/b -> x/b:80/TCP: model denied, observed allowed: why"]
 
 
 def test_known_deviation_that_no_longer_deviates_fails_as_stale() -> None:
-    verdict = judge(table(REPO), table(REPO), WORKLOADS, deviations=[SELF])
+    verdict, _ = judge(table(REPO), table(REPO), WORKLOADS, deviations=[SELF])
     assert not verdict.ok
-    assert "stale entries" in verdict.message and "x/b -> x/b:80/TCP" in verdict.message
+    assert verdict.differing_rows == [
+        Row(
+            "x/b -> x/b:80/TCP",
+            "allowed (listed in platform/kind/netpol-deviations.yaml)",
+            "denied",
+            "stale entry: the cell no longer deviates",
+        )
+    ]
 
 
 def test_deviation_for_a_cell_the_model_now_answers_otherwise_is_ignored() -> None:
     # The repository changed so the model allows the cell: the entry says nothing about it now.
     expected = table(REPO)
     expected["x/b"]["x/b:80/TCP"] = True
-    assert judge(expected, expected, WORKLOADS, deviations=[SELF]).ok
+    assert judge(expected, expected, WORKLOADS, deviations=[SELF])[0].ok
 
 
 def test_the_repository_deviation_file_loads() -> None:

@@ -13,8 +13,8 @@ from verification.models.netpol.model import (
     namespace_labels_from,
     parse_policy,
     selector_matches,
-    table_report,
 )
+from verification.verdicts.netpol import matrix_verdict
 
 
 def np(namespace: str, spec: dict, name: str = "p") -> dict:
@@ -169,7 +169,7 @@ def test_policy_without_namespace_is_rejected() -> None:
         parse_policy({"kind": "NetworkPolicy", "metadata": {"name": "p"}, "spec": {"podSelector": {}}})
 
 
-def test_matrix_cells_and_table_report() -> None:
+def test_matrix_cells_and_matrix_verdict() -> None:
     deny = parse_policy(np("x", {"podSelector": {}, "policyTypes": ["Ingress"]}, name="deny"))
     workloads = [Workload("x", "s", {}, (Port(80),)), Workload("y", "c", {}, (Port(53, "UDP"),))]
     matrix = Model([deny], {}).truth_table(workloads)
@@ -180,8 +180,11 @@ def test_matrix_cells_and_table_report() -> None:
         "x/s": {"x/s:80/TCP": False, "y/c:53/UDP": True},
         "y/c": {"x/s:80/TCP": False, "y/c:53/UDP": True},
     }
-    assert table_report(table, table, workloads) == ""
+    assert matrix_verdict("live", table, table, workloads).render() == "live: 0 of 4 cells differ"
     flipped = {"x/s": {**table["x/s"], "x/s:80/TCP": True}, "y/c": table["y/c"]}
-    report = table_report(flipped, table, workloads, "live")
-    assert report.startswith("expected: live port 80/TCP") and "x/s -> x/s: expected allowed, observed denied" in report
+    report = matrix_verdict("live", flipped, table, workloads).render()
+    assert (
+        report.startswith("live: 1 of 4 cells differ\n\nport 80/TCP")
+        and "x/s -> x/s: expected allowed, observed denied" in report
+    )
     assert "53/UDP" not in report  # only ports that differ are shown

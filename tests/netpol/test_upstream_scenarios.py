@@ -20,7 +20,8 @@ from tests.netpol.upstream import (
     workloads,
 )
 from verification.models.netpol.model import parse_policy, truth_table
-from verification.verdicts.grid import Grid, compare
+from verification.verdicts.grid import Grid
+from verification.verdicts.verdict import Verdict
 
 
 @dataclass(frozen=True)
@@ -660,7 +661,7 @@ def _observed(scenario: Scenario) -> dict[str, dict[str, bool]]:
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=lambda s: s.name)
 def test_scenario(scenario: Scenario) -> None:
     table = _observed(scenario)
-    reports = []
+    pairs = []
     for label in PORT_LABELS:
         want = scenario.expected.get(label, scenario.expected.get("*"))
         assert want is not None, f"{scenario.name}: no expected grid for {label}"
@@ -668,10 +669,9 @@ def test_scenario(scenario: Scenario) -> None:
         observed = Grid(
             f"{scenario.name} {label}", KEYS, KEYS, {(s, d): table[s][f"{d}:{label}"] for s in KEYS for d in KEYS}
         )
-        result = compare(expected, observed)
-        if not result.ok:
-            reports.append(result.report())
-    assert not reports, "\n\n".join(reports)
+        pairs.append((expected, observed))
+    verdict = Verdict(f"upstream scenario {scenario.name}", pairs)
+    assert verdict.ok, verdict.render()
 
 
 def test_at_least_fifteen_scenarios() -> None:

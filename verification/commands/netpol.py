@@ -13,17 +13,10 @@ import json
 
 from verification.errors import UserError
 from verification.models.netpol.boundaries import Boundaries
-from verification.models.netpol.model import (
-    EGRESS,
-    INGRESS,
-    Model,
-    load_reachability,
-    load_workloads,
-    port_grids,
-    table_report,
-)
+from verification.models.netpol.model import EGRESS, INGRESS, Model, load_reachability, load_workloads
 from verification.paths import INTENT, MANIFESTS
 from verification.verdicts.grid import render
+from verification.verdicts.netpol import matrix_verdict, port_grids
 from verification.yamlio import load_file, load_manifests
 
 
@@ -106,27 +99,11 @@ def _check(args: argparse.Namespace) -> int:
     expected = load_reachability(args.intent, workloads)
     matrix = model.truth_table(workloads)
     observed = matrix.as_table()
-    report = table_report(expected, observed, workloads, "reachability")
-    if report:
-        print(report)
-        print("\nwhy (model):")
-        for (src, target), verdict in matrix.verdicts.items():
-            if expected[src][target] != verdict.allowed:
-                print(verdict.explain())
-    else:
-        cells = sum(len(row) for row in observed.values())
-        print(f"truth table equals {args.intent}: {len(workloads)} workloads, {cells} cells")
-    if not args.boundaries:
-        return 1 if report else 0
-    boundaries = Boundaries.of(model, workloads, load_file(args.intent), args.intent)
-    failed = bool(report)
-    for side, name in ((None, "both sides"), (INGRESS, "ingress alone"), (EGRESS, "egress alone")):
-        found = boundaries.report(side)
-        failed |= bool(found)
-        print(
-            f"\n{found}"
-            if found
-            else f"{name}: equals the intent over {len(boundaries.workloads)} workloads "
-            f"({len(boundaries.synthetic)} synthetic or with boundary ports), {len(boundaries.matrix.verdicts)} cells"
-        )
-    return 1 if failed else 0
+    why = [v.explain() for (src, target), v in matrix.verdicts.items() if expected[src][target] != v.allowed]
+    cause = "\n  ".join(["the model says why:", *why]) if why else ""
+    verdicts = [matrix_verdict(f"truth table against {args.intent}", expected, observed, workloads, cause=cause)]
+    if args.boundaries:
+        boundaries = Boundaries.of(model, workloads, load_file(args.intent), args.intent)
+        verdicts += [boundaries.verdict(side) for side in (None, INGRESS, EGRESS)]
+    print("\n\n".join(v.render() for v in verdicts))
+    return 0 if all(v.ok for v in verdicts) else 1

@@ -4,6 +4,7 @@ import pytest
 
 from verification.models.netpol import segmentation
 from verification.paths import INTENT, MANIFESTS
+from verification.verdicts.verdict import Verdict
 
 
 @pytest.fixture(scope="module")
@@ -16,10 +17,13 @@ def _fail_on(violations: list[str]) -> None:
         pytest.fail("\n".join(violations), pytrace=False)
 
 
+def _fail_unless(verdict: Verdict) -> None:
+    if not verdict.ok:
+        pytest.fail(verdict.render(), pytrace=False)
+
+
 def test_truth_table_equals_reachability_intent(platform: segmentation.Platform) -> None:
-    report = segmentation.reachability_report(platform)
-    if report:
-        pytest.fail(report, pytrace=False)
+    _fail_unless(segmentation.reachability_verdict(platform))
 
 
 def test_every_network_policy_selects_a_workload(platform: segmentation.Platform) -> None:
@@ -52,14 +56,10 @@ def test_no_flow_between_test_and_staging(platform: segmentation.Platform) -> No
 
 def test_truth_table_with_boundary_workloads_equals_intent(platform: segmentation.Platform) -> None:
     # Synthetic pods on every selector and port boundary of the policies (netpol_boundaries).
-    report = platform.boundaries.report()
-    if report:
-        pytest.fail(report, pytrace=False)
+    _fail_unless(platform.boundaries.verdict())
 
 
 @pytest.mark.parametrize("side", ["Ingress", "Egress"])
 def test_each_layer_alone_equals_intent(platform: segmentation.Platform, side: str) -> None:
     # One side evaluated with the other open: a widened rule the other side masks still shows.
-    report = platform.boundaries.report(side)
-    if report:
-        pytest.fail(report, pytrace=False)
+    _fail_unless(platform.boundaries.verdict(side))

@@ -82,7 +82,7 @@ def test_relabelled_test_workload_cannot_borrow_a_staging_allow_rule(copy: Path)
     path = copy / "intent/workloads.yaml"
     path.write_text(yaml.safe_dump(relabel(yaml.safe_load(path.read_text())), sort_keys=False))
     platform = segmentation.Platform.load(copy / "manifests", copy / "intent")
-    report = segmentation.reachability_report(platform)
+    report = segmentation.reachability_verdict(platform).render()
     assert (
         "ingress-nginx/controller -> test/sample-app-blue:8080/TCP denied: egress allowed by "
         "ingress-nginx/controller; ingress denied: isolated by test/default-deny-all, no rule matches"
@@ -143,7 +143,7 @@ def test_prometheus_rule_on_http_instead_of_metrics_fails(copy: Path) -> None:
     report = violations(copy)["reachability"][0]
     # Prometheus's own egress allows only `metrics` towards the apps, so http stays closed; the
     # mistake shows as the scrape port closing on the 4 test workloads.
-    assert "differs from intent/reachability.yaml in 4 cells" in report
+    assert "against intent/reachability.yaml: 4 of " in report
     assert (
         "monitoring/prometheus -> test/sample2-app-green:9100/TCP denied: egress allowed by monitoring/prometheus; "
         "ingress denied: isolated by test/default-deny-all, test/allow-http-from-ingress-controller, "

@@ -24,22 +24,24 @@ import yaml
 
 from verification.cluster import cni
 from verification.cluster.cluster import Cluster
-from verification.e2e.stack import NODEPORT_POLICY, Stack, stack  # noqa: F401
+from verification.e2e import diagnostics
+from verification.e2e.stack import NODEPORT_POLICY, Stack
 from verification.errors import UserError
 from verification.models.netpol import generated as gen
-from verification.models.netpol.model import Model, Workload, load_workloads, table_report
+from verification.models.netpol.model import Model, Workload, load_workloads
 from verification.paths import INTENT, MANIFESTS
 from verification.probes.netpol import ProbePods, await_matrix
 from verification.verdicts.netpol import (
     Deviation,
-    Verdict,
     class_deviations,
     judge,
     load_classes,
     load_deviations,
+    matrix_verdict,
     policy_drift,
     tolerating,
 )
+from verification.verdicts.verdict import Verdict
 from verification.yamlio import load_manifests, strip_source
 
 SETTLE_BOUND = cni.POLICY_SETTLE_SECONDS  # for the CNI to program new probe pods
@@ -67,17 +69,16 @@ def workloads() -> list[Workload]:
 
 
 @pytest.fixture(scope="module")
-def probes(stack: Stack, workloads: list[Workload]) -> Iterator[ProbePods]:  # noqa: F811
+def probes(stack: Stack, workloads: list[Workload], request: pytest.FixtureRequest) -> ProbePods:
     pods = ProbePods(stack.cluster, workloads)
+    diagnostics.touch(request, *sorted({w.namespace for w in workloads}))
+    request.addfinalizer(pods.delete)  # after a failed start too: the failure hook sees the pods first
     try:
         seconds = pods.create()
-        print(f"\n{2 * len(workloads)} probe pods running after {seconds:.0f}s")
     except AssertionError as exc:
-        stack.diagnose("netpol-diagnostics", tuple(sorted({w.namespace for w in workloads})))
-        pods.delete()
         pytest.fail(f"probe pods did not start: {exc}", pytrace=False)
-    yield pods
-    pods.delete()
+    print(f"\n{2 * len(workloads)} probe pods running after {seconds:.0f}s")
+    return pods
 
 
 def _table(objects: list[dict[str, Any]], workloads: list[Workload]) -> dict[str, dict[str, bool]]:
@@ -103,13 +104,13 @@ def _save(artifacts: Path, name: str, table: dict[str, dict[str, bool]]) -> None
     (artifacts / name).write_text(json.dumps(table, indent=1, sort_keys=True) + "\n")
 
 
-def live_objects(stack: Stack) -> list[dict[str, Any]]:  # noqa: F811
+def live_objects(stack: Stack) -> list[dict[str, Any]]:
     """The cluster's NetworkPolicies and Namespaces (what the implementation enforces)."""
     return json.loads(stack.kubectl("get", "networkpolicies,namespaces", "-A", "-o", "json").stdout)["items"]
 
 
 def verdict(
-    stack: Stack,  # noqa: F811
+    stack: Stack,
     objects: list[dict[str, Any]],
     workloads: list[Workload],
     observed: dict[str, dict[str, bool]],
@@ -118,11 +119,11 @@ def verdict(
     live = live_objects(stack)
     drift = policy_drift(objects, live, harness=[NODEPORT_POLICY])
     return judge(_table(objects, workloads), observed, workloads, deviations=deviations, drift=drift,
-                 live_objects=live)  # fmt: skip
+                 live_objects=live)[0]  # fmt: skip
 
 
 def test_observed_matrix_equals_model(
-    stack: Stack,  # noqa: F811
+    stack: Stack,
     probes: ProbePods,
     objects: list[dict[str, Any]],
     workloads: list[Workload],
@@ -141,9 +142,8 @@ def test_observed_matrix_equals_model(
     allowed = sum(v for row in expected.values() for v in row.values())
     print(f"\n{cells} cells ({allowed} allowed), {rounds} probe round(s), {seconds:.1f}s until settled={equal}")
     result = verdict(stack, objects, workloads, observed, deviations)
-    if result.known:
-        print(result.known_report())
-    assert result.ok, "live NetworkPolicy matrix differs from the model:\n" + result.message
+    print("\n".join(result.notes))
+    assert result.ok, result.render()
 
 
 def _ingress_rule_removals(objects: list[dict[str, Any]]) -> Iterator[tuple[str, int, list[dict[str, Any]]]]:
@@ -170,7 +170,7 @@ def _policy(objects: list[dict[str, Any]], name: str) -> dict[str, Any]:
 
 
 def test_removing_an_allow_rule_changes_the_matrix_as_modelled(
-    stack: Stack,  # noqa: F811
+    stack: Stack,
     probes: ProbePods,
     objects: list[dict[str, Any]],
     workloads: list[Workload],
@@ -199,7 +199,10 @@ def test_removing_an_allow_rule_changes_the_matrix_as_modelled(
         assert equal, (
             f"after removing ingress rule #{rule} of {MUTATED_NAMESPACE}/{name} the live matrix did not change as "
             f"the model predicts within {CHANGE_BOUND}s (expected: the matrix before, with the model's "
-            f"{changed} changed cells):\n" + table_report(predicted, observed, workloads, "mutated")
+            f"{changed} changed cells):\n"
+            + matrix_verdict(
+                f"the model's matrix without rule #{rule} of {name}", predicted, observed, workloads
+            ).render()
         )
     finally:
         stack.kubectl("apply", "--server-side", "--force-conflicts", "-f", "-", input=json.dumps(original))
@@ -207,9 +210,7 @@ def test_removing_an_allow_rule_changes_the_matrix_as_modelled(
         probes, baseline, timeout=CHANGE_BOUND, what=f"the matrix with rule #{rule} of {name} restored"
     )
     print(f"restored after {seconds:.1f}s ({time.monotonic() - begun:.1f}s since the removal): {equal}")
-    assert equal, "after restoring the rule the live matrix is not what it was:\n" + table_report(
-        baseline, observed, workloads, "restored"
-    )
+    assert equal, matrix_verdict("after restoring the rule, the matrix before", baseline, observed, workloads).render()
 
 
 def _deletions(objects: list[dict[str, Any]], workloads: list[Workload]) -> Iterator[tuple[str, list[dict[str, Any]]]]:
@@ -223,7 +224,7 @@ def _deletions(objects: list[dict[str, Any]], workloads: list[Workload]) -> Iter
 
 
 def test_broken_platform_policy_deleted_live_turns_the_verdict_red(
-    stack: Stack,  # noqa: F811
+    stack: Stack,
     probes: ProbePods,
     objects: list[dict[str, Any]],
     workloads: list[Workload],
@@ -246,15 +247,14 @@ def test_broken_platform_policy_deleted_live_turns_the_verdict_red(
             probes, predicted, timeout=CHANGE_BOUND, what=f"the matrix without NetworkPolicy {name}"
         )
         _save(artifacts, "netpol-observed-policy-deleted.json", observed)
-        assert equal, f"deleting {MUTATED_NAMESPACE}/{name} did not change the matrix as modelled:\n" + table_report(
-            predicted, observed, workloads, "deleted"
-        )
+        deleted = f"{MUTATED_NAMESPACE}/{name} deleted"
+        assert equal, matrix_verdict(f"the model's matrix with {deleted}", predicted, observed, workloads).render()
         broken = verdict(stack, objects, workloads, observed, deviations)
-        print(f"\nverdict with {MUTATED_NAMESPACE}/{name} deleted (after {seconds:.1f}s):\n{broken.message}")
-        assert not broken.ok, f"the verdict stayed green with NetworkPolicy {MUTATED_NAMESPACE}/{name} deleted"
-        assert f"NetworkPolicy {MUTATED_NAMESPACE}/{name} " in broken.message and "missing from the cluster" in (
-            broken.message
-        ), f"the red verdict does not name the deleted policy:\n{broken.message}"
+        text = broken.render()
+        print(f"\nverdict with {deleted} (after {seconds:.1f}s):\n{text}")
+        assert not broken.ok, f"the verdict stayed green with NetworkPolicy {deleted}"
+        named = f"NetworkPolicy {MUTATED_NAMESPACE}/{name} " in text and "missing from the cluster" in text
+        assert named, f"the red verdict does not name the deleted policy:\n{text}"
     finally:
         stack.kubectl("apply", "--server-side", "--force-conflicts", "-f", "-", input=json.dumps(original))
     _observed, seconds, _rounds, equal = await_matrix(
@@ -341,23 +341,23 @@ def test_generated_cases_equal_model(
             want = gen.lane_table(expected, case.lane)
             have = gen.lane_table(observed, case.lane)
             lane_workloads = [w for w in workloads if gen.lane_of(w.key) == case.lane]
-            result = judge(want, have, lane_workloads, deviations=known)
-            for d in result.known:
+            result, seen = judge(want, have, lane_workloads, deviations=known)
+            for d in seen:
                 by_class[d.implementation] = by_class.get(d.implementation, 0) + 1
             n = sum(len(row) for row in want.values())
             cells += n
-            known_cells += len(result.known)
+            known_cells += len(seen)
             results.append({
                 "case": case.name, "lane": case.lane, "cells": n, "ok": result.ok, "settled_seconds": round(seconds, 1),
                 "features": sorted(case.features()), "policies": policies[case.number],
-                "known": [d.cell for d in result.known],
+                "known": [d.cell for d in seen],
                 "unexplained": [f"{s} -> {t}" for s, row in want.items() for t in row if have[s][t] != target[s][t]],
             })  # fmt: skip
             if not result.ok:
                 failures.append(
                     f"{case.name} (lane {case.lane}; settled={settled}):\n"
                     + yaml.safe_dump_all(policies[case.number], sort_keys=False)
-                    + result.message
+                    + result.render()
                 )
     _delete_generated(cluster)
     (artifacts / "netpol-generated.jsonl").write_text("".join(json.dumps(r) + "\n" for r in results))

@@ -9,7 +9,7 @@ disturbed; NetworkPolicy enforcement does not depend on readiness.
 
 One `kubectl exec ... netpol-probe connect` per source tries every destination port at once with
 a short timeout; sources run in parallel. The observed table has the model's shape
-(`Matrix.as_table()`), so `netpol.table_report` prints expected/observed/difference grids.
+(`Matrix.as_table()`), so `verdicts.netpol.matrix_verdict` compares it with the model.
 """
 
 import json

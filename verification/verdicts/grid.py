@@ -1,22 +1,18 @@
-"""Expected vs observed truth tables, printed as grids a human can read in a terminal.
+"""Truth tables as grids a human can read in a terminal: rows x columns of booleans with labels.
 
-One small, general API for every "does reality equal the model" check (NetworkPolicy matrix,
-live probe matrix, RBAC answers): a `Grid` is rows x columns of booleans with labels; cells
-that are not applicable are simply absent. `compare` returns the differing cells and a report
-with three grids (expected, observed, differences), in the spirit of the upstream Kubernetes
-NetworkPolicy e2e suite's TruthTable.
-
-Columns are printed as numbers (labels are long); a column whose label is also a row label
-gets that row's number, so a square matrix needs only one legend.
+A `Grid` is the data (a cell absent from `cells` is not applicable); `layout` lays out one or
+more grids side by side over the same row labels, a flagged cell in brackets, in the spirit of
+the upstream Kubernetes NetworkPolicy e2e suite's TruthTable. Columns are printed as numbers
+(labels are long); a column whose label is also a row label gets that row's number, so a square
+matrix needs only one legend.
 """
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-TRUE_MARK = "."
-FALSE_MARK = "X"
-MISSING_MARK = " "
-DIFF_MARK = "*"
+TRUE_MARK, FALSE_MARK, MISSING_MARK = ".", "X", " "
+
+Cell = tuple[str, str]
 
 
 @dataclass(frozen=True)
@@ -26,7 +22,7 @@ class Grid:
     title: str
     rows: tuple[str, ...]
     columns: tuple[str, ...]
-    cells: Mapping[tuple[str, str], bool] = field(default_factory=dict)
+    cells: Mapping[Cell, bool] = field(default_factory=dict)
 
     @classmethod
     def from_nested(
@@ -49,113 +45,64 @@ class Grid:
     def get(self, row: str, column: str) -> bool | None:
         return self.cells.get((row, column))
 
-
-@dataclass(frozen=True)
-class Difference:
-    row: str
-    column: str
-    expected: bool | None
-    observed: bool | None
-
-    def describe(self, true_word: str = "allowed", false_word: str = "denied") -> str:
-        def word(value: bool | None) -> str:
-            return "absent" if value is None else (true_word if value else false_word)
-
-        return f"{self.row} -> {self.column}: expected {word(self.expected)}, observed {word(self.observed)}"
-
-
-@dataclass(frozen=True)
-class Comparison:
-    expected: Grid
-    observed: Grid
-    differences: tuple[Difference, ...]
-    true_word: str = "allowed"
-    false_word: str = "denied"
-
-    @property
-    def ok(self) -> bool:
-        return not self.differences
-
-    def report(self) -> str:
-        """Expected, observed and differences grids plus one line per differing cell; '' if equal."""
-        if self.ok:
-            return ""
-        rows, columns = (
-            _union(self.expected.rows, self.observed.rows),
-            _union(self.expected.columns, self.observed.columns),
-        )
-        differing = {(d.row, d.column) for d in self.differences}
-
-        def diff_cell(r: str, c: str) -> str:
-            if (r, c) in differing:
-                return DIFF_MARK
-            applicable = (r, c) in self.expected.cells or (r, c) in self.observed.cells
-            return TRUE_MARK if applicable else MISSING_MARK
-
-        title = self.expected.title or self.observed.title
-        parts = [
-            render(self.expected, heading=f"expected: {title}", true_word=self.true_word, false_word=self.false_word),
-            render(self.observed, heading=f"observed: {title}", true_word=self.true_word, false_word=self.false_word),
-            render_cells(
-                rows,
-                columns,
-                diff_cell,
-                heading=f"differences: {title} ({len(self.differences)} cells)",
-                legend=f"'{TRUE_MARK}' same, '{DIFF_MARK}' differs",
-            ),
-            "\n".join(d.describe(self.true_word, self.false_word) for d in self.differences),
-        ]
-        return "\n\n".join(parts)
-
-
-def differences(expected: Grid, observed: Grid) -> list[Difference]:
-    """Every cell whose value differs (a cell present on one side only differs too)."""
-    rows = _union(expected.rows, observed.rows)
-    columns = _union(expected.columns, observed.columns)
-    found = []
-    for r in rows:
-        for c in columns:
-            want, have = expected.get(r, c), observed.get(r, c)
-            if want != have:
-                found.append(Difference(r, c, want, have))
-    return found
-
-
-def compare(expected: Grid, observed: Grid, *, true_word: str = "allowed", false_word: str = "denied") -> Comparison:
-    return Comparison(expected, observed, tuple(differences(expected, observed)), true_word, false_word)
-
-
-def render(grid: Grid, *, heading: str | None = None, true_word: str = "allowed", false_word: str = "denied") -> str:
-    def cell(r: str, c: str) -> str:
-        value = grid.get(r, c)
+    def mark(self, row: str, column: str) -> str:
+        value = self.get(row, column)
         return MISSING_MARK if value is None else (TRUE_MARK if value else FALSE_MARK)
 
-    legend = f"'{TRUE_MARK}' {true_word}, '{FALSE_MARK}' {false_word}"
-    if any((r, c) not in grid.cells for r in grid.rows for c in grid.columns):
-        legend += ", blank: not applicable"
-    return render_cells(grid.rows, grid.columns, cell, heading=heading or grid.title, legend=legend)
+
+def union(first: Iterable[str], second: Iterable[str]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys([*first, *second]))
 
 
-def render_cells(
-    rows: Iterable[str], columns: Iterable[str], cell: Callable[[str, str], str], *, heading: str, legend: str
-) -> str:
-    """Lay out any rows x columns of one-character cells; `cell(row, column) -> str`."""
-    rows, columns = list(rows), list(columns)
+def differing(expected: Grid, observed: Grid) -> list[Cell]:
+    """Every cell whose value differs (a cell present on one side only differs too), in row order."""
+    rows = {r: i for i, r in enumerate(union(expected.rows, observed.rows))}
+    columns = {c: i for i, c in enumerate(union(expected.columns, observed.columns))}
+    found = [k for k in expected.cells.keys() | observed.cells.keys() if expected.cells.get(k) != observed.cells.get(k)]
+    return sorted(found, key=lambda k: (rows.get(k[0], len(rows)), columns.get(k[1], len(columns)), k))
+
+
+def legend(grids: Iterable[Grid], rows: Sequence[str], columns: Sequence[str], true_word: str, false_word: str) -> str:
+    text = f"'{TRUE_MARK}' {true_word}, '{FALSE_MARK}' {false_word}"
+    if any((r, c) not in g.cells for g in grids for r in rows for c in columns):
+        text += ", blank: not applicable"
+    return text
+
+
+def layout(
+    rows: Sequence[str],
+    columns: Sequence[str],
+    blocks: Sequence[tuple[str, Callable[[str, str], str]]],
+    flagged: Collection[Cell] = (),
+) -> list[str]:
+    """Blocks of one-character cells side by side, sharing the row labels; `blocks` are
+    (heading, cell(row, column) -> mark); a flagged cell is printed in brackets in every block."""
     number = {label: i + 1 for i, label in enumerate(rows)}
     extra = [c for c in columns if c not in number]
     for label in extra:
         number[label] = len(number) + 1
-    width = max(2, len(str(len(number))))
-    label_width = max((len(r) for r in rows), default=0) + width + 1
-    header = " " * label_width + " " + "".join(f"{number[c]:>{width + 1}}" for c in columns)
-    lines = [f"{heading}  ({legend}; columns numbered like rows)", header]
+    digits = len(str(len(number)))
+    width = digits + 2  # a number right-aligned over the mark, one space of room each side for brackets
+    label_width = max((len(r) for r in rows), default=0) + digits + 1
+    block_width = max(width * len(columns), *(len(h) for h, _ in blocks))
+    gap = "   "
+
+    def cell(mark: str, flag: bool) -> str:
+        return " " * (width - 3) + (f"[{mark}]" if flag else f" {mark} ")
+
+    headings = [f"{h:<{block_width}}" for h, _ in blocks]
+    numbers = "".join(f"{number[c]:>{width - 1}} " for c in columns).ljust(block_width)
+    lines = [" " * label_width + gap + gap.join(headings), " " * label_width + gap + gap.join([numbers] * len(blocks))]
     for r in rows:
-        marks = "".join(f"{cell(r, c):>{width + 1}}" for c in columns)
-        lines.append(f"{number[r]:>{width}} {r:<{label_width - width - 1}} {marks}")
+        marks = ["".join(cell(mark(r, c), (r, c) in flagged) for c in columns).ljust(block_width) for _, mark in blocks]
+        lines.append(f"{number[r]:>{digits}} {r:<{label_width - digits - 1}}" + gap + gap.join(marks))
     if extra:
         lines.append("columns: " + ", ".join(f"{number[c]} {c}" for c in extra))
-    return "\n".join(lines)
+    return [line.rstrip() for line in lines]
 
 
-def _union(first: Iterable[str], second: Iterable[str]) -> list[str]:
-    return list(dict.fromkeys([*first, *second]))
+def render(grid: Grid, *, true_word: str = "allowed", false_word: str = "denied") -> str:
+    """One grid alone (`platform-verify netpol matrix`); comparisons print through verdict.Verdict."""
+    words = legend([grid], grid.rows, grid.columns, true_word, false_word)
+    head = f"{grid.title}  ({words}; columns numbered like rows)"
+    return "\n".join([head, *layout(grid.rows, grid.columns, [("", grid.mark)])[1:]])

@@ -18,13 +18,10 @@ from typing import Any
 
 from verification.cluster import cni
 from verification.errors import UserError
-from verification.models.netpol.model import (
-    Model,
-    Workload,
-    policies_from,
-    table_report,
-)
+from verification.models.netpol.model import Model, Workload, policies_from
 from verification.paths import REPO_ROOT
+from verification.verdicts.grid import Grid
+from verification.verdicts.verdict import Row, Verdict
 from verification.yamlio import load_file
 
 _DEVIATION_FIELDS = {"source", "destination", "model", "observed", "implementation", "reason", "evidence"}
@@ -48,18 +45,28 @@ class Deviation:
         return f"{self.source} -> {self.destination}"
 
 
-@dataclass
-class Verdict:
-    ok: bool
-    message: str  # '' when ok
-    known: list[Deviation]  # known deviations seen in this matrix
+def port_grids(table: Table, workloads: Sequence[Workload]) -> list[Grid]:
+    """A table split into one grid per port/protocol: sources x the destinations with that port."""
+    columns: dict[str, list[str]] = {}
+    for w in workloads:
+        for p in w.ports:
+            columns.setdefault(p.label, []).append(w.key)
+    cells: dict[str, dict[tuple[str, str], bool]] = {label: {} for label in columns}
+    for src, row in table.items():
+        for target, allowed in row.items():
+            dst, _, label = target.rpartition(":")
+            if label in cells:  # a port no listed workload has is no cell of these grids
+                cells[label][(src, dst)] = allowed
+    rows = tuple(w.key for w in workloads)
+    order = sorted(columns, key=lambda label: (int(label.split("/")[0]), label))
+    return [Grid(f"port {label}", rows, tuple(columns[label]), cells[label]) for label in order]
 
-    def known_report(self) -> str:
-        return "\n".join(
-            f"known deviation ({d.implementation}): {d.cell}: model {_word(d.model)}, "
-            f"observed {_word(d.observed)}: {d.reason}"
-            for d in self.known
-        )
+
+def matrix_verdict(title: str, expected: Table, observed: Table, workloads: Sequence[Workload], **more: Any) -> Verdict:
+    """Tables of the Matrix.as_table() shape (a live probe matrix too) compared port by port;
+    `more`: the Verdict's cause, rows and notes."""
+    pairs = zip(port_grids(expected, workloads), port_grids(observed, workloads), strict=True)
+    return Verdict(title, tuple(pairs), **more)
 
 
 def _word(allowed: bool) -> str:
@@ -120,27 +127,25 @@ def _comparable(policy) -> Any:
 
 def policy_drift(
     repository: Sequence[Mapping[str, Any]], live: Sequence[Mapping[str, Any]], harness: Sequence[str] = ()
-) -> list[str]:
-    """NetworkPolicies that differ between the repository and the cluster, one line each.
+) -> list[Row]:
+    """NetworkPolicies that differ between the repository (expected) and the cluster (observed).
 
     Compared after parsing (defaults applied: protocol TCP, policyTypes inferred), so the API
     server's defaulting is not a difference. `harness`: keys of policies the test harness adds.
     """
     want = {p.key: p for p in policies_from(repository)}
     have = {p.key: p for p in policies_from(live) if p.key not in harness}
-    lines = [
-        f"NetworkPolicy {key} ({want[key].source}) is missing from the cluster"
-        for key in sorted(want.keys() - have.keys())
+    rows = [
+        Row(f"NetworkPolicy {k}", f"as in {want[k].source}", "missing from the cluster")
+        for k in want.keys() - have.keys()
     ]
-    lines += [
-        f"NetworkPolicy {key} in the cluster is not in the repository" for key in sorted(have.keys() - want.keys())
+    rows += [Row(f"NetworkPolicy {k}", "not in the repository", "in the cluster") for k in have.keys() - want.keys()]
+    rows += [
+        Row(f"NetworkPolicy {k}", f"as in {want[k].source}", "different in the cluster")
+        for k in want.keys() & have.keys()
+        if _comparable(want[k]) != _comparable(have[k])
     ]
-    lines += [
-        f"NetworkPolicy {key} in the cluster differs from {want[key].source}"
-        for key in sorted(want.keys() & have.keys())
-        if _comparable(want[key]) != _comparable(have[key])
-    ]
-    return lines
+    return sorted(rows, key=lambda r: (r.observed, r.subject))
 
 
 def _differing(expected: Table, observed: Table) -> set[tuple[str, str]]:
@@ -162,10 +167,11 @@ def judge(
     workloads: Sequence[Workload],
     *,
     deviations: Sequence[Deviation] = (),
-    drift: Sequence[str] = (),
+    drift: Sequence[Row] = (),
     live_objects: Sequence[Mapping[str, Any]] | None = None,
-) -> Verdict:
-    """The matrix verdict; `drift`/`live_objects` from the cluster name the cause of a difference."""
+) -> tuple[Verdict, list[Deviation]]:
+    """The matrix verdict and the known deviations seen in it; `drift`/`live_objects` from the
+    cluster name the cause of a difference."""
     differing = _differing(expected, observed)
     applicable = [d for d in deviations if d.source in expected and d.destination in expected[d.source]]
     known = [
@@ -175,36 +181,38 @@ def judge(
     ]
     stale = [d for d in applicable if d not in known and expected[d.source][d.destination] == d.model]
     tolerated = tolerating(expected, known)
-    parts = []
+    cause = ""
     if drift:
-        parts.append("cause: the cluster's NetworkPolicies are not the repository's:\n  " + "\n  ".join(drift))
+        cause = "the cluster's NetworkPolicies are not the repository's (the NetworkPolicy rows)"
         if live_objects is not None:
             live_table = tolerating(Model.from_objects(live_objects).truth_table(workloads).as_table(), known)
             explained = not _differing(live_table, observed)
-            parts.append(
-                "the observed matrix "
-                + ("equals" if explained else "does not equal either")
-                + " the model of the cluster's live policies"
-                + ("" if explained else ": the implementation also enforces differently from the model")
+            cause += "; the observed matrix " + (
+                "equals the model of the cluster's live policies"
+                if explained
+                else "does not equal either the model of the cluster's live policies: the implementation also "
+                "enforces differently from the model"
             )
-    unexplained = _differing(tolerated, observed)
-    if unexplained:
-        if not drift:
-            parts.append(
-                "cause: the cluster's policies are the repository's, so its NetworkPolicy implementation "
-                "enforces them differently from the model (or the probes could not reach each other)"
-            )
-        parts.append(
-            f"{len(unexplained)} cells differ from the repository's model:\n"
-            + table_report(tolerated, observed, workloads, "live")
+    elif _differing(tolerated, observed):
+        cause = (
+            "the cluster's policies are the repository's, so its NetworkPolicy implementation enforces them "
+            "differently from the model (or the probes could not reach each other)"
         )
-    if stale:
-        parts.append(
-            "stale entries in " + str(cni.DEVIATIONS_FILE.relative_to(REPO_ROOT)) + " (the cell no longer "
-            "deviates: delete them):\n  " + "\n  ".join(d.cell for d in stale)
-        )
-    ok = not unexplained and not stale and not drift
-    return Verdict(ok, "" if ok else "\n".join(parts), known)
+    listed = f"listed in {cni.DEVIATIONS_FILE.relative_to(REPO_ROOT)}"
+    stale_rows = [
+        Row(d.cell, f"{_word(d.observed)} ({listed})", _word(d.model), "stale entry: the cell no longer deviates")
+        for d in stale
+    ]
+    notes = [
+        f"known deviation ({d.implementation}): {d.cell}: model {_word(d.model)}, observed {_word(d.observed)}: "
+        + d.reason
+        for d in known
+    ]
+    title = "live matrix against the repository's model (known deviations applied)"
+    verdict = matrix_verdict(
+        title, tolerated, observed, workloads, cause=cause, rows=(*drift, *stale_rows), notes=notes
+    )
+    return verdict, known
 
 
 def class_deviations(

@@ -25,7 +25,7 @@ denied everything unless a flow's pattern names it (`test/*` does; `test/<app>-*
 in `allow` or in `boundary_allow` (flows only pods outside workloads.yaml can show).
 
 A rule widened on one side is often masked by the other (an ingress rule opened to a namespace
-whose egress is default-deny), so `Boundaries.report(side)` also evaluates each direction alone,
+whose egress is default-deny), so `Boundaries.verdict(side)` also evaluates each direction alone,
 the other side open, against `allow` + `boundary_allow` + the intent's `ingress_only` or
 `egress_only` flows, and names the policy and rule (`ns/name ingress[0]`) that allows a cell the
 intent does not.
@@ -54,8 +54,9 @@ from verification.models.netpol.model import (
     Rule,
     Workload,
     intent_table,
-    table_report,
 )
+from verification.verdicts.netpol import matrix_verdict
+from verification.verdicts.verdict import Verdict
 
 # A namespace without a Namespace object under platform/manifests: only kubernetes.io/metadata.name.
 UNLABELLED_NAMESPACE = "default"
@@ -420,8 +421,9 @@ class Boundaries:
         ]
         return "synthetic workloads in these cells:\n" + "\n".join(lines) if lines else ""
 
-    def report(self, side: str | None = None) -> str:
-        """'' when the table (both sides, or one side alone) equals the intent; else why and grids."""
+    def verdict(self, side: str | None = None) -> Verdict:
+        """The intent (expected) against the table, both sides or one side alone (observed); when
+        they differ, the grids keep only the workloads of differing cells, so they stay readable."""
         if side is None:
             keys: tuple[str, ...] = ("allow", BOUNDARY_KEY)
             observed = self.matrix.as_table()
@@ -431,18 +433,12 @@ class Boundaries:
             observed = _side_table(self.matrix, side)
             title = f"{side.lower()} alone"
         expected = intent_table(self.intent, self.origin, self.workloads, keys)
-        contract = " + ".join(keys) + " flows"
         differences = _differences(self.matrix, expected, side)
-        if not differences:
-            return ""
         keep = {src for src, _t, _w in differences} | {t.rsplit(":", 1)[0] for _s, t, _w in differences}
-        head = (
-            f"{title}: {len(differences)} cells over platform + synthetic boundary workloads differ from "
-            f"{contract} in {self.origin}"
-        )
-        grids = table_report(
-            _cut(expected, keep), _cut(observed, keep), [w for w in self.workloads if w.key in keep], title
-        )
-        return "\n\n".join(
-            part for part in (head, "\n".join(why for _s, _t, why in differences), self.legend(keep), grids) if part
-        )
+        workloads = [w for w in self.workloads if w.key in keep or not keep]
+        if keep:
+            expected, observed = _cut(expected, keep), _cut(observed, keep)
+        title += f": platform + synthetic boundary workloads against {' + '.join(keys)} flows in {self.origin}"
+        cause = "\n  ".join(["the model says why:", *(why for _s, _t, why in differences)]) if differences else ""
+        notes = [self.legend(keep)] if self.legend(keep) else []
+        return matrix_verdict(title, expected, observed, workloads, cause=cause, notes=notes)

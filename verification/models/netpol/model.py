@@ -37,7 +37,6 @@ from typing import Any
 
 from verification.errors import UserError
 from verification.models import selectors
-from verification.verdicts.grid import Grid, compare
 from verification.yamlio import iter_kind, load_file, source_of
 
 PROTOCOLS = ("TCP", "UDP", "SCTP")
@@ -497,47 +496,6 @@ def truth_table(
     policies: Sequence[Policy], workloads: Sequence[Workload], namespace_labels: Mapping[str, Mapping[str, str]]
 ) -> Matrix:
     return Model(policies, namespace_labels).truth_table(workloads)
-
-
-def port_grids(table: Mapping[str, Mapping[str, bool]], workloads: Sequence[Workload], title: str = "") -> list[Grid]:
-    """Split a table into one compare.Grid per port/protocol: sources x destinations with that port."""
-    rows = tuple(w.key for w in workloads)
-    labels = sorted({p.label for w in workloads for p in w.ports}, key=_port_sort_key)
-    grids = []
-    for label in labels:
-        columns = tuple(w.key for w in workloads if any(p.label == label for p in w.ports))
-        cells = {
-            (src, dst): table[src][f"{dst}:{label}"]
-            for src in rows
-            for dst in columns
-            if f"{dst}:{label}" in table.get(src, {})
-        }
-        heading = f"{title} port {label}".strip()
-        grids.append(Grid(heading, rows, columns, cells))
-    return grids
-
-
-def table_report(
-    expected: Mapping[str, Mapping[str, bool]],
-    observed: Mapping[str, Mapping[str, bool]],
-    workloads: Sequence[Workload],
-    title: str = "",
-) -> str:
-    """'' when equal; else expected/observed/differences grids for each port/protocol that differs.
-
-    Tables have the Matrix.as_table() shape; a live probe matrix in that shape compares the same way.
-    """
-    reports = []
-    for want, have in zip(port_grids(expected, workloads, title), port_grids(observed, workloads, title), strict=True):
-        result = compare(want, have)
-        if not result.ok:
-            reports.append(result.report())
-    return "\n\n".join(reports)
-
-
-def _port_sort_key(label: str) -> tuple[int, str]:
-    number, protocol = label.split("/")
-    return int(number), protocol
 
 
 # ---------------------------------------------------------------- workloads file

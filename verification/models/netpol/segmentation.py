@@ -22,8 +22,9 @@ from verification.models.netpol.model import (
     Workload,
     load_workloads,
     parse_reachability,
-    table_report,
 )
+from verification.verdicts.netpol import matrix_verdict
+from verification.verdicts.verdict import Verdict
 from verification.yamlio import iter_kind, load_file, load_manifests, source_of
 
 # conventions.md: namespace -> labels it must carry.
@@ -74,25 +75,19 @@ class Platform:
 # ---------------------------------------------------------------- reachability
 
 
-def reachability_report(platform: Platform) -> str:
-    """'' when the truth table equals the intent; else grids per differing port and explanations."""
+def reachability_verdict(platform: Platform) -> Verdict:
+    """The intent (expected) against the truth table (observed); the model explains each differing cell."""
     observed = platform.model.truth_table(platform.workloads)
     table = observed.as_table()
-    lines = [
+    why = [
         observed.verdicts[(src, target)].explain()
         for src, targets in table.items()
         for target, allowed in targets.items()
         if platform.expected[src][target] != allowed
     ]
-    if not lines:
-        return ""
-    grids = table_report(platform.expected, table, platform.workloads, "reachability")
-    return (
-        f"NetworkPolicy truth table differs from intent/reachability.yaml in {len(lines)} cells\n\n"
-        + grids
-        + "\n\nwhy (model):\n"
-        + "\n".join(lines)
-    )
+    title = "NetworkPolicy truth table against intent/reachability.yaml"
+    cause = "\n  ".join(["the model says why:", *why]) if why else ""
+    return matrix_verdict(title, platform.expected, table, platform.workloads, cause=cause)
 
 
 # The boundary checks: platform + synthetic workloads, both sides, then each side alone.
@@ -258,10 +253,10 @@ def quota_violations(objects: Sequence[Mapping[str, Any]]) -> list[str]:
 
 def all_violations(platform: Platform) -> dict[str, list[str]]:
     """Every check by name; used by the mutation tests (conformance runs them one by one)."""
-    report = reachability_report(platform)
+    verdicts = {"reachability": reachability_verdict(platform)}
+    verdicts |= {name: platform.boundaries.verdict(side) for name, side in BOUNDARY_CHECKS.items()}
     return {
-        "reachability": [report] if report else [],
-        **{name: [r] if (r := platform.boundaries.report(side)) else [] for name, side in BOUNDARY_CHECKS.items()},
+        **{name: [] if v.ok else [v.render()] for name, v in verdicts.items()},
         "unselecting-policies": unselecting_policy_violations(platform.model.policies, platform.workloads),
         "default-deny": default_deny_violations(platform.model.policies),
         "unpinned-peers": unpinned_peer_violations(platform.model.policies),

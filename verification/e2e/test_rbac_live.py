@@ -19,13 +19,8 @@ from verification.models.rbac.authorizer import Authorizer, Request, impersonate
 from verification.models.rbac.checks import expectations, identities_in_scope
 from verification.models.rbac.intent import PermissionsIntent, load_intent
 from verification.paths import MANIFESTS
-from verification.probes.sar import (
-    Disagreement,
-    SarClient,
-    disagreement_table,
-    live_rbac_objects,
-    repository_drift,
-)
+from verification.probes.sar import SarClient, answer_row, live_rbac_objects, repository_drift
+from verification.verdicts.verdict import Row, Verdict
 from verification.yamlio import load_manifests
 
 GENERATED = 700  # hypothesis examples (distinct queries are counted and must be >= 500)
@@ -68,13 +63,11 @@ def sar(stack: Stack) -> SarClient:  # noqa: F811
     return SarClient(stack.kubeconfig)
 
 
-def _report(artifacts: Path, name: str, compared: int, found: list[Disagreement]) -> str:
-    text = f"{compared} queries compared, {len(found)} disagreement(s)\n"
-    if found:
-        text += disagreement_table(found) + "\n"
-    (artifacts / name).write_text(text)
-    print("\n" + text)
-    return text
+def _verdict(artifacts: Path, name: str, title: str, rows: list[Row]) -> Verdict:
+    verdict = Verdict(title, rows=rows)
+    (artifacts / name).write_text(verdict.render() + "\n")
+    print("\n" + verdict.render())
+    return verdict
 
 
 def test_repository_rbac_objects_are_in_the_cluster_unchanged(
@@ -93,13 +86,14 @@ def test_intent_requests_sar_equals_model_over_live_objects(
     intent = repository[2]
     checked = expectations(live_model, intent)
     assert checked, "permissions intent yields no request"
-    found = []
-    for expectation in checked:
-        live = sar.allowed(expectation.request)
-        if live != expectation.modelled or live != expectation.intended:
-            found.append(Disagreement(expectation.request, live, expectation.modelled, expectation.intended))
-    report = _report(artifacts, "rbac-live-intent.txt", len(checked), found)
-    assert not found, "live SubjectAccessReview disagrees with the model or the intent:\n" + report
+    rows = [answer_row(e.request, sar.allowed(e.request), e.modelled, e.intended) for e in checked]
+    verdict = _verdict(
+        artifacts,
+        "rbac-live-intent.txt",
+        "intent requests: live SubjectAccessReview against the model and the intent",
+        rows,
+    )
+    assert verdict.ok, verdict.render()
 
 
 def _subjects(authorizer: Authorizer, intent: PermissionsIntent) -> st.SearchStrategy[tuple[str, tuple[str, ...]]]:
@@ -167,9 +161,11 @@ def test_generated_requests_sar_equals_model_over_live_objects(
             answers[request] = (sar.allowed(request), live_model.allowed(request))
 
     ask()
-    found = [Disagreement(r, live, model) for r, (live, model) in answers.items() if live != model]
+    rows = [answer_row(r, live, model) for r, (live, model) in answers.items()]
+    verdict = _verdict(
+        artifacts, "rbac-live-generated.txt", "generated requests: live SubjectAccessReview against the model", rows
+    )
     allowed = sum(live for live, _ in answers.values())
-    report = _report(artifacts, "rbac-live-generated.txt", len(answers), found)
     print(f"generated: {len(answers)} distinct queries, {allowed} allowed by the cluster")
     assert len(answers) >= 500, f"only {len(answers)} distinct generated queries (want >= 500)"
-    assert not found, "live SubjectAccessReview disagrees with the model over live objects:\n" + report
+    assert verdict.ok, verdict.render()

@@ -9,13 +9,13 @@ says whether the cluster holds the repository's objects as written.
 
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Any
 
 from kubernetes import client, config
 
 from verification.cluster.cluster import Cluster
 from verification.models.rbac.authorizer import RBAC_GROUP, RBAC_KINDS, Request
+from verification.verdicts.verdict import Row
 from verification.yamlio import strip_source
 
 RBAC_RESOURCES = "roles,clusterroles,rolebindings,clusterrolebindings"
@@ -42,32 +42,17 @@ def live_rbac_objects(cluster: Cluster) -> list[dict[str, Any]]:
     return objects
 
 
-@dataclass(frozen=True)
-class Disagreement:
-    request: Request
-    live: bool
-    model: bool
-    intended: bool | None = None
-
-
-def disagreement_table(rows: Iterable[Disagreement]) -> str:
-    """A readable table: who, groups, request, live SAR answer, model answer (and intent's)."""
-    header = ("user", "groups", "request", "live SAR", "model", "intent")
-    lines = [header]
-    for row in rows:
-        word = {True: "allow", False: "deny", None: "-"}
-        lines.append(
-            (
-                row.request.user,
-                ",".join(row.request.groups),
-                row.request.describe(),
-                word[row.live],
-                word[row.model],
-                word[row.intended],
-            )
-        )
-    widths = [min(60, max(len(line[i]) for line in lines)) for i in range(len(header))]
-    return "\n".join("  ".join(cell[:60].ljust(w) for cell, w in zip(line, widths, strict=True)) for line in lines)
+def answer_row(request: Request, live: bool, model: bool, intended: bool | None = None) -> Row:
+    """One SubjectAccessReview compared: expected the model's answer (and the intent's when it
+    differs), observed the live one; the cause says which of the two the cluster disagrees with."""
+    word = {True: "allow", False: "deny"}
+    expected = word[model] if intended in (None, model) else f"{word[model]} (model), {word[intended]} (intent)"
+    if live != model:
+        cause = "the API server's authorizer answers otherwise than the model over the same objects"
+    else:
+        cause = "" if intended in (None, model) else "the cluster's RBAC objects do not grant what the intent says"
+    subject = f"{request.user} [{','.join(request.groups)}] {request.describe()}"
+    return Row(subject, expected, word[live], cause, agrees=not cause)
 
 
 # --- the repository's objects, as the cluster holds them ---------------------------------------

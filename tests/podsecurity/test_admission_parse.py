@@ -50,12 +50,12 @@ def test_comparison_rows() -> None:
     observed = {"a": Observed("admitted"), "b": Observed("forbidden", f"x: {forbidden_message(SPEC, 'baseline')}")}
     rows = compare("baseline", {"a": SPEC, "b": SPEC}, observed)
     assert [(r.verdict_agrees, r.reasons_agree) for r in rows] == [(False, False), (True, True)]
-    assert "spec:      hostNetwork=true securityContext.runAsNonRoot=false" in rows[0].row()
-    assert 'securityContext.sysctls[0].name="kernel.msgmax"' in rows[0].row()
-    assert (
-        'model:     reject: non-default capabilities (container "app0" must not include "NET_RAW" in ' in rows[0].row()
-    )
-    assert "admission: admitted: -" in rows[0].row()
+    row = rows[0].row()
+    assert row.subject == "a (baseline)" and row.differs and not rows[1].row().differs
+    assert row.cause.startswith("verdicts differ; spec hostNetwork=true securityContext.runAsNonRoot=false")
+    assert 'securityContext.sysctls[0].name="kernel.msgmax"' in row.cause
+    assert row.expected.startswith('reject: non-default capabilities (container "app0" must not include "NET_RAW" in ')
+    assert row.observed == "admitted: -"
     assert (
         flat_fields({"containers": [{"name": "a", "ports": [{"hostPort": 1}]}]}) == "containers[0].ports[0].hostPort=1"
     )

@@ -24,6 +24,7 @@ from verification.models.podsecurity import check_pod, namespace_policies
 from verification.models.podsecurity.generated import compliant, ephemeral_containers, pod_specs
 from verification.paths import MANIFESTS
 from verification.probes.podsecurity_admission import Comparison, Observed, compare, dry_run_pods
+from verification.verdicts.verdict import Verdict, table
 from verification.versions import versions
 from verification.yamlio import load_manifests
 
@@ -57,10 +58,9 @@ PODS = {"privileged": PRIVILEGED, "baseline": BASELINE, "restricted": RESTRICTED
 
 
 def _check(rows: list[Comparison], what: str) -> None:
-    wrong = [r for r in rows if not r.reasons_agree]
-    print(f"\n{what}: {len(rows)} compared, {sum(r.verdict_agrees for r in rows)} verdicts agree, "
-          f"{len(rows) - len(wrong)} verdicts and reasons agree")  # fmt: skip
-    assert not wrong, f"Pod Security admission differs from the model ({what}):\n" + "\n".join(r.row() for r in wrong)
+    verdict = Verdict(f"Pod Security admission against the model, {what}", rows=[r.row() for r in rows])
+    print(f"\n{verdict.summary()} ({sum(r.verdict_agrees for r in rows)} verdicts agree)")
+    assert verdict.ok, verdict.render()
 
 
 @pytest.mark.parametrize("namespace", sorted(POLICIES))
@@ -179,12 +179,12 @@ def test_generated_pod_specs_admission_equals_model(
         report += [f"  invalid {n}: {o.outcome}: {o.message}" for n, o in invalid.items()]
         every += rows
     # every spec with both answers, for a reviewer: the generated cases live
-    (artifacts / "pod-security-generated.txt").write_text("\n".join(report + [r.row() for r in every]) + "\n")
+    (artifacts / "pod-security-generated.txt").write_text("\n".join(report) + "\n" + table([r.row() for r in every]))
     print("\n" + "\n".join(report))
     reached = {level: sum(r.level == level for r in every) for level in enforcing_namespaces}
     assert all(n >= MIN_VALID * len(specs) for n in reached.values()), "\n".join(report)
-    mismatches = [r.row() for r in every if not r.reasons_agree]
-    assert not mismatches, "Pod Security admission differs from the model:\n" + "\n".join(mismatches)
+    verdict = Verdict("Pod Security admission against the model, generated specs", rows=[r.row() for r in every])
+    assert verdict.ok, verdict.render()
 
 
 def test_generated_ephemeral_containers_admission_equals_model(
@@ -217,7 +217,5 @@ def test_generated_ephemeral_containers_admission_equals_model(
             case = f"{name}+ephemeral-{index:02d}"
             rows += compare("restricted", {case: {**spec, "ephemeralContainers": [ephemeral]}}, {case: observed})
     invalid = [r.row() for r in rows if r.observed.outcome not in ("admitted", "forbidden")]
-    assert not invalid, "ephemeral container updates failed for another reason than Pod Security:\n" + "\n".join(
-        invalid
-    )
+    assert not invalid, "ephemeral container updates failed for another reason than Pod Security:\n" + table(invalid)
     _check(rows, f"ephemeral containers in {namespace} (restricted:latest)")

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from verification.models import podsecurity
+from verification.verdicts.verdict import Row
 
 # Upstream's ForbiddenReason strings; "profiles" is the plural the AppArmor check uses.
 REASONS = (
@@ -114,11 +115,16 @@ class Comparison:
     def reasons_agree(self) -> bool:
         return self.verdict_agrees and [normalized(r) for r in self.model_reasons] == self.observed.reasons
 
-    def row(self) -> str:
+    def row(self) -> Row:
+        """Expected the model's answer, observed admission's; the spec's checked fields with the cause."""
         model = "admit" if not self.model else "reject: " + ", ".join(self.model)
-        return (
-            f"{self.name} ({self.level})\n  spec:      {flat_fields(self.spec)}\n  model:     {model}\n"
-            f"  admission: {self.observed.outcome}: {self.observed.message or '-'}"
+        differs = "reasons differ" if self.verdict_agrees else "verdicts differ"
+        return Row(
+            f"{self.name} ({self.level})",
+            model,
+            f"{self.observed.outcome}: {self.observed.message or '-'}",
+            f"{'' if self.reasons_agree else differs + '; '}spec {flat_fields(self.spec)}",
+            self.reasons_agree,
         )
 
 

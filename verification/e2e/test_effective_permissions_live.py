@@ -35,6 +35,7 @@ from verification.models.rbac.effective import POD_PRODUCERS, Platform, workload
 from verification.models.rbac.intent import load_intent
 from verification.paths import MANIFESTS
 from verification.probes.admission import AdmissionClient, Outcome
+from verification.verdicts.verdict import Row, Verdict
 from verification.wait import wait_for
 from verification.yamlio import iter_kind, load_manifests, strip_source
 
@@ -158,6 +159,13 @@ class Result:
             return "still refused by a policy with the policy or binding removed"
         return None
 
+    def row(self, *, enforced: bool) -> Row:
+        """Expected the model's decision, observed the API server's; the cause is the broken promise."""
+        denial = self.predicted.denials[0].api_message() if self.predicted.denials else ""
+        problem = self.problem(enforced=enforced)
+        expected = f"refused: {denial}" if denial else "admitted"
+        return Row(self.case.describe(), expected, self.outcome.describe(), problem or "", problem is None)
+
 
 def run(admission: AdmissionClient, policies: PolicySet, platform: Platform, cases: list[Case]) -> list[Result]:
     return [
@@ -166,8 +174,8 @@ def run(admission: AdmissionClient, policies: PolicySet, platform: Platform, cas
     ]
 
 
-def _record(artifacts: Path, name: str, results: list[Result], *, enforced: bool) -> dict[str, Any]:
-    problems = [(r, r.problem(enforced=enforced)) for r in results]
+def _record(artifacts: Path, name: str, results: list[Result], *, enforced: bool) -> tuple[dict[str, Any], Verdict]:
+    rows = [r.row(enforced=enforced) for r in results]
     summary = {
         "tried": len(results),
         "vectors": sum(r.case.vector for r in results),
@@ -175,21 +183,14 @@ def _record(artifacts: Path, name: str, results: list[Result], *, enforced: bool
         "vectors refused by the policy live": sum(r.case.vector and r.outcome.by_policy for r in results),
         "chart renders admitted live": sum(not r.case.vector and r.outcome.admitted for r in results),
         "chart renders": sum(not r.case.vector for r in results),
-        "model agrees": sum(p is None for _, p in problems),
-        "problems": [f"{r.case.describe()}: {p}" for r, p in problems if p],
+        "model agrees": sum(not row.differs for row in rows),
+        "problems": [f"{row.subject}: {row.cause}" for row in rows if row.differs],
     }
     path = artifacts / "effective-permissions.json"
     recorded = json.loads(path.read_text()) if path.exists() else {}
     recorded[name] = summary
     path.write_text(json.dumps(recorded, indent=2) + "\n")
-    return summary
-
-
-def _assert_holds(summary: dict[str, Any]) -> None:
-    problems = summary["problems"]
-    assert not problems, f"{len(problems)} of {summary['tried']} request(s) break the contract:\n  " + "\n  ".join(
-        problems[:40]
-    )
+    return summary, Verdict(f"admission against the model and the contract, {name}", rows=rows)
 
 
 # --- the policy enforces, as modelled -------------------------------------------------------------
@@ -223,9 +224,11 @@ def test_deployments_of_every_identity_are_refused_as_modelled(
                 changed = copy.deepcopy(live)
                 vector.apply(pod_specs(changed)[0])
                 cases.append(Case(user, "test", "Deployment", f"update vector {vector.name}", changed, live))
-    summary = _record(artifacts, "deployments", run(admission, platform.policies, platform, cases), enforced=True)
+    summary, verdict = _record(
+        artifacts, "deployments", run(admission, platform.policies, platform, cases), enforced=True
+    )
     assert summary["vectors refused by the policy live"] == summary["vectors"], summary
-    _assert_holds(summary)
+    assert verdict.ok, verdict.render()
 
 
 @pytest.fixture
@@ -283,9 +286,9 @@ def test_every_pod_producing_kind_is_refused_as_modelled(
         until=lambda rs: not any("cannot create resource" in r.outcome.message for r in rs),
         describe=lambda rs: next((r.outcome.message for r in rs if "cannot create" in r.outcome.message), "-"),
     )
-    summary = _record(artifacts, "every pod-producing kind", results, enforced=True)
+    summary, verdict = _record(artifacts, "every pod-producing kind", results, enforced=True)
     assert summary["vectors refused by the policy live"] == summary["vectors"], summary
-    _assert_holds(summary)
+    assert verdict.ok, verdict.render()
 
 
 # --- without the binding or the policy, the same catalog is admitted ------------------------------
@@ -318,7 +321,8 @@ def test_catalog_is_admitted_without_the_policy(
             until=lambda outcome: outcome.admitted,
             describe=Outcome.describe,
         )
-        summary = _record(artifacts, f"without {removed}", run(admission, policies, platform, cases), enforced=False)
+        results = run(admission, policies, platform, cases)
+        summary, verdict = _record(artifacts, f"without {removed}", results, enforced=False)
     finally:
         stack.kubectl("apply", "--server-side", "-f", "-", input=json.dumps(strip_source(original)))
         wait_for(
@@ -330,4 +334,4 @@ def test_catalog_is_admitted_without_the_policy(
             describe=Outcome.describe,
         )
     assert summary["vectors refused live"] == 0, summary
-    _assert_holds(summary)
+    assert verdict.ok, verdict.render()

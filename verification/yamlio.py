@@ -15,9 +15,9 @@ the file could break a limit, so ordinary manifests pay nothing for it.
 """
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import yaml
 
@@ -187,9 +187,10 @@ def load_manifests(paths: Iterable[Path | str]) -> list[dict[str, Any]]:
 
 
 SOURCE_ANNOTATION = "platform-verify/source"
+_Object = TypeVar("_Object", bound=Mapping[str, Any])  # a Kubernetes object, mutable or not
 
 
-def source_of(obj: dict[str, Any]) -> str:
+def source_of(obj: Mapping[str, Any]) -> str:
     source: str = (obj.get("metadata", {}).get("annotations") or {}).get(SOURCE_ANNOTATION, "<unknown>")
     return source
 
@@ -206,7 +207,7 @@ def strip_source(obj: dict[str, Any]) -> dict[str, Any]:
     return clean
 
 
-def iter_kind(objects: Iterable[dict[str, Any]], *kinds: str) -> Iterator[dict[str, Any]]:
+def iter_kind(objects: Iterable[_Object], *kinds: str) -> Iterator[_Object]:
     return (o for o in objects if o.get("kind") in kinds)
 
 

@@ -342,9 +342,9 @@ class PolicySet:
         reasons = []
         bound = {b.policy for b in self.bindings}
         wanted = set(only) if only is not None else set(self.policies) | bound
-        for name, policy in self.policies.items():
+        for name, unbound in self.policies.items():
             if name in wanted and name not in bound:
-                reasons.append(f"{policy.where}: no {BINDING} names it (a policy without a binding enforces nothing)")
+                reasons.append(f"{unbound.where}: no {BINDING} names it (a policy without a binding enforces nothing)")
         for binding in self.bindings:
             where = f"{binding.source}: {BINDING} {binding.name}"
             policy = self.policies.get(binding.policy)

@@ -210,9 +210,9 @@ def check_namespace_isolation(objects: list[dict[str, Any]]) -> list[str]:
                 f"there; only the namespace's own project deploys workloads"
             )
     for app in applications(objects).values():
-        ns, project = app_namespace(app), _spec(app).get("project")
-        if ns in APP_ENVIRONMENTS and project != ns:
-            problems.append(f"{_name(app)}: deploys into {ns} from project {project!r}; use project {ns!r}")
+        ns, project_name = app_namespace(app), _spec(app).get("project")
+        if ns in APP_ENVIRONMENTS and project_name != ns:
+            problems.append(f"{_name(app)}: deploys into {ns} from project {project_name!r}; use project {ns!r}")
     return problems
 
 
@@ -257,15 +257,16 @@ def check_sync_waves(objects: list[dict[str, Any]]) -> list[str]:
             by_path[str(source.get("path", "")).rstrip("/")] = app
     previous: dict[str, Any] | None = None
     for path in WAVE_ORDER:
-        app = by_path.get(path)
-        if app is None:
+        synced = by_path.get(path)
+        if synced is None:
             problems.append(f"no Application syncs {path} (namespaces, RBAC and policies come before apps)")
             continue
-        if previous is not None and wave(app) <= wave(previous):
+        if previous is not None and wave(synced) <= wave(previous):
             problems.append(
-                f"{_name(app)}: wave {wave(app)} must come after {previous['metadata']['name']} (wave {wave(previous)})"
+                f"{_name(synced)}: wave {wave(synced)} must come after {previous['metadata']['name']} "
+                f"(wave {wave(previous)})"
             )
-        previous = app
+        previous = synced
     guardrails = [a for a in apps.values() if _spec(a).get("project") == GUARDRAIL_PROJECT]
     last_guardrail = max((wave(a) for a in guardrails), default=None)
     for app in apps.values():
@@ -359,7 +360,7 @@ CLUSTER_SCOPED = frozenset(
 
 
 def _group(obj: dict[str, Any]) -> str:
-    return obj["apiVersion"].rpartition("/")[0]
+    return str(obj["apiVersion"]).rpartition("/")[0]
 
 
 def _brace_globs(pattern: str) -> list[str]:

@@ -95,7 +95,7 @@ def rule_set(objects: list[dict[str, Any]]) -> RuleSet:
     def namespace_selected(name: str | None) -> bool:
         selector = spec.get("ruleNamespaceSelector")
         if selector is None:  # the operator's default: the Prometheus resource's own namespace
-            return name == prometheus["metadata"].get("namespace")
+            return bool(name == prometheus["metadata"].get("namespace"))
         return matches_selector(namespaces.get(name or "", {"kubernetes.io/metadata.name": name or ""}), selector)
 
     groups: list[dict[str, Any]] = []
@@ -154,7 +154,7 @@ def duration_seconds(duration: str | None) -> float:
 def check_rules(rules: RuleSet, *, repo_root: Path = REPO_ROOT, dashboard_uids: set[str] | None = None) -> list[str]:
     """Everything the rules must satisfy beyond promtool's syntax check."""
     problems = list(rules.unselected)
-    names = [group.get("name") for group in rules.groups]
+    names: list[Any] = [group.get("name") for group in rules.groups]  # as written in the YAML
     problems += [
         f"rule group {name!r} is defined more than once" for name in sorted({n for n in names if names.count(n) > 1})
     ]
@@ -287,7 +287,7 @@ def check_test_coverage(rules: RuleSet, files: list[Path]) -> list[str]:
                 # Test input is what Prometheus 3 stores after scraping, not what the app exposes.
                 for matcher in promql.unnormalised_bucket_matchers(str(series.get("series", ""))):
                     problems.append(f"{file.name}: test {case.get('name')!r} has input series with {matcher}")
-            timeline: dict[str, list[tuple[float, set[str]]]] = {}
+            timeline: dict[str, list[tuple[float, set[tuple[str, str]]]]] = {}  # alert -> (time, firing tiers)
             for check in case.get("alert_rule_test") or []:
                 name = check.get("alertname", "?")
                 expected = check.get("exp_alerts") or []

@@ -7,6 +7,7 @@ credentials inlined instead of read from files, notifications without `send_reso
 """
 
 import re
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from itertools import product
@@ -19,6 +20,7 @@ from verification import tools
 from verification.errors import UserError
 from verification.models.monitoring.alerts import MONITORING_TESTS, RuleSet
 from verification.run import run
+from verification.verdicts.verdict import Row, Verdict
 from verification.yamlio import iter_kind, load_file, parse, source_of
 
 CONFIG_KEY = "alertmanager.yaml"
@@ -169,13 +171,11 @@ def check_route_table(config_path: Path, dimensions: dict[str, list[str]], cases
     with ThreadPoolExecutor(max_workers=4) as pool:
         observed = list(pool.map(lambda case: amtool_receivers(config_path, case.labels), cases))
     rows = [
-        f"  {case.describe():70} expected {','.join(case.receivers) or '-':32} routed {','.join(got) or '-'}"
+        Row(case.describe(), ",".join(case.receivers) or "-", ",".join(got) or "-")
         for case, got in zip(cases, observed, strict=True)
-        if tuple(got) != case.receivers
     ]
-    if rows:
-        problems.append("routes differ from the expectations (amtool config routes test):\n" + "\n".join(rows))
-    return problems
+    verdict = Verdict(f"receivers routed by amtool config routes test against {ROUTE_EXPECTATIONS.name}", rows=rows)
+    return problems if verdict.ok else [*problems, verdict.render()]
 
 
 # --- static checks amtool does not make --------------------------------------------------------
@@ -192,7 +192,9 @@ def label_universe(rules: RuleSet, dimensions: dict[str, list[str]]) -> dict[str
     return universe
 
 
-def _walk(route: dict[str, Any], path: str, inherited: list[Matcher]):
+def _walk(
+    route: dict[str, Any], path: str, inherited: list[Matcher]
+) -> Iterator[tuple[str, dict[str, Any], list[Matcher]]]:
     matchers = inherited + parse_matchers(route)
     yield path, route, matchers
     for index, child in enumerate(route.get("routes") or []):
@@ -235,7 +237,7 @@ def check_inhibit_rules(cfg: dict[str, Any]) -> list[str]:
     return problems
 
 
-def _integrations(cfg: dict[str, Any]):
+def _integrations(cfg: dict[str, Any]) -> Iterator[tuple[str, str, Any]]:
     for receiver in cfg.get("receivers") or []:
         for key, entries in receiver.items():
             if key.endswith("_configs"):
@@ -243,7 +245,7 @@ def _integrations(cfg: dict[str, Any]):
                     yield receiver["name"], key.removesuffix("_configs"), entry
 
 
-def _secret_paths(node: Any, path: str):
+def _secret_paths(node: Any, path: str) -> Iterator[str]:
     if isinstance(node, dict):
         for key, value in node.items():
             if key in SECRET_KEYS and value not in (None, ""):

@@ -79,7 +79,7 @@ def check_windows(alerts: Iterable[AlertRule], retention: str) -> list[str]:
 
 def check_names_and_duplicates(alerts: list[AlertRule], external_labels: Mapping[str, Any]) -> list[str]:
     problems = []
-    seen: dict[tuple, str] = {}
+    seen: dict[tuple[str, str, tuple[tuple[str, Any], ...]], str] = {}
     for a in alerts:
         if not ALERT_NAME.match(a.name):
             problems.append(f"{a.source}: alert name {a.name!r} is not CamelCase")

@@ -19,7 +19,7 @@ namespace selector means the Prometheus resource's own namespace.
 """
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -225,7 +225,9 @@ def kubelet_sources(objects: list[dict[str, Any]], needed: set[str]) -> tuple[li
 # --- the other sources --------------------------------------------------------------------------
 
 
-def _service_monitors_selecting(objects: list[dict[str, Any]], service_labels: dict[str, str], namespace: str):
+def _service_monitors_selecting(
+    objects: list[dict[str, Any]], service_labels: dict[str, str], namespace: str
+) -> Iterator[dict[str, Any]]:
     for monitor in selected_service_monitors(objects):
         spec = monitor.get("spec") or {}
         namespaces = (spec.get("namespaceSelector") or {}).get("matchNames") or [monitor["metadata"].get("namespace")]

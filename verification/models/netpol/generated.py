@@ -231,7 +231,7 @@ def resolve(policy: Mapping[str, Any], ips: Mapping[str, tuple[str, ...]]) -> di
         excepted = sorted({f"{a}/{32 if ':' not in a else 128}" for a in ips[block["workload"]]})
         return {"ipBlock": {"cidr": str(network), "except": excepted}}
 
-    resolved = json.loads(json.dumps(policy))
+    resolved: dict[str, Any] = json.loads(json.dumps(policy))  # a deep copy
     for field, peers in (("ingress", "from"), ("egress", "to")):
         for rule in resolved["spec"].get(field) or []:
             if peers in rule:

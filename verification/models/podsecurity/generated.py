@@ -87,6 +87,11 @@ def compliant(placement: str, init: int, regular: int, image: str = "registry.ex
     return spec
 
 
+# One change to a pod spec: where ("pod", "spec", "volume" or a (containers kind, index) slot),
+# the field, and its value (any JSON the field takes, or DELETE).
+Edit = tuple[str | tuple[str, int], str, Any]
+
+
 def _set(target: dict[str, Any], key: str, value: Any) -> None:
     if value is DELETE:
         target.pop(key, None)
@@ -94,7 +99,7 @@ def _set(target: dict[str, Any], key: str, value: Any) -> None:
         target[key] = copy.deepcopy(value)
 
 
-def _edits(init: int, regular: int) -> st.SearchStrategy[tuple]:
+def _edits(init: int, regular: int) -> st.SearchStrategy[Edit]:
     slots = [("initContainers", i) for i in range(init)] + [("containers", i) for i in range(regular)]
     pod = st.sampled_from(sorted(POD_FIELDS)).flatmap(
         lambda f: st.tuples(st.just("pod"), st.just(f), st.sampled_from(POD_FIELDS[f]))
@@ -109,7 +114,7 @@ def _edits(init: int, regular: int) -> st.SearchStrategy[tuple]:
     return st.one_of(container, pod, spec, volume)
 
 
-def _apply(spec: dict[str, Any], edit: tuple) -> None:
+def _apply(spec: dict[str, Any], edit: Edit) -> None:
     where, key, value = edit
     if where == "pod":
         _set(spec.setdefault("securityContext", {}), key, value)
@@ -119,6 +124,7 @@ def _apply(spec: dict[str, Any], edit: tuple) -> None:
         volumes = spec.setdefault("volumes", [])
         volumes.append({"name": f"vol{len(volumes)}", **copy.deepcopy(value)})
     else:
+        assert isinstance(where, tuple), where  # the remaining case: a container slot
         kind, index = where
         container = spec[kind][index]
         if key == "ports":
@@ -173,7 +179,9 @@ def pod_specs(draw: st.DrawFn, image: str = "registry.example/probe:1", max_edit
 
 
 @st.composite
-def ephemeral_containers(draw: st.DrawFn, image: str = "registry.example/probe:1", max_edits: int = 3) -> dict:
+def ephemeral_containers(
+    draw: st.DrawFn, image: str = "registry.example/probe:1", max_edits: int = 3
+) -> dict[str, Any]:
     """An ephemeral container (what `kubectl debug` adds): hardened or bare, then up to `max_edits`
     checked fields changed. No ports (ephemeral containers may have none) and no Unmasked /proc
     (the pods it joins run in the host user namespace)."""

@@ -17,7 +17,9 @@ _READ = ["get", "list", "watch"]
 _WRITE = ["create", "delete", "deletecollection", "patch", "update"]
 
 
-def _role(name: str, rules: list[dict[str, Any]], labels: dict[str, str] | None = None, aggregate: str = ""):
+def _role(
+    name: str, rules: list[dict[str, Any]], labels: dict[str, str] | None = None, aggregate: str = ""
+) -> dict[str, Any]:
     obj: dict[str, Any] = {
         "apiVersion": _API,
         "kind": "ClusterRole",

@@ -12,7 +12,7 @@ from typing import Any
 
 from verification.errors import UserError
 from verification.models.rbac.authorizer import Request, impersonated_groups
-from verification.models.rbac.resources import ResourceCatalog
+from verification.models.rbac.resources import ResolvedResource, ResourceCatalog
 from verification.paths import INTENT
 from verification.yamlio import load_file
 
@@ -236,7 +236,7 @@ def _requests(raw: Any, where: str, identity: Identity, catalog: ResourceCatalog
             )
 
 
-def _resolve(catalog: ResourceCatalog, text: str, subresource: str, group: str | None, where: str):
+def _resolve(catalog: ResourceCatalog, text: str, subresource: str, group: str | None, where: str) -> ResolvedResource:
     try:
         return catalog.resolve(text, subresource, group)
     except UserError as exc:

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import jsonschema
+import jsonschema.protocols
 import yaml
 
 from verification.errors import UserError
@@ -150,7 +151,8 @@ def missing_sources() -> list[CrdSource]:
 
 def _stored_format(source: CrdSource) -> int | None:
     try:
-        return json.loads((source.cache / "index.json").read_text()).get("format")
+        stored: int | None = json.loads((source.cache / "index.json").read_text()).get("format")
+        return stored
     except (OSError, ValueError, AttributeError):
         return None
 
@@ -255,7 +257,10 @@ def _unique_map_keys(validator: Any, keys: list[str], instance: Any, schema: Any
         seen.add(key)
 
 
-_Validator = jsonschema.validators.extend(jsonschema.Draft202012Validator, {_MAP_KEYS: _unique_map_keys})
+# types-jsonschema leaves extend() unannotated; it returns a validator class like the one it extends.
+_Validator: type[jsonschema.protocols.Validator] = jsonschema.validators.extend(  # type: ignore[no-untyped-call]
+    jsonschema.Draft202012Validator, {_MAP_KEYS: _unique_map_keys}
+)
 
 
 def _root_schema(node: dict[str, Any]) -> dict[str, Any]:
@@ -281,7 +286,8 @@ def _drop_nulls(value: Any) -> Any:
 @cache
 def _index(source: CrdSource) -> dict[str, str]:
     require_fetched()
-    return json.loads((source.cache / "index.json").read_text())["kinds"]
+    kinds: dict[str, str] = json.loads((source.cache / "index.json").read_text())["kinds"]
+    return kinds
 
 
 @cache
@@ -291,7 +297,7 @@ def _crd(source: CrdSource, group: str, kind: str) -> dict[str, Any] | None:
 
 
 @cache
-def _validator(source: CrdSource, group: str, kind: str, version: str) -> Any:
+def _validator(source: CrdSource, group: str, kind: str, version: str) -> jsonschema.protocols.Validator:
     crd = _crd(source, group, kind)
     assert crd is not None
     return _Validator(_root_schema(crd["versions"][version]))

@@ -172,7 +172,7 @@ class Universe:
     @cached_property
     def namespaces(self) -> dict[str, dict[str, str]]:
         """Namespace name -> labels (with the automatic kubernetes.io/metadata.name)."""
-        out = {e.name: {} for e in self.external if e.kind == "Namespace"}
+        out: dict[str, dict[str, str]] = {e.name: {} for e in self.external if e.kind == "Namespace"}
         for obj in self.objects:
             if obj["kind"] == "Namespace":
                 out[_meta(obj)[1]] = dict((obj.get("metadata") or {}).get("labels") or {})

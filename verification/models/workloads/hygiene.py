@@ -119,7 +119,7 @@ def check(name: str) -> Callable[[Check], Check]:
     return register
 
 
-def _probe_handler(probe: dict[str, Any] | None) -> tuple:
+def _probe_handler(probe: dict[str, Any] | None) -> tuple[tuple[str, str], ...]:
     if not probe:
         return ()
     return tuple(sorted((k, repr(v)) for k, v in probe.items() if k in ("httpGet", "tcpSocket", "exec", "grpc")))

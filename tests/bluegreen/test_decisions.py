@@ -10,9 +10,9 @@ from verification.bluegreen.model import (
     ReleaseState,
     convergence_bound,
     convergence_problems,
-    plan_deploy,
-    plan_rollback,
-    plan_switch,
+    decide_deploy,
+    decide_rollback,
+    decide_switch,
     smoke_problems,
 )
 
@@ -33,7 +33,7 @@ NOT_INSTALLED = ReleaseState("sample-app", "test", False)
 
 
 def test_first_deploy_installs_both_colours_with_blue_active() -> None:
-    d = plan_deploy(NOT_INSTALLED, "1.0.0", "1.0.0")
+    d = decide_deploy(NOT_INSTALLED, "1.0.0", "1.0.0")
     assert (d.action, d.target) == ("install", "blue")
     assert d.values == {
         "activeColor": "blue",
@@ -43,7 +43,7 @@ def test_first_deploy_installs_both_colours_with_blue_active() -> None:
 
 
 def test_deploy_goes_to_the_idle_colour_and_keeps_the_active_one() -> None:
-    d = plan_deploy(release(colour("blue", "1.0.0"), colour("green", "0.9.0"), active="blue"), "1.1.0", "1.1.0")
+    d = decide_deploy(release(colour("blue", "1.0.0"), colour("green", "0.9.0"), active="blue"), "1.1.0", "1.1.0")
     assert (d.action, d.target) == ("deploy", "green")
     assert d.values == {
         "activeColor": "blue",
@@ -53,7 +53,7 @@ def test_deploy_goes_to_the_idle_colour_and_keeps_the_active_one() -> None:
 
 
 def test_deploy_with_green_active_targets_blue() -> None:
-    d = plan_deploy(release(colour("blue", "1.0.0"), colour("green", "1.1.0"), active="green"), "1.2.0", "1.0.0")
+    d = decide_deploy(release(colour("blue", "1.0.0"), colour("green", "1.1.0"), active="green"), "1.2.0", "1.0.0")
     assert (d.action, d.target) == ("deploy", "blue")
     assert d.values["blue"] == {"tag": "1.0.0", "version": "1.2.0"}
     assert d.values["green"] == {"tag": "1.1.0", "version": "1.1.0"}
@@ -61,12 +61,12 @@ def test_deploy_with_green_active_targets_blue() -> None:
 
 
 def test_redeploying_what_the_idle_colour_already_runs_is_a_noop() -> None:
-    d = plan_deploy(release(colour("blue", "1.0.0"), colour("green", "1.1.0")), "1.1.0", "1.1.0")
+    d = decide_deploy(release(colour("blue", "1.0.0"), colour("green", "1.1.0")), "1.1.0", "1.1.0")
     assert (d.action, d.reason) == ("noop", "green already runs 1.1.0 (tag 1.1.0) and is ready")
 
 
 def test_redeploy_when_the_idle_colour_is_not_ready_deploys_again() -> None:
-    d = plan_deploy(release(colour("blue", "1.0.0"), colour("green", "1.1.0", ready=0)), "1.1.0", "1.1.0")
+    d = decide_deploy(release(colour("blue", "1.0.0"), colour("green", "1.1.0", ready=0)), "1.1.0", "1.1.0")
     assert d.action == "deploy"
 
 
@@ -74,14 +74,14 @@ def test_redeploy_when_the_idle_colour_is_not_ready_deploys_again() -> None:
 
 
 def test_switch_to_a_ready_idle_colour() -> None:
-    d = plan_switch(release(colour("blue", "1.0.0"), colour("green", "1.1.0")), expect_version="1.1.0")
+    d = decide_switch(release(colour("blue", "1.0.0"), colour("green", "1.1.0")), expect_version="1.1.0")
     assert (d.action, d.target) == ("switch", "green")
     assert d.values["activeColor"] == "green"
     assert d.reason == "switch sample-app from blue (1.0.0) to green (1.1.0)"
 
 
 def test_switch_refuses_when_not_installed() -> None:
-    d = plan_switch(NOT_INSTALLED)
+    d = decide_switch(NOT_INSTALLED)
     assert d.refused
     assert d.reason == "refusing to switch sample-app: it is not installed in test"
 
@@ -95,7 +95,7 @@ def test_switch_refuses_an_unready_colour_and_names_the_waiting_pods() -> None:
         True,
         (PodState("g-0", True, "1.1.0"), PodState("g-1", False, "1.1.0", detail="CrashLoopBackOff")),
     )
-    d = plan_switch(release(colour("blue", "1.0.0"), green))
+    d = decide_switch(release(colour("blue", "1.0.0"), green))
     assert d.refused
     assert (
         d.reason == "refusing to switch sample-app to green: green has 1/2 pods ready; waiting: g-1 (CrashLoopBackOff)"
@@ -103,12 +103,12 @@ def test_switch_refuses_an_unready_colour_and_names_the_waiting_pods() -> None:
 
 
 def test_switch_refuses_while_the_idle_colour_is_still_rolling_out() -> None:
-    d = plan_switch(release(colour("blue", "1.0.0"), colour("green", "1.1.0", rolled_out=False)))
+    d = decide_switch(release(colour("blue", "1.0.0"), colour("green", "1.1.0", rolled_out=False)))
     assert d.reason == "refusing to switch sample-app to green: green is still rolling out (2/2 pods ready)"
 
 
 def test_switch_refuses_a_wrong_version() -> None:
-    d = plan_switch(release(colour("blue", "1.0.0"), colour("green", "1.1.0")), expect_version="1.2.0")
+    d = decide_switch(release(colour("blue", "1.0.0"), colour("green", "1.1.0")), expect_version="1.2.0")
     assert d.refused
     assert d.reason == "refusing to switch sample-app to green: it runs 1.1.0, not the expected 1.2.0"
 
@@ -117,7 +117,7 @@ def test_switch_refuses_when_old_pods_of_another_version_linger() -> None:
     green = ColourState(
         "green", "1.1.0", "1.1.0", 1, True, (PodState("g-new", True, "1.1.0"), PodState("g-old", True, "1.0.0"))
     )
-    d = plan_switch(release(colour("blue", "1.0.0"), green))
+    d = decide_switch(release(colour("blue", "1.0.0"), green))
     assert (
         d.reason == "refusing to switch sample-app to green: green has pods of another version than 1.1.0: g-old=1.0.0"
     )
@@ -132,20 +132,20 @@ def test_terminating_pods_do_not_count() -> None:
         True,
         (PodState("g-new", True, "1.1.0"), PodState("g-old", False, "1.0.0", terminating=True)),
     )
-    assert plan_switch(release(colour("blue", "1.0.0"), green)).action == "switch"
+    assert decide_switch(release(colour("blue", "1.0.0"), green)).action == "switch"
 
 
 # --- rollback ------------------------------------------------------------------------------
 
 
 def test_rollback_flips_back_to_the_kept_colour() -> None:
-    d = plan_rollback(release(colour("blue", "1.0.0"), colour("green", "1.1.0"), active="green"))
+    d = decide_rollback(release(colour("blue", "1.0.0"), colour("green", "1.1.0"), active="green"))
     assert (d.action, d.target, d.values["activeColor"]) == ("rollback", "blue", "blue")
     assert d.reason == "roll back sample-app from green (1.1.0) to blue (1.0.0)"
 
 
 def test_rollback_refuses_when_the_window_is_closed() -> None:
-    d = plan_rollback(release(colour("blue", "1.0.0", replicas=0, ready=0), colour("green", "1.1.0"), active="green"))
+    d = decide_rollback(release(colour("blue", "1.0.0", replicas=0, ready=0), colour("green", "1.1.0"), active="green"))
     assert d.refused
     assert d.reason == "refusing to roll back sample-app to blue: blue has 0 replicas (the rollback window is closed)"
 

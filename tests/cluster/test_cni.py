@@ -31,7 +31,7 @@ def test_only_the_cni_module_names_the_cni() -> None:
 def test_the_cni_is_a_pinned_cluster_component() -> None:
     pin = versions()["cluster_components"][cni.NAME]
     assert {"module", "version", "image"} <= set(pin)
-    assert (node_image.IMAGES_DIR / cni.NODE_IMAGE_DOCKERFILE).is_file()
+    assert (node_image.NODE_IMAGES_DIR / cni.NODE_IMAGE_DOCKERFILE).is_file()
 
 
 # --------------------------------------------------------------------------- install

@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from verification.cluster.stack_images import IMAGES_DIR
+from verification.cluster.stack_images import STACK_IMAGES_DIR
 from verification.run import run
 from verification.wait import wait_for
 
@@ -20,7 +20,7 @@ pytestmark = pytest.mark.skipif(shutil.which("go") is None, reason="the Go toolc
 
 def _build(name: str, out: Path) -> Path:
     env = {**os.environ, "CGO_ENABLED": "0", "GOFLAGS": "-buildvcs=false", "GOTOOLCHAIN": "local"}
-    run(["go", "build", "-p", "2", "-o", str(out / name), "."], cwd=IMAGES_DIR / name, env=env, timeout=600)
+    run(["go", "build", "-p", "2", "-o", str(out / name), "."], cwd=STACK_IMAGES_DIR / name, env=env, timeout=600)
     return out / name
 
 

@@ -103,7 +103,7 @@ class Decision:
         return self.action == "refuse"
 
 
-def plan_deploy(state: ReleaseState, version: str, tag: str) -> Decision:
+def decide_deploy(state: ReleaseState, version: str, tag: str) -> Decision:
     """Deploy `version` (image tag `tag`) to the idle colour; the active colour is never touched."""
     if not state.installed or state.active is None:
         values = {"activeColor": "blue", **{c: {"tag": tag, "version": version} for c in COLORS}}
@@ -142,12 +142,12 @@ def _flip(state: ReleaseState, action: str, expect_version: str | None) -> Decis
     return Decision(action, target, f"{verb} {state.app} from {was} to {target} ({colour.version})", values)
 
 
-def plan_switch(state: ReleaseState, expect_version: str | None = None) -> Decision:
+def decide_switch(state: ReleaseState, expect_version: str | None = None) -> Decision:
     """Flip the active colour to the idle one, if it is ready (and runs `expect_version`)."""
     return _flip(state, "switch", expect_version)
 
 
-def plan_rollback(state: ReleaseState) -> Decision:
+def decide_rollback(state: ReleaseState) -> Decision:
     """Flip back to the previous colour, which the rollback window keeps running."""
     return _flip(state, "rollback", None)
 

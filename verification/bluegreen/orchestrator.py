@@ -29,10 +29,10 @@ from verification.bluegreen.model import (
     ReleaseState,
     convergence_bound,
     convergence_problems,
+    decide_deploy,
+    decide_rollback,
+    decide_switch,
     only_forbidden,
-    plan_deploy,
-    plan_rollback,
-    plan_switch,
     smoke_problems,
 )
 from verification.bluegreen.plan import Plan
@@ -57,8 +57,8 @@ class SwitchFailed(UserError):
     exit_code = 1
 
 
-class Cluster(Protocol):
-    """What the orchestrator observes; verification.bluegreen.kube.Kube implements it."""
+class NamespaceView(Protocol):
+    """What the orchestrator observes of a namespace; verification.bluegreen.kube.Kube implements it."""
 
     def colour(self, app: str, color: str, tag: str | None, version: str | None) -> ColourState: ...
     def selector_color(self, service: str) -> str | None: ...
@@ -86,7 +86,7 @@ class Orchestrator:
     def __init__(
         self,
         target: release.Target,
-        cluster: Cluster,
+        cluster: NamespaceView,
         *,
         url: str | None = None,
         preview_url: str | None = None,
@@ -185,7 +185,7 @@ class Orchestrator:
         if state.installed:
             self._check_profile("deploy")
             self._preflight()
-        decision = plan_deploy(state, version, tag)
+        decision = decide_deploy(state, version, tag)
         if decision.values and state.installed:
             # The environment's current values go to the idle colour only.
             decision = Decision(
@@ -224,10 +224,10 @@ class Orchestrator:
         return self._finish(outcome)
 
     def switch(self, expect_version: str | None = None) -> Outcome:
-        return self._flip(plan_switch, expect_version)
+        return self._flip(decide_switch, expect_version)
 
     def rollback(self) -> Outcome:
-        return self._flip(lambda s, _v: plan_rollback(s), None)
+        return self._flip(lambda s, _v: decide_rollback(s), None)
 
     def _check_profile(self, action: str) -> None:
         """A deploy with another --env than the release's profile is refused unless asked for."""
@@ -482,7 +482,7 @@ def summary_table(outcome: Outcome) -> Table:
     return table
 
 
-def status_table(target: release.Target, state: ReleaseState, cluster: Cluster | None) -> Table:
+def status_table(target: release.Target, state: ReleaseState, cluster: NamespaceView | None) -> Table:
     table = Table(title=f"{target.label}")
     if not state.installed:
         table.add_column("state")

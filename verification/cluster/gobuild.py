@@ -224,10 +224,6 @@ def output_dir(comp: Component, go: str | None = None) -> Path:
     return cache_dir() / "gobuild" / f"{comp.name}-{comp.version}-{cache_key(comp, go or go_version())}"
 
 
-def is_built(comp: Component, go: str | None = None) -> bool:
-    return (output_dir(comp, go) / "build.json").exists()
-
-
 def build(comp: Component, rebuild: bool = False) -> Path:
     """Directory holding the component's binaries; built once per cache key."""
     go = go_version()

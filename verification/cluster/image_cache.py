@@ -11,9 +11,14 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from verification.cluster import docker
 from verification.run import run
 
+# The label holding an image's input digest: stack images (stack_images.py) carry LABEL, the kind
+# base, component, node and smoke images (node_image.py, smoke_image.py) NODE_LABEL. Two names for
+# one concept, kept because renaming either would invalidate every cached image of its family.
 LABEL = "io.platform-verify.inputs"
+NODE_LABEL = "platform-verify.key"
 
 
 def file_digests(root: Path, paths: Iterable[Path] | None = None) -> dict[str, str]:
@@ -37,17 +42,8 @@ def ref_tag(ref: str) -> str:
     return last.rsplit(":", 1)[1]
 
 
-def image_label(ref: str, label: str = LABEL) -> str | None:
-    """The label's value on a local image, or None when the image (or the label) is missing."""
-    proc = run(["docker", "image", "inspect", "--format", "{{json .Config.Labels}}", ref], check=False, timeout=60)
-    if proc.returncode != 0:
-        return None
-    labels = json.loads(proc.stdout.strip() or "null") or {}
-    return labels.get(label)
-
-
 def is_current(ref: str, key: str) -> bool:
-    return image_label(ref) == key
+    return docker.image_label(ref, LABEL) == key
 
 
 def image_size(ref: str) -> int:

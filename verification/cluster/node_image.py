@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from verification.cluster import cni, debian_base, docker, gobuild, runc_wrapper
+from verification.cluster.image_cache import NODE_LABEL
 from verification.cluster.progress import say, step
 from verification.paths import PLATFORM
 from verification.run import run
@@ -26,8 +27,7 @@ from verification.versions import tool as tool_pin
 from verification.versions import versions
 from verification.wait import wait_for
 
-IMAGES_DIR = PLATFORM / "kind" / "images"
-KEY_LABEL = "platform-verify.key"
+NODE_IMAGES_DIR = PLATFORM / "kind" / "images"
 RECIPE_REVISION = "1"
 CONTROL_PLANE = ("kube-apiserver", "kube-controller-manager", "kube-scheduler")
 
@@ -85,27 +85,27 @@ def component_images(bins: dict[str, Path]) -> list[ComponentImage]:
 
 def ensure_component_image(image: ComponentImage, base: str, rebuild: bool) -> str:
     """Build `image` unless a local image with that ref and the same input key exists; return the key."""
-    dockerfile = IMAGES_DIR / image.dockerfile
+    dockerfile = NODE_IMAGES_DIR / image.dockerfile
     key = key_of(
         base,
         dockerfile.read_text(),
         image.binary.parent.name,  # the gobuild output dir name is the hash of the binary's inputs
         image.binary.name,
-        *(file_digest(IMAGES_DIR / f) for f in image.extra_files),
+        *(file_digest(NODE_IMAGES_DIR / f) for f in image.extra_files),
     )
-    if not rebuild and docker.image_label(image.ref, KEY_LABEL) == key:
+    if not rebuild and docker.image_label(image.ref, NODE_LABEL) == key:
         return key
     with step(f"build image {image.ref}"), tempfile.TemporaryDirectory(prefix="component-image-") as tmp:
         context = Path(tmp)
         shutil.copy2(image.binary, context / image.binary.name)
         for name in image.extra_files:
-            shutil.copy2(IMAGES_DIR / name, context / name)
+            shutil.copy2(NODE_IMAGES_DIR / name, context / name)
         docker.build_image(
             context,
             image.ref,
             dockerfile=dockerfile,
             build_args={"BASE": base, "BINARY": image.binary.name},
-            labels={KEY_LABEL: key},
+            labels={NODE_LABEL: key},
         )
     return key
 
@@ -120,7 +120,7 @@ def ensure_kind_base_image(bins: dict[str, Path], base: str, rebuild: bool) -> s
     """The kind base image with containerd, runc (+ wrapper), crictl and CNI plugins; returns its tag."""
     kind_dir = kind_module_dir()
     wrapper = runc_wrapper.build(runc_wrapper.NODE_REAL_RUNC)
-    dockerfile = IMAGES_DIR / "kind-base.Dockerfile"
+    dockerfile = NODE_IMAGES_DIR / "kind-base.Dockerfile"
     key = key_of(
         base,
         dockerfile.read_text(),
@@ -129,7 +129,7 @@ def ensure_kind_base_image(bins: dict[str, Path], base: str, rebuild: bool) -> s
         *(bins[n].name for n in ("containerd", "runc", "crictl", "cni-plugins")),
     )
     tag = f"platform-verify/kind-base:{tool_pin('kind')['version']}-{key}"
-    if not rebuild and docker.image_label(tag, KEY_LABEL) == key:
+    if not rebuild and docker.image_label(tag, NODE_LABEL) == key:
         return tag
     with step(f"build kind base image {tag}"), tempfile.TemporaryDirectory(prefix="kind-base-") as tmp:
         context = Path(tmp)
@@ -145,7 +145,7 @@ def ensure_kind_base_image(bins: dict[str, Path], base: str, rebuild: bool) -> s
         shutil.copy2(bins["runc"] / "runc", context / "bin" / "runc")
         shutil.copy2(wrapper, context / "bin" / "runc-wrapper")
         shutil.copytree(bins["cni-plugins"], context / "cni", ignore=shutil.ignore_patterns("*.json"))
-        docker.build_image(context, tag, dockerfile=dockerfile, build_args={"BASE": base}, labels={KEY_LABEL: key})
+        docker.build_image(context, tag, dockerfile=dockerfile, build_args={"BASE": base}, labels={NODE_LABEL: key})
     return tag
 
 
@@ -160,7 +160,7 @@ def ensure_node_image(rebuild: bool = False) -> str:
     kube = gobuild.kubernetes_version()
     key = key_of(kind_base, bins["kubernetes"].name, *(f"{i.ref}={k}" for i, k in zip(images, keys, strict=True)))
     tag = f"platform-verify/kind-node:{kube}-{key}"
-    if not rebuild and docker.image_label(tag, KEY_LABEL) == key:
+    if not rebuild and docker.image_label(tag, NODE_LABEL) == key:
         say(f"node image {tag} is current")
         return tag
     with step(f"build node image {tag} ({len(images)} images preloaded)"):
@@ -213,7 +213,7 @@ def _commit_node_image(kind_base: str, kube_bins: Path, refs: list[str], kube: s
             [
                 "docker", "commit",
                 "--change", 'ENTRYPOINT [ "/usr/local/bin/entrypoint", "/sbin/init" ]',
-                "--change", f"LABEL {KEY_LABEL}={key}",
+                "--change", f"LABEL {NODE_LABEL}={key}",
                 name, tag,
             ],
             timeout=1800,

@@ -7,13 +7,13 @@ import tempfile
 from pathlib import Path
 
 from verification.cluster import docker
+from verification.cluster.image_cache import NODE_LABEL
 from verification.cluster.progress import step
 from verification.paths import PLATFORM, cache_dir
 from verification.run import run
 
 SOURCE = PLATFORM / "kind" / "smoke"
 REPOSITORY = "platform-verify/smoke"
-KEY_LABEL = "platform-verify.key"
 
 
 def source_key() -> str:
@@ -27,7 +27,7 @@ def source_key() -> str:
 def ensure_smoke_image(rebuild: bool = False) -> str:
     key = source_key()
     tag = f"{REPOSITORY}:{key}"
-    if not rebuild and docker.image_label(tag, KEY_LABEL) == key:
+    if not rebuild and docker.image_label(tag, NODE_LABEL) == key:
         return tag
     binary = cache_dir() / "smoke" / key / "smoke"
     if rebuild or not binary.exists():
@@ -37,5 +37,5 @@ def ensure_smoke_image(rebuild: bool = False) -> str:
             run(["go", "build", "-ldflags", "-s -w", "-o", binary, "."], cwd=SOURCE, env=env, timeout=600)
     with step(f"build image {tag}"), tempfile.TemporaryDirectory(prefix="smoke-") as tmp:
         shutil.copy2(binary, Path(tmp) / "smoke")
-        docker.build_image(Path(tmp), tag, dockerfile=SOURCE / "Dockerfile", labels={KEY_LABEL: key})
+        docker.build_image(Path(tmp), tag, dockerfile=SOURCE / "Dockerfile", labels={NODE_LABEL: key})
     return tag

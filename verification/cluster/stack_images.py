@@ -38,8 +38,8 @@ from verification.versions import image as image_ref
 from verification.versions import prometheus_module_version, versions
 from verification.versions import tool as tool_pin
 
-IMAGES_DIR = REPO_ROOT / "platform" / "images"
-COMMON = IMAGES_DIR / "common"
+STACK_IMAGES_DIR = REPO_ROOT / "platform" / "images"
+COMMON = STACK_IMAGES_DIR / "common"
 RUNTIME_BASE_REPO = "platform-verify/runtime-base"
 # Bump when this module changes how images are assembled in a way the inputs below do not show.
 RECIPE_REVISION = "1"
@@ -80,7 +80,7 @@ KSM_GO = GoPrograms(
 
 
 def _local_go(name: str) -> GoPrograms:
-    return GoPrograms(name, ldflags="-X main.version={version}", local=IMAGES_DIR / name)
+    return GoPrograms(name, ldflags="-X main.version={version}", local=STACK_IMAGES_DIR / name)
 
 
 _GENERATED = ("node_modules", "__pycache__", ".venv", "build", "dist", ".pytest_cache")
@@ -109,19 +109,25 @@ class StackImage:
 
 STACK: tuple[StackImage, ...] = (
     # Prometheus 3 dropped the example consoles (CHANGELOG 3.0.0): nothing else to copy from the module.
-    StackImage("prometheus", IMAGES_DIR / "prometheus", PROMETHEUS_GO, ("prometheus", "promtool")),
-    StackImage("alertmanager", IMAGES_DIR / "alertmanager", ALERTMANAGER_GO, ("alertmanager", "amtool")),
-    StackImage("prometheus-operator", IMAGES_DIR / "prometheus-operator", OPERATOR_GO, ("operator",)),
+    StackImage("prometheus", STACK_IMAGES_DIR / "prometheus", PROMETHEUS_GO, ("prometheus", "promtool")),
+    StackImage("alertmanager", STACK_IMAGES_DIR / "alertmanager", ALERTMANAGER_GO, ("alertmanager", "amtool")),
+    StackImage("prometheus-operator", STACK_IMAGES_DIR / "prometheus-operator", OPERATOR_GO, ("operator",)),
     StackImage(
         "prometheus-config-reloader",
-        IMAGES_DIR / "prometheus-config-reloader",
+        STACK_IMAGES_DIR / "prometheus-config-reloader",
         OPERATOR_GO,
         ("prometheus-config-reloader",),
     ),
-    StackImage("kube-state-metrics", IMAGES_DIR / "kube-state-metrics", KSM_GO, ("kube-state-metrics",)),
-    StackImage("netpol-probe", IMAGES_DIR / "netpol-probe", _local_go("netpol-probe"), ("netpol-probe",), own=True),
+    StackImage("kube-state-metrics", STACK_IMAGES_DIR / "kube-state-metrics", KSM_GO, ("kube-state-metrics",)),
     StackImage(
-        "alert-receiver", IMAGES_DIR / "alert-receiver", _local_go("alert-receiver"), ("alert-receiver",), own=True
+        "netpol-probe", STACK_IMAGES_DIR / "netpol-probe", _local_go("netpol-probe"), ("netpol-probe",), own=True
+    ),
+    StackImage(
+        "alert-receiver",
+        STACK_IMAGES_DIR / "alert-receiver",
+        _local_go("alert-receiver"),
+        ("alert-receiver",),
+        own=True,
     ),
 )
 APP_PREPARE = "prepare-image.sh"
@@ -131,7 +137,7 @@ APPS_IMAGES: tuple[StackImage, ...] = tuple(
     StackImage(app.name, app.source, prepare=("sh", APP_PREPARE), ignore=_APP_IGNORE, own=True)
     for app in catalog.current().apps.values()
 )
-RUNTIME_BASE = StackImage("runtime-base", IMAGES_DIR / "runtime-base", common=("copy-with-libs.sh",))
+RUNTIME_BASE = StackImage("runtime-base", STACK_IMAGES_DIR / "runtime-base", common=("copy-with-libs.sh",))
 
 
 def all_images() -> tuple[StackImage, ...]:

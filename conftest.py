@@ -5,6 +5,13 @@ from pathlib import Path
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parent
+# A deliberately failing e2e example (verification/e2e/test_diagnostics_demo.py): it shows the
+# folder the failure hook leaves, so it runs only when `-m` names it.
+DEMO = "diagnostics_demo"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", f"{DEMO}: fails on purpose to show its diagnostics; only with -m {DEMO}")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -42,6 +49,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.conformance)
         elif parts[:2] == ("verification", "e2e"):
             item.add_marker(pytest.mark.e2e)
+    if DEMO not in (config.getoption("markexpr") or ""):
+        demo = [item for item in items if item.get_closest_marker(DEMO)]
+        config.hook.pytest_deselected(items=demo)
+        items[:] = [item for item in items if item not in demo]
 
 
 @pytest.fixture(scope="session")

@@ -78,7 +78,10 @@ def test_faults_reach_their_receivers_and_resolve(workdir: Path, pytestconfig: p
         with ThreadPoolExecutor(max_workers=len(cases)) as pool:
             results = list(
                 pool.map(
-                    lambda c: scenario.run_case(c, apps[(c.app, c.env)], webhook, prometheus, rules, timing), cases
+                    lambda c: scenario.run_case(
+                        c, scenario.Loopback(apps[(c.app, c.env)], webhook, prometheus), rules, timing
+                    ),
+                    cases,
                 )
             )
         heartbeat = wait_for(

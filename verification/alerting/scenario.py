@@ -3,15 +3,24 @@
 Latency is measured from the fault's start to the notification's arrival at the receiver and
 set beside its theoretical bound: 2 x scrape (rate() needs two samples of the new behaviour)
 + evaluation + the rule's `for` + the route's group_wait.
+
+`run_case` drives a case on either side: `Loopback` (processes on this machine) or the cluster
+(verification.probes.alerting.Live); a side says how to cause and clear the fault, where
+notifications arrived and how patient to be.
 """
 
 import time
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
 
 from prometheus_api_client import PrometheusConnect
 
 from verification.alerting.loopback import App, Profile, Traffic
 from verification.alerting.webhook import WebhookReceiver
+from verification.errors import WaitTimeout
 from verification.models.monitoring.alert_intent import ExpectedAlert, FaultCase
 from verification.models.monitoring.alerts import RuleSet, duration_seconds
 from verification.wait import wait_for
@@ -51,80 +60,146 @@ def bound(expected: ExpectedAlert, rules: RuleSet, timing: Profile) -> float:
     )
 
 
-def firing_in_prometheus(prometheus: PrometheusConnect, labels: dict[str, str]) -> bool:
-    selector = ", ".join(f'{k}="{v}"' for k, v in labels.items() if k != "alertname")
-    return bool(
-        prometheus.custom_query(f'ALERTS{{alertname="{labels["alertname"]}", {selector}, alertstate="firing"}}')
-    )
+@dataclass(frozen=True)
+class Patience:
+    """Seconds a side waits: past each bound for a notification, for the resolved one, for
+    Prometheus to agree (0: one look); and how often it looks (a cluster answers slower)."""
+
+    fired: float
+    resolved: float
+    prometheus: float
+    interval: float
 
 
-def run_case(
-    case: FaultCase, app: App, webhook: WebhookReceiver, prometheus: PrometheusConnect, rules: RuleSet, timing: Profile
-) -> CaseResult:
+class Side(Protocol):
+    """Where a case runs: `Loopback` here, or the cluster (verification.probes.alerting.Live)."""
+
+    patience: Patience
+
+    def traffic(self, case: FaultCase, out: Path | None) -> AbstractContextManager[object]: ...
+    def inject(self, case: FaultCase) -> None: ...
+    def clear(self, case: FaultCase) -> None: ...
+    def first(self, receiver: str, labels: dict[str, str], status: str, after: float) -> float | None: ...
+    def firing(self, labels: dict[str, str]) -> bool: ...
+    def missed(self, expected: ExpectedAlert, receiver: str, after: float) -> str: ...
+    def unexpected(self, case: FaultCase, since: float) -> list[str]: ...
+
+
+def run_case(case: FaultCase, side: Side, rules: RuleSet, timing: Profile, out: Path | None = None) -> CaseResult:
+    """Inject, await every expected notification, clear, await resolution; what went wrong in
+    `problems`. `out` receives the latency table and the traffic's request log (if the side keeps one)."""
     result = CaseResult(case)
     notified = [(e, r) for e in case.alerts for r in e.receivers]
     for expected, receiver in notified:
         result.observations.append(
             Observation(case.name, expected.name, expected.labels["severity"], receiver, bound(expected, rules, timing))
         )
-    traffic = None if case.stops_app else Traffic(app.url).start()
-    try:
+    wait = side.patience
+    with side.traffic(case, out):
         started = time.time()
-        if case.stops_app:
-            app.stop()
-        else:
-            assert isinstance(case.fault, dict)
-            app.set_fault(case.fault)
+        side.inject(case)
+        try:
+            for observation, (expected, receiver) in zip(result.observations, notified, strict=True):
+                try:
+                    received = wait_for(
+                        lambda e=expected, r=receiver: side.first(r, e.labels, "firing", started),
+                        what=f"{case.name}: {expected.name} firing at {receiver}",
+                        timeout=observation.bound + wait.fired,
+                        interval=wait.interval,
+                    )
+                except WaitTimeout:
+                    result.problems.append(side.missed(expected, receiver, started))
+                    continue
+                observation.fired_after = received - started
+            for expected in case.alerts:  # Prometheus agrees, inhibited alerts included
+                try:
+                    wait_for(lambda e=expected: side.firing(e.labels), what=f"{expected.name} firing in Prometheus",
+                             timeout=wait.prometheus, interval=wait.interval)  # fmt: skip
+                except WaitTimeout:
+                    result.problems.append(f"{expected.name} {expected.labels} is not firing in Prometheus")
+        finally:
+            cleared = time.time()
+            side.clear(case)
         for observation, (expected, receiver) in zip(result.observations, notified, strict=True):
-            note = wait_for(
-                lambda e=expected, r=receiver: webhook.first(r, e.labels, "firing", after=started),
-                what=f"{case.name}: {expected.name} firing at {receiver}",
-                timeout=observation.bound + 60,
-                interval=0.2,
-            )
-            observation.fired_after = note.received - started
-        for expected in case.alerts:  # Prometheus agrees, inhibited alerts included
-            wait_for(
-                lambda e=expected: firing_in_prometheus(prometheus, e.labels),
-                what=f"{case.name}: {expected.name} firing in Prometheus",
-                timeout=30,
-            )
-        cleared = time.time()
-        if case.stops_app:
-            app.start()
-        else:
-            app.clear_fault()
-        for observation, (expected, receiver) in zip(result.observations, notified, strict=True):
-            note = wait_for(
-                lambda e=expected, r=receiver: webhook.first(r, e.labels, "resolved", after=cleared),
-                what=f"{case.name}: {expected.name} resolved at {receiver}",
-                timeout=RESOLVE_TIMEOUT,
-                interval=0.5,
-            )
-            observation.resolved_after = note.received - cleared
-        result.problems += unexpected(case, webhook, started)
-    except AssertionError as exc:
-        result.problems.append(str(exc))
-    finally:
-        if traffic:
-            traffic.stop()
+            if observation.fired_after is None:
+                continue
+            try:
+                received = wait_for(
+                    lambda e=expected, r=receiver: side.first(r, e.labels, "resolved", cleared),
+                    what=f"{case.name}: {expected.name} resolved at {receiver}",
+                    timeout=wait.resolved,
+                    interval=wait.interval,
+                )
+            except WaitTimeout as exc:
+                result.problems.append(str(exc))
+                continue
+            observation.resolved_after = received - cleared
+        result.problems += side.unexpected(case, started)
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "latencies.txt").write_text(table(result.observations) + "\n")
     return result
 
 
-def unexpected(case: FaultCase, webhook: WebhookReceiver, since: float) -> list[str]:
-    """Notifications about this app and env that the intent does not list (inhibited ones too)."""
-    allowed = {(e.name, e.labels["severity"], r) for e in case.alerts for r in e.receivers}
-    seen = {
-        (alert["labels"].get("alertname"), alert["labels"].get("severity"), note.receiver)
-        for note in webhook.received()
-        if note.received >= since
-        for alert in note.alerts
-        if alert["labels"].get("app") == case.app and alert["labels"].get("env") == case.env
-    }
-    return [
-        f"{case.name}: unexpected notification {name} ({severity}) at {receiver}"
-        for name, severity, receiver in sorted(seen - allowed)
-    ]
+@dataclass
+class Loopback:
+    """A case's side on this machine: the app process, the webhook receiver, Prometheus."""
+
+    app: App
+    webhook: WebhookReceiver
+    prometheus: PrometheusConnect
+    patience: Patience = Patience(fired=60, resolved=RESOLVE_TIMEOUT, prometheus=30, interval=0.2)
+
+    @contextmanager
+    def traffic(self, case: FaultCase, out: Path | None) -> Iterator[None]:
+        running = None if case.stops_app else Traffic(self.app.url).start()
+        try:
+            yield
+        finally:
+            if running:
+                running.stop()
+
+    def inject(self, case: FaultCase) -> None:
+        if case.stops_app:
+            self.app.stop()
+        else:
+            assert isinstance(case.fault, dict)
+            self.app.set_fault(case.fault)
+
+    def clear(self, case: FaultCase) -> None:
+        if case.stops_app:
+            self.app.start()
+        else:
+            self.app.clear_fault()
+
+    def first(self, receiver: str, labels: dict[str, str], status: str, after: float) -> float | None:
+        note = self.webhook.first(receiver, labels, status, after=after)
+        return note.received if note else None
+
+    def firing(self, labels: dict[str, str]) -> bool:
+        selector = ", ".join(f'{k}="{v}"' for k, v in labels.items() if k != "alertname")
+        query = f'ALERTS{{alertname="{labels["alertname"]}", {selector}, alertstate="firing"}}'
+        return bool(self.prometheus.custom_query(query))
+
+    def missed(self, expected: ExpectedAlert, receiver: str, after: float) -> str:
+        names = {note.receiver for note in self.webhook.received()}
+        got = sorted(r for r in names if self.webhook.first(r, expected.labels, "firing", after=after))
+        return f"{expected.name} {expected.labels} did not reach receiver {receiver}: it reached {got or 'no receiver'}"
+
+    def unexpected(self, case: FaultCase, since: float) -> list[str]:
+        """Notifications about this app and env that the intent does not list (inhibited ones too)."""
+        allowed = {(e.name, e.labels["severity"], r) for e in case.alerts for r in e.receivers}
+        seen = {
+            (alert["labels"].get("alertname"), alert["labels"].get("severity"), note.receiver)
+            for note in self.webhook.received()
+            if note.received >= since
+            for alert in note.alerts
+            if alert["labels"].get("app") == case.app and alert["labels"].get("env") == case.env
+        }
+        return [
+            f"{case.name}: unexpected notification {name} ({severity}) at {receiver}"
+            for name, severity, receiver in sorted(seen - allowed)
+        ]
 
 
 def table(observations: list[Observation]) -> str:

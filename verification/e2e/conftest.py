@@ -13,22 +13,26 @@ suite promises); its subprocess calls have no timeout, so a hung create hangs th
 a failure surfaces as a CalledProcessError traceback instead of one line; and `ensure_kind()`
 downloads kind from GitHub whenever the path it is given does not exist yet. verification.cluster
 runs the same pinned kind binary and node image with those four handled.
+
+The fixtures (cluster, stack, namespace) live here only: test modules name them, never import
+them. Every failing test leaves its evidence in <artifacts>/<test id>/ (verification.e2e.diagnostics,
+collected by the hook below, not by the tests), listed at the end of the run and in JUnit.
 """
 
 import json
 import os
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
 
 import pytest
 
-from verification import tools
 from verification.cluster import cluster as providers
 from verification.cluster import docker
 from verification.cluster.cluster import Cluster
 from verification.e2e import diagnostics
+from verification.e2e.stack import NAMESPACES, Stack, deploy, one_line
 from verification.errors import CommandError, UserError, WaitTimeout
 
 PYTEST_KIND_DEFAULT_NAME = "pytest-kind"
@@ -49,7 +53,8 @@ def cluster(pytestconfig: pytest.Config, artifacts: Path) -> Iterator[Cluster]:
             kubeconfig = pytestconfig.getoption("--kubeconfig", default=None) or os.environ.get("KUBECONFIG")
             if not kubeconfig:
                 pytest.fail("--cluster existing needs --kubeconfig PATH (or KUBECONFIG)", pytrace=False)
-            yield providers.existing(Path(kubeconfig))
+            found = pytestconfig.stash[diagnostics.CLUSTER] = providers.existing(Path(kubeconfig))
+            yield found
             return
         name = _cluster_name(pytestconfig)
         try:
@@ -63,26 +68,71 @@ def cluster(pytestconfig: pytest.Config, artifacts: Path) -> Iterator[Cluster]:
     # benchmarks/e2e_phases.py reads this: a created cluster is the cold path, a reused one warm.
     timing = {"provider": provider, "created": not existed, "seconds": round(time.monotonic() - begun, 1)}
     (artifacts / "cluster-timings.json").write_text(json.dumps(timing) + "\n")
+    pytestconfig.stash[diagnostics.CLUSTER] = found
     yield found
+    if failures := pytestconfig.stash.get(diagnostics.FAILURES, None):  # once per session, before any delete
+        failures.kind_logs = diagnostics.kind_logs(found, artifacts / "kind-logs")
     if not existed and not pytestconfig.getoption("--keep-cluster", default=False):
         providers.down(name)
 
 
+@pytest.fixture(scope="session")
+def stack(cluster: Cluster, artifacts: Path) -> Stack:
+    """The platform, deployed once per session (verification.e2e.stack); if that fails, every test
+    needing it fails with the same one line (pytest keeps a session fixture's error)."""
+    deployed = Stack(cluster, artifacts)
+    begun = time.monotonic()
+    try:
+        deploy(deployed)
+    except (WaitTimeout, CommandError, UserError) as exc:
+        done = ", ".join(name for name, _ in deployed.phases) or "nothing"
+        pytest.fail(f"platform stack not deployed (done: {done}): {one_line(exc)}", pytrace=False)
+    total = time.monotonic() - begun
+    timings = {"total_seconds": round(total, 1), "phases": {n: round(s, 1) for n, s in deployed.phases}}
+    (artifacts / "stack-timings.json").write_text(json.dumps(timings, indent=1) + "\n")
+    print(f"\nstack deployed in {total:.0f}s: " + ", ".join(f"{n} {s:.0f}s" for n, s in deployed.phases))
+    return deployed
+
+
 @pytest.fixture
-def namespace(cluster: Cluster, artifacts: Path, request: pytest.FixtureRequest) -> Iterator[str]:
-    """A throw-away namespace; its events and objects go to the artifacts folder afterwards."""
+def namespace(cluster: Cluster, request: pytest.FixtureRequest) -> Iterator[str]:
+    """A throw-away namespace (the test's diagnostics cover it)."""
     name = f"e2e-{request.node.name[:30].lower().replace('_', '-')}-{uuid.uuid4().hex[:5]}".replace("--", "-")
     cluster.kubectl("create", "namespace", name)
-    try:
-        yield name
-    finally:
-        diagnostics.collect(tools.require("kubectl").path, cluster.kubeconfig, [name], artifacts / "namespaces" / name)
-        cluster.kubectl("delete", "namespace", name, "--wait=false", check=False)
+    diagnostics.touch(request, name)
+    yield name
+    cluster.kubectl("delete", "namespace", name, "--wait=false", check=False)
 
 
-def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    """Components e2e never runs, with the reason: listed in every run, never counted as passed."""
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """A failing phase leaves the cluster's evidence in <artifacts>/<test id>/, named in the
+    report (a `diagnostics` section) and in JUnit (a `diagnostics` property)."""
+    report = yield
+    if call.when == "setup":
+        item.stash[diagnostics.STARTED] = call.start
+    if report.failed:
+        folder = diagnostics.on_failure(item, call.excinfo.value if call.excinfo else None, NAMESPACES)
+        report.sections.append(("diagnostics", str(folder)))
+        item.user_properties.append(("diagnostics", str(folder)))  # JUnit writes the teardown report's
+        if call.when == "teardown":
+            report.user_properties.append(("diagnostics", str(folder)))
+    return report
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
+    """Components e2e never runs, with the reason: listed in every run, never counted as passed.
+    Then each failed test with the folder holding its evidence."""
     from verification.e2e import not_live
 
     for line in not_live.summary():
         terminalreporter.write_line(line, yellow=True)
+    failures = config.stash.get(diagnostics.FAILURES, None)
+    if failures:
+        terminalreporter.section("e2e diagnostics")
+        for nodeid, folder in failures.folders.items():
+            terminalreporter.write_line(f"FAILED {nodeid}: {folder}", red=True)
+        if failures.kind_logs:
+            terminalreporter.write_line(failures.kind_logs)

@@ -11,24 +11,22 @@
 
 Everything goes through `kubectl apply --server-side` / `helm upgrade --install`, so a reused
 cluster (--keep-cluster) converges instead of failing. When the stack is not Ready in time,
-diagnostics go to <artifacts>/stack-diagnostics and the fixture fails with one line.
-
-Test modules import the fixture: `from verification.e2e.stack import stack  # noqa: F401`.
+the `stack` fixture (verification/e2e/conftest.py) fails with one line and the failure hook
+collects the evidence of every test that needed it.
 """
 
 import json
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
-from verification import catalog, tools
+from verification import catalog
 from verification.bluegreen import release
 from verification.cluster.cluster import Cluster
-from verification.e2e import diagnostics, not_live
-from verification.errors import CommandError, UserError, WaitTimeout
+from verification.e2e import not_live
+from verification.errors import UserError, WaitTimeout
 from verification.models.schema import crd as crd_schema
 from verification.paths import ENVIRONMENTS, MANIFESTS
 from verification.run import run
@@ -59,7 +57,7 @@ READY = (
     *((APP_NAMESPACE, "deployment", f"{app}-{color}") for app in APPS for color in ("blue", "green")),
 )
 # Prometheus is awaited too, but only the alert tests need it: when it is not Ready the stack is
-# marked degraded (reason kept, diagnostics written) and those tests fail with the reason.
+# marked degraded (reason kept) and those tests fail with the reason (the hook collects evidence).
 MONITORING_READY = ((MONITORING, "statefulset", "prometheus-platform"),)
 READY_TIMEOUT = 420
 
@@ -108,17 +106,6 @@ class Stack:
 
     def target(self, app: str) -> release.Target:
         return release.Target(app, PROFILE, self.namespace, None, self.kubeconfig)
-
-    def diagnose(self, name: str, namespaces: tuple[str, ...] = NAMESPACES) -> Path:
-        """Events, describe and logs of `namespaces` (plus kind's logs) under artifacts/<name>."""
-        return diagnostics.collect(
-            tools.require("kubectl").path,
-            self.kubeconfig,
-            namespaces,
-            self.artifacts / name,
-            kind=tools.require("kind").path if self.cluster.provider == "kind" else None,
-            cluster_name=self.cluster.name if self.cluster.provider == "kind" else None,
-        )
 
 
 def crd_files() -> list[Path]:
@@ -307,8 +294,7 @@ def await_prometheus(stack: Stack) -> None:
     if not stack.degraded and not_ready(stack.cluster, MONITORING_READY):
         stack.degraded = "; ".join(crashing(stack.cluster, MONITORING)) or "not Ready"
     if stack.degraded:
-        where = stack.diagnose("stack-diagnostics-prometheus", (MONITORING,))
-        print(f"\nWARNING: stack degraded, Prometheus not Ready: {stack.degraded} (diagnostics: {where})")
+        print(f"\nWARNING: stack degraded, Prometheus not Ready: {stack.degraded}")
 
 
 def one_line(exc: BaseException) -> str:
@@ -317,35 +303,3 @@ def one_line(exc: BaseException) -> str:
     if not lines:
         return type(exc).__name__
     return lines[0] if len(lines) == 1 else f"{lines[0]} ... {lines[-1]}"
-
-
-# Each test module imports the fixture, which gives each module its own fixture definition: the
-# outcome (the deployed stack, or why it failed) is kept here so the stack is deployed once.
-_DEPLOYED: dict[str, Stack | str] = {}
-
-
-@pytest.fixture(scope="session")
-def stack(cluster: Cluster, artifacts: Path) -> Iterator[Stack]:
-    key = str(cluster.kubeconfig)
-    if key in _DEPLOYED:
-        known = _DEPLOYED[key]
-        if isinstance(known, str):
-            pytest.fail(known, pytrace=False)
-        yield known
-        return
-    deployed = Stack(cluster, artifacts)
-    begun = time.monotonic()
-    try:
-        deploy(deployed)
-    except (WaitTimeout, CommandError, UserError) as exc:
-        where = deployed.diagnose("stack-diagnostics")
-        first = one_line(exc)
-        done = ", ".join(name for name, _ in deployed.phases) or "nothing"
-        _DEPLOYED[key] = f"platform stack not deployed (done: {done}): {first} (diagnostics: {where})"
-        pytest.fail(_DEPLOYED[key], pytrace=False)
-    total = time.monotonic() - begun
-    timings = {"total_seconds": round(total, 1), "phases": {n: round(s, 1) for n, s in deployed.phases}}
-    (artifacts / "stack-timings.json").write_text(json.dumps(timings, indent=1) + "\n")
-    _DEPLOYED[key] = deployed
-    print(f"\nstack deployed in {total:.0f}s: " + ", ".join(f"{n} {s:.0f}s" for n, s in deployed.phases))
-    yield deployed

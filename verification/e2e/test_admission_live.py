@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 
 from verification import catalog
-from verification.e2e.stack import Stack, stack  # noqa: F401
+from verification.e2e.stack import Stack
 from verification.models.admission.cel import AdmissionRequest, PolicySet
 from verification.paths import MANIFESTS
 from verification.yamlio import iter_kind, load_manifests
@@ -71,13 +71,13 @@ def _model(obj: dict[str, Any], user: str) -> list[str]:
     return [d.api_message() for d in policies.decide(request).denials]
 
 
-def _dry_run_create(stack: Stack, obj: dict[str, Any], *identity: str):  # noqa: F811
+def _dry_run_create(stack: Stack, obj: dict[str, Any], *identity: str):
     return stack.kubectl(
         *identity, "create", "--dry-run=server", "-o", "name", "-f", "-", input=json.dumps(obj), check=False
     )
 
 
-def test_policy_is_deployed_with_deny(stack: Stack) -> None:  # noqa: F811
+def test_policy_is_deployed_with_deny(stack: Stack) -> None:
     policy = json.loads(stack.kubectl("get", "validatingadmissionpolicy", POLICY_NAME, "-o", "json").stdout)
     binding = json.loads(stack.kubectl("get", "validatingadmissionpolicybinding", POLICY_NAME, "-o", "json").stdout)
     assert binding["spec"]["policyName"] == POLICY_NAME
@@ -89,7 +89,7 @@ def test_policy_is_deployed_with_deny(stack: Stack) -> None:  # noqa: F811
 
 
 @pytest.mark.parametrize("namespace", ["test", "staging"])
-def test_deployer_cannot_pick_kubelet_scrape_class(stack: Stack, namespace: str) -> None:  # noqa: F811
+def test_deployer_cannot_pick_kubelet_scrape_class(stack: Stack, namespace: str) -> None:
     proc = _dry_run_create(stack, _service_monitor(namespace, "kubelet"), *_deployer(namespace))
     assert proc.returncode != 0, (
         f"the {namespace} deployer created a ServiceMonitor with scrapeClass kubelet (dry run): {proc.stdout.strip()}"
@@ -103,7 +103,7 @@ def test_deployer_cannot_pick_kubelet_scrape_class(stack: Stack, namespace: str)
 
 
 @pytest.mark.parametrize("namespace", ["test", "staging"])
-def test_deployer_may_create_service_monitor_without_scrape_class(stack: Stack, namespace: str) -> None:  # noqa: F811
+def test_deployer_may_create_service_monitor_without_scrape_class(stack: Stack, namespace: str) -> None:
     proc = _dry_run_create(stack, _service_monitor(namespace), *_deployer(namespace))
     assert proc.returncode == 0, (
         f"the {namespace} deployer may not create a plain ServiceMonitor (dry run): {proc.stderr.strip()}"
@@ -112,7 +112,7 @@ def test_deployer_may_create_service_monitor_without_scrape_class(stack: Stack, 
     assert MONITOR in proc.stdout, proc.stdout
 
 
-def test_monitoring_namespace_may_pick_kubelet_scrape_class(stack: Stack) -> None:  # noqa: F811
+def test_monitoring_namespace_may_pick_kubelet_scrape_class(stack: Stack) -> None:
     proc = _dry_run_create(stack, _service_monitor("monitoring", "kubelet"))
     assert proc.returncode == 0, (
         f"a ServiceMonitor with scrapeClass kubelet was rejected in monitoring (dry run, cluster admin): "

@@ -18,7 +18,6 @@ the expected receivers through the cluster's own Prometheus and Alertmanager, an
 import copy
 import functools
 import json
-import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack
@@ -28,20 +27,19 @@ from typing import Any
 import pytest
 import yaml
 
+from verification.alerting import scenario
 from verification.alerting.loopback import loopback_alertmanager_config, profile
-from verification.alerting.scenario import RESOLVE_TIMEOUT, Observation, bound, table
-from verification.e2e.stack import APP_NAMESPACE, APPS, MONITORING, Stack, apply, stack  # noqa: F401
-from verification.errors import WaitTimeout
+from verification.e2e import diagnostics
+from verification.e2e.stack import APP_NAMESPACE, APPS, MONITORING, Stack, apply
 from verification.load import LoadConfig, background
 from verification.models.monitoring import alert_intent, alerts, dashboards, routes
-from verification.models.monitoring.alert_intent import ExpectedAlert, FaultCase
+from verification.models.monitoring.alert_intent import FaultCase
 from verification.paths import MANIFESTS
+from verification.probes.alerting import RECEIVER, RECEIVER_NS, Live
 from verification.versions import versions
 from verification.wait import wait_for
 from verification.yamlio import load_manifests
 
-RECEIVER_NS = "default"
-RECEIVER = "alert-receiver"
 WEBHOOK = f"http://{RECEIVER}.{RECEIVER_NS}.svc.cluster.local:8080/hook"
 TOKEN_FILE = Path("/etc/alertmanager/secrets/alertmanager-receivers/heartbeat-token")
 INTENT = alert_intent.load()
@@ -89,91 +87,12 @@ def _receiver_objects() -> list[dict[str, Any]]:
     ]  # fmt: skip
 
 
-class Live:
-    """The cluster's Prometheus and the receiver, read through the API server's service proxy."""
-
-    def __init__(self, stack: Stack) -> None:  # noqa: F811
-        self.stack = stack
-        self.prometheus = stack.prometheus()
-        self.since = time.time()  # when the loopback configuration ran (reset by the fixture)
-
-    def _raw(self, path: str) -> Any:
-        return json.loads(self.stack.kubectl("get", "--raw", path).stdout)
-
-    def notifications(self) -> list[dict[str, Any]]:
-        return self._raw(f"/api/v1/namespaces/{RECEIVER_NS}/services/{RECEIVER}:http/proxy/notifications") or []
-
-    def matching(self, labels: dict[str, str], status: str, after: float) -> Iterator[tuple[dict, dict, float]]:
-        """(notification, alert, received epoch) for alerts with `labels` and `status` received since `after`."""
-        for note in self.notifications():
-            received = _epoch(note["received_at"])
-            if received < after:
-                continue
-            for alert in note.get("alerts") or []:
-                if alert.get("status") == status and all(alert["labels"].get(k) == v for k, v in labels.items()):
-                    yield note, alert, received
-
-    def first(self, receiver: str, labels: dict[str, str], status: str, after: float) -> dict | None:
-        for note, _alert, received in self.matching(labels, status, after):
-            if note.get("hook") == receiver:
-                return {**note, "received": received}
-        return None
-
-    def delivered_to(self, labels: dict[str, str], status: str, after: float) -> dict[str, dict[str, str]]:
-        """Receivers that got an alert with `labels` and `status` since `after`: {receiver: its labels}."""
-        found: dict[str, dict[str, str]] = {}
-        for note, alert, _received in self.matching(labels, status, after):
-            found.setdefault(note.get("hook", "?"), alert["labels"])
-        return found
-
-    def misdelivery(self, expected: ExpectedAlert, receiver: str, after: float, repository: dict[str, Any]) -> str:
-        """Why `expected` did not reach `receiver`: where it went and what the live routes say."""
-        got = self.delivered_to(expected.labels, "firing", after)
-        labels = next(iter(got.values()), expected.labels)
-        with tempfile.TemporaryDirectory(prefix="routes-") as tmp:
-            decided = {}
-            for name, cfg in (("live", live_alertmanager_config(self.stack)), ("repository", repository)):
-                (Path(tmp) / name).mkdir()
-                decided[name] = routes.amtool_receivers(routes.write_config(cfg, Path(tmp) / name), labels)
-        live_routes, repo_routes = decided["live"], decided["repository"]
-        where = f"it reached {sorted(got)}" if got else "it reached no receiver"
-        firing = "firing" if self.firing(expected.labels) else "NOT firing"
-        cause = ""
-        if live_routes != repo_routes:
-            cause = (
-                f"; cause: the live Alertmanager configuration routes these labels to {live_routes}, the "
-                f"repository's ({routes.CONFIG_KEY} in alertmanager-config.yaml) to {repo_routes}"
-            )
-        elif firing == "NOT firing":
-            cause = "; cause: the alert is not firing in Prometheus (rule, scrape or fault injection)"
-        return (
-            f"{expected.name} {expected.labels} did not reach receiver {receiver}: {where}; "
-            f"{firing} in Prometheus{cause}"
-        )
-
-    def firing(self, labels: dict[str, str]) -> bool:
-        selector = ",".join(f'{k}="{v}"' for k, v in labels.items())
-        return bool(self.prometheus.custom_query(f'ALERTS{{{selector},alertstate="firing"}}'))
-
-    def set_fault(self, app: str, fault: dict[str, Any] | None) -> list[str]:
-        return self.stack.set_fault(app, fault)
-
-
-def _epoch(stamp: str) -> float:
-    from datetime import datetime
-
-    return datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
-
-
-ALERTMANAGER_STATUS = f"/api/v1/namespaces/{MONITORING}/services/alertmanager-operated:web/proxy/api/v2/status"
-
-
 def route_receivers(route: dict[str, Any]) -> list[str]:
     """Receivers of a route tree in walk order (what tells one routing configuration from another)."""
     return [route.get("receiver", ""), *(r for child in route.get("routes") or [] for r in route_receivers(child))]
 
 
-def apply_alertmanager(stack: Stack, cfg: dict[str, Any], timing, out: Path) -> dict[str, Any]:  # noqa: F811
+def apply_alertmanager(live: Live, cfg: dict[str, Any], timing, out: Path) -> dict[str, Any]:
     """Apply `cfg` in loopback form and wait until Alertmanager runs it; returns the loopback form."""
     looped = loopback_alertmanager_config(cfg, WEBHOOK, TOKEN_FILE, timing)
     out.mkdir(parents=True, exist_ok=True)
@@ -181,10 +100,10 @@ def apply_alertmanager(stack: Stack, cfg: dict[str, Any], timing, out: Path) -> 
     secret = {"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
               "metadata": {"name": "alertmanager-platform-config", "namespace": MONITORING},
               "stringData": {routes.CONFIG_KEY: yaml.safe_dump(looped, sort_keys=False)}}  # fmt: skip
-    stack.kubectl("apply", "--server-side", "--force-conflicts", "-f", "-", input=json.dumps(secret))
+    live.stack.kubectl("apply", "--server-side", "--force-conflicts", "-f", "-", input=json.dumps(secret))
     want = route_receivers(looped["route"])
     wait_for(
-        lambda: route_receivers(live_alertmanager_config(stack).get("route") or {}),
+        lambda: route_receivers(live.alertmanager_config().get("route") or {}),
         what=f"Alertmanager to load the configuration in {out}",
         timeout=180,
         interval=2,
@@ -194,16 +113,9 @@ def apply_alertmanager(stack: Stack, cfg: dict[str, Any], timing, out: Path) -> 
     return looped
 
 
-def live_alertmanager_config(stack: Stack) -> dict[str, Any]:  # noqa: F811
-    """The configuration Alertmanager runs ({} while it does not answer)."""
-    proc = stack.kubectl("get", "--raw", ALERTMANAGER_STATUS, check=False)
-    if proc.returncode != 0:
-        return {}
-    return yaml.safe_load(json.loads(proc.stdout)["config"]["original"]) or {}
-
-
 @pytest.fixture(scope="module")
-def live(stack: Stack, pytestconfig: pytest.Config, artifacts: Path) -> Iterator[Live]:  # noqa: F811
+def live(stack: Stack, pytestconfig: pytest.Config, artifacts: Path, request: pytest.FixtureRequest) -> Iterator[Live]:
+    diagnostics.touch(request, MONITORING, APP_NAMESPACE, RECEIVER_NS)
     stack.require_prometheus()
     timing = profile(pytestconfig.getoption("--e2e-profile"))
     objects = monitoring_objects()
@@ -218,9 +130,9 @@ def live(stack: Stack, pytestconfig: pytest.Config, artifacts: Path) -> Iterator
         stack.kubectl("-n", MONITORING, "delete", "pod", "alertmanager-platform-0", "--wait=true", timeout=150)
         stack.kubectl("-n", MONITORING, "rollout", "status", "statefulset/alertmanager-platform", "--timeout=180s",
                       timeout=200)  # fmt: skip
-        apply_alertmanager(stack, routes.config(objects), timing, artifacts / "alerts-live" / "config")
+        found = Live(stack, MONITORING, _repository_loopback())
+        apply_alertmanager(found, routes.config(objects), timing, artifacts / "alerts-live" / "config")
         stack.kubectl("-n", RECEIVER_NS, "rollout", "status", f"deployment/{RECEIVER}", "--timeout=120s", timeout=150)
-        found = Live(stack)
         found.since = time.time()
         yield found
     finally:
@@ -267,67 +179,22 @@ def test_heartbeat_reaches_its_receiver_and_repeats(live: Live) -> None:
             interval=2,
         )
         second = wait_for(
-            lambda r=receiver, f=first: live.first(r, expected.labels, "firing", f["received"] + 1),
+            lambda r=receiver, f=first: live.first(r, expected.labels, "firing", f + 1),
             what=f"the Watchdog repeated at {receiver} (route repeat_interval {repeat:.0f}s)",
             timeout=repeat + 60,
             interval=2,
         )
-        gap = second["received"] - first["received"]
-        print(f"\nWatchdog at {receiver} {first['received'] - live.since:.0f}s after the configuration was applied, "
+        gap = second - first
+        print(f"\nWatchdog at {receiver} {first - live.since:.0f}s after the configuration was applied, "
               f"repeated after {gap:.0f}s (repeat_interval {repeat:.0f}s)")  # fmt: skip
         assert gap <= repeat + 30, f"Watchdog repeated after {gap:.0f}s, the route says every {repeat:.0f}s"
 
 
-def run_case(live: Live, stack: Stack, case: FaultCase, out: Path, repository: dict[str, Any]) -> list[str]:  # noqa: F811
-    """Inject, await every expected notification, clear, await resolution; the problems found."""
-    rules = alerts.rule_set(monitoring_objects())
-    timing = profile("e2e")
-    assert isinstance(case.fault, dict)
-    observations = [
-        (Observation(case.name, e.name, e.labels["severity"], r, bound(e, rules, timing)), e, r)
-        for e in case.alerts
-        for r in e.receivers
-    ]
-    problems: list[str] = []
-    with background(
-        LoadConfig(stack.url(case.app) + "/", rate=10, duration=900, concurrency=4), out, stop_on_exit=True
-    ):
-        started = time.time()
-        live.set_fault(case.app, case.fault)
-        try:
-            for observation, expected, receiver in observations:
-                try:
-                    note = wait_for(
-                        lambda e=expected, r=receiver: live.first(r, e.labels, "firing", started),
-                        what=f"{case.name}: {expected.name} firing at {receiver}",
-                        timeout=observation.bound + 90,
-                        interval=2,
-                    )
-                except WaitTimeout:
-                    problems.append(live.misdelivery(expected, receiver, started, repository))
-                    continue
-                observation.fired_after = note["received"] - started
-            for expected in case.alerts:
-                if not live.firing(expected.labels):
-                    problems.append(f"{expected.name} {expected.labels} is not firing in Prometheus")
-        finally:
-            live.set_fault(case.app, None)
-        cleared = time.time()
-        for observation, expected, receiver in observations:
-            if observation.fired_after is None:
-                continue
-            note = wait_for(
-                lambda e=expected, r=receiver: live.first(r, e.labels, "resolved", cleared),
-                what=f"{case.name}: {expected.name} resolved at {receiver}",
-                timeout=RESOLVE_TIMEOUT + 60,
-                interval=2,
-            )
-            observation.resolved_after = note["received"] - cleared
-    report = table([o for o, _, _ in observations])
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "latencies.txt").write_text(report + "\n")
-    print("\n" + report)
-    return problems
+def _run(live: Live, case: FaultCase, out: Path) -> list[str]:
+    """The case on the cluster (scenario.run_case, e2e timing); prints its latency table."""
+    result = scenario.run_case(case, live, alerts.rule_set(monitoring_objects()), profile("e2e"), out)
+    print("\n" + scenario.table(result.observations))
+    return result.problems
 
 
 def _repository_loopback() -> dict[str, Any]:
@@ -338,11 +205,10 @@ def _repository_loopback() -> dict[str, Any]:
 @pytest.mark.parametrize("case", COVERED, ids=lambda c: c.name)
 def test_fault_reaches_receivers_and_resolves(
     live: Live,
-    stack: Stack,  # noqa: F811
     case: FaultCase,
     artifacts: Path,
 ) -> None:
-    problems = run_case(live, stack, case, artifacts / "alerts-live" / case.app / case.name, _repository_loopback())
+    problems = _run(live, case, artifacts / "alerts-live" / case.app / case.name)
     assert not problems, "\n".join(problems)
 
 
@@ -374,7 +240,6 @@ def _misroutable() -> tuple[FaultCase, str, str] | None:
 
 def test_broken_platform_wrong_alert_route_is_named(
     live: Live,
-    stack: Stack,  # noqa: F811
     pytestconfig: pytest.Config,
     artifacts: Path,
 ) -> None:
@@ -385,11 +250,11 @@ def test_broken_platform_wrong_alert_route_is_named(
     timing = profile(pytestconfig.getoption("--e2e-profile"))
     repository = routes.config(monitoring_objects())
     out = artifacts / "alerts-live" / "broken-route"
-    apply_alertmanager(stack, swap_receiver(repository, receiver, other), timing, out / "config")
+    apply_alertmanager(live, swap_receiver(repository, receiver, other), timing, out / "config")
     try:
-        problems = run_case(live, stack, case, out / case.name, _repository_loopback())
+        problems = _run(live, case, out / case.name)
     finally:
-        apply_alertmanager(stack, repository, timing, artifacts / "alerts-live" / "config")
+        apply_alertmanager(live, repository, timing, artifacts / "alerts-live" / "config")
     print(f"\nverdict with {receiver} and {other} swapped in the routes:\n" + "\n".join(problems))
     named = [p for p in problems if f"did not reach receiver {receiver}" in p]
     assert named, f"{case.name} still reached {receiver} with the route swapped to {other}: the check cannot fail"
@@ -402,7 +267,7 @@ def test_broken_platform_wrong_alert_route_is_named(
 NO_DATA_ON_E2E = {"argocd": "no ArgoCD controller runs on e2e (no offline image): argocd_* metrics have no source"}
 
 
-def test_every_dashboard_panel_query_returns_data(live: Live, stack: Stack, artifacts: Path) -> None:  # noqa: F811
+def test_every_dashboard_panel_query_returns_data(live: Live, stack: Stack, artifacts: Path) -> None:
     """Each Grafana panel query (variables at their defaults) returns data from the live Prometheus.
 
     One fault per app runs meanwhile, so the error and firing-alert panels have something to show

@@ -33,7 +33,7 @@ from rich.console import Console
 
 from verification.bluegreen import release
 from verification.bluegreen.orchestrator import Orchestrator, Refused, connect
-from verification.e2e.stack import APPS, PROFILE, Stack, stack  # noqa: F401
+from verification.e2e.stack import APPS, PROFILE, Stack
 from verification.load import Event, LoadConfig, LoadRun, Record, background
 from verification.models.delivery import chart
 from verification.wait import wait_for
@@ -53,7 +53,7 @@ class Flip:
 
 
 def _orchestrator(
-    stack: Stack,  # noqa: F811
+    stack: Stack,
     app: str,
     load: LoadRun,
     flips: list[Event],
@@ -121,7 +121,7 @@ def _failures(records: list[Record]) -> str:
     return ", ".join(f"{k}: {n}" for k, n in sorted(kinds.items()))
 
 
-def shutdown_settings(stack: Stack, app: str) -> list[str]:  # noqa: F811
+def shutdown_settings(stack: Stack, app: str) -> list[str]:
     """Why pods of `app` would drop requests when they stop: no preStop delay, no drain (else [])."""
     found = []
     for color in ("blue", "green"):
@@ -151,7 +151,7 @@ def shutdown_settings(stack: Stack, app: str) -> list[str]:  # noqa: F811
 
 
 def _run(
-    stack: Stack,  # noqa: F811
+    stack: Stack,
     app: str,
     keepalive: bool,
     out: Path,
@@ -234,18 +234,18 @@ def _tag(orch: Orchestrator) -> str:
     return state.colours[state.active or "blue"].tag or "1.0.0"
 
 
-def _pods(stack: Stack, app: str, color: str) -> list[str]:  # noqa: F811
+def _pods(stack: Stack, app: str, color: str) -> list[str]:
     out = stack.kubectl("-n", stack.namespace, "get", "pods", "-l", f"app.kubernetes.io/name={app},color={color}",
                         "--field-selector=status.phase=Running", "-o", "name").stdout.split()  # fmt: skip
     assert out, f"no running pod of {app}-{color}"
     return [name.split("/", 1)[1] for name in out]
 
 
-def _delete(stack: Stack, pod: str) -> None:  # noqa: F811
+def _delete(stack: Stack, pod: str) -> None:
     stack.kubectl("-n", stack.namespace, "delete", "pod", pod, "--wait=false", check=False)
 
 
-def _pods_by_colour(stack: Stack, app: str) -> dict[str, list[tuple[str, str, str]]]:  # noqa: F811
+def _pods_by_colour(stack: Stack, app: str) -> dict[str, list[tuple[str, str, str]]]:
     """(pod, uid, ReplicaSet) of each colour's running pods (terminating ones left out)."""
     pods = json.loads(stack.kubectl("-n", stack.namespace, "get", "pods", "-l", f"app.kubernetes.io/name={app}",
                                     "-o", "json").stdout)["items"]  # fmt: skip
@@ -259,7 +259,7 @@ def _pods_by_colour(stack: Stack, app: str) -> dict[str, list[tuple[str, str, st
     return {c: sorted(v) for c, v in found.items()}
 
 
-def _settled_pods(stack: Stack, app: str) -> dict[str, list[tuple[str, str, str]]]:  # noqa: F811
+def _settled_pods(stack: Stack, app: str) -> dict[str, list[tuple[str, str, str]]]:
     """The pods once no pod of the app is terminating (a deploy's old pods are gone)."""
     selector = f"app.kubernetes.io/name={app}"
 
@@ -272,7 +272,7 @@ def _settled_pods(stack: Stack, app: str) -> dict[str, list[tuple[str, str, str]
     return _pods_by_colour(stack, app)
 
 
-def resource_versions(stack: Stack) -> dict[str, str]:  # noqa: F811
+def resource_versions(stack: Stack) -> dict[str, str]:
     """kind/name -> resourceVersion of every object in the app namespace (events aside: they are
     records of what happened, not objects a switch may change)."""
     kinds = stack.kubectl("api-resources", "--verbs=list,get", "--namespaced", "-o", "name").stdout.split()
@@ -282,7 +282,7 @@ def resource_versions(stack: Stack) -> dict[str, str]:  # noqa: F811
     return {f"{i['kind']}/{i['metadata']['name']}": i["metadata"]["resourceVersion"] for i in items}
 
 
-def _refused_switch(stack: Stack, app: str, env: str, out: Path, name: str) -> tuple[str, dict, dict]:  # noqa: F811
+def _refused_switch(stack: Stack, app: str, env: str, out: Path, name: str) -> tuple[str, dict, dict]:
     """A switch that must be refused: (its output, resourceVersions before, after)."""
     console = Console(record=True, width=220)
     orch = connect(app, env, namespace=stack.namespace, kubeconfig=stack.kubeconfig, console=console)
@@ -300,7 +300,7 @@ def _refused_switch(stack: Stack, app: str, env: str, out: Path, name: str) -> t
 
 
 @pytest.mark.parametrize("app", APPS[:1])
-def test_switch_with_another_profile_is_refused_and_changes_nothing(stack: Stack, app: str, artifacts: Path) -> None:  # noqa: F811
+def test_switch_with_another_profile_is_refused_and_changes_nothing(stack: Stack, app: str, artifacts: Path) -> None:
     """The issue's scenario: deployed with the e2e profile, `switch --env test`."""
     text, before, after = _refused_switch(stack, app, "test", artifacts / "bluegreen", f"{app}-switch-env-test")
     assert "deployed with the e2e profile" in text and "not test" in text
@@ -311,7 +311,7 @@ def test_switch_with_another_profile_is_refused_and_changes_nothing(stack: Stack
 
 @pytest.mark.parametrize("app", APPS[:1])
 def test_environment_edited_after_deploy_makes_the_switch_refuse(
-    stack: Stack,  # noqa: F811
+    stack: Stack,
     app: str,
     artifacts: Path,
     tmp_path: Path,
@@ -341,7 +341,7 @@ def test_environment_edited_after_deploy_makes_the_switch_refuse(
 
 @pytest.mark.parametrize("app", APPS[:1])
 def test_gitops_plan_compares_with_the_live_objects(
-    stack: Stack,  # noqa: F811
+    stack: Stack,
     app: str,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
@@ -371,14 +371,14 @@ def test_gitops_plan_compares_with_the_live_objects(
 
 @pytest.mark.parametrize("keepalive", [True, False], ids=["keepalive", "no-keepalive"])
 @pytest.mark.parametrize("app", APPS)
-def test_switches_under_load_lose_no_request(stack: Stack, app: str, keepalive: bool, artifacts: Path) -> None:  # noqa: F811
+def test_switches_under_load_lose_no_request(stack: Stack, app: str, keepalive: bool, artifacts: Path) -> None:
     mode = "keepalive" if keepalive else "no-keepalive"
     problems = _run(stack, app, keepalive, artifacts / "bluegreen" / f"{app}-{mode}")
     assert not problems, "\n".join(problems)
 
 
 @pytest.mark.parametrize("app", APPS)
-def test_active_pod_deleted_during_switch_loses_no_request(stack: Stack, app: str, artifacts: Path) -> None:  # noqa: F811
+def test_active_pod_deleted_during_switch_loses_no_request(stack: Stack, app: str, artifacts: Path) -> None:
     problems = _run(stack, app, True, artifacts / "bluegreen" / f"{app}-pod-deleted", delete_pods=True)
     assert not problems, "\n".join(problems)
 
@@ -392,7 +392,7 @@ SLOW_MS = 3000
 NO_DRAIN = {"runtime": {"preStopSleepSeconds": 0, "drainDelaySeconds": 0, "terminationGracePeriodSeconds": 1}}
 
 
-def _install(stack: Stack, app: str, extra_values: tuple[str, ...] = ()) -> None:  # noqa: F811
+def _install(stack: Stack, app: str, extra_values: tuple[str, ...] = ()) -> None:
     """Re-apply the app's release (colours as they are) with extra values files; wait for both colours."""
     target = release.Target(app, PROFILE, stack.namespace, None, stack.kubeconfig, extra_values)
     release.apply(target, release.colour_values(target, release.current_values(target)), timeout=300)
@@ -401,7 +401,7 @@ def _install(stack: Stack, app: str, extra_values: tuple[str, ...] = ()) -> None
                       timeout=200)  # fmt: skip
 
 
-def _slow_requests_pod_deleted(stack: Stack, app: str, out: Path) -> list[str]:  # noqa: F811
+def _slow_requests_pod_deleted(stack: Stack, app: str, out: Path) -> list[str]:
     """Every answer slowed by SLOW_MS, no keep-alive; one active pod deleted; the problems found."""
     orch = connect(app, PROFILE, namespace=stack.namespace, kubeconfig=stack.kubeconfig)
     active, _version = _active_version(orch)
@@ -433,13 +433,13 @@ def _slow_requests_pod_deleted(stack: Stack, app: str, out: Path) -> list[str]: 
 
 
 @pytest.mark.parametrize("app", APPS)
-def test_active_pod_deleted_with_requests_in_flight_loses_none(stack: Stack, app: str, artifacts: Path) -> None:  # noqa: F811
+def test_active_pod_deleted_with_requests_in_flight_loses_none(stack: Stack, app: str, artifacts: Path) -> None:
     problems = _slow_requests_pod_deleted(stack, app, artifacts / "bluegreen" / f"{app}-slow-pod-deleted")
     assert not problems, "\n".join(problems)
 
 
 @pytest.mark.parametrize("app", APPS[:1])
-def test_broken_platform_app_without_drain_loses_requests(stack: Stack, app: str, artifacts: Path) -> None:  # noqa: F811
+def test_broken_platform_app_without_drain_loses_requests(stack: Stack, app: str, artifacts: Path) -> None:
     """Deliberately broken platform: the run that is green above must go red, naming the cause.
 
     The same run as the test above, with the release's pods given no preStop delay, no drain and

@@ -27,7 +27,7 @@ from typing import Any
 
 import pytest
 
-from verification.e2e.stack import Stack, stack  # noqa: F401
+from verification.e2e.stack import Stack
 from verification.models.admission.cel import AdmissionRequest, Decision, PolicySet, pod_specs, server_defaults
 from verification.models.delivery import chart as bg
 from verification.models.rbac.authorizer import Authorizer
@@ -84,7 +84,7 @@ def renders() -> dict[tuple[str, str], dict[str, Any]]:
 
 
 @pytest.fixture(scope="module")
-def admission(stack: Stack) -> AdmissionClient:  # noqa: F811
+def admission(stack: Stack) -> AdmissionClient:
     return AdmissionClient(stack.kubeconfig)
 
 
@@ -196,14 +196,14 @@ def _record(artifacts: Path, name: str, results: list[Result], *, enforced: bool
 # --- the policy enforces, as modelled -------------------------------------------------------------
 
 
-def test_policy_is_deployed_with_deny(stack: Stack) -> None:  # noqa: F811
+def test_policy_is_deployed_with_deny(stack: Stack) -> None:
     binding = json.loads(stack.kubectl("get", "validatingadmissionpolicybinding", POLICY_NAME, "-o", "json").stdout)
     assert binding["spec"]["policyName"] == POLICY_NAME and binding["spec"]["validationActions"] == ["Deny"]
     stack.kubectl("get", "validatingadmissionpolicy", POLICY_NAME)
 
 
 def test_deployments_of_every_identity_are_refused_as_modelled(
-    stack: Stack,  # noqa: F811
+    stack: Stack,
     admission: AdmissionClient,
     platform: Platform,
     renders: dict,
@@ -232,7 +232,7 @@ def test_deployments_of_every_identity_are_refused_as_modelled(
 
 
 @pytest.fixture
-def every_kind_granted(stack: Stack) -> Iterator[None]:  # noqa: F811
+def every_kind_granted(stack: Stack) -> Iterator[None]:
     """A temporary Role in test and staging lets the four identities create every pod-producing kind
     (RBAC refuses before admission otherwise); deleted afterwards."""
     objects = []
@@ -270,7 +270,7 @@ def every_kind_granted(stack: Stack) -> Iterator[None]:  # noqa: F811
 
 
 def test_every_pod_producing_kind_is_refused_as_modelled(
-    stack: Stack,  # noqa: F811
+    stack: Stack,
     admission: AdmissionClient,
     platform: Platform,
     renders: dict,
@@ -300,7 +300,7 @@ def _without(kind: str) -> list[dict[str, Any]]:
 
 @pytest.mark.parametrize("removed", ["ValidatingAdmissionPolicyBinding", "ValidatingAdmissionPolicy"])
 def test_catalog_is_admitted_without_the_policy(
-    stack: Stack,  # noqa: F811
+    stack: Stack,
     admission: AdmissionClient,
     platform: Platform,
     renders: dict,

@@ -19,7 +19,7 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 
 from verification.cluster.cluster import Cluster
-from verification.e2e.stack import Stack, stack  # noqa: F401
+from verification.e2e.stack import Stack
 from verification.models.podsecurity import check_pod, namespace_policies
 from verification.models.podsecurity.generated import compliant, ephemeral_containers, pod_specs
 from verification.paths import MANIFESTS
@@ -64,7 +64,7 @@ def _check(rows: list[Comparison], what: str) -> None:
 
 
 @pytest.mark.parametrize("namespace", sorted(POLICIES))
-def test_admission_equals_model(stack: Stack, namespace: str) -> None:  # noqa: F811
+def test_admission_equals_model(stack: Stack, namespace: str) -> None:
     policy = POLICIES[namespace]
     specs = {f"psa-{name}": spec for name, spec in PODS.items()}
     observed = dry_run_pods(stack.kubectl, namespace, specs)
@@ -79,7 +79,7 @@ def test_admission_equals_model(stack: Stack, namespace: str) -> None:  # noqa: 
 
 
 @pytest.mark.parametrize("namespace", ["test", "staging"])
-def test_privileged_rejected_restricted_admitted_in_app_namespaces(stack: Stack, namespace: str) -> None:  # noqa: F811
+def test_privileged_rejected_restricted_admitted_in_app_namespaces(stack: Stack, namespace: str) -> None:
     observed = dry_run_pods(stack.kubectl, namespace, {"psa-privileged": PRIVILEGED, "psa-restricted": RESTRICTED})
     assert observed["psa-privileged"].outcome == "forbidden", observed["psa-privileged"]
     assert "privileged" in observed["psa-privileged"].reasons

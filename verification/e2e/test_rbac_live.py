@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from verification import catalog
-from verification.e2e.stack import Stack, stack  # noqa: F401
+from verification.e2e.stack import Stack
 from verification.models.rbac.authorizer import Authorizer, Request, impersonated_groups, service_account_user
 from verification.models.rbac.checks import expectations, identities_in_scope
 from verification.models.rbac.intent import PermissionsIntent, load_intent
@@ -49,7 +49,7 @@ def repository() -> tuple[list[dict[str, Any]], Authorizer, PermissionsIntent]:
 
 
 @pytest.fixture(scope="module")
-def live_objects(stack: Stack) -> list[dict[str, Any]]:  # noqa: F811
+def live_objects(stack: Stack) -> list[dict[str, Any]]:
     return live_rbac_objects(stack.cluster)
 
 
@@ -59,7 +59,7 @@ def live_model(live_objects: list[dict[str, Any]]) -> Authorizer:
 
 
 @pytest.fixture(scope="module")
-def sar(stack: Stack) -> SarClient:  # noqa: F811
+def sar(stack: Stack) -> SarClient:
     return SarClient(stack.kubeconfig)
 
 

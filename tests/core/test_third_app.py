@@ -23,8 +23,8 @@ pytestmark = pytest.mark.slow
 MODEL, NEW = "sample2-app", "sample3-app"  # the new app reuses the model app's source
 COPIED = ("platform", "verification", "conftest.py", "pyproject.toml", ".gitlab-ci.yml")
 GENERATED = shutil.ignore_patterns("node_modules", "__pycache__", "vendor", "wheels", ".mypy_cache", "*.pyc")
-# The conformance modules whose models enumerate apps (renders, exposure, availability, dashboards).
-CONFORMANCE = ("test_charts.py", "test_exposure.py", "test_availability.py", "test_dashboards.py")
+# Conformance modules whose models enumerate apps (renders, exposure, availability, dashboards, ArgoCD).
+CONFORMANCE = ("test_charts.py", "test_exposure.py", "test_availability.py", "test_dashboards.py", "test_argocd.py")
 PLAN = """
 import json
 from verification import catalog
@@ -64,6 +64,14 @@ def add_third_app(root: Path) -> None:
     rows = yaml.safe_load(workloads.read_text())
     rows += [_renamed(row) for row in rows if row["labels"].get("app.kubernetes.io/name") == MODEL]
     workloads.write_text(yaml.safe_dump(rows, sort_keys=False))
+
+
+def add_applications(root: Path) -> None:
+    """ArgoCD: the model app's Application of each GitOps environment, renamed, in a file of its own."""
+    argocd = root / "platform" / "manifests" / "argocd"
+    docs = [d for f in sorted(argocd.glob("apps-*.yaml")) for d in yaml.safe_load_all(f.read_text()) if d]
+    ours = [_renamed(d) for d in docs if d["kind"] == "Application" and d["metadata"]["name"].startswith(f"{MODEL}-")]
+    (argocd / f"apps-{NEW}.yaml").write_text(yaml.safe_dump_all(ours, sort_keys=False))
 
 
 def add_dashboard(root: Path) -> None:
@@ -129,10 +137,12 @@ def test_catalog_and_e2e_stack_plan_include_the_third_app(copy: Path) -> None:
 
 
 def test_conformance_includes_the_third_app(copy: Path) -> None:
-    # Without its dashboard the dashboards model names the new app: it is part of the model.
-    before = _conformance(copy, "test_dashboards.py")
+    # Without its dashboard and Applications, the dashboards and ArgoCD checks name the new app.
+    before = _conformance(copy, "test_dashboards.py", "test_argocd.py")
     assert f"no dashboard with uid '{NEW}'" in before["test_dashboards_are_valid_and_complete"]
+    assert f"{NEW}-staging" in before["test_every_app_has_an_application_per_environment"]
     add_dashboard(copy)
+    add_applications(copy)
     outcomes = _conformance(copy, *CONFORMANCE)
     new = {name: outcome for name, outcome in outcomes.items() if NEW in name}
     model = {name.replace(NEW, MODEL): outcome for name, outcome in new.items()}

@@ -4,6 +4,7 @@ from typing import Any
 
 import pytest
 
+from verification import catalog
 from verification.models.delivery import argocd
 
 
@@ -14,12 +15,9 @@ def install_values() -> dict[str, Any]:
 
 def test_every_app_has_an_application_per_environment(platform_objects: list[dict[str, Any]]) -> None:
     apps = argocd.applications(platform_objects)
-    expected = {
-        "sample-app-test": ("test", "develop"),
-        "sample2-app-test": ("test", "develop"),
-        "sample-app-staging": ("staging", "main"),
-        "sample2-app-staging": ("staging", "main"),
-    }
+    branches = {"test": "develop", "staging": "main"}  # GitOps environments and the branch each follows
+    expected = {f"{a}-{env}": (env, branch) for env, branch in branches.items() for a in catalog.current().apps_in(env)}
+    assert len(expected) >= 4
     found = {
         name: (argocd.app_namespace(app), app["spec"]["source"]["targetRevision"])
         for name, app in apps.items()

@@ -32,7 +32,7 @@ from verification.cluster import cluster as providers
 from verification.cluster import docker
 from verification.cluster.cluster import Cluster
 from verification.e2e import diagnostics
-from verification.e2e.stack import NAMESPACES, Stack, deploy, one_line
+from verification.e2e.stack import NAMESPACES, Stack, deploy
 from verification.errors import CommandError, UserError, WaitTimeout
 
 PYTEST_KIND_DEFAULT_NAME = "pytest-kind"
@@ -86,7 +86,7 @@ def stack(cluster: Cluster, artifacts: Path) -> Stack:
         deploy(deployed)
     except (WaitTimeout, CommandError, UserError) as exc:
         done = ", ".join(name for name, _ in deployed.phases) or "nothing"
-        pytest.fail(f"platform stack not deployed (done: {done}): {one_line(exc)}", pytrace=False)
+        pytest.fail(f"platform stack not deployed (done: {done}): {exc.line()}", pytrace=False)
     total = time.monotonic() - begun
     timings = {"total_seconds": round(total, 1), "phases": {n: round(s, 1) for n, s in deployed.phases}}
     (artifacts / "stack-timings.json").write_text(json.dumps(timings, indent=1) + "\n")

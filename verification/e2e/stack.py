@@ -290,16 +290,8 @@ def await_prometheus(stack: Stack) -> None:
             describe=lambda pending: "; ".join(pending),
         )
     except WaitTimeout as exc:
-        stack.degraded = one_line(exc)
+        stack.degraded = exc.line()
     if not stack.degraded and not_ready(stack.cluster, MONITORING_READY):
         stack.degraded = "; ".join(crashing(stack.cluster, MONITORING)) or "not Ready"
     if stack.degraded:
         print(f"\nWARNING: stack degraded, Prometheus not Ready: {stack.degraded}")
-
-
-def one_line(exc: BaseException) -> str:
-    """A failure in one line: a command's first line plus its last line of output."""
-    lines = [line.strip() for line in str(exc).strip().splitlines() if line.strip()]
-    if not lines:
-        return type(exc).__name__
-    return lines[0] if len(lines) == 1 else f"{lines[0]} ... {lines[-1]}"

@@ -8,6 +8,7 @@ import pytest
 import yaml
 
 from verification.bluegreen import release
+from verification.errors import CommandError
 from verification.models.delivery import chart
 
 TARGET = release.Target("sample-app", "e2e", "test", context="kind-platform")
@@ -59,3 +60,15 @@ def test_upgrade_passes_every_file_explicitly_with_the_configmap_driver(
     assert release.chart_label() == f"{chart_meta['name']}-{chart_meta['version']}"
     assert "--reuse-values" not in cmd
     assert seen["env"]["HELM_DRIVER"] == "configmap"
+
+
+def test_a_failing_helm_get_values_is_a_command_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    # mypy found it: the command held helm's Path, and CommandError's shlex.join raised TypeError instead.
+    def fake_run(cmd: list[Any], **kwargs: Any) -> subprocess.CompletedProcess[str]:
+        return subprocess.CompletedProcess(cmd, 1, "", "Error: Kubernetes cluster unreachable")
+
+    monkeypatch.setattr(release, "run", fake_run)
+    monkeypatch.setattr(chart, "helm", lambda: Path("/pinned/helm"))
+    with pytest.raises(CommandError, match="cluster unreachable") as raised:
+        release.current_values(TARGET)
+    assert raised.value.cmd[:3] == ["/pinned/helm", "get", "values"]

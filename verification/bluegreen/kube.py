@@ -96,6 +96,7 @@ class Kube:
             raise
         want = dep.spec.replicas if dep.spec.replicas is not None else 1
         status = dep.status
+        assert status is not None and dep.metadata is not None  # the API server fills both on a read
         rolled_out = (
             (status.observed_generation or 0) >= (dep.metadata.generation or 0)
             and (status.updated_replicas or 0) == want
@@ -121,7 +122,8 @@ class Kube:
             if exc.status == 404:
                 return None
             raise
-        return (svc.spec.selector or {}).get("color")
+        selector = svc.spec.selector if svc.spec is not None else None
+        return (selector or {}).get("color")
 
     def ready_endpoint_pods(self, service: str) -> tuple[str, ...]:
         """Pods behind the Service's ready endpoints (EndpointSlices: what kube-proxy routes to)."""
@@ -136,12 +138,12 @@ class Kube:
                     "the orchestrator needs it to verify which pods each Service routes to"
                 ) from None
             raise
-        pods = set()
+        pods: set[str] = set()
         for item in slices:
             for endpoint in item.endpoints or []:
                 ready = endpoint.conditions.ready if endpoint.conditions else None
                 # The API says: nil means unknown, to be treated as ready.
-                if ready is not False and endpoint.target_ref is not None:
+                if ready is not False and endpoint.target_ref is not None and endpoint.target_ref.name:
                     pods.add(endpoint.target_ref.name)
         return tuple(sorted(pods))
 
@@ -171,7 +173,7 @@ def _env_value(pod_spec: Any, name: str) -> str | None:
     """A variable of the app container (the one named `app`, else the first that sets it)."""
     found = None
     for container in pod_spec.containers:
-        value = next((e.value for e in container.env or [] if e.name == name), None)
+        value: str | None = next((e.value for e in container.env or [] if e.name == name), None)
         if container.name == APP_CONTAINER and value is not None:
             return value
         found = found if found is not None else value

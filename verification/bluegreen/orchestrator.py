@@ -15,7 +15,7 @@ values with the new colour, so the idle colour keeps its exact pods.
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 from rich.console import Console
 from rich.table import Table
@@ -95,12 +95,12 @@ class Orchestrator:
         console: Console | None = None,
         on_event: Callable[[str], object] | None = None,
         get_url: Callable[[str, str], Answer] | None = None,
-        apply: Callable[[release.Target, dict], None] | None = None,
-        read_values: Callable[[release.Target], dict | None] | None = None,
+        apply: Callable[[release.Target, dict[str, Any]], None] | None = None,
+        read_values: Callable[[release.Target], dict[str, Any] | None] | None = None,
         plan_flip: Callable[[release.Target, str, str, str | None], Plan] | None = None,
-        plan_deploy: Callable[[release.Target, dict], Plan] | None = None,
-        pin: Callable[[release.Target, dict], dict] | None = None,
-        flip: Callable[[release.Target, dict], None] | None = None,
+        plan_deploy: Callable[[release.Target, dict[str, Any]], Plan] | None = None,
+        pin: Callable[[release.Target, dict[str, Any]], dict[str, Any]] | None = None,
+        flip: Callable[[release.Target, dict[str, Any]], None] | None = None,
         dry_run: bool = False,
         change_profile: bool = False,
     ) -> None:

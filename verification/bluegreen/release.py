@@ -60,7 +60,7 @@ def _scope(target: Target) -> list[str]:
 
 
 def _values(target: Target, *, computed: bool) -> dict[str, Any] | None:
-    cmd = [chart.helm(), "get", "values", target.app, *_scope(target), "--output", "json"]
+    cmd = [str(chart.helm()), "get", "values", target.app, *_scope(target), "--output", "json"]
     if computed:
         cmd.append("--all")
     proc = run(cmd, check=False, env=helm_env(), timeout=60)
@@ -83,7 +83,7 @@ def stored_values(target: Target) -> dict[str, Any] | None:
 
 def stored_manifest(target: Target) -> list[dict[str, Any]]:
     """The objects of the release's current revision, as Helm rendered and stored them."""
-    cmd = [chart.helm(), "get", "manifest", target.app, *_scope(target)]
+    cmd = [str(chart.helm()), "get", "manifest", target.app, *_scope(target)]
     proc = run(cmd, env=helm_env(), timeout=60)
     return load_documents_from_text(proc.stdout, f"helm get manifest {target.app}")
 
@@ -149,7 +149,7 @@ def pin_active(target: Target, colours: dict[str, Any], stored: dict[str, Any] |
 
 def _upgrade(target: Target, values_args: list[str], timeout: float) -> None:
     cmd = [
-        chart.helm(),
+        str(chart.helm()),
         "upgrade",
         "--install",
         target.app,

@@ -18,6 +18,7 @@ from dataclasses import astuple, dataclass, field
 from multiprocessing.connection import Connection
 from multiprocessing.synchronize import Event as EventType
 from pathlib import Path
+from typing import Any
 
 import httpcore
 import httpx
@@ -137,7 +138,7 @@ class _Lane:
         self.request = httpcore.Request("GET", cfg.url, headers=headers, extensions=extensions)
         self.on_wire: int | None = None
 
-    async def _trace(self, event: str, info: dict) -> None:
+    async def _trace(self, event: str, info: dict[str, Any]) -> None:
         # The moment the request really leaves: the TCP connect of a new connection, or the
         # request headers on a reused one (httpcore's trace events).
         if self.on_wire is None and event in _ON_WIRE:
@@ -213,7 +214,7 @@ async def _send(
             started = lane.on_wire or taken
         records.append(Record(seq, epoch(scheduled), epoch(started), done - scheduled, status, error, version))
 
-    pending: set[asyncio.Task] = set()
+    pending: set[asyncio.Task[None]] = set()
     try:
         for seq in seqs:
             if stopped():

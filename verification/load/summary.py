@@ -4,6 +4,7 @@ import math
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
 from verification.load.records import Record
 
@@ -37,7 +38,7 @@ class Summary:
     def rate_ratio(self) -> float:
         return self.achieved_rate / self.target_rate if self.target_rate else math.nan
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return {**asdict(self), "rate_ratio": self.rate_ratio}
 
     def format(self) -> str:

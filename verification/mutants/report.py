@@ -3,11 +3,15 @@
 import json
 from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
 from verification.mutants.runner import EQUIVALENT, ERROR, KILLED, STALE, SURVIVED, Result
 
+# The figures of a run, by name (counts per outcome, kill rate, wall seconds, jobs), as the JSON report has them.
+Figures = dict[str, int | float | None]
 
-def summary(results: list[Result], seconds: float, jobs: int) -> dict:
+
+def summary(results: list[Result], seconds: float, jobs: int) -> Figures:
     counts = {o: sum(r.outcome == o for r in results) for o in (KILLED, SURVIVED, EQUIVALENT, STALE, ERROR)}
     measured = counts[KILLED] + counts[SURVIVED] + counts[ERROR]  # non-equivalent, applicable
     return {
@@ -26,7 +30,7 @@ def failed(results: list[Result]) -> bool:
     return any(r.outcome in (SURVIVED, STALE, ERROR) for r in results)
 
 
-def render(results: list[Result], figures: dict) -> str:
+def render(results: list[Result], figures: Figures) -> str:
     lines = []
     for outcome, title in (
         (SURVIVED, "SURVIVED (no conformance test failed)"),
@@ -56,7 +60,7 @@ def render(results: list[Result], figures: dict) -> str:
     return "\n".join(lines)
 
 
-def write_json(results: list[Result], figures: dict, path: Path, selection: dict) -> Path:
+def write_json(results: list[Result], figures: Figures, path: Path, selection: dict[str, Any]) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     data = {"summary": figures, "selection": selection, "mutants": [asdict(r) for r in results]}
     path.write_text(json.dumps(data, indent=2) + "\n")

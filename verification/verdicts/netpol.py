@@ -18,7 +18,7 @@ from typing import Any
 
 from verification.cluster import cni
 from verification.errors import UserError
-from verification.models.netpol.model import Model, Workload, policies_from
+from verification.models.netpol.model import Model, Policy, Workload, policies_from
 from verification.paths import REPO_ROOT
 from verification.verdicts.grid import Grid
 from verification.verdicts.verdict import Row, Verdict
@@ -121,7 +121,7 @@ def load_deviations(path: Path = cni.DEVIATIONS_FILE) -> list[Deviation]:
     return found
 
 
-def _comparable(policy) -> Any:
+def _comparable(policy: Policy) -> Policy:
     return dataclasses.replace(policy, source="")
 
 

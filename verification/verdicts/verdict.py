@@ -15,7 +15,7 @@ pair per port) or rows (one compared item each: a SubjectAccessReview, a pod's a
 """
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 from functools import cached_property
 
 from verification.verdicts.grid import Grid, differing, layout, legend, union
@@ -102,9 +102,9 @@ class Verdict:
 
 def table(rows: Sequence[Row]) -> str:
     """Rows as aligned columns: subject, expected, observed and (when any row has one) cause."""
-    header = ("subject", "expected", "observed", "cause")
-    lines = [header, *((r.subject, r.expected, r.observed, r.cause) for r in rows)]
-    if not any(r.cause for r in rows):
-        lines = [line[:3] for line in lines]
+    width = 4 if any(r.cause for r in rows) else 3
+    lines: list[tuple[str, ...]] = [
+        line[:width] for line in [("subject", "expected", "observed", "cause")] + [astuple(r)[:4] for r in rows]
+    ]
     widths = [min(ROW_WIDTH, max(len(line[i]) for line in lines)) for i in range(len(lines[0]))]
     return "\n".join("  ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)).rstrip() for line in lines)

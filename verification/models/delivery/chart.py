@@ -173,7 +173,8 @@ def render(
     other(active)  # validates the colour
     namespace = namespace or namespace_for(env)
     with tempfile.TemporaryDirectory(prefix="bluegreen-") as tmp:
-        cmd = [helm(), "template", app, str(chart), "--namespace", namespace, "--kube-version", kube_version()]
+        cmd: list[str | Path] = [helm(), "template", app, str(chart), "--namespace", namespace, "--kube-version"]
+        cmd.append(kube_version())
         cmd += helm_values_args(app, env, {**(overrides or {}), "activeColor": active}, Path(tmp), extra_files)
         try:
             proc = run(cmd, timeout=60)
@@ -193,7 +194,8 @@ def render_many(keys: Iterable[tuple[str, str, str]], **kwargs: Any) -> dict[tup
 
 def lint(app: str, env: str, *, chart: Path = CHART) -> list[str]:
     """`helm lint --strict` findings above INFO for one release's values (empty = clean)."""
-    cmd = [helm(), "lint", "--strict", str(chart), "--namespace", namespace_for(env), "--kube-version", kube_version()]
+    cmd: list[str | Path] = [helm(), "lint", "--strict", str(chart), "--namespace", namespace_for(env)]
+    cmd += ["--kube-version", kube_version()]
     for path in values_files(app, env):
         cmd += ["-f", str(path)]
     proc = run(cmd, check=False, timeout=60)
@@ -224,7 +226,9 @@ def _env(container: dict[str, Any]) -> dict[str, str]:
 
 def selects(selector: Mapping[str, str] | None, labels: Mapping[str, str]) -> bool:
     """Service selector semantics: a non-empty selector selects pods carrying all its labels."""
-    return bool(selector) and all(labels.get(k) == v for k, v in selector.items())
+    if not selector:
+        return False
+    return all(labels.get(k) == v for k, v in selector.items())
 
 
 def colour_deployments(r: Render) -> dict[str, dict[str, Any] | None]:

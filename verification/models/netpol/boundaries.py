@@ -33,7 +33,7 @@ intent does not.
 
 import dataclasses
 import ipaddress
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from functools import cached_property
@@ -189,7 +189,7 @@ class _Builder:
         policy, so its boundary ports go onto the workload itself (the intent's rows for it apply)."""
         real = {(w.namespace, tuple(sorted(w.labels.items()))): w for w in self.workloads}
         extra: dict[str, tuple[list[Port], list[str]]] = {}
-        found = []
+        found: list[Synthetic] = []
         for key, (kind, ports, reasons) in sorted(self.pods.items()):
             if key in real:
                 extra[real[key].key] = (ports, reasons)
@@ -322,7 +322,7 @@ def with_addresses(workloads: Sequence[Workload], subnet: str = POD_SUBNET) -> l
     Whether an ipBlock admits pod addresses is implementation-defined, so the plain truth table
     leaves pods without addresses; the boundary check assumes the worst (most implementations,
     the kind clusters' CNI included, match them), so an ipBlock holding pod addresses opens what it holds."""
-    hosts = ipaddress.ip_network(subnet).hosts()
+    hosts: Iterator[ipaddress.IPv4Address | ipaddress.IPv6Address] = iter(ipaddress.ip_network(subnet).hosts())
     next(hosts)  # the subnet's first address is usually a gateway
     return [w if w.ip is not None else dataclasses.replace(w, ip=next(hosts)) for w in workloads]
 

@@ -176,13 +176,11 @@ def namespace_violations(objects: Sequence[Mapping[str, Any]]) -> list[str]:
     """Each platform namespace exists with its conventions labels and complete PSA labels."""
     found: dict[str, Mapping[str, Any]] = {}
     violations = []
-    for obj in iter_kind(objects, "Namespace"):
-        name = obj["metadata"].get("name")
+    for declared in iter_kind(objects, "Namespace"):
+        name = declared["metadata"].get("name")
         if name in found:
-            violations.append(
-                f"namespace {name}: defined twice ({source_of(dict(found[name]))}, {source_of(dict(obj))})"
-            )
-        found[name] = obj
+            violations.append(f"namespace {name}: defined twice ({source_of(found[name])}, {source_of(declared)})")
+        found[name] = declared
     for ns, wanted in NAMESPACE_LABELS.items():
         obj = found.get(ns)
         if obj is None:

@@ -13,6 +13,7 @@ import time
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Protocol
 
@@ -95,25 +96,28 @@ def run_case(case: FaultCase, side: Side, rules: RuleSet, timing: Profile, out: 
             Observation(case.name, expected.name, expected.labels["severity"], receiver, bound(expected, rules, timing))
         )
     wait = side.patience
+
+    def arrival(expected: ExpectedAlert, receiver: str, status: str, after: float, timeout: float) -> float:
+        """When the notification arrived (epoch); WaitTimeout if it did not in time."""
+        what = f"{case.name}: {expected.name} {status} at {receiver}"
+        received = wait_for(partial(side.first, receiver, expected.labels, status, after), what=what,
+                            timeout=timeout, interval=wait.interval)  # fmt: skip
+        assert received is not None  # wait_for returns a truthy answer
+        return received
+
     with side.traffic(case, out):
         started = time.time()
         side.inject(case)
         try:
             for observation, (expected, receiver) in zip(result.observations, notified, strict=True):
                 try:
-                    received = wait_for(
-                        lambda e=expected, r=receiver: side.first(r, e.labels, "firing", started),
-                        what=f"{case.name}: {expected.name} firing at {receiver}",
-                        timeout=observation.bound + wait.fired,
-                        interval=wait.interval,
-                    )
+                    observation.fired_after = arrival(expected, receiver, "firing", started,
+                                                      observation.bound + wait.fired) - started  # fmt: skip
                 except WaitTimeout:
                     result.problems.append(side.missed(expected, receiver, started))
-                    continue
-                observation.fired_after = received - started
             for expected in case.alerts:  # Prometheus agrees, inhibited alerts included
                 try:
-                    wait_for(lambda e=expected: side.firing(e.labels), what=f"{expected.name} firing in Prometheus",
+                    wait_for(partial(side.firing, expected.labels), what=f"{expected.name} firing in Prometheus",
                              timeout=wait.prometheus, interval=wait.interval)  # fmt: skip
                 except WaitTimeout:
                     result.problems.append(f"{expected.name} {expected.labels} is not firing in Prometheus")
@@ -124,16 +128,9 @@ def run_case(case: FaultCase, side: Side, rules: RuleSet, timing: Profile, out: 
             if observation.fired_after is None:
                 continue
             try:
-                received = wait_for(
-                    lambda e=expected, r=receiver: side.first(r, e.labels, "resolved", cleared),
-                    what=f"{case.name}: {expected.name} resolved at {receiver}",
-                    timeout=wait.resolved,
-                    interval=wait.interval,
-                )
+                observation.resolved_after = arrival(expected, receiver, "resolved", cleared, wait.resolved) - cleared
             except WaitTimeout as exc:
                 result.problems.append(str(exc))
-                continue
-            observation.resolved_after = received - cleared
         result.problems += side.unexpected(case, started)
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)

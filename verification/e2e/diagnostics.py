@@ -72,7 +72,7 @@ def collect(cluster: Cluster, namespaces: Iterable[str], dest: Path, seconds: fl
             failures.append(f"kubectl {' '.join(args)}: exit {proc.returncode}: {proc.stderr.strip()[-300:]}")
         if into:
             (dest / into).write_text(proc.stdout)
-        return proc.stdout
+        return str(proc.stdout)
 
     kubectl("get", "nodes", "-o", "wide", into="nodes.txt")
     kubectl("get", "pods", "-A", "-o", "wide", into="all-pods.txt")

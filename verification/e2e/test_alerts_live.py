@@ -28,7 +28,7 @@ import pytest
 import yaml
 
 from verification.alerting import scenario
-from verification.alerting.loopback import loopback_alertmanager_config, profile
+from verification.alerting.loopback import Profile, loopback_alertmanager_config, profile
 from verification.e2e import diagnostics
 from verification.e2e.stack import APP_NAMESPACE, APPS, MONITORING, Stack, apply
 from verification.load import LoadConfig, background
@@ -92,7 +92,7 @@ def route_receivers(route: dict[str, Any]) -> list[str]:
     return [route.get("receiver", ""), *(r for child in route.get("routes") or [] for r in route_receivers(child))]
 
 
-def apply_alertmanager(live: Live, cfg: dict[str, Any], timing, out: Path) -> dict[str, Any]:
+def apply_alertmanager(live: Live, cfg: dict[str, Any], timing: Profile, out: Path) -> dict[str, Any]:
     """Apply `cfg` in loopback form and wait until Alertmanager runs it; returns the loopback form."""
     looped = loopback_alertmanager_config(cfg, WEBHOOK, TOKEN_FILE, timing)
     out.mkdir(parents=True, exist_ok=True)
@@ -173,17 +173,19 @@ def test_heartbeat_reaches_its_receiver_and_repeats(live: Live) -> None:
     assert repeat, f"the heartbeat route {heartbeat} sets no repeat_interval"
     for receiver in expected.receivers:
         first = wait_for(
-            lambda r=receiver: live.first(r, expected.labels, "firing", live.since),
+            functools.partial(live.first, receiver, expected.labels, "firing", live.since),
             what=f"Watchdog at receiver {receiver} after the configuration was applied",
             timeout=repeat + 120,
             interval=2,
         )
+        assert first is not None  # wait_for returns a truthy answer
         second = wait_for(
-            lambda r=receiver, f=first: live.first(r, expected.labels, "firing", f + 1),
+            functools.partial(live.first, receiver, expected.labels, "firing", first + 1),
             what=f"the Watchdog repeated at {receiver} (route repeat_interval {repeat:.0f}s)",
             timeout=repeat + 60,
             interval=2,
         )
+        assert second is not None
         gap = second - first
         print(f"\nWatchdog at {receiver} {first - live.since:.0f}s after the configuration was applied, "
               f"repeated after {gap:.0f}s (repeat_interval {repeat:.0f}s)")  # fmt: skip
@@ -289,7 +291,7 @@ def test_every_dashboard_panel_query_returns_data(live: Live, stack: Stack, arti
             running.callback(live.set_fault, app, None)
         for app in APPS:
             labels = {"app": app, "env": APP_NAMESPACE}
-            wait_for(lambda m=labels: live.firing(m), what=f"an alert of {app} firing", timeout=240, interval=3)
+            wait_for(functools.partial(live.firing, labels), what=f"an alert of {app} firing", timeout=240, interval=3)
         results = {}
         for query in dashboards.queries(boards):
             if query.dashboard in NO_DATA_ON_E2E:

@@ -56,7 +56,9 @@ class Live:
     def notifications(self) -> list[dict[str, Any]]:
         return self._raw(f"/api/v1/namespaces/{RECEIVER_NS}/services/{RECEIVER}:http/proxy/notifications") or []
 
-    def matching(self, labels: dict[str, str], status: str, after: float) -> Iterator[tuple[dict, dict, float]]:
+    def matching(
+        self, labels: dict[str, str], status: str, after: float
+    ) -> Iterator[tuple[dict[str, Any], dict[str, Any], float]]:
         """(notification, alert, received epoch) for alerts with `labels` and `status` received since `after`."""
         for note in self.notifications():
             received = _epoch(note["received_at"])

@@ -66,9 +66,6 @@ class Catalog:
         """App -> NodePort of its active Service's http port in `env` (apps without one left out)."""
         return {a: self.apps[a].node_ports[env] for a in self.apps_in(env) if env in self.apps[a].node_ports}
 
-    def images(self) -> dict[str, str]:
-        return {name: app.image for name, app in self.apps.items()}
-
 
 def load(root: Path = REPO_ROOT) -> Catalog:
     platform = root / "platform"

@@ -8,6 +8,7 @@ import pytest
 from verification import catalog
 from verification.errors import UserError
 from verification.paths import REPO_ROOT
+from verification.yamlio import load_file
 
 # Hand-checked against platform/environments/*/, platform/apps/*/app.yaml and platform/versions.yaml.
 APPS = ("sample-app", "sample2-app")
@@ -20,7 +21,7 @@ def test_the_repository_has_two_apps_in_three_environments() -> None:
     assert all(cat.apps_in(env) == APPS for env in cat.environments)
     assert cat.node_ports("e2e") == {"sample-app": 30080, "sample2-app": 30081}
     assert cat.node_ports("test") == {} and cat.node_ports("staging") == {}
-    assert cat.images() == {app: f"registry.example.local/platform/{app}:1.0.0" for app in APPS}
+    assert [cat.app(a).image for a in APPS] == [f"registry.example.local/platform/{a}:1.0.0" for a in APPS]
 
 
 def test_each_app_says_how_it_runs_from_source() -> None:
@@ -119,3 +120,11 @@ def test_missing_image_and_misnamed_values(root: Path) -> None:
     values = root / "platform" / "environments" / "staging" / "sample-app.yaml"
     values.write_text(values.read_text().replace("app: sample-app", "app: sample2-app"))
     assert _refusal(root) == f"{values}: app is 'sample2-app', but the file names 'sample-app' (make them equal)"
+
+
+def test_e2e_node_ports_are_published_by_kind() -> None:
+    """A new app's e2e NodePort must be one kind publishes on the host (platform/kind/cluster.yaml)."""
+    cluster = load_file(REPO_ROOT / "platform" / "kind" / "cluster.yaml")
+    published = {m["containerPort"] for node in cluster["nodes"] for m in node.get("extraPortMappings") or []}
+    ports = catalog.current().node_ports("e2e")
+    assert set(ports.values()) <= published, f"NodePorts {ports}, kind publishes {sorted(published)}"

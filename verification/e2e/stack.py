@@ -198,7 +198,7 @@ def nodeport_quota(cluster: Cluster) -> None:
     """e2e only: room for the e2e profile's NodePorts in namespace test, from the e2e overlay.
 
     A NodePort Service takes one node port per Service port, so each app's active Service (http
-    and metrics) needs 2 and the two apps 4; platform/manifests/namespaces/test.yaml allows none
+    and metrics) needs 2; platform/manifests/namespaces/test.yaml allows none
     (`services.nodeports: "0"`), so the overlay raises it on the e2e cluster only.
     """
     overlay = e2e_overlay()

@@ -119,8 +119,8 @@ def test_one_failed_session_fixture_is_collected_once_for_every_test(pytester: p
     # No namespace was recorded: every platform namespace, once for both tests.
     assert asked.count("get events -n monitoring --sort-by=.lastTimestamp") == 1
     assert not (artifacts / "test_fake.test_needs_broken_b").exists()
-    result.stdout.fnmatch_lines([f"FAILED test_fake.py::test_needs_broken_a: {folder}",
-                                 f"FAILED test_fake.py::test_needs_broken_b: {folder}"])  # fmt: skip
+    result.stdout.fnmatch_lines([f"ERROR test_fake.py::test_needs_broken_a: {folder}",
+                                 f"ERROR test_fake.py::test_needs_broken_b: {folder}"])  # fmt: skip
 
 
 def test_junit_carries_the_verdict_and_the_folder(pytester: pytest.Pytester) -> None:

@@ -132,7 +132,8 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: p
     failures = config.stash.get(diagnostics.FAILURES, None)
     if failures:
         terminalreporter.section("e2e diagnostics")
+        errors = {report.nodeid for report in terminalreporter.stats.get("error", [])}  # setup/teardown failed
         for nodeid, folder in failures.folders.items():
-            terminalreporter.write_line(f"FAILED {nodeid}: {folder}", red=True)
+            terminalreporter.write_line(f"{'ERROR' if nodeid in errors else 'FAILED'} {nodeid}: {folder}", red=True)
         if failures.kind_logs:
             terminalreporter.write_line(failures.kind_logs)

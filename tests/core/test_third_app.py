@@ -23,8 +23,9 @@ pytestmark = pytest.mark.slow
 MODEL, NEW = "sample2-app", "sample3-app"  # the new app reuses the model app's source
 COPIED = ("platform", "verification", "conftest.py", "pyproject.toml", ".gitlab-ci.yml")
 GENERATED = shutil.ignore_patterns("node_modules", "__pycache__", "vendor", "wheels", ".mypy_cache", "*.pyc")
-# Conformance modules whose models enumerate apps (renders, exposure, availability, dashboards, ArgoCD).
-CONFORMANCE = ("test_charts.py", "test_exposure.py", "test_availability.py", "test_dashboards.py", "test_argocd.py")
+# Conformance modules whose models enumerate apps; BEFORE: those that name an app's missing data.
+BEFORE = ("test_dashboards.py", "test_argocd.py", "test_gitlab_ci.py")
+CONFORMANCE = ("test_charts.py", "test_exposure.py", "test_availability.py", *BEFORE)
 PLAN = """
 import json
 from verification import catalog
@@ -72,6 +73,14 @@ def add_applications(root: Path) -> None:
     docs = [d for f in sorted(argocd.glob("apps-*.yaml")) for d in yaml.safe_load_all(f.read_text()) if d]
     ours = [_renamed(d) for d in docs if d["kind"] == "Application" and d["metadata"]["name"].startswith(f"{MODEL}-")]
     (argocd / f"apps-{NEW}.yaml").write_text(yaml.safe_dump_all(ours, sort_keys=False))
+
+
+def add_pipeline(root: Path) -> None:
+    """GitLab CI: the model app's pipeline file, renamed, included by .gitlab-ci.yml."""
+    ci = root / "platform" / "ci"
+    (ci / f"{NEW}.yml").write_text((ci / f"{MODEL}.yml").read_text().replace(MODEL, NEW))
+    include = f"  - local: platform/ci/{MODEL}.yml\n"
+    _replace(root / ".gitlab-ci.yml", include, include + include.replace(MODEL, NEW))
 
 
 def add_dashboard(root: Path) -> None:
@@ -137,17 +146,19 @@ def test_catalog_and_e2e_stack_plan_include_the_third_app(copy: Path) -> None:
 
 
 def test_conformance_includes_the_third_app(copy: Path) -> None:
-    # Without its dashboard and Applications, the dashboards and ArgoCD checks name the new app.
-    before = _conformance(copy, "test_dashboards.py", "test_argocd.py")
+    # Without its dashboard, Applications and pipeline, those checks name the new app.
+    before = _conformance(copy, *BEFORE)
     assert f"no dashboard with uid '{NEW}'" in before["test_dashboards_are_valid_and_complete"]
     assert f"{NEW}-staging" in before["test_every_app_has_an_application_per_environment"]
+    assert f"{NEW}:deploy-test is missing" in before["test_job_definitions"]
     add_dashboard(copy)
     add_applications(copy)
+    add_pipeline(copy)
     outcomes = _conformance(copy, *CONFORMANCE)
-    new = {name: outcome for name, outcome in outcomes.items() if NEW in name}
+    new = {name: outcome for name, outcome in outcomes.items() if NEW in name and MODEL not in name}
     model = {name.replace(NEW, MODEL): outcome for name, outcome in new.items()}
     assert len(new) >= 20 and "passed" in new.values()
     # The new app fares exactly as the app it was copied from (a missing tool or schema fails both).
     assert {name: o == "passed" for name, o in model.items()} == {name: outcomes[name] == "passed" for name in model}
-    shared = {name: o for name, o in outcomes.items() if "sample" not in name}
+    shared = {name: o for name, o in outcomes.items() if "sample" not in name or (MODEL in name and NEW in name)}
     assert all(o == "passed" for o in shared.values()), shared

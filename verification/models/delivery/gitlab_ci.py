@@ -683,11 +683,3 @@ def grid(evaluation: Evaluation) -> str:
         lines.append(f"{name:{width}}  " + "  ".join(f"{c:11}" for c in cells))
     legend = [f"S{i + 1}: {p.scenario.label}" for i, p in enumerate(evaluation.pipelines)]
     return "\n".join([*lines, "(af = allow_failure)", *legend])
-
-
-def copy_ci_tree(root: Path, target: Path) -> Path:
-    """A copy of the pipeline files only (for mutation tests)."""
-    for name in ci_files(root):
-        (target / name).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(root / name, target / name)
-    return target

@@ -21,14 +21,13 @@ clusterrole-aggregation controller:
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
-from pathlib import Path
 from typing import Any
 
 from verification.errors import UserError
 from verification.models import selectors
 from verification.models.rbac.defaults import DEFAULT_OBJECTS, DEFAULTS_SOURCE
 from verification.models.rbac.resources import ResourceCatalog
-from verification.yamlio import load_manifests, source_of
+from verification.yamlio import source_of
 
 RBAC_GROUP = "rbac.authorization.k8s.io"
 RBAC_KINDS = ("Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding")
@@ -301,10 +300,6 @@ class Authorizer:
             roles += [r for r in default_roles if (r.kind, r.namespace, r.name) not in own]
             bindings += [b for b in default_bindings if (b.kind, b.namespace, b.name) not in own_bindings]
         return cls(roles, bindings, ResourceCatalog.with_crds(objects))
-
-    @classmethod
-    def from_manifests(cls, paths: Iterable[Path | str], *, defaults: bool = True) -> "Authorizer":
-        return cls.from_objects(load_manifests(paths), defaults=defaults)
 
     # -- role resolution ---------------------------------------------------------------------
 

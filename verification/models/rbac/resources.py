@@ -176,10 +176,6 @@ class ResourceCatalog:
                 return candidate
         return None
 
-    def is_namespaced(self, resource: str, group: str) -> bool | None:
-        found = self.lookup(resource, group)
-        return found.namespaced if found else None
-
     def resolve(self, text: str, subresource: str = "", group: str | None = None) -> ResolvedResource:
         """`pods`, `pods/log`, `deployments.apps`, `deploy`, `*`, `*/scale`, `deployments.v1.apps`."""
         if not text or any(c.isspace() for c in text):

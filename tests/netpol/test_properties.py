@@ -3,10 +3,19 @@
 import copy
 import ipaddress
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from verification.models.netpol.model import EGRESS, INGRESS, NAME_LABEL, Port, Workload, parse_policy, truth_table
+from verification.models.netpol.model import (
+    EGRESS,
+    INGRESS,
+    NAME_LABEL,
+    Model,
+    Port,
+    Workload,
+    parse_policy,
+    truth_table,
+)
 
 NAMESPACES = ("x", "y", "z")
 LABEL_KEYS = ("app", "tier")
@@ -145,3 +154,32 @@ def test_adding_a_default_deny_never_adds_a_connection(raw: list[dict], ws: list
 def test_table_has_every_ordered_pair_and_destination_port(raw: list[dict], ws: list[Workload]) -> None:
     expected = {(s.key, f"{d.key}:{p.port}/{p.protocol}") for s in ws for d in ws for p in d.ports}
     assert set(table(raw, ws)) == expected
+
+
+# Two sources one rule tells apart, towards a destination whose named port the rule names.
+_ONE_OF_TWO = {
+    "kind": "NetworkPolicy",
+    "metadata": {"name": "p0", "namespace": "x"},
+    "spec": {
+        "podSelector": {},
+        "ingress": [{"from": [{"podSelector": {"matchLabels": {"app": "a"}}}], "ports": [{"port": "http"}]}],
+    },
+}
+_TWO_SOURCES = [
+    Workload("x", "w0", {"app": "a"}, (Port(80, "TCP", "http"), Port(81, "TCP"))),
+    Workload("x", "w1", {"app": "b"}, (Port(80, "TCP"),)),
+]
+
+
+@PROPERTY
+@given(policies, workloads())
+@example([_ONE_OF_TWO], _TWO_SOURCES)
+def test_truth_table_cells_equal_single_verdicts(raw: list[dict], ws: list[Workload]) -> None:
+    # The table decides each distinct (rules admitting the peer, destination) once and shares the
+    # answer; a connection asked on its own must get the same verdict, reasons included.
+    parsed = [parse_policy(copy.deepcopy(p)) for p in raw]
+    matrix = Model(parsed, NS_LABELS).truth_table(ws)
+    alone = Model(parsed, NS_LABELS)
+    for (_, _), verdict in matrix.verdicts.items():
+        single = alone.verdict(verdict.src, verdict.dst, verdict.port)
+        assert (verdict.egress, verdict.ingress) == (single.egress, single.ingress), single.explain()

@@ -52,11 +52,18 @@ def port_grids(table: Table, workloads: Sequence[Workload]) -> list[Grid]:
         for p in w.ports:
             columns.setdefault(p.label, []).append(w.key)
     cells: dict[str, dict[tuple[str, str], bool]] = {label: {} for label in columns}
+    # Each target's grid and column, split once (a table holds one row per source of each target).
+    where = {w.target(p): (cells[p.label], w.key) for w in workloads for p in w.ports}
     for src, row in table.items():
         for target, allowed in row.items():
-            dst, _, label = target.rpartition(":")
-            if label in cells:  # a port no listed workload has is no cell of these grids
-                cells[label][(src, dst)] = allowed
+            found = where.get(target)
+            if found is None:
+                dst, _, label = target.rpartition(":")
+                if label not in cells:  # a port no listed workload has is no cell of these grids
+                    continue
+                found = where[target] = (cells[label], dst)
+            grid, dst = found
+            grid[(src, dst)] = allowed
     rows = tuple(w.key for w in workloads)
     order = sorted(columns, key=lambda label: (int(label.split("/")[0]), label))
     return [Grid(f"port {label}", rows, tuple(columns[label]), cells[label]) for label in order]

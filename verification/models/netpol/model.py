@@ -358,6 +358,10 @@ class Verdict:
         )
 
 
+_LabelledRule = tuple[int, Policy, str, Rule]  # (number in its model, policy, label, rule)
+_Admitting = tuple[tuple[Policy, str, Rule], frozenset[int] | None]  # a rule and the positions it admits
+
+
 class Model:
     """Policies + namespace labels; answers single connections and whole truth tables."""
 
@@ -368,6 +372,12 @@ class Model:
         # Keyed by the whole (frozen) workload, so two workloads sharing a key never share an answer.
         self._isolating: dict[tuple[str, Workload], tuple[Policy, ...]] = {}
         self._peer_cache: dict[tuple[str, Workload, Workload], Any] = {}
+        # (direction, workload) -> (isolating policy keys, their rules of that direction with labels);
+        # (rule number, peer) -> do the rule's peers admit it. A truth table asks both for every
+        # pair of workloads, yet they depend on one workload, or on one rule and one workload.
+        self._subject_rules: dict[tuple[str, Workload], tuple[tuple[str, ...], tuple[_LabelledRule, ...]]] = {}
+        self._admits: dict[tuple[int, Workload], bool] = {}
+        self._rule_numbers: dict[tuple[int, str, int], int] = {}  # (policy position, direction, index)
 
     @classmethod
     def from_objects(cls, objects: Iterable[Mapping[str, Any]]) -> "Model":
@@ -419,15 +429,43 @@ class Model:
     def _match_peers(
         self, direction: str, subject: Workload, peer: Workload
     ) -> tuple[tuple[str, ...], tuple[tuple[Policy, str, Rule], ...]]:
-        field = direction.lower()
-        policies = self.isolating(direction, subject)
+        selecting, rules = self._rules_of(direction, subject)
         candidates = tuple(
-            (policy, f"{policy.key} {field}[{i}]", rule)
-            for policy in policies
-            for i, rule in enumerate(policy.egress if direction == EGRESS else policy.ingress)
-            if not rule.peers or any(self.peer_matches(p, policy.namespace, peer) for p in rule.peers)
+            (policy, label, rule)
+            for number, policy, label, rule in rules
+            if self._rule_admits(number, policy, rule, peer)
         )
-        return tuple(p.key for p in policies), candidates
+        return selecting, candidates
+
+    def _rules_of(self, direction: str, subject: Workload) -> tuple[tuple[str, ...], tuple[_LabelledRule, ...]]:
+        """The keys of the policies isolating `subject` and their rules of `direction`, each with a
+        number unique in this model and its label `ns/name ingress[0]` (cached per workload)."""
+        key = (direction, subject)
+        found = self._subject_rules.get(key)
+        if found is None:
+            field = direction.lower()
+            policies = self.isolating(direction, subject)
+            rules = tuple(
+                (self._rule_number(policy, direction, i), policy, f"{policy.key} {field}[{i}]", rule)
+                for policy in policies
+                for i, rule in enumerate(policy.egress if direction == EGRESS else policy.ingress)
+            )
+            found = self._subject_rules[key] = (tuple(p.key for p in policies), rules)
+        return found
+
+    def _rule_number(self, policy: Policy, direction: str, index: int) -> int:
+        position = next(i for i, p in enumerate(self.policies) if p is policy)
+        return self._rule_numbers.setdefault((position, direction, index), len(self._rule_numbers))
+
+    def _rule_admits(self, number: int, policy: Policy, rule: Rule, peer: Workload) -> bool:
+        """A rule without peers admits every peer; else any of its peers must match (cached)."""
+        if not rule.peers:
+            return True
+        key = (number, peer)
+        found = self._admits.get(key)
+        if found is None:
+            found = self._admits[key] = any(self.peer_matches(p, policy.namespace, peer) for p in rule.peers)
+        return found
 
     def peer_matches(self, peer: Peer, policy_ns: str, other: Workload) -> bool:
         if peer.ip_block is not None:
@@ -440,22 +478,58 @@ class Model:
         return ns_ok and pod_ok
 
     def truth_table(self, workloads: Sequence[Workload]) -> "Matrix":
+        workloads = tuple(workloads)
+        # Which table positions each rule's peers admit (None: every peer), once per rule rather
+        # than once per pair of workloads.
+        admitted: dict[int, frozenset[int] | None] = {}
+        groups: dict[tuple[str, tuple[str, ...], tuple[int, ...]], int] = {}
+
+        def rules_of(direction: str, subject: Workload) -> tuple[int, tuple[str, ...], tuple[_Admitting, ...]]:
+            selecting, labelled = self._rules_of(direction, subject)
+            found = []
+            for number, policy, label, rule in labelled:
+                if number not in admitted:
+                    admitted[number] = (
+                        frozenset(i for i, w in enumerate(workloads) if self._rule_admits(number, policy, rule, w))
+                        if rule.peers
+                        else None
+                    )
+                found.append(((policy, label, rule), admitted[number]))
+            group = groups.setdefault((direction, selecting, tuple(n for n, *_ in labelled)), len(groups))
+            return group, selecting, tuple(found)
+
+        egress = [rules_of(EGRESS, w) for w in workloads]
+        ingress = [rules_of(INGRESS, w) for w in workloads]
+        # A side's answers for a destination's ports depend on which of the subject's rules admit
+        # the peer, not on the peer itself: most pairs share them (a default-deny admits nobody),
+        # so each distinct (subject's rules, admitting ones, destination) is decided once.
+        decided: dict[tuple[int, int, int], list[Direction]] = {}
+
+        def side(
+            direction: str, subject: tuple[int, tuple[str, ...], tuple[_Admitting, ...]], peer: int, d: int
+        ) -> list[Direction]:
+            group, selecting, candidates = subject
+            mask = 0
+            for bit, (_, admits) in enumerate(candidates):
+                if admits is None or peer in admits:
+                    mask |= 1 << bit
+            answers = decided.get((group, mask, d))
+            if answers is None:
+                chosen = tuple(c for bit, (c, _) in enumerate(candidates) if mask >> bit & 1)
+                dst = workloads[d]
+                answers = [self._decide(direction, (selecting, chosen), dst, port) for port in dst.ports]
+                decided[(group, mask, d)] = answers
+            return answers
+
         verdicts = {}
-        targets = {dst.key: [(port, dst.target(port)) for port in dst.ports] for dst in workloads}
-        for src in workloads:
-            for dst in workloads:
+        for s, src in enumerate(workloads):
+            for d, dst in enumerate(workloads):
                 if not dst.ports:
                     continue
-                # The peers' part of each side once per pair; only the ports differ per cell.
-                egress, ingress = self._match_peers(EGRESS, src, dst), self._match_peers(INGRESS, dst, src)
-                for port, target in targets[dst.key]:
-                    verdicts[(src.key, target)] = Verdict(
-                        src,
-                        dst,
-                        port,
-                        self._decide(EGRESS, egress, dst, port),
-                        self._decide(INGRESS, ingress, dst, port),
-                    )
+                out = side(EGRESS, egress[s], d, d)
+                into = side(INGRESS, ingress[d], s, d)
+                for port, e, i in zip(dst.ports, out, into, strict=True):
+                    verdicts[(src.key, dst.target(port))] = Verdict(src, dst, port, e, i)
         return Matrix(tuple(workloads), verdicts)
 
 
@@ -638,7 +712,8 @@ def intent_table(
             f"{origin}: expected a mapping with a list `allow:` of flows (and optionally lists "
             f"{', '.join(f'`{k}:`' for k in optional)})"
         )
-    table = {s.key: {d.target(p): False for d in workloads for p in d.ports} for s in workloads}
+    denied = dict.fromkeys((d.target(p) for d in workloads for p in d.ports), False)
+    table = {s.key: denied.copy() for s in workloads}
     for key in keys:
         for i, raw in enumerate(data.get(key) or []):
             for src, target in _flow(raw, f"{origin}: {'' if key == 'allow' else key + ' '}flow #{i + 1}", workloads):

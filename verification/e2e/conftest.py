@@ -33,7 +33,7 @@ from verification.cluster import docker
 from verification.cluster.cluster import Cluster
 from verification.e2e import diagnostics
 from verification.e2e.stack import NAMESPACES, Stack, deploy
-from verification.errors import CommandError, UserError, WaitTimeout
+from verification.errors import UserError, VerificationError
 
 PYTEST_KIND_DEFAULT_NAME = "pytest-kind"
 
@@ -63,7 +63,7 @@ def cluster(pytestconfig: pytest.Config, artifacts: Path) -> Iterator[Cluster]:
             pytest.fail(f"no Docker engine for the kind cluster: {exc}", pytrace=False)
         existed = name in providers.kind_clusters()
         found = providers.up(name, pytestconfig.getoption("--image-source"))
-    except (UserError, CommandError, WaitTimeout) as exc:
+    except VerificationError as exc:
         pytest.fail(f"cluster {provider!r} is not available: {exc}", pytrace=False)
     # benchmarks/e2e_phases.py reads this: a created cluster is the cold path, a reused one warm.
     timing = {"provider": provider, "created": not existed, "seconds": round(time.monotonic() - begun, 1)}
@@ -84,7 +84,7 @@ def stack(cluster: Cluster, artifacts: Path) -> Stack:
     begun = time.monotonic()
     try:
         deploy(deployed)
-    except (WaitTimeout, CommandError, UserError) as exc:
+    except VerificationError as exc:
         done = ", ".join(name for name, _ in deployed.phases) or "nothing"
         pytest.fail(f"platform stack not deployed (done: {done}): {exc.line()}", pytrace=False)
     total = time.monotonic() - begun

@@ -2,6 +2,7 @@
 
 import json
 import os
+import shlex
 import time
 from pathlib import Path
 
@@ -18,6 +19,11 @@ CONFORMANCE_TOOLS = ["helm", "promtool", "amtool", "gitlab-ci-local"]
 # The live loopback alert test and the load benchmarks run real servers from Debian's packages.
 TEST_TOOLS = [*CONFORMANCE_TOOLS, "prometheus", "prometheus-alertmanager", "wrk"]
 E2E_TOOLS = [*TEST_TOOLS, "kind", "kubectl"]
+# The apps and their setup commands, as the catalog reads them (the session's interpreter has the package).
+APPS_SETUP = (
+    "import json; from verification import catalog; "
+    "print(json.dumps([[str(a.source), a.setup] for a in catalog.current().apps.values()]))"
+)
 
 
 def _install(session: nox.Session) -> None:
@@ -26,12 +32,11 @@ def _install(session: nox.Session) -> None:
 
 
 def _apps(session: nox.Session) -> None:
-    """Dependencies of the sample apps, so their contract tests run them as real processes."""
-    # sample2-app runs from source in the session's interpreter; sample-app needs node_modules.
-    session.install("-r", "platform/apps/sample2-app/requirements.txt")
-    session.run(
-        "npm", "ci", "--no-audit", "--no-fund", "--prefix", "platform/apps/sample-app", external=True, silent=True
-    )
+    """Each app's `setup` (platform/apps/<app>/app.yaml) in its folder, so tests run it from source."""
+    listing = session.run_install("python", "-c", APPS_SETUP, silent=True)  # None when installs are skipped
+    for source, setup in json.loads(listing) if isinstance(listing, str) else []:
+        with session.chdir(source):
+            session.run_install(*shlex.split(setup), external=True, silent=True)
 
 
 def _tools(session: nox.Session, names: list[str]) -> None:

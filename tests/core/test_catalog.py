@@ -27,7 +27,7 @@ def test_the_repository_has_two_apps_in_three_environments() -> None:
 def test_each_app_says_how_it_runs_from_source() -> None:
     node, python = catalog.current().app("sample-app"), catalog.current().app("sample2-app")
     assert (node.runtime, node.start, node.paths, node.modules, node.setup) == (
-        "node", ("src/server.js",), ("node_modules",), (), "npm ci"
+        "node", ("src/server.js",), ("node_modules",), (), "npm ci --no-audit --no-fund"
     )  # fmt: skip
     assert (python.runtime, python.start, python.paths, python.setup) == (
         "python", ("-m", "sample2_app"), (), "pip install -r requirements.txt"

@@ -1,4 +1,4 @@
-"""Load generator accuracy, against a local sample-app on loopback, in one run (prints figures).
+"""Load generator accuracy, against a local app on loopback, in one run (prints figures).
 
 1. achieved/target rate at 500 req/s (keep-alive), with 1 and 2 sending processes;
 2. the generator's ceiling (an open-model run far above what it can send) as a ratio to `wrk`'s
@@ -7,7 +7,7 @@
    p50 on the same endpoint with the same fault, and 50 ms + the endpoint's own p50 without it.
 
 Every figure is a ratio or a difference against a baseline from the same run: the machine is shared.
-Usage: python benchmarks/load_generator.py [--duration S] [--app sample-app|sample2-app]
+Usage: python benchmarks/load_generator.py [--duration S] [--app APP]  (an app of verification/catalog.py)
 """
 
 import argparse
@@ -18,6 +18,7 @@ from pathlib import Path
 
 import httpx
 
+from verification import catalog
 from verification.load import LoadConfig, LoadResult, run_load
 from verification.load.localapp import start_app
 from verification.run import run
@@ -39,7 +40,7 @@ def wrk(url: str, duration: float, connections: int) -> tuple[float, float]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--duration", type=float, default=5.0, help="seconds per measurement (default 5)")
-    parser.add_argument("--app", default="sample-app", choices=["sample-app", "sample2-app"])
+    parser.add_argument("--app", default=catalog.current().names()[0], choices=catalog.current().names())
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-load-") as tmp:
         app = start_app(args.app, Path(tmp), FAULT_INJECTION="enabled", DRAIN_DELAY_SECONDS="0.2")

@@ -1,9 +1,10 @@
 """The one error hierarchy: every failure the suite raises on purpose carries its exit code and a
 one-line form, which the CLI prints (no traceback) and pytest fixtures turn into a failure.
 
-Exit codes of `platform-verify`: 0 all good; 1 a verdict found violations (printed on stdout, not
-an exception); 2 bad input or a missing prerequisite; 3 an external program failed; 4 a condition
-was not met in time; 130 interrupted.
+Exit codes of `platform-verify`: 0 all good; 1 a verdict found violations (printed on stdout) or
+the blue-green orchestrator refused or failed (its own VerificationError subclasses); 2 bad input or
+a missing prerequisite; 3 an external program failed; 4 a condition was not met in time; 130
+interrupted.
 """
 
 import shlex

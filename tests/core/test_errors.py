@@ -50,6 +50,15 @@ def test_exit_codes_are_distinct_and_verdict_free() -> None:
     assert len(set(codes)) == len(codes) and not {0, 1} & set(codes)
 
 
+def test_the_orchestrators_refusals_are_exit_1_not_bad_input() -> None:
+    from verification.bluegreen.kube import Forbidden
+    from verification.bluegreen.orchestrator import Refused, SwitchFailed
+
+    for refusal in (Refused, SwitchFailed, Forbidden):
+        assert issubclass(refusal, VerificationError) and not issubclass(refusal, UserError)
+        assert refusal.exit_code == 1
+
+
 def test_every_error_is_a_verification_error() -> None:
     assert issubclass(UserError, VerificationError)
     assert issubclass(CommandError, VerificationError)

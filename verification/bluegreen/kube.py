@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 
 from verification.bluegreen.model import FORBIDDEN, Answer, ColourState, PodState
-from verification.errors import UserError
+from verification.errors import UserError, VerificationError
 
 VERSION_HEADER = "X-App-Version"
 APP_CONTAINER = "app"
@@ -44,7 +44,7 @@ def get_url(url: str, path: str = "/version", timeout: float = 5.0) -> Answer:
         return Answer(url, path, None, None, f"{type(exc).__name__}: {exc}")
 
 
-class Forbidden(UserError):
+class Forbidden(VerificationError):
     """The identity lacks a read the orchestrator needs; raised before anything is changed."""
 
     exit_code = 1

@@ -36,7 +36,7 @@ from verification.bluegreen.model import (
     smoke_problems,
 )
 from verification.bluegreen.plan import Plan
-from verification.errors import CommandError, UserError, WaitTimeout
+from verification.errors import CommandError, UserError, VerificationError, WaitTimeout
 from verification.models.delivery import chart
 from verification.wait import wait_for
 from verification.yamlio import load_file
@@ -45,13 +45,13 @@ SMOKE_PATHS = ("/healthz", "/readyz", "/version")
 LIVE_SAMPLES = 5  # consecutive fresh requests through --url that must all answer the new version
 
 
-class Refused(UserError):
+class Refused(VerificationError):
     """The orchestrator would not act (unready or wrong-version colour, no release): exit 1."""
 
     exit_code = 1
 
 
-class SwitchFailed(UserError):
+class SwitchFailed(VerificationError):
     """The flip did not verify; the orchestrator flipped back (or says it could not): exit 1."""
 
     exit_code = 1

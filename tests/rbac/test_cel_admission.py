@@ -6,6 +6,7 @@ from typing import Any
 import pytest
 
 from verification.models.admission.cel import AdmissionRequest, PolicySet, UnsupportedPolicy
+from verification.yamlio import SOURCE_ANNOTATION
 
 RULE = {"apiGroups": ["apps"], "apiVersions": ["*"], "operations": ["CREATE", "UPDATE"], "resources": ["deployments"]}
 
@@ -150,3 +151,17 @@ def test_explain_names_why_nothing_denies() -> None:
     assert reasons == [
         "<unknown>: ValidatingAdmissionPolicy p: its matchConditions skip u or every validation admits the object"
     ]
+
+
+def test_policies_never_see_the_loaders_source_annotation_and_the_object_is_not_changed() -> None:
+    # The API server has no such annotation: an object read from the repository is judged without
+    # it (its other annotations kept, the metadata without annotations when it was the only one).
+    only = _request({})
+    only.object["metadata"]["annotations"] = {SOURCE_ANNOTATION: "platform/x.yaml"}
+    mixed = _request({})
+    mixed.object["metadata"]["annotations"] = {SOURCE_ANNOTATION: "platform/x.yaml", "team": "a"}
+    absent = [_policy([{"expression": "!has(object.metadata.annotations)"}]), _binding()]
+    kept = [_policy([{"expression": "object.metadata.annotations == {'team': 'a'}"}]), _binding()]
+    assert _decide(absent, only).allowed and _decide(kept, mixed).allowed
+    assert not _decide(absent, mixed).allowed
+    assert only.object["metadata"]["annotations"] == {SOURCE_ANNOTATION: "platform/x.yaml"}

@@ -36,7 +36,7 @@ import cel
 
 from verification.errors import UserError
 from verification.models import selectors
-from verification.yamlio import iter_kind, source_of, strip_source
+from verification.yamlio import SOURCE_ANNOTATION, iter_kind, source_of
 
 POLICY = "ValidatingAdmissionPolicy"
 BINDING = "ValidatingAdmissionPolicyBinding"
@@ -263,10 +263,14 @@ class Policy:
 
     def program(self, expression: str, label: str) -> Program:
         """The expression with the policy's variables inlined, compiled (cached)."""
-        definitions = tuple(
-            (str(v.get("name")), str(v.get("expression", ""))) for v in self.spec.get("variables") or []
-        )
-        return _policy_program(expression, definitions, f"{self.where}: {label}")
+        programs: dict[tuple[str, str], Program] = self.__dict__.setdefault("_programs", {})
+        found = programs.get((expression, label))
+        if found is None:  # a decision asks for every expression: the lookup itself is kept cheap
+            definitions = tuple(
+                (str(v.get("name")), str(v.get("expression", ""))) for v in self.spec.get("variables") or []
+            )
+            found = programs[(expression, label)] = _policy_program(expression, definitions, f"{self.where}: {label}")
+        return found
 
     def check_supported(self) -> None:
         if self.spec.get("paramKind"):
@@ -331,9 +335,11 @@ class PolicySet:
             policy = self.policies.get(binding.policy)
             if policy is None:
                 continue  # the API server ignores a binding to a missing policy
-            if context is None and _matches(policy, binding, request):
+            if not _matches(policy, binding, request):
+                continue
+            if context is None:
                 context = cel.Context(_activation(request))  # converted once per request
-            violations += _validate(policy, binding, request, context)
+            violations += _validate(policy, binding, request, context, matched=True)
         return Decision(request, tuple(violations))
 
     def explain(self, request: AdmissionRequest, only: Iterable[str] | None = None) -> list[str]:
@@ -379,11 +385,23 @@ def _activation(request: AdmissionRequest) -> dict[str, Any]:
             "metadata": {"name": request.namespace, "labels": labels},
         }
     return {
-        "object": strip_source(dict(request.object)) if request.object else None,
-        "oldObject": strip_source(dict(request.old_object)) if request.old_object else None,
+        "object": _without_source(request.object) if request.object else None,
+        "oldObject": _without_source(request.old_object) if request.old_object else None,
         "request": request.cel_request(),
         "namespaceObject": namespace_object,
     }
+
+
+def _without_source(obj: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The object as the API server has it: without the loader's source annotation. Shallow (the
+    activation is only read), so a decision does not copy the whole object."""
+    metadata = obj.get("metadata") or {}
+    annotations = metadata.get("annotations") or {}
+    if SOURCE_ANNOTATION not in annotations:
+        return obj
+    kept = {k: v for k, v in annotations.items() if k != SOURCE_ANNOTATION}
+    trimmed = {k: v for k, v in metadata.items() if k != "annotations"}
+    return {**obj, "metadata": {**trimmed, "annotations": kept} if kept else trimmed}
 
 
 @cache
@@ -421,11 +439,12 @@ def _matches(policy: Policy, binding: Binding, request: AdmissionRequest) -> boo
     )
 
 
-def _validate(policy: Policy, binding: Binding, request: AdmissionRequest, context: Any = None) -> list[Violation]:
+def _validate(
+    policy: Policy, binding: Binding, request: AdmissionRequest, context: Any = None, *, matched: bool = False
+) -> list[Violation]:
+    """The violations of one binding; `matched`: the caller has already checked that it matches."""
     spec = policy.spec
-    if not match_resources(spec.get("matchConstraints"), request, policy.where, policy=True):
-        return []
-    if not match_resources(binding.match, request, f"{binding.source}: {BINDING} {binding.name}", policy=False):
+    if not matched and not _matches(policy, binding, request):
         return []
     context = context if context is not None else cel.Context(_activation(request))
 

@@ -243,6 +243,10 @@ class Platform:
     policies: PolicySet = field(init=False)
 
     _direct: dict[tuple[str, str], list["Reach"]] = field(init=False, default_factory=dict)
+    _namespace_labels: dict[str, dict[str, str]] = field(init=False, default_factory=dict)
+    # (identity, namespace, kind row, operation, vector) -> (admitted, denial message): the object
+    # is a function of these (the template is the namespace's first runtime account's)
+    decided: dict[tuple[Any, ...], tuple[bool, str]] = field(init=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         self.policies = PolicySet.from_objects(self.objects)
@@ -267,10 +271,16 @@ class Platform:
         return [name for ns, name in self.intent.runtime_service_accounts if ns == namespace]
 
     def namespace_labels(self, namespace: str) -> dict[str, str]:
-        for ns in iter_kind(self.objects, "Namespace"):
-            if ns["metadata"]["name"] == namespace:
-                return {str(k): str(v) for k, v in (ns["metadata"].get("labels") or {}).items()}
-        return {}
+        if namespace not in self._namespace_labels:  # every admission request asks
+            self._namespace_labels[namespace] = next(
+                (
+                    {str(k): str(v) for k, v in (ns["metadata"].get("labels") or {}).items()}
+                    for ns in iter_kind(self.objects, "Namespace")
+                    if ns["metadata"]["name"] == namespace
+                ),
+                {},
+            )
+        return dict(self._namespace_labels[namespace])
 
     def operator(self) -> Identity | None:
         for deployment in iter_kind(self.objects, "Deployment"):
@@ -297,6 +307,7 @@ class Platform:
         obj: dict[str, Any],
         old: dict[str, Any] | None,
     ) -> tuple[bool, str]:
+        """Admission of `obj`, a fresh object: the API server's defaults are applied to it in place."""
         group, version, resource, kind = kind_row
         namespace = obj["metadata"]["namespace"]
         request = AdmissionRequest(
@@ -309,7 +320,7 @@ class Platform:
             obj["metadata"]["name"],
             identity.user,
             identity.groups,
-            server_defaults(copy.deepcopy(obj)),
+            server_defaults(obj),
             old,
             namespace_labels=self.namespace_labels(namespace),
         )
@@ -403,7 +414,6 @@ def _workload_reach(
     seen_open: set[tuple[str, str]] = set()
     for row in POD_PRODUCERS:
         group, _, resource, kind = row
-        decided: dict[tuple[str, Vector], tuple[bool, str]] = {}
         for verb, operation in WRITE_OPERATIONS.items():
             why = _may(platform, identity, verb, resource, namespace, group)
             if any_kind and not why:
@@ -412,11 +422,13 @@ def _workload_reach(
                 continue
             old = workload_object(kind, namespace, "effective-probe", template) if operation == "UPDATE" else None
             for vector in workload_vectors(base_account, platform.accounts(namespace)):
-                key = (operation, vector)  # patch is an UPDATE at admission: decided once
-                if key not in decided:
+                # patch is an UPDATE at admission, and the closure and the admission-only view ask
+                # the same questions: each is decided once per platform.
+                key = (identity, namespace, row, operation, vector)
+                if key not in platform.decided:
                     obj = vector_object(kind, namespace, "effective-probe", template, vector)
-                    decided[key] = platform.admit(identity, row, operation, obj, old)
-                admitted, message = decided[key]
+                    platform.decided[key] = platform.admit(identity, row, operation, obj, old)
+                admitted, message = platform.decided[key]
                 path = f"{why} -> pod spec {vector.field} ({vector.name})"
                 closed = "" if admitted else message
                 if vector.reaches == "secret":

@@ -1,5 +1,6 @@
 """Options and markers shared by every suite (unit, conformance, e2e)."""
 
+import sys
 from pathlib import Path
 
 import pytest
@@ -39,6 +40,17 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="timing profile for e2e: chart values platform/environments/<profile>/ and monitoring "
         "intervals platform/monitoring-tests/timing-profiles.yaml",
     )
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    # hypothesis's pytest plugin imports hypothesis for its terminal summary even when no test
+    # uses it: in a conformance run that was 1-2 s of CPU (its ~70 modules compiled and
+    # assertion-rewritten where bytecode is not cached). No collected module imported hypothesis,
+    # so no test can use it and the plugin has nothing to report.
+    if "hypothesis" not in sys.modules:
+        plugin = session.config.pluginmanager.get_plugin("hypothesispytest")
+        if plugin is not None:
+            session.config.pluginmanager.unregister(plugin)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

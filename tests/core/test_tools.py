@@ -117,3 +117,16 @@ def test_embedded_placeholders_build_through_the_module_builder(tmp_path, monkey
     assert comp.extra["embed_placeholders"] == ["ui/app/dist/elm/index.html", "ui/app/dist/mantine/index.html"]
     assert tools.installed_version("prometheus-alertmanager", target / "prometheus-alertmanager") == "0.35.0"
     assert os.path.basename(tools.describe_install("gitlab-ci-local")).startswith("npm install")
+
+
+def test_a_version_is_asked_once_per_unchanged_file(tmp_path) -> None:
+    # Each call runs the binary; a conformance run requires the same tools dozens of times.
+    counter = tmp_path / "calls"
+    binary = tmp_path / "amtool"
+    binary.write_text(f"#!/bin/sh\necho x >> {counter}\necho 'amtool, version 0.35.0'\n")
+    binary.chmod(binary.stat().st_mode | stat.S_IEXEC)
+    assert [tools.installed_version("amtool", binary) for _ in range(3)] == ["0.35.0"] * 3
+    assert counter.read_text().count("x") == 1
+    # A replaced binary is asked again.
+    binary.write_text("#!/bin/sh\necho 'amtool, version 0.36.0 (a longer line than before)'\n")
+    assert tools.installed_version("amtool", binary) == "0.36.0"

@@ -249,15 +249,26 @@ def test_the_issue_scenario_e2e_deployed_switch_with_test_is_refused_with_the_di
     assert plan.summary() == plan.notes[0]
 
 
-def test_an_environment_file_edited_since_the_deploy_is_refused(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
+@pytest.fixture
+def environments(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """A copy of platform/environments the chart reads instead, free to edit."""
     copy_dir = tmp_path / "environments"
     shutil.copytree(chart.ENVIRONMENTS, copy_dir)
     monkeypatch.setattr(chart, "ENVIRONMENTS", copy_dir)
-    _deployed(monkeypatch, "e2e", COLOURS)
-    shared = copy_dir / "e2e" / "values.yaml"
+    return copy_dir
+
+
+def _edit_drain_delay(environments: Path) -> None:
+    """The e2e environment's shared values edited after the deploy: drainDelaySeconds 2 -> 4."""
+    shared = environments / "e2e" / "values.yaml"
     shared.write_text(shared.read_text().replace("drainDelaySeconds: 2", "drainDelaySeconds: 4"))
+
+
+def test_an_environment_file_edited_since_the_deploy_is_refused(
+    monkeypatch: pytest.MonkeyPatch, environments: Path
+) -> None:
+    _deployed(monkeypatch, "e2e", COLOURS)
+    _edit_drain_delay(environments)
     plan = release.plan_flip(release.Target("sample-app", "e2e", "test"), "switch", "green")
     assert not plan.allowed and not plan.notes
     assert {(c.obj, c.path, c.live, c.planned) for c in plan.refused} == {
@@ -286,19 +297,15 @@ def test_values_given_at_deploy_must_be_given_to_the_switch(monkeypatch: pytest.
 
 
 def test_a_deploy_of_an_edited_environment_changes_the_idle_colour_only(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    monkeypatch: pytest.MonkeyPatch, environments: Path
 ) -> None:
-    copy_dir = tmp_path / "environments"
-    shutil.copytree(chart.ENVIRONMENTS, copy_dir)
-    monkeypatch.setattr(chart, "ENVIRONMENTS", copy_dir)
     _deployed(monkeypatch, "e2e", COLOURS)  # blue active
     target = release.Target("sample-app", "e2e", "test")
     stored = release.stored_values(target)
     unchanged = release.pin_active(target, COLOURS, stored)
     assert "settings" not in unchanged["blue"] and "settings" not in unchanged["green"]
 
-    shared = copy_dir / "e2e" / "values.yaml"
-    shared.write_text(shared.read_text().replace("drainDelaySeconds: 2", "drainDelaySeconds: 4"))
+    _edit_drain_delay(environments)
     colours = {**COLOURS, "green": {"tag": "1.2.0", "version": "1.2.0"}}
     pinned = release.pin_active(target, colours, stored)
     assert pinned["blue"]["settings"]["runtime"]["drainDelaySeconds"] == 2  # what blue runs now

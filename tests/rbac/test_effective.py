@@ -258,17 +258,24 @@ subjects: [{kind: User, name: bob}]
 """
 
 
-def test_impersonating_service_accounts_is_their_reach(tmp_path: Path) -> None:
-    platform = _platform(tmp_path, PRIVILEGES, policy=True)
-    reached = _open(platform, "alice")
-    assert ("test", "token of ServiceAccount test/vault-reader") in reached
-    assert ("vault", "Secrets") in reached  # vault-reader's grant, through impersonation
-
-
-def test_csr_approval_and_nodes_proxy_are_reaches(tmp_path: Path) -> None:
-    reached = _open(_platform(tmp_path, PRIVILEGES, policy=True), "bob")
-    assert ("", "any user, by a client certificate it signs (CSR create + approve)") in reached
-    assert ("", "every pod's identity on every node (kubelet API)") in reached
+@pytest.mark.parametrize(
+    ("user", "reaches"),
+    [
+        # impersonating ServiceAccounts is their reach: vault-reader's token, and its grant in vault
+        ("alice", {("test", "token of ServiceAccount test/vault-reader"), ("vault", "Secrets")}),
+        (
+            "bob",
+            {
+                ("", "any user, by a client certificate it signs (CSR create + approve)"),
+                ("", "every pod's identity on every node (kubelet API)"),
+            },
+        ),
+    ],
+    ids=["impersonate-serviceaccounts", "csr-approval-and-nodes-proxy"],
+)
+def test_privilege_verbs_are_reaches(tmp_path: Path, user: str, reaches: set[tuple[str, str]]) -> None:
+    reached = _open(_platform(tmp_path, PRIVILEGES, policy=True), user)
+    assert reaches <= reached, sorted(reaches - reached)
 
 
 # --- properties: the platform's policy over combinations of vectors and kinds ---------------------

@@ -9,9 +9,11 @@ the CNI of cni.py (pod network and NetworkPolicy controller), whatever the image
 
 import json
 import socket
+import subprocess
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from verification import tools
 from verification.cluster import cni, docker, node_image, smoke_image
@@ -35,7 +37,9 @@ class Cluster:
     provider: str  # kind | existing
     image_source: str  # pull | build | existing
 
-    def kubectl(self, *args: str, input: str | None = None, check: bool = True, timeout: float = 120):
+    def kubectl(
+        self, *args: str, input: str | None = None, check: bool = True, timeout: float = 120
+    ) -> subprocess.CompletedProcess[str]:
         return run(
             [tools.require("kubectl").path, "--kubeconfig", self.kubeconfig, *args],
             input=input,
@@ -83,7 +87,7 @@ def kind_config(source: str) -> str:
 
 
 def pull_node_image() -> str:
-    return versions()["cluster_components"]["kind-node-pull"]["image"]
+    return str(versions()["cluster_components"]["kind-node-pull"]["image"])
 
 
 def kind_clusters() -> list[str]:
@@ -177,7 +181,7 @@ def load_images(cluster: Cluster, refs: list[str]) -> None:
         run([tools.require("kind").path, "load", "docker-image", "--name", cluster.name, *refs], timeout=1800)
 
 
-def stale_pods(pods: list[dict], image_ids: dict[str, str]) -> list[tuple[str, str, str]]:
+def stale_pods(pods: list[dict[str, Any]], image_ids: dict[str, str]) -> list[tuple[str, str, str]]:
     """(namespace, pod, image) of pods running an older build of a loaded image (same tag, other ID)."""
     found = []
     for pod in pods:

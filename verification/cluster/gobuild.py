@@ -71,7 +71,7 @@ class Component:
 def kubernetes_version() -> str:
     """The version the cluster is built at: its own pin if set (see versions.yaml), else the platform's."""
     pin = versions().get("cluster_components", {}).get("kubernetes", {})
-    return pin.get("version") or versions()["kubernetes"]["version"]
+    return str(pin.get("version") or versions()["kubernetes"]["version"])
 
 
 def staging_version(kube_version: str) -> str:

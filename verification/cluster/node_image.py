@@ -17,6 +17,7 @@ import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from verification.cluster import cni, debian_base, docker, gobuild, runc_wrapper
 from verification.cluster.image_cache import NODE_LABEL
@@ -40,8 +41,9 @@ class ComponentImage:
     extra_files: tuple[str, ...] = ()
 
 
-def _pin(name: str) -> dict:
-    return versions()["cluster_components"][name]
+def _pin(name: str) -> dict[str, Any]:
+    pin: dict[str, Any] = versions()["cluster_components"][name]
+    return pin
 
 
 def expand(template: str, version: str) -> str:

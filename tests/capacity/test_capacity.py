@@ -75,11 +75,3 @@ def test_limit_range_max_below_a_limit_and_min_above_a_request() -> None:
         "the pod is refused",
         "namespace staging: LimitRange min cpu 200m is above Deployment app-blue container app's request 100m",
     ]
-
-
-def test_container_without_limits_is_named() -> None:
-    bare = _deployment("app-blue")
-    del bare["spec"]["template"]["spec"]["containers"][0]["resources"]["limits"]
-    assert capacity.check_container_resources(_render(bare, _deployment("app-green"))) == [
-        "app in staging (activeColor=blue): Deployment app-blue container app states no limits.cpu, limits.memory"
-    ]

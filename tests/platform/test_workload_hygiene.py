@@ -132,3 +132,27 @@ def test_unbounded_scratch_space_and_uncovered_kinds() -> None:
     assert found["ephemeral-storage"] == ["<unknown>: Deployment apps/web: emptyDir tmp has no sizeLimit"]
     hpa = {"apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler", "metadata": _meta("web")}
     assert h.uncovered_kinds([deployment(), hpa]) == ["HorizontalPodAutoscaler (<unknown>)"]
+
+
+@pytest.mark.parametrize(
+    ("resources", "missing"),
+    [
+        ({"requests": {"cpu": "10m", "memory": "16Mi"}}, "limits.cpu, limits.memory"),
+        # a key without a value states nothing (capacity's figures could not be computed from it)
+        ({"requests": {"cpu": "10m", "memory": None}, "limits": {"cpu": "1", "memory": "64Mi"}}, "requests.memory"),
+        ({"requests": {"cpu": "10m", "memory": "16Mi"}, "limits": None}, "limits.cpu, limits.memory"),
+    ],
+    ids=["no-limits", "null-request", "null-limits"],
+)
+def test_resources_names_each_missing_request_and_limit(resources: dict[str, Any], missing: str) -> None:
+    found = _checks(_with_container(resources=resources), PDB, POLICY)
+    assert list(found) == ["resources"]
+    assert found["resources"] == [f"<unknown>: Deployment apps/web container web: no {missing}"]
+
+
+def test_resources_covers_init_containers() -> None:
+    init = {**copy.deepcopy(CONTAINER), "name": "init", "resources": {}}
+    found = _checks(deployment(initContainers=[init]), PDB, POLICY)
+    assert [m.split(": ", 1)[1] for m in found["resources"]] == [
+        "Deployment apps/web container init: no requests.cpu, requests.memory, limits.cpu, limits.memory"
+    ]

@@ -126,24 +126,3 @@ def _limit_range_refusals(
         if value is not None and quantity(value) < quantity(bound):
             found.append(f"namespace {namespace}: LimitRange min {resource} {bound} is above {where}'s request {value}")
     return found
-
-
-def check_container_resources(render: Render) -> list[str]:
-    """Every container states cpu and memory requests and limits: the quota above is computed from
-    them, and a LimitRange default would size the app by a namespace-wide guess instead."""
-    found = []
-    for deployment in render.of_kind("Deployment"):
-        for container in _containers(deployment):
-            resources = container.get("resources") or {}
-            missing = [
-                f"{kind}.{resource}"
-                for kind in ("requests", "limits")
-                for resource in ("cpu", "memory")
-                if (resources.get(kind) or {}).get(resource) is None
-            ]
-            if missing:
-                found.append(
-                    f"{render.label}: Deployment {deployment['metadata']['name']} container {container.get('name')} "
-                    f"states no {', '.join(missing)}"
-                )
-    return found

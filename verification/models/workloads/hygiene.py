@@ -154,12 +154,17 @@ def probes(objects: list[dict[str, Any]]) -> Iterator[Finding]:
 
 @check("resources")
 def resources(objects: list[dict[str, Any]]) -> Iterator[Finding]:
-    """CPU and memory requests and limits on every container (and init container)."""
+    """CPU and memory requests and limits on every container (and init container): the quotas'
+    figures are computed from them (models/workloads/capacity.py), and a LimitRange default would
+    size the app by a namespace-wide guess instead. A key without a value states nothing."""
     for obj in _workloads(objects):
         for c in _containers(_pod(obj)):
             res = c.get("resources") or {}
             missing = [
-                f"{k}.{r}" for k in ("requests", "limits") for r in ("cpu", "memory") if r not in (res.get(k) or {})
+                f"{k}.{r}"
+                for k in ("requests", "limits")
+                for r in ("cpu", "memory")
+                if (res.get(k) or {}).get(r) is None
             ]
             if missing:
                 yield Finding(

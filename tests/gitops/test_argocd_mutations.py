@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from verification.errors import UserError
 from verification.models.delivery import argocd
 from verification.models.schema import crd as crd_schema
 from verification.paths import MANIFESTS
@@ -188,3 +189,16 @@ def test_typo_in_sync_policy_is_an_unknown_field_of_the_pinned_crd(pristine: Obj
     app = copy.deepcopy(_app("sample-app-test")(pristine))
     app["spec"]["syncPolicy"]["automated"]["selfheal"] = app["spec"]["syncPolicy"]["automated"].pop("selfHeal")
     assert crd_schema.validate_document(app) == ["spec.syncPolicy.automated: unknown field ('selfheal' was unexpected)"]
+
+
+@pytest.mark.parametrize("key", ["trigger.on-sync-failed", "subscriptions"])
+def test_yaml_inside_the_notifications_config_map_refuses_a_duplicate_key(pristine: Objects, key: str) -> None:
+    # The embedded YAML goes through the one loader (verification/yamlio.py), as every file does.
+    objects = copy.deepcopy(pristine)
+    data = _find(objects, "ConfigMap", "argocd-notifications-cm")["data"]
+    data[key] = "- when: a\n  when: b\n" if key.startswith("trigger.") else "- triggers: [a]\n  triggers: [b]\n"
+    with pytest.raises(UserError) as refused:
+        argocd.check_notifications(objects)
+    message = str(refused.value)
+    assert len(message.splitlines()) == 1
+    assert f"ConfigMap argocd-notifications-cm data.{key}: line 2: duplicate key" in message

@@ -11,11 +11,9 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from verification.paths import CHARTS, PLATFORM, REPO_ROOT
 from verification.versions import versions
-from verification.yamlio import iter_kind, load_file, source_of
+from verification.yamlio import iter_kind, load_file, parse, source_of
 
 INSTALL_VALUES = PLATFORM / "argocd-install" / "values.yaml"
 IN_CLUSTER = "https://kubernetes.default.svc"
@@ -499,13 +497,18 @@ def check_notifications(objects: list[dict[str, Any]]) -> list[str]:
     problems = []
     services = {k.split(".")[-1] if k.count(".") > 1 else k.split(".", 1)[1] for k in data if k.startswith("service.")}
     templates = {k.split(".", 1)[1] for k in data if k.startswith("template.")}
-    triggers = {k.split(".", 1)[1]: yaml.safe_load(v) or [] for k, v in data.items() if k.startswith("trigger.")}
+    # The embedded YAML goes through the one loader: a duplicated key is refused, not silently merged.
+    triggers = {
+        k.split(".", 1)[1]: parse(str(v), f"{where} data.{k}") or []
+        for k, v in data.items()
+        if k.startswith("trigger.")
+    }
     for trigger, conditions in triggers.items():
         for cond in conditions:
             for template in cond.get("send") or []:
                 if template not in templates:
                     problems.append(f"{where}: trigger {trigger} sends unknown template {template}")
-    subscriptions = yaml.safe_load(data.get("subscriptions", "")) or []
+    subscriptions = parse(str(data.get("subscriptions", "")), f"{where} data.subscriptions") or []
     covered: dict[str, list[str | None]] = {t: [] for t in FAILURE_TRIGGERS}
     for sub in subscriptions:
         for recipient in sub.get("recipients") or []:

@@ -25,7 +25,7 @@ from verification.models.netpol.model import (
 )
 from verification.verdicts.netpol import matrix_verdict
 from verification.verdicts.verdict import Verdict
-from verification.yamlio import iter_kind, load_file, load_manifests, source_of
+from verification.yamlio import iter_kind, load_file, load_manifests, read_text, source_of
 
 # conventions.md: namespace -> labels it must carry.
 NAMESPACE_LABELS: dict[str, dict[str, str]] = {
@@ -211,10 +211,11 @@ def namespace_violations(objects: Sequence[Mapping[str, Any]]) -> list[str]:
 
 
 def _text(path: str) -> str:
-    try:
-        return Path(path).read_text()
-    except OSError:
+    """The manifest file an object came from, read by the loader's reader; '' for an object that
+    came from no file (a unit test's object, `<unknown>`)."""
+    if not Path(path).is_file():
         return ""
+    return read_text(path)
 
 
 def quota_violations(objects: Sequence[Mapping[str, Any]]) -> list[str]:

@@ -10,7 +10,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from verification.cluster import docker
+from verification.cluster import docker, image_archive
 from verification.cluster.progress import step
 from verification.errors import UserError
 from verification.run import run
@@ -37,15 +37,11 @@ def sources_list(suite: str = SUITE) -> str:
     )
 
 
-def image_exists(ref: str) -> bool:
-    return run(["docker", "image", "inspect", ref], check=False, timeout=60).returncode == 0
-
-
 def ensure_base_image(rebuild: bool = False) -> str:
     """The tag of the local Debian base image, building it on first use (~30 s)."""
     docker.ensure_engine()
     tag = base_tag()
-    if image_exists(tag) and not rebuild:
+    if not rebuild and image_archive.current(tag, None, tag):
         return tag
     if os.geteuid() != 0:
         raise UserError(f"building the Debian base image {tag} needs root (debootstrap)")
@@ -68,4 +64,5 @@ def ensure_base_image(rebuild: bool = False) -> str:
                 ["docker", "import", "--change", 'CMD ["/bin/bash"]', Path(tmp) / "rootfs.tar", tag],
                 timeout=600,
             )
+    image_archive.keep(tag, tag)
     return tag

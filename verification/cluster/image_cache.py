@@ -11,7 +11,6 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from verification.cluster import docker
 from verification.run import run
 
 # The label holding an image's input digest: stack images (stack_images.py) carry LABEL, the kind
@@ -40,10 +39,6 @@ def ref_tag(ref: str) -> str:
     if ":" not in last:
         raise ValueError(f"image reference {ref!r} has no tag; pin an exact tag in platform/versions.yaml")
     return last.rsplit(":", 1)[1]
-
-
-def is_current(ref: str, key: str) -> bool:
-    return docker.image_label(ref, LABEL) == key
 
 
 def image_size(ref: str) -> int:

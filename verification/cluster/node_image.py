@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from verification.cluster import cni, debian_base, docker, gobuild, runc_wrapper
+from verification.cluster import cni, debian_base, docker, gobuild, image_archive, runc_wrapper
 from verification.cluster.image_cache import NODE_LABEL
 from verification.cluster.progress import say, step
 from verification.paths import PLATFORM
@@ -95,7 +95,7 @@ def ensure_component_image(image: ComponentImage, base: str, rebuild: bool) -> s
         image.binary.name,
         *(file_digest(NODE_IMAGES_DIR / f) for f in image.extra_files),
     )
-    if not rebuild and docker.image_label(image.ref, NODE_LABEL) == key:
+    if not rebuild and image_archive.current(image.ref, NODE_LABEL, key):
         return key
     with step(f"build image {image.ref}"), tempfile.TemporaryDirectory(prefix="component-image-") as tmp:
         context = Path(tmp)
@@ -109,6 +109,7 @@ def ensure_component_image(image: ComponentImage, base: str, rebuild: bool) -> s
             build_args={"BASE": base, "BINARY": image.binary.name},
             labels={NODE_LABEL: key},
         )
+    image_archive.keep(image.ref, key)
     return key
 
 
@@ -131,7 +132,7 @@ def ensure_kind_base_image(bins: dict[str, Path], base: str, rebuild: bool) -> s
         *(bins[n].name for n in ("containerd", "runc", "crictl", "cni-plugins")),
     )
     tag = f"platform-verify/kind-base:{tool_pin('kind')['version']}-{key}"
-    if not rebuild and docker.image_label(tag, NODE_LABEL) == key:
+    if not rebuild and image_archive.current(tag, NODE_LABEL, key):
         return tag
     with step(f"build kind base image {tag}"), tempfile.TemporaryDirectory(prefix="kind-base-") as tmp:
         context = Path(tmp)
@@ -148,6 +149,7 @@ def ensure_kind_base_image(bins: dict[str, Path], base: str, rebuild: bool) -> s
         shutil.copy2(wrapper, context / "bin" / "runc-wrapper")
         shutil.copytree(bins["cni-plugins"], context / "cni", ignore=shutil.ignore_patterns("*.json"))
         docker.build_image(context, tag, dockerfile=dockerfile, build_args={"BASE": base}, labels={NODE_LABEL: key})
+    image_archive.keep(tag, key)
     return tag
 
 
@@ -162,11 +164,12 @@ def ensure_node_image(rebuild: bool = False) -> str:
     kube = gobuild.kubernetes_version()
     key = key_of(kind_base, bins["kubernetes"].name, *(f"{i.ref}={k}" for i, k in zip(images, keys, strict=True)))
     tag = f"platform-verify/kind-node:{kube}-{key}"
-    if not rebuild and docker.image_label(tag, NODE_LABEL) == key:
+    if not rebuild and image_archive.current(tag, NODE_LABEL, key):
         say(f"node image {tag} is current")
         return tag
     with step(f"build node image {tag} ({len(images)} images preloaded)"):
         _commit_node_image(kind_base, bins["kubernetes"], [i.ref for i in images], kube, tag, key)
+    image_archive.keep(tag, key)
     return tag
 
 

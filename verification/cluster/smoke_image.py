@@ -6,7 +6,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from verification.cluster import docker
+from verification.cluster import docker, image_archive
 from verification.cluster.image_cache import NODE_LABEL
 from verification.cluster.progress import step
 from verification.paths import PLATFORM, cache_dir
@@ -27,7 +27,7 @@ def source_key() -> str:
 def ensure_smoke_image(rebuild: bool = False) -> str:
     key = source_key()
     tag = f"{REPOSITORY}:{key}"
-    if not rebuild and docker.image_label(tag, NODE_LABEL) == key:
+    if not rebuild and image_archive.current(tag, NODE_LABEL, key):
         return tag
     binary = cache_dir() / "smoke" / key / "smoke"
     if rebuild or not binary.exists():
@@ -38,4 +38,5 @@ def ensure_smoke_image(rebuild: bool = False) -> str:
     with step(f"build image {tag}"), tempfile.TemporaryDirectory(prefix="smoke-") as tmp:
         shutil.copy2(binary, Path(tmp) / "smoke")
         docker.build_image(Path(tmp), tag, dockerfile=SOURCE / "Dockerfile", labels={NODE_LABEL: key})
+    image_archive.keep(tag, key)
     return tag

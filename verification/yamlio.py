@@ -89,20 +89,21 @@ def read_text(path: Path | str) -> str:
         raise UserError(f"{path}: not UTF-8 text at byte {exc.start} (a binary file? save it as UTF-8)") from None
 
 
-def parse_all(text: str, origin: str) -> list[Any]:
-    """Every document of a YAML text, checked as the module docstring says."""
+def parse_all(text: str, origin: str, loader: type[Loader] = Loader) -> list[Any]:
+    """Every document of a YAML text, checked as the module docstring says. `loader`: a subclass
+    that adds constructors for a dialect's tags (GitLab CI's `!reference`), refusing the same."""
     _check_structure(text, origin)
     try:
-        return list(yaml.load_all(text, Loader=Loader))
+        return list(yaml.load_all(text, Loader=loader))
     except _Refused as exc:
         raise UserError(f"{origin}: line {exc.line}: {exc.problem}") from None
     except yaml.YAMLError as exc:
         raise UserError(f"{origin}: malformed YAML: {_describe(exc)}") from None
 
 
-def parse(text: str, origin: str) -> Any:
+def parse(text: str, origin: str, loader: type[Loader] = Loader) -> Any:
     """A single-document YAML text (None when empty)."""
-    docs = parse_all(text, origin)
+    docs = parse_all(text, origin, loader)
     if len(docs) > 1:
         raise UserError(f"{origin}: {len(docs)} YAML documents, expected one (remove the `---` separators)")
     return docs[0] if docs else None

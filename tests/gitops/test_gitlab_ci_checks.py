@@ -1,5 +1,10 @@
 """The pipeline delivery checks on hand-built pipelines (no interpreter): each rule's message."""
 
+from pathlib import Path
+
+import pytest
+
+from verification.errors import UserError
 from verification.models.delivery import gitlab_ci as ci
 
 DEFINITIONS = {
@@ -123,3 +128,22 @@ def test_expand_uses_job_then_global_variables() -> None:
     assert (
         ci.expand("$IMAGE_REGISTRY/${APP}:$TAG", {"IMAGE_REGISTRY": "r.example/p", "APP": "a"}) == "r.example/p/a:$TAG"
     )
+
+
+@pytest.mark.parametrize("where", [ci.ROOT_FILE, f"{ci.TEMPLATES_DIR}/jobs.yml"])
+def test_a_duplicated_key_in_a_ci_file_is_one_line(tmp_path: Path, where: str) -> None:
+    # GitLab keeps the last of two jobs with the same name: the first one silently disappears.
+    (tmp_path / ci.TEMPLATES_DIR).mkdir(parents=True)
+    (tmp_path / ci.ROOT_FILE).write_text("stages: [build]\n")
+    (tmp_path / where).write_text(
+        "build:\n  stage: build\n  script: [make]\ntest:\n  script: [!reference [build, script]]\n"
+        "build:\n  script: [other]\n"
+    )
+    with pytest.raises(UserError) as refused:
+        ci.ci_files(tmp_path)
+    assert str(refused.value) == f"{where}: line 6: duplicate key 'build' (first on line 1); remove one"
+
+
+def test_gitlabs_reference_tag_still_loads() -> None:
+    data = ci.load_ci_yaml("a:\n  script: [x]\nb:\n  script: [!reference [a, script]]\n", "t.yml")
+    assert data["b"]["script"] == [["a", "script"]]

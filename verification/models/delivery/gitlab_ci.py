@@ -38,7 +38,7 @@ from verification.run import run
 from verification.tools import require
 from verification.versions import image
 from verification.versions import tool as tool_pin
-from verification.yamlio import read_text
+from verification.yamlio import Loader, parse, read_text
 
 ROOT_FILE = ".gitlab-ci.yml"
 TEMPLATES_DIR = "platform/ci"
@@ -47,6 +47,12 @@ CONFORMANCE_JOB = "verify:conformance"
 E2E_JOB = "verify:e2e"
 MUTANTS_JOB = "verify:mutants"
 NIGHTLY_JOBS = (E2E_JOB, MUTANTS_JOB)  # the schedule runs these and only the schedule does
+# The nightly e2e job's warm path: a GitLab cache keyed on the pins, holding these directories
+# (each set by a variable, each inside the project directory, the only place GitLab caches), and
+# the built images saved into it as archives (the job's Docker starts empty).
+WARM_CACHE_KEY_FILE = "platform/versions.yaml"
+WARM_CACHE_DIRS = ("GOCACHE", "GOMODCACHE", "PLATFORM_VERIFY_CACHE")
+IMAGE_ARCHIVE_VARIABLE = "PLATFORM_VERIFY_IMAGE_ARCHIVE"  # = image_archive.ENV (no Docker import here)
 
 # Predefined variables of each event, as GitLab sets them (a merge request pipeline has no
 # CI_COMMIT_BRANCH; a schedule runs on the default branch).
@@ -136,15 +142,18 @@ SCENARIOS: tuple[Scenario, ...] = (
 # --- running the interpreter -------------------------------------------------------------------
 
 
-class _CiLoader(yaml.SafeLoader):
-    """GitLab's YAML: `!reference [...]` is resolved by the interpreter; here it is just a list."""
+class _CiLoader(Loader):  # type: ignore[misc, valid-type]  # yamlio's loader: its base is chosen at runtime
+    """GitLab's YAML: `!reference [...]` is resolved by the interpreter; here it is just a list.
+    Otherwise the one loader's rules: a duplicated key (a second job of the same name silently
+    replacing the first) is refused."""
 
 
 _CiLoader.add_constructor("!reference", lambda loader, node: loader.construct_sequence(node))
 
 
-def load_ci_yaml(text: str) -> Any:
-    return yaml.load(text, Loader=_CiLoader)  # a SafeLoader subclass
+def load_ci_yaml(text: str, origin: str) -> Any:
+    """One CI file (`origin`: its repository path), or one line saying what is wrong with it."""
+    return parse(text, origin, _CiLoader)
 
 
 def ci_files(root: Path = REPO_ROOT) -> dict[str, str]:
@@ -155,6 +164,8 @@ def ci_files(root: Path = REPO_ROOT) -> dict[str, str]:
     files = {ROOT_FILE: read_text(root_file)}
     for path in sorted((root / TEMPLATES_DIR).glob("*.yml")):
         files[path.relative_to(root).as_posix()] = read_text(path)
+    for name, text in files.items():  # before the interpreter sees them: it would take the last key
+        load_ci_yaml(text, name)
     return files
 
 
@@ -323,7 +334,7 @@ def with_workflow_probe(files: Mapping[str, str]) -> dict[str, str]:
     gitlab-ci-local ignores workflow:rules (GitLab then creates no pipeline at all); evaluating
     them as the rules of a probe job lets the same interpreter decide whether a pipeline exists.
     """
-    data = load_ci_yaml(files[ROOT_FILE]) or {}
+    data = load_ci_yaml(files[ROOT_FILE], ROOT_FILE) or {}
     rules = ((data.get("workflow") or {}) if isinstance(data, dict) else {}).get("rules")
     if not rules:
         return dict(files)
@@ -648,11 +659,74 @@ def check_definitions(evaluation: Evaluation) -> list[str]:
     return problems
 
 
+def _caches(body: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """A job's `cache:` as a list (GitLab accepts one mapping or a list of them)."""
+    cache = body.get("cache") or []
+    return [cache] if isinstance(cache, dict) else [c for c in cache if isinstance(c, dict)]
+
+
+def _keyed_on_pins(cache: Mapping[str, Any]) -> bool:
+    key = cache.get("key")
+    return isinstance(key, dict) and WARM_CACHE_KEY_FILE in (key.get("files") or [])
+
+
+def _policy(cache: Mapping[str, Any]) -> str:
+    return str(cache.get("policy") or "pull-push")  # GitLab's default
+
+
+def _in_project(value: str) -> str | None:
+    """`value` relative to the project directory, or None when it lies outside it."""
+    for prefix in ("$CI_PROJECT_DIR", "${CI_PROJECT_DIR}"):
+        if value == prefix or value.startswith(prefix + "/"):
+            return value[len(prefix) :].strip("/")
+    return None
+
+
+def check_warm_cache(evaluation: Evaluation) -> list[str]:
+    """The nightly e2e job writes a cache keyed on the pins that holds every cache directory of the
+    suite (Go build and module caches, tools, binaries, image archives); no other job writes it."""
+    problems: list[str] = []
+    defs = evaluation.definitions
+    for name in sorted(defs):
+        if name != E2E_JOB:
+            for cache in _caches(defs[name]):
+                if _keyed_on_pins(cache) and _policy(cache) != "pull":
+                    problems.append(
+                        f"{name}: writes the {WARM_CACHE_KEY_FILE} cache (policy {_policy(cache)}); "
+                        f"only {E2E_JOB} may (policy pull elsewhere), else jobs race to upload it"
+                    )
+    if E2E_JOB not in defs:
+        return problems  # reported by check_definitions
+    keyed = [c for c in _caches(defs[E2E_JOB]) if _keyed_on_pins(c)]
+    if not keyed:
+        return [*problems, f"{E2E_JOB}: no cache keyed on {WARM_CACHE_KEY_FILE} (cache:key:files): every night is cold"]
+    if not any(_policy(c) == "pull-push" for c in keyed):
+        policies = ", ".join(_policy(c) for c in keyed)
+        problems.append(f"{E2E_JOB}: its {WARM_CACHE_KEY_FILE} cache is {policies}, not pull-push: never written")
+    cached = [str(p).removeprefix("./").strip("/") for c in keyed for p in c.get("paths") or []]
+    variables = job_variables(evaluation, E2E_JOB)
+    for var in WARM_CACHE_DIRS:
+        if var not in variables:
+            problems.append(f"{E2E_JOB}: {var} is not set; its default lies outside the project dir (not cached)")
+            continue
+        where = _in_project(expand(expand(variables[var], variables), variables))
+        if where is None:
+            problems.append(f"{E2E_JOB}: {var}={variables[var]} is outside $CI_PROJECT_DIR (GitLab caches only there)")
+        elif not any(where == c or where.startswith(c + "/") for c in cached):
+            problems.append(f"{E2E_JOB}: {var} ({where}) is under none of the cached paths {cached}")
+    if variables.get(IMAGE_ARCHIVE_VARIABLE) != "1":
+        problems.append(
+            f"{E2E_JOB}: {IMAGE_ARCHIVE_VARIABLE} is not 1: images built in the job's Docker are not archived "
+            "into the cache, so the next runner rebuilds them"
+        )
+    return problems
+
+
 def check_offline(files: Mapping[str, str]) -> list[str]:
     """Includes must be local: `template:`/`remote:` are fetched at evaluation time."""
     problems = []
     for name, text in files.items():
-        data = load_ci_yaml(text) or {}
+        data = load_ci_yaml(text, name) or {}
         includes = (data.get("include") or []) if isinstance(data, dict) else []
         for entry in includes if isinstance(includes, list) else [includes]:
             if isinstance(entry, dict) and not set(entry) <= {"local", "rules", "inputs"}:
@@ -663,7 +737,7 @@ def check_offline(files: Mapping[str, str]) -> list[str]:
 
 
 def violations(evaluation: Evaluation) -> list[str]:
-    problems = check_definitions(evaluation)
+    problems = check_definitions(evaluation) + check_warm_cache(evaluation)
     for pipeline in evaluation.pipelines:
         problems += check_pipeline(evaluation, pipeline)
     return problems

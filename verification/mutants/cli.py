@@ -9,7 +9,15 @@ from pathlib import Path
 
 from verification.errors import UserError, VerificationError
 from verification.mutants import catalog, report
-from verification.mutants.runner import SUITE, Result, make_workspace, run_all, run_suite
+from verification.mutants.runner import (
+    SUITE,
+    Interrupted,
+    Result,
+    make_workspace,
+    run_all,
+    run_suite,
+    stop_on_signals,
+)
 from verification.paths import REPO_ROOT, artifacts_dir
 
 
@@ -47,6 +55,15 @@ def main(args: argparse.Namespace) -> int:
         return 0
     started = time.monotonic()
     jobs = min(args.jobs, len(mutants))
+    restore = stop_on_signals()
+    try:
+        return _run(args, mutants, jobs, started)
+    finally:
+        restore()
+
+
+def _run(args: argparse.Namespace, mutants: list[catalog.Mutant], jobs: int, started: float) -> int:
+    # An interruption raises out of this block: the copies are removed before the one line is printed.
     with tempfile.TemporaryDirectory(prefix="mutants-") as tmp:
         workspaces = [make_workspace(REPO_ROOT, Path(tmp) / f"w{i}", args.rev) for i in range(jobs)]
         if not args.skip_baseline:
@@ -72,6 +89,9 @@ def entrypoint(argv: list[str] | None = None) -> int:
     add_arguments(parser)
     try:
         return main(parser.parse_args(argv))
+    except Interrupted as exc:
+        print(f"mutants: {exc.line()}: running suites stopped, temporary copies removed", file=sys.stderr)
+        return exc.exit_code
     except VerificationError as exc:
         print(f"mutants: error: {exc.line()}", file=sys.stderr)
         return exc.exit_code

@@ -4,26 +4,29 @@ A worker owns one copy (workspace) for the whole run: it writes the mutant's fil
 suite, and writes the original texts back, so a copy is made once per worker, not per mutant.
 The copy runs its own `verification` package (PYTHONPATH), so every path the suite derives from
 its package (platform/, .gitlab-ci.yml, the charts ArgoCD points at) is the copy's.
+SIGTERM or SIGINT (stop_on_signals): no further mutant starts, every running suite is stopped
+with what it started, the copies are removed, and the run exits 128 + signal with one line.
 """
 
 import os
 import queue
 import re
 import shutil
+import signal
 import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
 
-from verification.errors import CommandError, UserError
+from verification.errors import CommandError, UserError, VerificationError
 from verification.mutants.catalog import Mutant
 from verification.mutants.edits import StaleEdit, YamlLoader, apply
-from verification.run import run
+from verification.run import run, stop_started
 
 CONFORMANCE = "verification/conformance"
 OPTIONS = ("-x", "-q", "-p", "no:cacheprovider", "-rfE", "--no-header")
@@ -67,6 +70,39 @@ _IGNORE = shutil.ignore_patterns(
 _FAILURE = re.compile(r"^(FAILED|ERROR) (\S+)(?: - (.*))?$", re.MULTILINE)
 
 KILLED, SURVIVED, EQUIVALENT, STALE, ERROR = "killed", "survived", "equivalent", "stale", "error"
+# Set when the run is interrupted (SIGTERM, SIGINT): workers start no further mutant.
+STOP = threading.Event()
+
+
+class Interrupted(VerificationError):
+    """SIGTERM or SIGINT: running suites stopped, copies removed; exit 128 + the signal's number."""
+
+    def __init__(self, signum: int) -> None:
+        self.signum = signum
+        self.exit_code = 128 + signum
+        super().__init__(f"interrupted by {signal.Signals(signum).name}")
+
+
+def stop_on_signals() -> Callable[[], None]:
+    """Install handlers for SIGTERM and SIGINT (main thread): stop the workers and every suite
+    still running (its whole process group), then raise Interrupted in the main thread so the
+    copies are removed on the way out. Returns a function that restores the previous handlers."""
+
+    def handler(signum: int, _frame: object) -> None:
+        if STOP.is_set():
+            return  # a second signal must not interrupt the cleanup of the first
+        STOP.set()
+        stop_started(signal.SIGTERM)
+        raise Interrupted(signum)
+
+    STOP.clear()
+    previous = {s: signal.signal(s, handler) for s in (signal.SIGTERM, signal.SIGINT)}
+
+    def restore() -> None:
+        for signum, old in previous.items():
+            signal.signal(signum, old)
+
+    return restore
 
 
 @dataclass
@@ -150,7 +186,10 @@ def run_suite(root: Path, suite: Sequence[str] = SUITE, timeout: float = 600) ->
     }
     started = time.monotonic()
     try:
-        proc = run([sys.executable, "-m", "pytest", *suite], check=False, cwd=root, env=env, timeout=timeout)
+        # A session of its own: a timeout or an interrupted run stops pytest and the tools it started.
+        proc = run(
+            [sys.executable, "-m", "pytest", *suite], check=False, cwd=root, env=env, timeout=timeout, session=True
+        )
     except CommandError as exc:  # timed out
         return Outcome(-1, exc.stdout + exc.stderr, time.monotonic() - started)
     output = proc.stdout + proc.stderr
@@ -206,6 +245,7 @@ def run_all(
     progress: Callable[[Result, int, int], None] | None = None,
 ) -> list[Result]:
     """Every mutant, one per free workspace at a time; results in catalog order."""
+    STOP.clear()
     free: queue.Queue[Path] = queue.Queue()
     for workspace in workspaces:
         free.put(workspace)
@@ -213,6 +253,8 @@ def run_all(
     lock = threading.Lock()
 
     def one(mutant: Mutant) -> Result:
+        if STOP.is_set():  # interrupted: the mutants still queued are not started
+            return Result(mutant.id, mutant.area, mutant.description, ERROR, detail="interrupted")
         root = free.get()
         try:
             result = run_mutant(mutant, root, suite=suite, timeout=timeout)
@@ -224,5 +266,17 @@ def run_all(
                 progress(result, len(done), len(mutants))
         return result
 
-    with ThreadPoolExecutor(max_workers=len(workspaces)) as pool:
-        return list(pool.map(one, mutants))
+    pool = ThreadPoolExecutor(max_workers=len(workspaces))
+    futures = [pool.submit(one, mutant) for mutant in mutants]
+    try:
+        return [future.result() for future in futures]
+    except BaseException:  # interrupted: no worker may outlive this call, nor keep a suite running
+        STOP.set()
+        for future in futures:
+            future.cancel()
+        while not all(future.done() for future in futures):
+            stop_started(signal.SIGTERM)  # again: a suite may have started after the first stop
+            wait(futures, timeout=0.5)
+        raise
+    finally:
+        pool.shutdown(wait=True)

@@ -39,3 +39,9 @@ def test_cache_root_follows_platform_verify_cache_then_xdg(monkeypatch: pytest.M
     monkeypatch.setenv("PLATFORM_VERIFY_CACHE", str(tmp_path / "project" / ".cache" / "pv"))
     assert paths.cache_dir() == tmp_path / "project" / ".cache" / "pv"
     assert image_archive.archive_dir() == tmp_path / "project" / ".cache" / "pv" / "images"
+
+
+def test_the_ci_model_checks_the_variable_that_enables_saving() -> None:
+    from verification.models.delivery import gitlab_ci
+
+    assert gitlab_ci.IMAGE_ARCHIVE_VARIABLE == image_archive.ENV

@@ -32,6 +32,7 @@ DEVELOP_SAMPLE2 = _scenario("push_develop", {"sample2-app"})
 MR_SAMPLE = _scenario("merge_request", {"sample-app"})
 SCHEDULE = _scenario("schedule", set())
 T = "platform/ci/templates.yml"
+V = "platform/ci/verification.yml"
 
 MUTATIONS = [
     Mutation(
@@ -135,6 +136,38 @@ MUTATIONS = [
         '$CI_COMMIT_BRANCH == "develop"\n      changes: *app-paths\n      when: manual',
         DEVELOP_SAMPLE2,
         "sample2-app:deploy-test is when: manual; develop deploys to test automatically",
+    ),
+    Mutation(
+        "nightly_cache_without_the_pins_key",
+        T,
+        "  cache:\n    key:\n      files: [platform/versions.yaml]\n    paths: [.cache/]\n",
+        "  cache:\n    key: $CI_JOB_NAME\n    paths: [.cache/]\n",
+        SCHEDULE,
+        "verify:e2e: no cache keyed on platform/versions.yaml",
+    ),
+    Mutation(
+        "go_build_cache_outside_the_project",
+        T,
+        "    GOCACHE: $CI_PROJECT_DIR/.cache/go-build\n",
+        "    GOCACHE: /root/.cache/go-build\n",
+        SCHEDULE,
+        "verify:e2e: GOCACHE=/root/.cache/go-build is outside $CI_PROJECT_DIR",
+    ),
+    Mutation(
+        "every_job_writes_the_cache",
+        T,
+        "    paths: [.cache/]\n    policy: pull\n",
+        "    paths: [.cache/]\n",
+        SCHEDULE,
+        "verify:conformance: writes the platform/versions.yaml cache (policy pull-push)",
+    ),
+    Mutation(
+        "nightly_images_not_archived",
+        V,
+        '    PLATFORM_VERIFY_IMAGE_ARCHIVE: "1"\n',
+        "",
+        SCHEDULE,
+        "verify:e2e: PLATFORM_VERIFY_IMAGE_ARCHIVE is not 1",
     ),
 ]
 

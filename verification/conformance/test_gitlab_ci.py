@@ -54,6 +54,12 @@ def test_job_definitions(evaluation: ci.Evaluation) -> None:
     assert not problems, "\n".join(problems)
 
 
+def test_nightly_e2e_keeps_its_caches_warm(evaluation: ci.Evaluation) -> None:
+    """Go caches, tools, binaries and image archives survive to the next nightly runner."""
+    problems = ci.check_warm_cache(evaluation)
+    assert not problems, "\n".join(problems)
+
+
 def test_pipeline_evaluates_offline() -> None:
     problems = ci.check_offline(ci.ci_files())
     assert not problems, "\n".join(problems)

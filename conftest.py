@@ -24,6 +24,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="cluster provider for e2e: create/reuse a kind cluster, or use --kubeconfig non-destructively",
     )
     group.addoption(
+        "--context",
+        default=None,
+        help="with --cluster existing: the kubeconfig context (default: its current-context)",
+    )
+    group.addoption(
         "--image-source",
         choices=["pull", "build", "auto"],
         default="auto",

@@ -36,12 +36,17 @@ class Cluster:
     kubeconfig: Path
     provider: str  # kind | existing
     image_source: str  # pull | build | existing
+    context: str | None = None  # None: the kubeconfig's current-context
+    # Set on a cluster the suite did not create: what it applies is labelled with it and removed
+    # afterwards (verification/cluster/ownership.py); None on kind clusters the suite owns.
+    run_id: str | None = None
 
     def kubectl(
         self, *args: str, input: str | None = None, check: bool = True, timeout: float = 120
     ) -> subprocess.CompletedProcess[str]:
+        context = ["--context", self.context] if self.context else []
         return run(
-            [tools.require("kubectl").path, "--kubeconfig", self.kubeconfig, *args],
+            [tools.require("kubectl").path, "--kubeconfig", self.kubeconfig, *context, *args],
             input=input,
             check=check,
             timeout=timeout,
@@ -258,15 +263,3 @@ def status(name: str = DEFAULT_NAME) -> list[str]:
     except CommandError as exc:
         lines.append(f"API server not answering: {exc}")
     return lines
-
-
-def existing(kubeconfig: Path) -> Cluster:
-    """A cluster we must not disturb: only checked for reachability here."""
-    if not kubeconfig.exists():
-        raise UserError(f"--kubeconfig {kubeconfig}: file not found")
-    cluster = Cluster("existing", kubeconfig, "existing", "existing")
-    try:
-        cluster.kubectl("version", "-o", "json", timeout=60)
-    except CommandError as exc:
-        raise UserError(f"the cluster in {kubeconfig} does not answer: {exc}") from exc
-    return cluster

@@ -1,13 +1,24 @@
-"""`platform-verify cluster up|down|status`: the named kind cluster for e2e."""
+"""`platform-verify cluster up|down|status`: the named kind cluster for e2e.
+`cluster preflight|census --kubeconfig K [--context C]`: a cluster built elsewhere: may the suite
+use it (one line, exit 2 if not), and its object counts per kind and namespace (`--out` keeps
+them, `--compare` an earlier census: exit 1 when any count differs)."""
 
 import argparse
+import json
+from pathlib import Path
 
-from verification.cluster import cluster
+from verification.cluster import census, cluster, preflight
+from verification.cluster.cluster import Cluster
+from verification.errors import UserError
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("cluster", help="create/reuse, delete or show the e2e kind cluster")
-    parser.add_argument("action", choices=["up", "down", "status"], nargs="?", default="status")
+    parser.add_argument("action", choices=["up", "down", "status", "preflight", "census"], nargs="?", default="status")
+    parser.add_argument("--kubeconfig", type=Path, help="preflight, census: kubeconfig of a cluster built elsewhere")
+    parser.add_argument("--context", help="preflight, census: its context (default: the current-context)")
+    parser.add_argument("--out", type=Path, help="census: also write the counts (JSON) to this file")
+    parser.add_argument("--compare", type=Path, help="census: an earlier --out file; print what changed")
     parser.add_argument("--name", default=cluster.DEFAULT_NAME, help="kind cluster name (default %(default)s)")
     parser.add_argument(
         "--image-source",
@@ -18,7 +29,31 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=_run)
 
 
+def _elsewhere(args: argparse.Namespace) -> int:
+    if args.kubeconfig is None:
+        raise UserError(f"cluster {args.action} needs --kubeconfig PATH")
+    if args.action == "preflight":
+        _, context = preflight.check(args.kubeconfig, args.context)
+        print(f"context {context!r}: present, answering, and it grants the {len(preflight.required())} permissions")
+        return 0
+    context = preflight.context_of(args.kubeconfig, args.context)
+    target = Cluster(context, args.kubeconfig, "existing", "existing", context=context)
+    preflight.reachable(target, context)
+    counted = census.take(target)
+    print(census.render(counted))
+    print(f"{sum(counted.values())} objects in {len(counted)} kind/namespace pairs (context {context!r})")
+    if args.out:
+        args.out.write_text(json.dumps(counted, indent=1) + "\n")
+    if args.compare:
+        changed = census.diff(census.load(args.compare), counted)
+        print("\n".join(["changed since " + str(args.compare) + ":", *changed]) if changed else "no count changed")
+        return 1 if changed else 0
+    return 0
+
+
 def _run(args: argparse.Namespace) -> int:
+    if args.action in ("preflight", "census"):
+        return _elsewhere(args)
     if args.action == "up":
         found = cluster.up(args.name, args.image_source)
         print(f"cluster {found.name} ready; kubeconfig: {found.kubeconfig}")

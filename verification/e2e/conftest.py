@@ -3,7 +3,9 @@
 --cluster kind      create or reuse the kind cluster (`--cluster-name`, default platform-e2e,
                     the one `nox -s cluster -- up` makes); deleted afterwards only if this run
                     created it and --keep-cluster is not given.
---cluster existing  the cluster in --kubeconfig, used without disturbing it (temporary namespaces).
+--cluster existing  the cluster of --kubeconfig/--context, built elsewhere: preflighted (context,
+                    reachability, SelfSubjectAccessReviews), deployed into with every object
+                    labelled by run, and left as found (verification/cluster/existing.py).
 
 pytest-kind provides the options (--cluster-name, --keep-cluster, --kubeconfig); its KindCluster
 does not create the cluster, because for this suite it cannot serve (pytest-kind 22.11):
@@ -29,7 +31,7 @@ from pathlib import Path
 import pytest
 
 from verification.cluster import cluster as providers
-from verification.cluster import docker
+from verification.cluster import docker, existing, ownership
 from verification.cluster.cluster import Cluster
 from verification.e2e import diagnostics
 from verification.e2e.stack import NAMESPACES, Stack, deploy
@@ -50,11 +52,7 @@ def cluster(pytestconfig: pytest.Config, artifacts: Path) -> Iterator[Cluster]:
     existed = True
     try:
         if provider == "existing":
-            kubeconfig = pytestconfig.getoption("--kubeconfig", default=None) or os.environ.get("KUBECONFIG")
-            if not kubeconfig:
-                pytest.fail("--cluster existing needs --kubeconfig PATH (or KUBECONFIG)", pytrace=False)
-            found = pytestconfig.stash[diagnostics.CLUSTER] = providers.existing(Path(kubeconfig))
-            yield found
+            yield from _existing(pytestconfig, artifacts)
             return
         name = _cluster_name(pytestconfig)
         try:
@@ -74,6 +72,27 @@ def cluster(pytestconfig: pytest.Config, artifacts: Path) -> Iterator[Cluster]:
         failures.kind_logs = diagnostics.kind_logs(found, artifacts / "kind-logs")
     if not existed and not pytestconfig.getoption("--keep-cluster", default=False):
         providers.down(name)
+
+
+def _existing(pytestconfig: pytest.Config, artifacts: Path) -> Iterator[Cluster]:
+    """A cluster built elsewhere: refused up front (exit 2, one line) unless its context exists,
+    answers and grants what the suite does; afterwards only what this run created is removed,
+    and <artifacts>/existing-cluster-created.json lists it."""
+    kubeconfig = pytestconfig.getoption("--kubeconfig", default=None) or os.environ.get("KUBECONFIG")
+    if not kubeconfig:
+        pytest.exit("--cluster existing refused: it needs --kubeconfig PATH (or KUBECONFIG)", returncode=2)
+    try:
+        found = existing.connect(Path(kubeconfig), pytestconfig.getoption("--context"), artifacts)
+    except UserError as exc:
+        pytest.exit(f"--cluster existing refused: {exc.line()}", returncode=2)
+    assert found.run_id is not None
+    pytestconfig.stash[diagnostics.CLUSTER] = found
+    record = artifacts / "existing-cluster-created.json"
+    try:
+        yield found
+    finally:
+        ownership.record(record, found.run_id, ownership.created(found, found.run_id))
+        ownership.remove(found, found.run_id)
 
 
 @pytest.fixture(scope="session")
@@ -99,6 +118,8 @@ def namespace(cluster: Cluster, request: pytest.FixtureRequest) -> Iterator[str]
     """A throw-away namespace (the test's diagnostics cover it)."""
     name = f"e2e-{request.node.name[:30].lower().replace('_', '-')}-{uuid.uuid4().hex[:5]}".replace("--", "-")
     cluster.kubectl("create", "namespace", name)
+    if cluster.run_id:  # a cluster the suite did not create: teardown's safety net finds it too
+        cluster.kubectl("label", "namespace", name, *ownership.labels(cluster.run_id))
     diagnostics.touch(request, name)
     yield name
     cluster.kubectl("delete", "namespace", name, "--wait=false", check=False)

@@ -24,6 +24,7 @@ import pytest
 
 from verification import catalog
 from verification.bluegreen import release
+from verification.cluster import ownership
 from verification.cluster.cluster import Cluster
 from verification.e2e import not_live
 from verification.errors import UserError, WaitTimeout
@@ -123,10 +124,12 @@ def crd_files() -> list[Path]:
 
 
 def apply(cluster: Cluster, *paths: Path | str) -> None:
-    args: list[str] = []
-    for path in paths:
-        args += ["-f", str(path)]
+    args = ownership.file_args(paths)
+    if cluster.run_id:  # a cluster the suite did not create: take over nothing, mark what it makes
+        ownership.refuse_foreign(cluster, paths)
     cluster.kubectl("apply", "--server-side", "--force-conflicts", *args, timeout=300)
+    if cluster.run_id:
+        ownership.mark(cluster, cluster.run_id, paths)
 
 
 def apply_receiver_secret(cluster: Cluster) -> None:

@@ -1,0 +1,201 @@
+"""A cluster built elsewhere: the preflight's refusals (one line, exit 2), the SelfSubjectAccessReview
+answers turned into the missing permissions, what counts as ours, and the census diff."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from verification.cluster import census, ownership, preflight
+from verification.cluster.cluster import Cluster
+from verification.errors import UserError
+from verification.paths import REPO_ROOT
+
+DEAD = """\
+apiVersion: v1
+kind: Config
+clusters:
+- name: dead
+  cluster: {server: "https://127.0.0.1:1", insecure-skip-tls-verify: true}
+users:
+- name: someone
+  user: {token: not-a-token}
+contexts:
+- name: dead
+  context: {cluster: dead, user: someone}
+- name: other
+  context: {cluster: dead, user: someone}
+current-context: dead
+"""
+
+
+@pytest.fixture
+def dead_kubeconfig(tmp_path: Path) -> Path:
+    path = tmp_path / "kubeconfig"
+    path.write_text(DEAD)
+    return path
+
+
+def _replies(asked: list[preflight.Access], denied: set[preflight.Access]) -> dict[str, object]:
+    """What `kubectl create -f - -o json` prints for a List of SelfSubjectAccessReviews."""
+    items = [{**preflight.review(a), "status": {"allowed": a not in denied}} for a in asked]
+    return {"apiVersion": "v1", "kind": "List", "items": items}
+
+
+def test_every_permission_granted_leaves_nothing_missing() -> None:
+    asked = preflight.required()
+    assert preflight.missing(preflight.answers(asked, _replies(asked, set()))) == []
+
+
+def test_denied_answers_become_one_line_naming_each_verb_resource_and_namespace() -> None:
+    asked = preflight.required(["test", "staging"])
+    denied = {
+        preflight.Access("create", "customresourcedefinitions", "apiextensions.k8s.io"),
+        preflight.Access("delete", "customresourcedefinitions", "apiextensions.k8s.io"),
+        preflight.Access("create", "pods", "", "exec", "test"),
+        preflight.Access("create", "pods", "", "exec", "staging"),
+        preflight.Access("impersonate", "users"),
+    }
+    lacking = preflight.missing(preflight.answers(asked, _replies(asked, denied)))
+    assert sorted(lacking) == sorted(denied)
+    assert preflight.refusal("elsewhere", lacking) == (
+        "context 'elsewhere' lacks 5 permissions the suite needs: "
+        "create,delete customresourcedefinitions.apiextensions.k8s.io cluster-wide; "
+        "create pods/exec in staging,test; impersonate users cluster-wide"
+    )
+
+
+def test_a_review_asks_the_subresource_and_namespace_it_names() -> None:
+    body = preflight.review(preflight.Access("create", "pods", "", "exec", "test"))
+    assert body["kind"] == "SelfSubjectAccessReview"
+    attributes = {"verb": "create", "resource": "pods", "group": "", "subresource": "exec", "namespace": "test"}
+    assert body["spec"] == {"resourceAttributes": attributes}
+    cluster_scoped = preflight.review(preflight.Access("create", "namespaces"))["spec"]["resourceAttributes"]
+    assert "namespace" not in cluster_scoped
+
+
+def test_the_required_permissions_cover_what_the_stack_deploys() -> None:
+    from verification.e2e.stack import NAMESPACES
+
+    assert set(NAMESPACES) == set(preflight.STACK_NAMESPACES)
+    asked = {(a.verb, a.what()) for a in preflight.required()}
+    for needed in [
+        ("create", "namespaces"),
+        ("patch", "customresourcedefinitions.apiextensions.k8s.io"),
+        ("create", "clusterrolebindings.rbac.authorization.k8s.io"),
+        ("create", "validatingadmissionpolicies.admissionregistration.k8s.io"),
+        ("create", "pods/exec"),
+        ("delete", "namespaces"),
+    ]:
+        assert needed in asked
+
+
+def test_fewer_answers_than_questions_is_refused() -> None:
+    asked = preflight.required(["test"])
+    short = {"kind": "List", "items": _replies(asked, set())["items"][:-1]}  # type: ignore[index]
+    with pytest.raises(UserError, match=r"asked \d+ questions, got \d+ answers"):
+        preflight.answers(asked, short)
+
+
+def test_context_missing_from_the_kubeconfig_is_one_line(dead_kubeconfig: Path) -> None:
+    with pytest.raises(UserError) as refused:
+        preflight.context_of(dead_kubeconfig, "nope")
+    assert refused.value.line() == f"context 'nope' is not in {dead_kubeconfig} (contexts: dead, other)"
+    assert preflight.context_of(dead_kubeconfig, None) == "dead"
+    assert preflight.context_of(dead_kubeconfig, "other") == "other"
+
+
+def test_absent_or_unreadable_kubeconfig_is_one_line(tmp_path: Path) -> None:
+    with pytest.raises(UserError, match="file not found"):
+        preflight.context_of(tmp_path / "absent", None)
+    garbage = tmp_path / "garbage"
+    garbage.write_text("clusters: [unclosed\n")
+    with pytest.raises(UserError, match="not a kubeconfig"):
+        preflight.context_of(garbage, None)
+    nameless = tmp_path / "nameless"
+    nameless.write_text("apiVersion: v1\nkind: Config\ncontexts: []\n")
+    with pytest.raises(UserError, match="no current-context; name one with --context"):
+        preflight.context_of(nameless, None)
+
+
+def test_an_unreachable_server_is_one_line(dead_kubeconfig: Path) -> None:
+    # Bounded by kubectl's --request-timeout and the process timeout (preflight.REACH_SECONDS):
+    # a refused connection returns at once, a silent one at that deadline.
+    with pytest.raises(UserError) as refused:
+        preflight.reachable(Cluster("dead", dead_kubeconfig, "existing", "existing", context="dead"), "dead")
+    line = refused.value.line()
+    assert line.startswith(f"context 'dead' in {dead_kubeconfig} does not answer: ")
+    assert "127.0.0.1:1" in line and "\n" not in str(refused.value)
+
+
+def test_the_cli_refuses_an_unreachable_context_with_exit_2_and_one_line(dead_kubeconfig: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "verification", "cluster", "preflight", "--kubeconfig", str(dead_kubeconfig)],
+        capture_output=True,
+        text=True,
+        timeout=preflight.REACH_SECONDS + 30,
+        cwd=REPO_ROOT,
+    )
+    assert proc.returncode == 2
+    assert proc.stdout == ""
+    lines = proc.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("platform-verify: error: context 'dead' in ")
+
+
+def test_the_e2e_suite_refuses_a_missing_context_with_exit_2_before_any_test(dead_kubeconfig: Path) -> None:
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "verification/e2e/test_cluster_smoke.py",
+            "-p",
+            "no:cacheprovider",
+            "-q",
+            "--cluster",
+            "existing",
+            "--kubeconfig",
+            str(dead_kubeconfig),
+            "--context",
+            "nope",
+            f"--artifacts={dead_kubeconfig.parent}",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=REPO_ROOT,
+    )
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    refusals = [line for line in proc.stdout.splitlines() if "--cluster existing refused" in line]
+    assert len(refusals) == 1
+    assert f"context 'nope' is not in {dead_kubeconfig} (contexts: dead, other)" in refusals[0]
+    assert " passed" not in proc.stdout
+
+
+def test_only_objects_carrying_our_label_are_ours() -> None:
+    ours = {"kind": "Namespace", "metadata": {"name": "test", "labels": {ownership.MANAGED_BY: "platform-verify"}}}
+    theirs = {"kind": "ClusterRole", "metadata": {"name": "admin", "labels": {ownership.MANAGED_BY: "helm"}}}
+    bare = {"kind": "ConfigMap", "metadata": {"name": "cfg", "namespace": "monitoring"}}
+    assert ownership.foreign([ours, theirs, bare]) == ["ClusterRole/admin", "ConfigMap/cfg in monitoring"]
+    assert ownership.selector("ab12") == "app.kubernetes.io/managed-by=platform-verify,platform-verify.io/run=ab12"
+
+
+def test_census_counts_per_kind_and_namespace_and_diffs() -> None:
+    items = [
+        {"kind": "Pod", "metadata": {"name": "a", "namespace": "kube-system"}},
+        {"kind": "Pod", "metadata": {"name": "b", "namespace": "kube-system"}},
+        {"kind": "ClusterRole", "metadata": {"name": "admin"}},
+    ]
+    before = census.count(items)
+    assert before == {"ClusterRole (cluster)": 1, "Pod kube-system": 2}
+    after = census.count([*items[1:], {"kind": "Namespace", "metadata": {"name": "test"}}])
+    assert census.diff(before, after) == ["Namespace (cluster): 0 -> 1", "Pod kube-system: 2 -> 1"]
+    assert census.diff(before, dict(before)) == []
+
+
+def test_a_census_file_that_is_not_one_is_refused(tmp_path: Path) -> None:
+    wrong = tmp_path / "wrong.json"
+    wrong.write_text('{"Pod kube-system": "two"}')
+    with pytest.raises(UserError, match="not a census written by `cluster census --out`"):
+        census.load(wrong)

@@ -1,0 +1,110 @@
+"""What the suite creates on a cluster it did not create, and only that, removed afterwards.
+
+Every object the stack deploy applies (and every throw-away namespace of the tests) is labelled
+`app.kubernetes.io/managed-by=platform-verify` and `platform-verify.io/run=<run id>`. Before
+deploying, objects the deploy would take over that exist without our label are a refusal (their
+owner is someone else: the suite would overwrite and later delete them). Teardown deletes the
+labelled namespaces (and with them everything inside, helm releases and operator-made objects
+included), then the labelled cluster-scoped objects, and waits until they are gone.
+"""
+
+import json
+import secrets
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from verification.cluster.cluster import Cluster
+from verification.errors import UserError
+from verification.wait import wait_for
+
+MANAGED_BY = "app.kubernetes.io/managed-by"
+OWNER = "platform-verify"
+RUN = "platform-verify.io/run"
+DELETE_SECONDS = 600  # namespace deletion waits for finalizers (pods' grace periods)
+
+
+def new_run_id() -> str:
+    return secrets.token_hex(4)
+
+
+def labels(run_id: str) -> list[str]:
+    """`kubectl label` arguments marking an object as this run's."""
+    return [f"{MANAGED_BY}={OWNER}", f"{RUN}={run_id}"]
+
+
+def selector(run_id: str) -> str:
+    return f"{MANAGED_BY}={OWNER},{RUN}={run_id}"
+
+
+def foreign(objects: Iterable[dict[str, Any]]) -> list[str]:
+    """`kind/name` of existing objects that the suite did not create (no managed-by label of ours)."""
+    found = []
+    for obj in objects:
+        meta = obj.get("metadata") or {}
+        if (meta.get("labels") or {}).get(MANAGED_BY) != OWNER:
+            where = f" in {meta['namespace']}" if meta.get("namespace") else ""
+            found.append(f"{obj.get('kind')}/{meta.get('name')}{where}")
+    return sorted(found)
+
+
+def file_args(paths: Iterable[Path | str]) -> list[str]:
+    args: list[str] = []
+    for path in paths:
+        args += ["-f", str(path)]
+    return args
+
+
+def refuse_foreign(cluster: Cluster, paths: Iterable[Path | str]) -> None:
+    """Refuse when any object in `paths` exists already and is not ours."""
+    args = file_args(paths)
+    out = cluster.kubectl("get", *args, "--ignore-not-found", "-o", "json", timeout=120).stdout
+    items = (json.loads(out) if out.strip() else {}).get("items") or []
+    if theirs := foreign(items):
+        shown = ", ".join(theirs[:8]) + (f" and {len(theirs) - 8} more" if len(theirs) > 8 else "")
+        raise UserError(f"the cluster already has objects the suite would overwrite and delete: {shown}")
+
+
+def mark(cluster: Cluster, run_id: str, paths: Iterable[Path | str]) -> None:
+    """Label the objects of `paths` (just applied) as this run's."""
+    cluster.kubectl("label", "--overwrite", *file_args(paths), *labels(run_id), timeout=120)
+
+
+def created(cluster: Cluster, run_id: str) -> list[str]:
+    """`kind/name [namespace]` of every object labelled with this run (namespaces and cluster-scoped)."""
+    found = []
+    for scope in ("namespaces", *cluster_kinds(cluster)):
+        out = cluster.kubectl("get", scope, "-l", selector(run_id), "-o", "name", timeout=60).stdout
+        found += out.split()
+    return sorted(set(found))
+
+
+def cluster_kinds(cluster: Cluster) -> list[str]:
+    out = cluster.kubectl("api-resources", "--namespaced=false", "--verbs=list,delete", "-o", "name", timeout=60)
+    return [k for k in out.stdout.split() if k != "namespaces"]
+
+
+def record(path: Path, run_id: str, objects: list[str]) -> None:
+    path.write_text(json.dumps({"run": run_id, "created": objects}, indent=1) + "\n")
+
+
+def remove(cluster: Cluster, run_id: str) -> list[str]:
+    """Delete this run's objects: namespaces first (their contents go with them), then the
+    cluster-scoped ones (CRDs last: their custom resources in our namespaces are gone by then)."""
+    ours = created(cluster, run_id)
+    namespaces = [o for o in ours if o.startswith("namespace/")]
+    rest = [o for o in ours if not o.startswith("namespace/")]
+    crds = [o for o in rest if o.startswith("customresourcedefinition")]
+    for batch in (namespaces, [o for o in rest if o not in crds], crds):
+        if batch:
+            cluster.kubectl("delete", *batch, "--ignore-not-found", "--wait=false", timeout=120)
+
+    wait_for(
+        lambda: created(cluster, run_id),
+        until=lambda remaining: not remaining,
+        describe=lambda remaining: ", ".join(remaining),
+        timeout=DELETE_SECONDS,
+        interval=3,
+        what=f"the objects of run {run_id} deleted",
+    )
+    return ours

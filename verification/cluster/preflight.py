@@ -1,0 +1,203 @@
+"""Before the suite touches a cluster it did not create: the context exists, answers, and allows
+everything the stack deploy and the live tests do. Each failure is one line (UserError, exit 2).
+
+The permissions are data (REQUIRED), derived from what verification/e2e/stack.py applies
+(platform/manifests, the pinned CRDs, helm releases of the apps) and what the live tests do
+(throw-away namespaces, pods/exec, pods/log, the pods' proxy for fault injection, impersonation
+for the RBAC probes, nodes for the spread checks). They are asked with one batch of
+SelfSubjectAccessReviews (`kubectl create -f -` of a List), so the answer names every missing
+verb, resource and namespace at once instead of failing midway through a deploy.
+"""
+
+import json
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from verification.cluster.cluster import Cluster
+from verification.errors import CommandError, UserError
+
+# Namespaces the stack deploys into (verification.e2e.stack.NAMESPACES) and a stand-in for the
+# tests' throw-away ones (e2e-<test>-<random>: RBAC has no wildcard namespace, so a grant that
+# covers this one is cluster-wide and covers them all).
+STACK_NAMESPACES = ("test", "staging", "monitoring", "argocd", "ingress-nginx")
+THROWAWAY_NAMESPACE = "e2e-preflight"
+WRITE = ("get", "list", "create", "patch", "delete")  # server-side apply patches; teardown deletes
+REACH_SECONDS = 10  # kubectl's --request-timeout for the reachability question
+
+
+@dataclass(frozen=True, order=True)
+class Access:
+    verb: str
+    resource: str
+    group: str = ""
+    subresource: str = ""
+    namespace: str = ""  # "" = cluster-scoped
+
+    def what(self) -> str:
+        name = f"{self.resource}.{self.group}" if self.group else self.resource
+        return f"{name}/{self.subresource}" if self.subresource else name
+
+
+# (group, resource, subresource, verbs) of cluster-scoped objects.
+_CLUSTER: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
+    ("", "namespaces", "", WRITE),
+    ("apiextensions.k8s.io", "customresourcedefinitions", "", WRITE),
+    ("rbac.authorization.k8s.io", "clusterroles", "", (*WRITE, "bind", "escalate")),
+    ("rbac.authorization.k8s.io", "clusterrolebindings", "", WRITE),
+    ("admissionregistration.k8s.io", "validatingadmissionpolicies", "", WRITE),
+    ("admissionregistration.k8s.io", "validatingadmissionpolicybindings", "", WRITE),
+    ("admissionregistration.k8s.io", "validatingwebhookconfigurations", "", WRITE),
+    ("networking.k8s.io", "ingressclasses", "", WRITE),
+    ("", "nodes", "", ("get", "list")),
+    ("", "users", "", ("impersonate",)),
+    ("", "groups", "", ("impersonate",)),
+    ("", "serviceaccounts", "", ("impersonate",)),
+)
+# (group, resource, subresource, verbs) in every namespace of the stack and the tests.
+_NAMESPACED: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
+    ("", "pods", "", WRITE),
+    ("", "pods", "exec", ("create",)),
+    ("", "pods", "log", ("get",)),
+    ("", "pods", "proxy", ("create", "update", "delete")),
+    ("", "services", "", WRITE),
+    ("", "endpoints", "", ("get", "list")),
+    ("", "configmaps", "", WRITE),
+    ("", "secrets", "", WRITE),
+    ("", "serviceaccounts", "", WRITE),
+    ("", "resourcequotas", "", WRITE),
+    ("", "limitranges", "", WRITE),
+    ("", "events", "", ("list",)),
+    ("apps", "deployments", "", (*WRITE, "update")),
+    ("apps", "statefulsets", "", WRITE),
+    ("apps", "replicasets", "", ("get", "list")),
+    ("policy", "poddisruptionbudgets", "", WRITE),
+    ("networking.k8s.io", "networkpolicies", "", WRITE),
+    ("networking.k8s.io", "ingresses", "", WRITE),
+    ("rbac.authorization.k8s.io", "roles", "", (*WRITE, "bind", "escalate")),
+    ("rbac.authorization.k8s.io", "rolebindings", "", WRITE),
+    ("monitoring.coreos.com", "prometheuses", "", WRITE),
+    ("monitoring.coreos.com", "alertmanagers", "", WRITE),
+    ("monitoring.coreos.com", "prometheusrules", "", WRITE),
+    ("monitoring.coreos.com", "servicemonitors", "", WRITE),
+    ("monitoring.coreos.com", "scrapeconfigs", "", WRITE),
+    ("argoproj.io", "applications", "", WRITE),
+    ("argoproj.io", "appprojects", "", WRITE),
+)
+
+
+def required(namespaces: Iterable[str] = (*STACK_NAMESPACES, THROWAWAY_NAMESPACE)) -> list[Access]:
+    """Every (verb, resource, namespace) the suite needs, cluster-scoped first."""
+    needed = [Access(v, r, g, s) for g, r, s, verbs in _CLUSTER for v in verbs]
+    needed += [Access(v, r, g, s, ns) for ns in namespaces for g, r, s, verbs in _NAMESPACED for v in verbs]
+    return needed
+
+
+def review(access: Access) -> dict[str, Any]:
+    """The SelfSubjectAccessReview asking for `access`."""
+    attributes = {"verb": access.verb, "resource": access.resource, "group": access.group}
+    if access.subresource:
+        attributes["subresource"] = access.subresource
+    if access.namespace:
+        attributes["namespace"] = access.namespace
+    return {
+        "apiVersion": "authorization.k8s.io/v1",
+        "kind": "SelfSubjectAccessReview",
+        "spec": {"resourceAttributes": attributes},
+    }
+
+
+def answers(asked: list[Access], replies: Mapping[str, Any]) -> dict[Access, bool]:
+    """Pair each asked Access with `status.allowed` of the List kubectl returned (same order)."""
+    items = replies.get("items") if replies.get("kind") == "List" else [replies]
+    if not isinstance(items, list) or len(items) != len(asked):
+        got = len(items) if isinstance(items, list) else "no"
+        raise UserError(f"SelfSubjectAccessReview: asked {len(asked)} questions, got {got} answers")
+    return {a: bool((item.get("status") or {}).get("allowed")) for a, item in zip(asked, items, strict=True)}
+
+
+def missing(answered: Mapping[Access, bool]) -> list[Access]:
+    return sorted(a for a, allowed in answered.items() if not allowed)
+
+
+def summary(lacking: Iterable[Access]) -> str:
+    """`verb,verb resource (cluster|in ns,ns); ...`: verbs grouped per resource and namespace set."""
+    verbs: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for a in lacking:
+        if a.verb not in verbs[(a.what(), a.namespace)]:
+            verbs[(a.what(), a.namespace)].append(a.verb)
+    by_verbs: dict[tuple[str, str], list[str]] = defaultdict(list)  # (verbs, what) -> namespaces
+    for (what, namespace), vs in verbs.items():
+        by_verbs[(",".join(vs), what)].append(namespace)
+    parts = []
+    for (vs, what), namespaces in sorted(by_verbs.items(), key=lambda kv: (kv[0][1], kv[0][0])):
+        where = "cluster-wide" if namespaces == [""] else "in " + ",".join(sorted(n for n in namespaces if n))
+        parts.append(f"{vs} {what} {where}")
+    return "; ".join(parts)
+
+
+def refusal(context: str, lacking: list[Access]) -> str:
+    count = len(lacking)
+    return f"context {context!r} lacks {count} permission{'s' * (count != 1)} the suite needs: {summary(lacking)}"
+
+
+# --- the context: present in the kubeconfig, answering ------------------------------------------
+
+
+def context_of(kubeconfig: Path, context: str | None) -> str:
+    """The context to use: `context` if the kubeconfig has it, else its current-context."""
+    if not kubeconfig.is_file():
+        raise UserError(f"--kubeconfig {kubeconfig}: file not found")
+    try:
+        config = yaml.safe_load(kubeconfig.read_text()) or {}
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise UserError(f"--kubeconfig {kubeconfig}: not a kubeconfig ({type(exc).__name__})") from None
+    if not isinstance(config, dict):
+        raise UserError(f"--kubeconfig {kubeconfig}: not a kubeconfig (no mapping)")
+    names = [c.get("name") for c in config.get("contexts") or [] if isinstance(c, dict)]
+    chosen = context or config.get("current-context")
+    if not chosen:
+        raise UserError(f"--kubeconfig {kubeconfig}: no current-context; name one with --context ({_known(names)})")
+    if chosen not in names:
+        raise UserError(f"context {chosen!r} is not in {kubeconfig} ({_known(names)})")
+    return str(chosen)
+
+
+def _known(names: list[Any]) -> str:
+    return "contexts: " + ", ".join(map(str, names)) if names else "it has no contexts"
+
+
+def reachable(cluster: Cluster, context: str) -> None:
+    """One bounded question to the API server: kubectl's request timeout, and the process's."""
+    try:
+        cluster.kubectl("version", "-o", "json", f"--request-timeout={REACH_SECONDS}s", timeout=REACH_SECONDS + 5)
+    except CommandError as exc:
+        last = exc.tail[-1].strip() if exc.tail else f"exited {exc.returncode}"
+        raise UserError(f"context {context!r} in {cluster.kubeconfig} does not answer: {last}") from None
+
+
+def permissions(cluster: Cluster, context: str, needed: list[Access] | None = None) -> None:
+    """Ask every SelfSubjectAccessReview at once; refuse naming each missing permission."""
+    asked = needed if needed is not None else required()
+    batch = {"apiVersion": "v1", "kind": "List", "items": [review(a) for a in asked]}
+    try:
+        out = cluster.kubectl("create", "-f", "-", "-o", "json", input=json.dumps(batch), timeout=120)
+    except CommandError as exc:
+        last = exc.tail[-1].strip() if exc.tail else f"exited {exc.returncode}"
+        raise UserError(f"context {context!r}: SelfSubjectAccessReview refused: {last}") from None
+    lacking = missing(answers(asked, json.loads(out.stdout)))
+    if lacking:
+        raise UserError(refusal(context, lacking))
+
+
+def check(kubeconfig: Path, context: str | None) -> tuple[Cluster, str]:
+    """The whole preflight: the minified kubeconfig of the context as a Cluster, and the context."""
+    chosen = context_of(kubeconfig, context)
+    cluster = Cluster("existing", kubeconfig, "existing", "existing", context=chosen)
+    reachable(cluster, chosen)
+    permissions(cluster, chosen)
+    return cluster, chosen

@@ -72,11 +72,9 @@ def mark(cluster: Cluster, run_id: str, paths: Iterable[Path | str]) -> None:
 
 def created(cluster: Cluster, run_id: str) -> list[str]:
     """`kind/name [namespace]` of every object labelled with this run (namespaces and cluster-scoped)."""
-    found = []
-    for scope in ("namespaces", *cluster_kinds(cluster)):
-        out = cluster.kubectl("get", scope, "-l", selector(run_id), "-o", "name", timeout=60).stdout
-        found += out.split()
-    return sorted(set(found))
+    kinds = ",".join(["namespaces", *cluster_kinds(cluster)])
+    out = cluster.kubectl("get", kinds, "-l", selector(run_id), "-o", "name", timeout=60).stdout
+    return sorted(set(out.split()))
 
 
 def cluster_kinds(cluster: Cluster) -> list[str]:

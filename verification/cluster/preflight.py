@@ -131,12 +131,12 @@ def summary(lacking: Iterable[Access]) -> str:
         if a.verb not in verbs[(a.what(), a.namespace)]:
             verbs[(a.what(), a.namespace)].append(a.verb)
     by_verbs: dict[tuple[str, str], list[str]] = defaultdict(list)  # (verbs, what) -> namespaces
-    for (what, namespace), vs in verbs.items():
-        by_verbs[(",".join(vs), what)].append(namespace)
+    for (what, namespace), denied in verbs.items():
+        by_verbs[(",".join(denied), what)].append(namespace)
     parts = []
-    for (vs, what), namespaces in sorted(by_verbs.items(), key=lambda kv: (kv[0][1], kv[0][0])):
+    for (joined, what), namespaces in sorted(by_verbs.items(), key=lambda kv: (kv[0][1], kv[0][0])):
         where = "cluster-wide" if namespaces == [""] else "in " + ",".join(sorted(n for n in namespaces if n))
-        parts.append(f"{vs} {what} {where}")
+        parts.append(f"{joined} {what} {where}")
     return "; ".join(parts)
 
 

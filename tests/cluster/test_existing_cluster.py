@@ -199,3 +199,42 @@ def test_a_census_file_that_is_not_one_is_refused(tmp_path: Path) -> None:
     wrong.write_text('{"Pod kube-system": "two"}')
     with pytest.raises(UserError, match="not a census written by `cluster census --out`"):
         census.load(wrong)
+
+
+class _Recorder:
+    """Stands in for a Cluster in the teardown plan: answers `kubectl` from a set of live objects."""
+
+    def __init__(self, live: set[str]) -> None:
+        self.live = live
+        self.calls: list[tuple[str, ...]] = []
+
+    def kubectl(self, *args: str, **_: object) -> subprocess.CompletedProcess[str]:
+        self.calls.append(args)
+        if args[0] == "api-resources":
+            out = "namespaces\ncustomresourcedefinitions.apiextensions.k8s.io\nclusterroles.rbac.authorization.k8s.io\n"
+        elif args[0] == "get":
+            out = "\n".join(sorted(self.live))
+        else:  # delete: gone at once
+            self.live -= set(args[1:])
+            out = ""
+        return subprocess.CompletedProcess(args, 0, out, "")
+
+
+def test_teardown_deletes_namespaces_then_cluster_objects_then_crds_and_waits_until_gone() -> None:
+    ours = {
+        "namespace/test",
+        "clusterrole.rbac.authorization.k8s.io/platform-viewer",
+        "customresourcedefinition.apiextensions.k8s.io/prometheuses.monitoring.coreos.com",
+    }
+    fake = _Recorder(set(ours))
+    removed = ownership.remove(fake, "ab12")  # type: ignore[arg-type]
+    assert sorted(removed) == sorted(ours) and not fake.live
+    deletes = [c[1:-2] for c in fake.calls if c[0] == "delete"]
+    assert deletes == [
+        ("namespace/test",),
+        ("clusterrole.rbac.authorization.k8s.io/platform-viewer",),
+        ("customresourcedefinition.apiextensions.k8s.io/prometheuses.monitoring.coreos.com",),
+    ]
+    gets = [c for c in fake.calls if c[0] == "get"]
+    assert all(ownership.selector("ab12") in c for c in gets)
+    assert "namespaces,customresourcedefinitions.apiextensions.k8s.io,clusterroles.rbac.authorization.k8s.io" in gets[0]

@@ -10,9 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from verification import run as runner
-
 ROOT = Path(__file__).resolve().parent.parent
+# The checkout this script belongs to, not whichever one the package is installed from: a
+# before/after comparison runs it in two worktrees (importlib mode takes the tests from each,
+# so the package must come from the same one).
+sys.path.insert(0, str(ROOT))
+
+from verification import run as runner  # noqa: E402
 BUDGET_SECONDS = 20.0
 
 

@@ -17,6 +17,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from verification import run as runner  # noqa: E402
+
 BUDGET_SECONDS = 20.0
 
 

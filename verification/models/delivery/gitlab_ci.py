@@ -142,7 +142,7 @@ SCENARIOS: tuple[Scenario, ...] = (
 # --- running the interpreter -------------------------------------------------------------------
 
 
-class _CiLoader(Loader):  # type: ignore[misc, valid-type]  # yamlio's loader: its base is chosen at runtime
+class _CiLoader(Loader):
     """GitLab's YAML: `!reference [...]` is resolved by the interpreter; here it is just a list.
     Otherwise the one loader's rules: a duplicated key (a second job of the same name silently
     replacing the first) is refused."""

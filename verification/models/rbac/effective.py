@@ -424,11 +424,11 @@ def _workload_reach(
             for vector in workload_vectors(base_account, platform.accounts(namespace)):
                 # patch is an UPDATE at admission, and the closure and the admission-only view ask
                 # the same questions: each is decided once per platform.
-                key = (identity, namespace, row, operation, vector)
-                if key not in platform.decided:
+                question = (identity, namespace, row, operation, vector)
+                if question not in platform.decided:
                     obj = vector_object(kind, namespace, "effective-probe", template, vector)
-                    platform.decided[key] = platform.admit(identity, row, operation, obj, old)
-                admitted, message = platform.decided[key]
+                    platform.decided[question] = platform.admit(identity, row, operation, obj, old)
+                admitted, message = platform.decided[question]
                 path = f"{why} -> pod spec {vector.field} ({vector.name})"
                 closed = "" if admitted else message
                 if vector.reaches == "secret":

@@ -56,6 +56,8 @@ def union(first: Iterable[str], second: Iterable[str]) -> tuple[str, ...]:
 
 def differing(expected: Grid, observed: Grid) -> list[Cell]:
     """Every cell whose value differs (a cell present on one side only differs too), in row order."""
+    if expected is observed:
+        return []
     rows = {r: i for i, r in enumerate(union(expected.rows, observed.rows))}
     columns = {c: i for i, c in enumerate(union(expected.columns, observed.columns))}
     found = [k for k in expected.cells.keys() | observed.cells.keys() if expected.cells.get(k) != observed.cells.get(k)]

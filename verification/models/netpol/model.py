@@ -279,7 +279,7 @@ def _policy_port(raw: Any, where: str) -> PolicyPort:
 def _protocol(value: Any, where: str) -> str:
     if value not in PROTOCOLS:
         raise UserError(f"{where}: unknown protocol {value!r} (use {', '.join(PROTOCOLS)})")
-    return value
+    return str(value)
 
 
 def _list(value: Any, where: str) -> list[Any]:
@@ -371,7 +371,9 @@ class Model:
         # (direction, workload) -> policies isolating it: truth tables ask once per pair and port.
         # Keyed by the whole (frozen) workload, so two workloads sharing a key never share an answer.
         self._isolating: dict[tuple[str, Workload], tuple[Policy, ...]] = {}
-        self._peer_cache: dict[tuple[str, Workload, Workload], Any] = {}
+        self._peer_cache: dict[
+            tuple[str, Workload, Workload], tuple[tuple[str, ...], tuple[tuple[Policy, str, Rule], ...]]
+        ] = {}
         # (direction, workload) -> (isolating policy keys, their rules of that direction with labels);
         # (rule number, peer) -> do the rule's peers admit it. A truth table asks both for every
         # pair of workloads, yet they depend on one workload, or on one rule and one workload.

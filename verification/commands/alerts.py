@@ -9,6 +9,7 @@ import argparse
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -18,7 +19,7 @@ from verification.paths import MANIFESTS
 from verification.yamlio import load_manifests
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:  # generic for mypy only
     parser = sub.add_parser("alerts", help="prove alert rules, routes and dashboards (promtool, amtool)")
     parser.add_argument("action", choices=["check", "rules", "route"])
     parser.add_argument("labels", nargs="*", help="route: LABEL=VALUE pairs of the alert")
@@ -47,7 +48,7 @@ def _pair(text: str) -> tuple[str, str]:
     return key, value
 
 
-def _check(objects: list[dict], config_path: Path, tmp: Path) -> int:
+def _check(objects: list[dict[str, Any]], config_path: Path, tmp: Path) -> int:
     rules = alerts.rule_set(objects)
     cfg = routes.config(objects)
     boards = dashboards.load(objects)

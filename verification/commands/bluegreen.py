@@ -15,7 +15,7 @@ from verification.errors import UserError
 from verification.versions import image
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:  # generic for mypy only
     parser = sub.add_parser("bluegreen", help="deploy, switch, roll back or show an app's blue-green release")
     parser.add_argument("action", choices=["status", "deploy", "switch", "rollback"])
     parser.add_argument("app", help="an app with values in platform/environments/<ENV>/<APP>.yaml")

@@ -12,7 +12,7 @@ from verification.cluster.cluster import Cluster
 from verification.errors import UserError
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:  # generic for mypy only
     parser = sub.add_parser("cluster", help="create/reuse, delete or show the e2e kind cluster")
     parser.add_argument("action", choices=["up", "down", "status", "preflight", "census"], nargs="?", default="status")
     parser.add_argument("--kubeconfig", type=Path, help="preflight, census: kubeconfig of a cluster built elsewhere")

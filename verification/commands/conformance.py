@@ -5,7 +5,7 @@ import argparse
 from verification.paths import REPO_ROOT
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:  # generic for mypy only
     parser = sub.add_parser("conformance", help="run the conformance suite (manifests against intent, no cluster)")
     parser.add_argument("pytest_args", nargs=argparse.REMAINDER, help="extra pytest arguments (after --)")
     parser.set_defaults(func=_run)

@@ -11,7 +11,7 @@ from verification.models.schema import crd as crd_schema
 from verification.yamlio import load_manifests
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:  # generic for mypy only
     parser = sub.add_parser("crds", help="fetch, show or validate against the pinned CRD schemas")
     parser.add_argument("action", choices=["fetch", "status", "validate"])
     parser.add_argument("paths", nargs="*", help="validate: manifest files or folders")

@@ -5,7 +5,7 @@ import argparse
 from verification.cluster import capabilities, docker
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:  # generic for mypy only
     parser = sub.add_parser("docker", help="start (installing if needed) or show the Docker engine")
     parser.add_argument("action", choices=["up", "status"], nargs="?", default="status")
     parser.set_defaults(func=_run)

@@ -7,7 +7,7 @@ from verification.cluster import gobuild, node_image, smoke_image
 from verification.cluster.progress import say
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:  # generic for mypy only
     parser = sub.add_parser("images", help="build the kind node image and stack images offline (cached)")
     parser.add_argument("--rebuild", action="store_true", help="rebuild even when the cached result is current")
     parser.add_argument(

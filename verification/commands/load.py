@@ -8,7 +8,7 @@ from verification.errors import UserError
 from verification.paths import artifacts_dir
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:  # generic for mypy only
     parser = sub.add_parser("load", help="send load at a constant arrival rate; log every request")
     parser.add_argument("url", help="http(s) URL to GET")
     parser.add_argument("--rate", type=float, required=True, help="requests per second (open model)")

@@ -3,7 +3,7 @@
 import argparse
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:  # generic for mypy only
     from verification.mutants import cli
 
     parser = sub.add_parser(

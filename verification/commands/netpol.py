@@ -13,14 +13,21 @@ import json
 
 from verification.errors import UserError
 from verification.models.netpol.boundaries import Boundaries
-from verification.models.netpol.model import EGRESS, INGRESS, Model, load_reachability, load_workloads
+from verification.models.netpol.model import (
+    EGRESS,
+    INGRESS,
+    Model,
+    Workload,
+    load_reachability,
+    load_workloads,
+)
 from verification.paths import INTENT, MANIFESTS
 from verification.verdicts.grid import render
 from verification.verdicts.netpol import matrix_verdict, port_grids
 from verification.yamlio import load_file, load_manifests
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:  # generic for mypy only
     parser = sub.add_parser("netpol", help="NetworkPolicy truth table of workloads")
     actions = parser.add_subparsers(dest="netpol_command", metavar="ACTION", required=True)
 
@@ -60,7 +67,7 @@ def _common(parser: argparse.ArgumentParser, defaults: bool = False) -> None:
     )
 
 
-def _load(args: argparse.Namespace):
+def _load(args: argparse.Namespace) -> tuple[Model, list[Workload]]:
     workloads = load_workloads(args.workloads)
     model = Model.from_objects(load_manifests(args.manifests or [MANIFESTS]))
     return model, workloads

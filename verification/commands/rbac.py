@@ -9,7 +9,9 @@ name and takes the subresource from `--subresource`).
 import argparse
 import re
 import sys
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from verification.errors import UserError
 from verification.models.rbac.authorizer import Authorizer, Request, impersonated_groups
@@ -22,7 +24,7 @@ _RBAC_KINDS = {"Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding"}
 _VERB_RE = re.compile(r"^[A-Za-z*][A-Za-z0-9*-]*$")
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:  # generic for mypy only
     parser = sub.add_parser("rbac", help="effective RBAC permissions computed from manifests")
     actions = parser.add_subparsers(dest="rbac_command", metavar="ACTION", required=True)
     can_i = actions.add_parser(
@@ -130,7 +132,7 @@ def _effective(args: argparse.Namespace) -> int:
     return 1 if prohibited else 0
 
 
-def _with_rbac(objects: list[dict], paths: list) -> list[dict]:
+def _with_rbac(objects: list[dict[str, Any]], paths: Sequence[Path | str]) -> list[dict[str, Any]]:
     # Without a Role or binding every answer comes from Kubernetes' defaults alone: a wrong path, not an answer.
     if not any(o.get("kind") in _RBAC_KINDS for o in objects):
         where = " ".join(str(p) for p in paths)

@@ -3,9 +3,10 @@
 import argparse
 
 from verification import tools
+from verification.versions import tool as tool_pin
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:  # generic for mypy only
     parser = sub.add_parser("tools", help="show or install the pinned external tools")
     parser.add_argument("action", choices=["status", "install", "path"])
     parser.add_argument("names", nargs="*", help="tools (default: all pinned tools)")
@@ -15,7 +16,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def _run(args: argparse.Namespace) -> int:
     names = args.names or tools.all_tool_names()
     for name in names:
-        tools.tool_pin(name)  # unknown names fail with one line
+        tool_pin(name)  # unknown names fail with one line
     if args.action == "install":
         for name in names:
             found = tools.install(name)
@@ -27,10 +28,10 @@ def _run(args: argparse.Namespace) -> int:
         return 0
     missing = 0
     for name in names:
-        found = tools.find(name)
-        if found:
-            print(f"{name:16} ok       {found.version:10} {found.path}")
+        present = tools.find(name)
+        if present:
+            print(f"{name:16} ok       {present.version:10} {present.path}")
         else:
             missing += 1
-            print(f"{name:16} MISSING  want {tools.tool_pin(name)['version']}: {tools.describe_install(name)}")
+            print(f"{name:16} MISSING  want {tool_pin(name)['version']}: {tools.describe_install(name)}")
     return 1 if missing else 0

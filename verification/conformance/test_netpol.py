@@ -1,5 +1,7 @@
 """NetworkPolicies equal the reachability intent exactly, and keep the segmentation hygiene."""
 
+from typing import Any
+
 import pytest
 
 from verification.models.netpol import segmentation
@@ -8,7 +10,7 @@ from verification.verdicts.verdict import Verdict
 
 
 @pytest.fixture(scope="module")
-def platform(platform_objects: list[dict]) -> segmentation.Platform:
+def platform(platform_objects: list[dict[str, Any]]) -> segmentation.Platform:
     return segmentation.Platform.load(MANIFESTS, INTENT, platform_objects)
 
 

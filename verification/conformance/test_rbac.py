@@ -89,7 +89,7 @@ def _operator_namespaces(platform_objects: list[dict[str, Any]]) -> list[str]:
         if obj.get("kind") == "Deployment" and obj["metadata"]["name"] == "prometheus-operator":
             for arg in obj["spec"]["template"]["spec"]["containers"][0].get("args") or []:
                 if arg.startswith("--namespaces="):
-                    return arg.split("=", 1)[1].split(",")
+                    return str(arg).split("=", 1)[1].split(",")
     raise AssertionError("no prometheus-operator Deployment with --namespaces in platform/manifests")
 
 

@@ -55,7 +55,9 @@ def _workload_writers(platform: Platform, namespace: str) -> list[tuple[Identity
     return found
 
 
-def _decide(platform: Platform, identity: Identity, row: tuple[str, str, str, str], operation: str, obj: dict) -> Any:
+def _decide(
+    platform: Platform, identity: Identity, row: tuple[str, str, str, str], operation: str, obj: dict[str, Any]
+) -> Any:
     group, version, resource, kind = row
     meta = obj["metadata"]
     request = AdmissionRequest(
@@ -97,7 +99,9 @@ def test_runtime_workloads_of_the_intent_are_admitted(platform: Platform) -> Non
     _assert_none(problems)
 
 
-def test_chart_renders_are_admitted_for_the_deployers(platform: Platform, chart_renders: dict) -> None:
+def test_chart_renders_are_admitted_for_the_deployers(
+    platform: Platform, chart_renders: dict[tuple[str, str, str], Any]
+) -> None:
     """The apps still deploy through the same chart: each render's Deployments pass the policies for
     every identity that may create Deployments in that environment's namespace."""
     problems = []
@@ -128,7 +132,9 @@ def test_chart_renders_are_admitted_for_the_deployers(platform: Platform, chart_
     _assert_none(problems)
 
 
-def test_chart_runs_as_the_runtime_account_without_token(platform: Platform, chart_renders: dict) -> None:
+def test_chart_runs_as_the_runtime_account_without_token(
+    platform: Platform, chart_renders: dict[tuple[str, str, str], Any]
+) -> None:
     problems = []
     for (app, env, color), render in chart_renders.items():
         namespace = bg.namespace_for(env)
@@ -163,7 +169,9 @@ def admission_only(platform: Platform) -> list[tuple[Identity, str, Any]]:
     ]
 
 
-def test_every_pod_producing_kind_is_closed_for_the_workload_writers(admission_only: list) -> None:
+def test_every_pod_producing_kind_is_closed_for_the_workload_writers(
+    admission_only: list[tuple[Identity, str, Any]],
+) -> None:
     """Admission alone, RBAC aside: a later grant of StatefulSets or CronJobs to a deployer must not
     reopen the paths (a kind missing from the policy's matchConstraints fails here)."""
     assert admission_only, "no declared identity writes workloads in an app namespace: nothing was checked"
@@ -175,7 +183,9 @@ def test_every_pod_producing_kind_is_closed_for_the_workload_writers(admission_o
     _assert_none(problems)
 
 
-def test_policies_that_close_paths_fail_closed(platform: Platform, admission_only: list) -> None:
+def test_policies_that_close_paths_fail_closed(
+    platform: Platform, admission_only: list[tuple[Identity, str, Any]]
+) -> None:
     reaches = [reach for _, _, reach in admission_only]
     assert any(not r.open for r in reaches), "no path is closed by a policy: nothing to check"
     _assert_none(closing_policies(platform, reaches))

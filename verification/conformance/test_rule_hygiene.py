@@ -15,7 +15,8 @@ def rules(platform_objects: list[dict[str, Any]]) -> alerts.RuleSet:
 
 @pytest.fixture(scope="module")
 def prometheus(platform_objects: list[dict[str, Any]]) -> dict[str, Any]:
-    return alerts.prometheus_resource(platform_objects)["spec"]
+    spec: dict[str, Any] = alerts.prometheus_resource(platform_objects)["spec"]
+    return spec
 
 
 def test_for_holds_two_scrapes(rules: alerts.RuleSet, prometheus: dict[str, Any]) -> None:

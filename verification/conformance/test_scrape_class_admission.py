@@ -31,7 +31,8 @@ def _binding(objects: Objects) -> dict[str, Any]:
 
 
 def _rule(objects: Objects) -> dict[str, Any]:
-    return _policy(objects)["spec"]["matchConstraints"]["resourceRules"][0]
+    rule: dict[str, Any] = _policy(objects)["spec"]["matchConstraints"]["resourceRules"][0]
+    return rule
 
 
 def test_kubelet_class_is_credentialed(platform_objects: Objects) -> None:

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from verification.models.monitoring import scrape_sources
+from verification.models.monitoring import metric_catalog, scrape_sources
 
 Objects = list[dict[str, Any]]
 
@@ -31,7 +31,7 @@ def test_known_gaps_are_still_gaps(platform_objects: Objects) -> None:
 
 
 def test_kubelet_scrape_is_selected_and_complete(platform_objects: Objects) -> None:
-    needed = set(scrape_sources.metric_catalog.KUBELET)
+    needed = set(metric_catalog.KUBELET)
     good, problems = scrape_sources.kubelet_sources(platform_objects, needed)
     assert good, "no complete kubelet cAdvisor ScrapeConfig:\n" + "\n".join(problems)
 

@@ -26,7 +26,7 @@ intent's `prohibited` entries and exemptions apply to effective permissions unch
 """
 
 import copy
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -133,7 +133,8 @@ def _volume(spec: dict[str, Any], volume: dict[str, Any]) -> None:
     spec.setdefault("volumes", []).append({"name": "effective-probe", **volume})
 
 
-_VECTOR_EDITS = {
+# Each edit's result is ignored (some lambdas return what setdefault/pop/update return).
+_VECTOR_EDITS: dict[str, Callable[[dict[str, Any], Vector], object]] = {
     "secret volume": lambda s, v: _volume(s, {"secret": {"secretName": SECRET_NAME}}),
     "secret env": lambda s, v: _container_env(
         s, {"name": "PROBE", "valueFrom": {"secretKeyRef": {"name": SECRET_NAME, "key": "k"}}}
@@ -212,9 +213,9 @@ def workload_object(kind: str, namespace: str, name: str, template: dict[str, An
         job = {"template": template}
         if kind == "Job":
             return {"apiVersion": group_version, "kind": kind, "metadata": metadata, "spec": job}
-        spec = {"schedule": "0 0 1 1 *", "jobTemplate": {"spec": job}}
+        spec: dict[str, Any] = {"schedule": "0 0 1 1 *", "jobTemplate": {"spec": job}}
         return {"apiVersion": group_version, "kind": kind, "metadata": metadata, "spec": spec}
-    spec: dict[str, Any] = {"selector": selector if kind != "ReplicationController" else labels, "template": template}
+    spec = {"selector": selector if kind != "ReplicationController" else labels, "template": template}
     if kind == "StatefulSet":
         spec["serviceName"] = name
     if kind != "DaemonSet":

@@ -16,9 +16,12 @@ collects the evidence of every test that needed it.
 """
 
 import json
+import subprocess
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -33,6 +36,9 @@ from verification.paths import ENVIRONMENTS, MANIFESTS
 from verification.run import run
 from verification.wait import wait_for
 from verification.yamlio import load_file
+
+if TYPE_CHECKING:  # for the annotation only: prometheus() imports the client when it is used
+    from prometheus_api_client import PrometheusConnect
 
 APP_NAMESPACE = "test"
 PROFILE = "e2e"
@@ -79,17 +85,19 @@ class Stack:
     def kubeconfig(self) -> str:
         return str(self.cluster.kubeconfig)
 
-    def kubectl(self, *args: str, input: str | None = None, check: bool = True, timeout: float = 120):
+    def kubectl(
+        self, *args: str, input: str | None = None, check: bool = True, timeout: float = 120
+    ) -> subprocess.CompletedProcess[str]:
         return self.cluster.kubectl(*args, input=input, check=check, timeout=timeout)
 
-    def prometheus(self):
+    def prometheus(self) -> "PrometheusConnect":
         """prometheus-api-client on the stack's Prometheus (API server service proxy)."""
         from verification.probes.prometheus import connect
 
         self.require_prometheus()
         return connect(self.kubeconfig, MONITORING)
 
-    def set_fault(self, app: str, fault: dict | None) -> list[str]:
+    def set_fault(self, app: str, fault: dict[str, Any] | None) -> list[str]:
         """Set (None: clear) the fault of every pod behind the app's active Service; their names."""
         pods = self.kubectl("-n", self.namespace, "get", "endpoints", app, "-o",
                             "jsonpath={.subsets[*].addresses[*].targetRef.name}").stdout.split()  # fmt: skip
@@ -157,7 +165,7 @@ def host_networks() -> list[str]:
     return [cidr for cidr in out.stdout.split() if "." in cidr]
 
 
-def nodeport_policy(cidrs: list[str]) -> dict:
+def nodeport_policy(cidrs: list[str]) -> dict[str, Any]:
     """e2e only: the apps' http port from the host through the NodePort.
 
     The platform admits app traffic only from the ingress controller; the e2e profile's NodePort
@@ -192,7 +200,7 @@ def allow_nodeport(cluster: Cluster) -> None:
     cluster.kubectl("apply", "--server-side", "--force-conflicts", "-f", "-", input=json.dumps(policy))
 
 
-def e2e_overlay() -> dict:
+def e2e_overlay() -> dict[str, Any]:
     """The e2e profile's own allowances (platform/environments/e2e/overlay/allowances.yaml)."""
     return load_file(E2E_OVERLAY) or {}
 
@@ -225,7 +233,7 @@ def crashing(cluster: Cluster, namespace: str) -> list[str]:
     return found
 
 
-def not_ready(cluster: Cluster, workloads=READY) -> list[str]:
+def not_ready(cluster: Cluster, workloads: Iterable[tuple[str, str, str]] = READY) -> list[str]:
     """What is not Ready yet, one phrase per workload ([] when all are)."""
     pending = []
     for namespace, kind, name in workloads:
@@ -246,7 +254,7 @@ def not_ready(cluster: Cluster, workloads=READY) -> list[str]:
 def deploy(stack: Stack) -> None:
     cluster = stack.cluster
 
-    def phase(name: str, action) -> None:
+    def phase(name: str, action: Callable[[], object]) -> None:
         begun = time.monotonic()
         action()
         stack.phases.append((name, time.monotonic() - begun))

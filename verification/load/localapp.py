@@ -11,6 +11,7 @@ import socket
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -44,7 +45,8 @@ def command(app: str) -> tuple[list[str], Path]:
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+        port: int = sock.getsockname()[1]
+        return port
 
 
 def app_env(http_port: int, metrics_port: int, **overrides: str) -> dict[str, str]:
@@ -77,7 +79,7 @@ class LocalApp:
     def metrics_url(self) -> str:
         return f"http://127.0.0.1:{self.metrics_port}"
 
-    def logs(self) -> list[dict]:
+    def logs(self) -> list[dict[str, Any]]:
         """Every log line, parsed: each must be one JSON object."""
         return [json.loads(line) for line in self.log_path.read_text().splitlines() if line.strip()]
 

@@ -513,6 +513,7 @@ def check_pipeline(evaluation: Evaluation, pipeline: Pipeline) -> list[str]:
     where = f"{s.label}"
     problems: list[str] = []
 
+    job: Job | None  # the loops below bind it; running.get() may find none
     for job in running.values():
         if job.app and job.app not in s.apps:
             changed = ", ".join(sorted(s.apps)) or "no app"
@@ -530,10 +531,11 @@ def check_pipeline(evaluation: Evaluation, pipeline: Pipeline) -> list[str]:
         if CONFORMANCE_JOB not in running:
             problems.append(f"{where}: merge requests must run {CONFORMANCE_JOB}")
         elif running[CONFORMANCE_JOB].when != "on_success" or running[CONFORMANCE_JOB].allow_failure:
-            job = running[CONFORMANCE_JOB]
+            gate = running[CONFORMANCE_JOB]
             problems.append(
                 f"{where}: {CONFORMANCE_JOB} must gate the merge request "
-                f"(when on_success, allow_failure false; is {job.when}, allow_failure {str(job.allow_failure).lower()})"
+                f"(when on_success, allow_failure false; is {gate.when}, "
+                f"allow_failure {str(gate.allow_failure).lower()})"
             )
     for name in test_deploys + staging_deploys:
         job = running.get(name)

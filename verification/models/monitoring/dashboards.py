@@ -9,6 +9,7 @@ import configparser
 import json
 import re
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -69,7 +70,7 @@ def load(objects: list[dict[str, Any]]) -> Dashboards:
     return Dashboards(boards, problems)
 
 
-def _panels(panels: list[dict[str, Any]]):
+def _panels(panels: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
     for panel in panels or []:
         yield panel
         yield from _panels(panel.get("panels") or [])  # collapsed rows nest panels
@@ -120,11 +121,11 @@ def check(dashboards: Dashboards) -> list[str]:
             if panel.get("type") not in ("row", "text") and not panel.get("targets"):
                 problems.append(f"dashboard {board['uid']}, panel {panel.get('title')!r} has no query")
     for app in catalog.current().names():
-        board = dashboards.boards.get(app)
-        if board is None:
+        app_board = dashboards.boards.get(app)
+        if app_board is None:
             problems.append(f"no dashboard with uid {app!r}")
             continue
-        titles = {panel.get("title") for panel in _panels(board.get("panels") or [])}
+        titles = {panel.get("title") for panel in _panels(app_board.get("panels") or [])}
         problems += [f"dashboard {app} lacks the panel {title!r}" for title in APP_PANELS if title not in titles]
     return problems
 
@@ -145,9 +146,9 @@ def promtool_parse(query_list: list[Query]) -> list[str]:
         return []
     problems = []
     for group, rule in re.findall(r'group "([^"]+)", rule (\d+)', proc.stdout + proc.stderr):
-        query = index.get((group, int(rule) - 1))
-        if query:
-            problems.append(f"{query.where}: query does not parse: {query.expr}")
+        failing = index.get((group, int(rule) - 1))
+        if failing:
+            problems.append(f"{failing.where}: query does not parse: {failing.expr}")
     return problems or [f"promtool check rules (dashboard queries) failed:\n{(proc.stdout + proc.stderr).strip()}"]
 
 

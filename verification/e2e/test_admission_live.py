@@ -16,6 +16,7 @@ request is a server-side dry run: validating admission policies run, nothing is 
 """
 
 import json
+import subprocess
 from typing import Any
 
 import pytest
@@ -71,7 +72,7 @@ def _model(obj: dict[str, Any], user: str) -> list[str]:
     return [d.api_message() for d in policies.decide(request).denials]
 
 
-def _dry_run_create(stack: Stack, obj: dict[str, Any], *identity: str):
+def _dry_run_create(stack: Stack, obj: dict[str, Any], *identity: str) -> subprocess.CompletedProcess[str]:
     return stack.kubectl(
         *identity, "create", "--dry-run=server", "-o", "name", "-f", "-", input=json.dumps(obj), check=False
     )

@@ -26,11 +26,13 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
 from rich.console import Console
 
+from verification import paths
 from verification.bluegreen import release
 from verification.bluegreen.orchestrator import Orchestrator, Refused, connect
 from verification.e2e.stack import APPS, PROFILE, Stack
@@ -82,7 +84,7 @@ def _dwell(load: LoadRun, after_ns: int, what: str) -> None:
     )
 
 
-def analyse(records: list[Record], flips: list[Flip], bound: float) -> tuple[list[dict], list[str]]:
+def analyse(records: list[Record], flips: list[Flip], bound: float) -> tuple[list[dict[str, Any]], list[str]]:
     """Per flip: seconds until the last old-version request was sent; old answers after the bound."""
     rows, problems = [], []
     starts = []
@@ -282,7 +284,9 @@ def resource_versions(stack: Stack) -> dict[str, str]:
     return {f"{i['kind']}/{i['metadata']['name']}": i["metadata"]["resourceVersion"] for i in items}
 
 
-def _refused_switch(stack: Stack, app: str, env: str, out: Path, name: str) -> tuple[str, dict, dict]:
+def _refused_switch(
+    stack: Stack, app: str, env: str, out: Path, name: str
+) -> tuple[str, dict[str, str], dict[str, str]]:
     """A switch that must be refused: (its output, resourceVersions before, after)."""
     console = Console(record=True, width=220)
     orch = connect(app, env, namespace=stack.namespace, kubeconfig=stack.kubeconfig, console=console)
@@ -319,7 +323,7 @@ def test_environment_edited_after_deploy_makes_the_switch_refuse(
 ) -> None:
     """The environment files as deployed allow a flip (dry run); edited, the switch is refused."""
     environments = tmp_path / "environments"
-    shutil.copytree(chart.ENVIRONMENTS, environments)
+    shutil.copytree(paths.ENVIRONMENTS, environments)  # chart's own is patched below
     monkeypatch.setattr(chart, "ENVIRONMENTS", environments)
     dry = connect(app, PROFILE, namespace=stack.namespace, kubeconfig=stack.kubeconfig, dry_run=True,
                   console=Console(record=True, width=220))  # fmt: skip
@@ -352,7 +356,7 @@ def test_gitops_plan_compares_with_the_live_objects(
     from verification.bluegreen.kube import Kube
 
     environments = tmp_path / "environments"
-    shutil.copytree(chart.ENVIRONMENTS, environments)
+    shutil.copytree(paths.ENVIRONMENTS, environments)  # chart's own is patched below
     monkeypatch.setattr(chart, "ENVIRONMENTS", environments)
     target = stack.target(app)
     # The values file as ArgoCD would have synced it: the release's colours written into git.

@@ -7,6 +7,8 @@
 """
 
 import json
+import subprocess
+from typing import Any
 
 import httpx
 import pytest
@@ -18,7 +20,7 @@ from verification.wait import wait_for
 NODE_PORT = 30084  # published on 127.0.0.1 by platform/kind/cluster.yaml
 
 
-def _apply(cluster: Cluster, namespace: str, manifest: dict) -> None:
+def _apply(cluster: Cluster, namespace: str, manifest: dict[str, Any]) -> None:
     cluster.kubectl("apply", "-n", namespace, "-f", "-", input=json.dumps(manifest))
 
 
@@ -54,16 +56,18 @@ def _workload(cluster: Cluster, namespace: str, name: str, image: str, labels: d
     cluster.kubectl("-n", namespace, "rollout", "status", f"deployment/{name}", "--timeout=180s", timeout=200)
 
 
-def _service(cluster: Cluster, namespace: str, name: str, selector: dict[str, str], node_port: int | None = None):
-    port: dict = {"name": "http", "port": 8080, "targetPort": 8080}
-    spec: dict = {"selector": selector, "ports": [port]}
+def _service(
+    cluster: Cluster, namespace: str, name: str, selector: dict[str, str], node_port: int | None = None
+) -> None:
+    port: dict[str, Any] = {"name": "http", "port": 8080, "targetPort": 8080}
+    spec: dict[str, Any] = {"selector": selector, "ports": [port]}
     if node_port:
         port["nodePort"] = node_port
         spec["type"] = "NodePort"
     _apply(cluster, namespace, {"apiVersion": "v1", "kind": "Service", "metadata": {"name": name}, "spec": spec})
 
 
-def _exec(cluster: Cluster, namespace: str, deployment: str, *args: str):
+def _exec(cluster: Cluster, namespace: str, deployment: str, *args: str) -> subprocess.CompletedProcess[str]:
     return cluster.kubectl("-n", namespace, "exec", f"deployment/{deployment}", "--", "/smoke", *args, check=False)
 
 

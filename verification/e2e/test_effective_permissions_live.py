@@ -92,7 +92,7 @@ def _name(kind: str, index: int) -> str:
     return f"ep-{kind.lower()}-{index}"
 
 
-def catalog(platform: Platform, renders: dict, kinds: tuple[str, ...]) -> list[Case]:
+def catalog(platform: Platform, renders: dict[tuple[str, str], dict[str, Any]], kinds: tuple[str, ...]) -> list[Case]:
     cases = []
     for user in IDENTITIES:
         namespace = user.split(":")[2]
@@ -206,7 +206,7 @@ def test_deployments_of_every_identity_are_refused_as_modelled(
     stack: Stack,
     admission: AdmissionClient,
     platform: Platform,
-    renders: dict,
+    renders: dict[tuple[str, str], dict[str, Any]],
     artifacts: Path,
 ) -> None:
     """The kind the identities may create by RBAC: CREATE for all four, and UPDATE of the live
@@ -273,7 +273,7 @@ def test_every_pod_producing_kind_is_refused_as_modelled(
     stack: Stack,
     admission: AdmissionClient,
     platform: Platform,
-    renders: dict,
+    renders: dict[tuple[str, str], dict[str, Any]],
     artifacts: Path,
     every_kind_granted: None,
 ) -> None:
@@ -303,7 +303,7 @@ def test_catalog_is_admitted_without_the_policy(
     stack: Stack,
     admission: AdmissionClient,
     platform: Platform,
-    renders: dict,
+    renders: dict[tuple[str, str], dict[str, Any]],
     artifacts: Path,
     removed: str,
 ) -> None:

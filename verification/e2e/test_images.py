@@ -15,6 +15,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -85,11 +86,12 @@ def _docker_ready() -> None:
         pytest.fail(f"no Docker engine answers ({proc.stderr.strip()}); run `nox -s images` first")
 
 
-def _image_config(ref: str) -> dict:
+def _image_config(ref: str) -> dict[str, Any]:
     proc = run(["docker", "image", "inspect", "--format", "{{json .Config}}", ref], check=False, timeout=60)
     if proc.returncode != 0:
         pytest.fail(f"image {ref} is not built here; run `nox -s images` (or `platform-verify images`)")
-    return json.loads(proc.stdout)
+    config: dict[str, Any] = json.loads(proc.stdout)
+    return config
 
 
 def _start(ref: str, *cmd: str, read_only: bool = False, smoke: Smoke | None = None, entrypoint: str = "") -> str:
@@ -122,7 +124,7 @@ def _http_ready(name: str, smoke: Smoke) -> int:
 
 
 @pytest.fixture(scope="module", params=IMAGES)
-def image(request: pytest.FixtureRequest) -> tuple[str, str, dict]:
+def image(request: pytest.FixtureRequest) -> tuple[str, str, dict[str, Any]]:
     _docker_ready()
     name = request.param
     ref = stack_images._by_name(name).ref
@@ -130,7 +132,7 @@ def image(request: pytest.FixtureRequest) -> tuple[str, str, dict]:
 
 
 @pytest.fixture(scope="module")
-def container(image: tuple[str, str, dict]) -> Iterator[tuple[str, str]]:
+def container(image: tuple[str, str, dict[str, Any]]) -> Iterator[tuple[str, str]]:
     """A running container of the image, started the way Kubernetes would (entrypoint kept)."""
     name, ref, _ = image
     smoke = SMOKE.get(name, Smoke())
@@ -151,14 +153,14 @@ def container(image: tuple[str, str, dict]) -> Iterator[tuple[str, str]]:
         _remove(cid)
 
 
-def test_runs_as_uid_10001(image: tuple[str, str, dict], container: tuple[str, str]) -> None:
+def test_runs_as_uid_10001(image: tuple[str, str, dict[str, Any]], container: tuple[str, str]) -> None:
     _, ref, config = image
     assert config.get("User", "").split(":")[0] in {str(UID), "app"}, f"{ref}: USER is {config.get('User')!r}"
     host = testinfra.get_host(f"docker://{container[0]}")
     assert host.check_output("id -u") == str(UID), f"{ref}: processes do not run as {UID}"
 
 
-def test_init_is_pid_1(image: tuple[str, str, dict], container: tuple[str, str]) -> None:
+def test_init_is_pid_1(image: tuple[str, str, dict[str, Any]], container: tuple[str, str]) -> None:
     _, ref, config = image
     entrypoint = config.get("Entrypoint") or []
     assert entrypoint and entrypoint[0].rsplit("/", 1)[-1] in INITS, f"{ref}: entrypoint {entrypoint} has no init"
@@ -173,7 +175,9 @@ def test_no_compilers_or_package_managers(container: tuple[str, str]) -> None:
     assert not found, f"{container[1]}: build tools or package managers left in the image: {found}"
 
 
-def test_only_tmp_and_declared_volumes_are_writable(image: tuple[str, str, dict], container: tuple[str, str]) -> None:
+def test_only_tmp_and_declared_volumes_are_writable(
+    image: tuple[str, str, dict[str, Any]], container: tuple[str, str]
+) -> None:
     # Declared VOLUMEs (Prometheus' /prometheus, Alertmanager's /alertmanager, as upstream) are
     # mount points for data: Kubernetes mounts an emptyDir there, Docker a volume.
     allowed = ["/tmp", *sorted(image[2].get("Volumes") or {})]
@@ -201,7 +205,7 @@ def test_program_is_the_pinned_version(name: str) -> None:
     )
 
 
-def test_works_with_read_only_root_filesystem(image: tuple[str, str, dict]) -> None:
+def test_works_with_read_only_root_filesystem(image: tuple[str, str, dict[str, Any]]) -> None:
     name, ref, _ = image
     smoke = SMOKE.get(name, Smoke())
     if smoke.oneshot:
@@ -331,7 +335,7 @@ def test_netpol_probe_between_containers(network: str) -> None:
     _serve(network, "server", ref)
     targets = ["server:8080", "udp://server:8080", "server:9"]
 
-    def probe() -> list[dict]:
+    def probe() -> list[dict[str, Any]]:
         proc = run(
             ["docker", "run", "--rm", "--network", network, "--read-only", ref, "connect", "--timeout", "2s", *targets],
             check=False,

@@ -106,7 +106,10 @@ def _save(artifacts: Path, name: str, table: dict[str, dict[str, bool]]) -> None
 
 def live_objects(stack: Stack) -> list[dict[str, Any]]:
     """The cluster's NetworkPolicies and Namespaces (what the implementation enforces)."""
-    return json.loads(stack.kubectl("get", "networkpolicies,namespaces", "-A", "-o", "json").stdout)["items"]
+    items: list[dict[str, Any]] = json.loads(
+        stack.kubectl("get", "networkpolicies,namespaces", "-A", "-o", "json").stdout
+    )["items"]
+    return items
 
 
 def verdict(
@@ -296,7 +299,9 @@ def generated_probes(cluster: Cluster) -> Iterator[ProbePods]:
         cluster.kubectl("delete", "namespace", *names, "--ignore-not-found", "--wait=false", check=False)
 
 
-def _settle(probes: ProbePods, target: dict[str, dict[str, bool]], what: str) -> tuple[dict, float, bool]:
+def _settle(
+    probes: ProbePods, target: dict[str, dict[str, bool]], what: str
+) -> tuple[dict[str, dict[str, bool]], float, bool]:
     """Probe until two rounds in a row equal `target` (a round equal in passing is not settled)."""
     begun = time.monotonic()
     observed: dict[str, dict[str, bool]] = {}
@@ -321,7 +326,9 @@ def test_generated_cases_equal_model(
     addresses = generated_probes.addresses()
     workloads = gen.workloads(GENERATED_LANES, {k: v[0] for k, v in addresses.items()})
     classes = load_classes()
-    results, failures, known_cells = [], [], 0
+    results: list[dict[str, Any]] = []
+    failures: list[str] = []
+    known_cells = 0
     by_class: dict[str, int] = {}
     cells = 0
     begun = time.monotonic()

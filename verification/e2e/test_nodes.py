@@ -10,6 +10,7 @@
 """
 
 import json
+from typing import Any
 
 import pytest
 import testinfra
@@ -35,7 +36,7 @@ def nodes(cluster: Cluster) -> list[str]:
     return found
 
 
-def _host(node: str):
+def _host(node: str) -> Any:  # testinfra ships no types
     return testinfra.get_host(f"docker://{node}")
 
 

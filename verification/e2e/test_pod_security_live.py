@@ -35,7 +35,7 @@ MIN_VALID = 0.9  # at least this share of generated specs must pass API validati
 
 
 def _image() -> str:
-    return versions()["images"]["netpol-probe"]
+    return str(versions()["images"]["netpol-probe"])
 
 
 def _container(security: dict[str, Any]) -> dict[str, Any]:
@@ -54,7 +54,7 @@ RESTRICTED = {
 }
 BASELINE = {"containers": [_container({})]}  # runs as the image's user, default capabilities
 PRIVILEGED = {"containers": [_container({"privileged": True})]}
-PODS = {"privileged": PRIVILEGED, "baseline": BASELINE, "restricted": RESTRICTED}
+PODS: dict[str, dict[str, Any]] = {"privileged": PRIVILEGED, "baseline": BASELINE, "restricted": RESTRICTED}
 
 
 def _check(rows: list[Comparison], what: str) -> None:
@@ -198,7 +198,8 @@ def test_generated_ephemeral_containers_admission_equals_model(
     for placement in ("pod", "containers"):
         name, spec = f"psa-eph-{placement}", compliant(placement, 0, 1, _image())
         spec["nodeSelector"] = {"pod-security-e2e": "never-scheduled"}
-        pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "namespace": namespace}, "spec": spec}
+        pod: dict[str, Any] = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "namespace": namespace}}
+        pod["spec"] = spec
         cluster.kubectl("create", "-f", "-", input=json.dumps(pod))
         live = json.loads(cluster.kubectl("get", "pod", name, "-n", namespace, "-o", "json").stdout)
         bases[name] = (spec, live)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from kubernetes import config
-from kubernetes.client.rest import ApiException
+from kubernetes.client import ApiException
 
 from verification.models.rbac.effective import POD_PRODUCERS
 from verification.yamlio import strip_source
@@ -65,7 +65,8 @@ class AdmissionClient:
             return Outcome(False, int(exc.status or 0), _message(exc))
 
     def get(self, obj_path: str) -> dict[str, Any]:
-        return json.loads(self._request("GET", obj_path)[1])
+        obj: dict[str, Any] = json.loads(self._request("GET", obj_path)[1])
+        return obj
 
     def _request(
         self,
@@ -106,6 +107,6 @@ class AdmissionClient:
 
 def _message(exc: ApiException) -> str:
     try:
-        return " ".join(str(json.loads(exc.body).get("message", "")).split())
+        return " ".join(str(json.loads(exc.body or "").get("message", "")).split())
     except (TypeError, ValueError):
         return " ".join(str(exc.body or exc.reason).split())

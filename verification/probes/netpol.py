@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 
 from verification.cluster.cluster import Cluster
 from verification.models.netpol.model import Workload
@@ -34,7 +35,7 @@ def pod_name(index: int, role: str) -> str:
     return f"{PREFIX}-{index:02d}-{role}"
 
 
-def pod_manifest(workload: Workload, index: int, role: str, image: str) -> dict:
+def pod_manifest(workload: Workload, index: int, role: str, image: str) -> dict[str, Any]:
     tcp = sorted({p.port for p in workload.ports if p.protocol == "TCP"})
     udp = sorted({p.port for p in workload.ports if p.protocol == "UDP"})
     sctp = sorted({p.port for p in workload.ports if p.protocol == "SCTP"})
@@ -44,12 +45,12 @@ def pod_manifest(workload: Workload, index: int, role: str, image: str) -> dict:
             args += [flag, ",".join(map(str, ports))]
     if len(args) == 1:  # a pure client still needs a running process to exec into
         args += ["--tcp", "8080"]
-    ports = []
+    declared: list[dict[str, Any]] = []
     for port in workload.ports:
-        entry = {"containerPort": port.port, "protocol": port.protocol}
+        entry: dict[str, Any] = {"containerPort": port.port, "protocol": port.protocol}
         if port.name:
             entry["name"] = port.name
-        ports.append(entry)
+        declared.append(entry)
     return {
         "apiVersion": "v1",
         "kind": "Pod",
@@ -71,7 +72,7 @@ def pod_manifest(workload: Workload, index: int, role: str, image: str) -> dict:
                     "image": image,
                     "imagePullPolicy": "IfNotPresent",
                     "args": args,
-                    "ports": ports,
+                    "ports": declared,
                     "readinessProbe": {"tcpSocket": {"port": NEVER_SERVED_PORT}, "periodSeconds": 30},
                     "resources": {
                         "requests": {"cpu": "5m", "memory": "8Mi"},
@@ -100,7 +101,7 @@ class ProbePods:
     scope: Callable[[Workload, Workload], bool] | None = None
     parallel: int = PARALLEL
 
-    def manifests(self) -> list[dict]:
+    def manifests(self) -> list[dict[str, Any]]:
         image = versions()["images"]["netpol-probe"]
         return [pod_manifest(w, i, role, image) for i, w in enumerate(self.workloads) for role in ("a", "b")]
 
@@ -110,7 +111,7 @@ class ProbePods:
         self.delete(wait=True)
         listing = {"apiVersion": "v1", "kind": "List", "items": self.manifests()}
         self.cluster.kubectl("apply", "-f", "-", input=json.dumps(listing), timeout=180)
-        self.ips = wait_for(
+        running = wait_for(
             self._running,
             what=f"{len(listing['items'])} probe pods running with an IP",
             timeout=timeout,
@@ -118,6 +119,8 @@ class ProbePods:
             until=lambda found: isinstance(found, dict),
             describe=str,
         )
+        assert isinstance(running, dict)  # `until` accepts nothing else
+        self.ips = running
         return time.monotonic() - begun
 
     def _running(self) -> dict[tuple[int, str], str] | str:

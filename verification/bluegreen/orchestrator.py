@@ -466,6 +466,7 @@ def connect(
         }
     elif source != "helm":
         raise UserError(f"unknown source of truth {source!r} (helm or gitops)")
+    # options are Orchestrator's own keyword arguments, passed through: its signature checks them at the call
     return Orchestrator(target, kube, **options)  # type: ignore[arg-type]
 
 

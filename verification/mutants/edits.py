@@ -51,7 +51,7 @@ def _construct_tagged(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> 
     elif isinstance(node, yaml.MappingNode):
         value = loader.construct_mapping(node, deep=True)
     else:
-        value = loader.construct_scalar(node)  # type: ignore[arg-type]
+        value = loader.construct_scalar(node)  # type: ignore[arg-type]  # what remains is a ScalarNode
     return _Tagged("!" + suffix, value)
 
 

@@ -372,6 +372,7 @@ def _differences(
             why = verdict.explain()
         else:
             cause = f"allowed by {', '.join(direction.rules)}" if direction.rules else direction.describe()
+            # direction is set only when side is, which mypy cannot follow
             why = f"{side.lower()} alone {'allows' if have else 'denies'} {src} -> {target}: {cause}"  # type: ignore[union-attr]
         found.append((src, target, why))
     return found

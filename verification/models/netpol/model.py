@@ -251,6 +251,7 @@ def _ip_block(raw: Any, where: str) -> IPBlock:
     except ValueError as exc:
         raise UserError(f"{where}: {exc}") from None
     for e in excepts:
+        # subnet_of wants one address family; the version test before it guarantees that
         if e.version != cidr.version or not e.subnet_of(cidr):  # type: ignore[arg-type]
             raise UserError(f"{where}: except {e} is not inside cidr {cidr}")
     return IPBlock(cidr, excepts)

@@ -126,7 +126,7 @@ def fetch(source: CrdSource) -> Path:
     return source.cache
 
 
-class _CrdLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+class _CrdLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]  # base chosen at runtime
     """Fast loader for megabytes of CRD YAML; a bare `=` (an enum value) is YAML 1.1's value tag."""
 
 

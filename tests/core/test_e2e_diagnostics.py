@@ -64,6 +64,12 @@ def ns(request):
 @pytest.fixture(scope="session")
 def broken():
     pytest.fail("platform stack not deployed: demo", pytrace=False)
+
+
+@pytest.fixture
+def breaks_on_teardown(ns):
+    yield
+    raise RuntimeError("teardown broke")
 """
 
 TESTS = """
@@ -87,6 +93,13 @@ def test_needs_broken_a(broken):
 
 def test_needs_broken_b(broken):
     pass
+
+
+def test_fails_then_its_teardown(breaks_on_teardown, request):
+    out = Path(request.config.getoption("--artifacts")) / "alerts" / "case"
+    out.mkdir(parents=True)
+    (out / "requests.jsonl").write_text("{}\\n")
+    assert False, "call broke"
 """
 
 
@@ -99,10 +112,11 @@ def _run(pytester: pytest.Pytester, fake: str = "ok") -> tuple[pytest.RunResult,
 
 def test_failing_test_gets_its_namespaces_load_and_a_summary_line(pytester: pytest.Pytester) -> None:
     result, artifacts = _run(pytester)
-    result.assert_outcomes(passed=1, failed=1, errors=2)
+    result.assert_outcomes(passed=1, failed=2, errors=3)
     folder = artifacts / "test_fake.test_fails"
     assert sorted(p.name for p in folder.iterdir()) == [
-        "all-pods.txt", "demo-ns-describe.txt", "demo-ns-events.txt", "demo-ns-web-1.log", "load", "nodes.txt",
+        "all-pods.txt", "demo-ns-describe-monitoring.txt", "demo-ns-describe.txt", "demo-ns-events.txt",
+        "demo-ns-web-1.log", "load", "nodes.txt",
     ]  # fmt: skip
     assert (folder / "load" / "bluegreen_run_requests.jsonl").read_text() == "{}\n"
     assert not (artifacts / "test_fake.test_passes").exists()
@@ -123,6 +137,15 @@ def test_one_failed_session_fixture_is_collected_once_for_every_test(pytester: p
                                  f"ERROR test_fake.py::test_needs_broken_b: {folder}"])  # fmt: skip
 
 
+def test_a_failed_teardown_after_a_failed_call_keeps_both(pytester: pytest.Pytester) -> None:
+    _, artifacts = _run(pytester)
+    folder = artifacts / "test_fake.test_fails_then_its_teardown"
+    assert (folder / "load" / "alerts_case_requests.jsonl").exists()
+    assert (folder / "teardown" / "demo-ns-events.txt").exists()
+    assert not (folder / "teardown" / "collection-errors.txt").exists()
+    assert not list((folder / "teardown").glob("load/*"))  # the call's evidence is not linked twice
+
+
 def test_junit_carries_the_verdict_and_the_folder(pytester: pytest.Pytester) -> None:
     _, artifacts = _run(pytester)
     case = next(c for c in ET.parse(artifacts / "junit.xml").iter("testcase") if c.get("name") == "test_fails")
@@ -134,7 +157,7 @@ def test_junit_carries_the_verdict_and_the_folder(pytester: pytest.Pytester) -> 
 
 def test_a_broken_cluster_does_not_hide_the_failure(pytester: pytest.Pytester) -> None:
     result, artifacts = _run(pytester, "broken")
-    result.assert_outcomes(passed=1, failed=1, errors=2)
+    result.assert_outcomes(passed=1, failed=2, errors=3)
     result.stdout.fnmatch_lines(["*verdict: expected 1, observed 2*"])
     errors = (artifacts / "test_fake.test_fails" / "collection-errors.txt").read_text()
     assert "kubectl get nodes -o wide: the API server is gone" in errors
@@ -144,7 +167,7 @@ def test_collection_stops_at_its_deadline(pytester: pytest.Pytester, monkeypatch
     monkeypatch.setattr(diagnostics, "PER_TEST", 2.5)
     monkeypatch.setattr(diagnostics, "PER_SESSION", 4.0)
     result, artifacts = _run(pytester, "slow")
-    result.assert_outcomes(passed=1, failed=1, errors=2)
+    result.assert_outcomes(passed=1, failed=2, errors=3)
     asked = (artifacts / "asked.txt").read_text().splitlines()
     # 0.3s or more per call, no call started with less than 1s left: the pod's logs (6th call) never
     # came, and the session stopped asking once its 4s were spent.

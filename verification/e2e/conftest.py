@@ -135,7 +135,7 @@ def pytest_runtest_makereport(
     if call.when == "setup":
         item.stash[diagnostics.STARTED] = call.start
     if report.failed:
-        folder = diagnostics.on_failure(item, call.excinfo.value if call.excinfo else None, NAMESPACES)
+        folder = diagnostics.on_failure(item, call.when, call.excinfo.value if call.excinfo else None, NAMESPACES)
         report.sections.append(("diagnostics", str(folder)))
         item.user_properties.append(("diagnostics", str(folder)))  # JUnit writes the teardown report's
         if call.when == "teardown":

@@ -78,7 +78,9 @@ def collect(cluster: Cluster, namespaces: Iterable[str], dest: Path, seconds: fl
     kubectl("get", "pods", "-A", "-o", "wide", into="all-pods.txt")
     for ns in namespaces:
         kubectl("get", "events", "-n", ns, "--sort-by=.lastTimestamp", into=f"{ns}-events.txt")
-        kubectl("describe", "all,networkpolicies,pdb,servicemonitors", "-n", ns, into=f"{ns}-describe.txt")
+        kubectl("describe", "all,networkpolicies,pdb", "-n", ns, into=f"{ns}-describe.txt")
+        # Apart: a kind without its CRD (the cluster half set up) must not blank the built-in kinds.
+        kubectl("describe", "servicemonitors,prometheusrules", "-n", ns, into=f"{ns}-describe-monitoring.txt")
         for pod in kubectl("get", "pods", "-n", ns, "-o", "name").split():
             name = pod.split("/", 1)[-1]
             kubectl("logs", "-n", ns, name, "--all-containers", "--prefix", "--tail=2000", into=f"{ns}-{name}.log")
@@ -97,22 +99,25 @@ def link_load_files(root: Path, since: float, dest: Path) -> None:
                 shutil.copy2(found, target)
 
 
-def on_failure(item: pytest.Item, error: BaseException | None, fallback: Iterable[str]) -> Path:
-    """Collect the evidence of `item`'s failure; returns its folder. Raises nothing."""
+def on_failure(item: pytest.Item, when: str, error: BaseException | None, fallback: Iterable[str]) -> Path:
+    """Collect the evidence of `item`'s failure in phase `when`; returns its folder. Raises nothing."""
     state = item.config.stash.setdefault(FAILURES, Failures(Path(item.config.getoption("--artifacts"))))
     if error is not None and id(error) in state.errors:
         # The same error again: a session or module fixture failed once and fails every test
         # needing it; its evidence was collected for the first of them.
         state.folders[item.nodeid] = state.errors[id(error)][1]
         return state.folders[item.nodeid]
-    dest = state.folders[item.nodeid] = state.root / folder_name(item.nodeid)
+    earlier = state.folders.get(item.nodeid)  # the call failed, then the teardown: both kept
+    dest = earlier / when if earlier else state.root / folder_name(item.nodeid)
+    state.folders.setdefault(item.nodeid, dest)
     if error is not None:
         state.errors[id(error)] = (error, dest)
     begun = time.monotonic()
     problems: list[str] = []
     try:
         dest.mkdir(parents=True, exist_ok=True)
-        link_load_files(state.root, item.stash.get(STARTED, time.time()), dest)
+        if not earlier:  # a later phase's load files are the same ones
+            link_load_files(state.root, item.stash.get(STARTED, time.time()), dest)
         namespaces = list(dict.fromkeys(ns for node in item.listchain() for ns in node.stash.get(TOUCHED, [])))
         cluster = item.config.stash.get(CLUSTER, None)
         if cluster is None:

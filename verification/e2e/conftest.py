@@ -99,7 +99,7 @@ def _existing(pytestconfig: pytest.Config, artifacts: Path) -> Iterator[Cluster]
 def stack(cluster: Cluster, artifacts: Path) -> Stack:
     """The platform, deployed once per session (verification.e2e.stack); if that fails, every test
     needing it fails with the same one line (pytest keeps a session fixture's error)."""
-    deployed = Stack(cluster, artifacts)
+    deployed = Stack(cluster)
     begun = time.monotonic()
     try:
         deploy(deployed)

@@ -72,7 +72,6 @@ READY_TIMEOUT = 420
 @dataclass
 class Stack:
     cluster: Cluster
-    artifacts: Path
     namespace: str = APP_NAMESPACE
     phases: list[tuple[str, float]] = field(default_factory=list)
     degraded: str = ""  # why Prometheus is not Ready ("" when it is)

@@ -111,8 +111,15 @@ def test_absent_or_unreadable_kubeconfig_is_one_line(tmp_path: Path) -> None:
         preflight.context_of(tmp_path / "absent", None)
     garbage = tmp_path / "garbage"
     garbage.write_text("clusters: [unclosed\n")
-    with pytest.raises(UserError, match="not a kubeconfig"):
+    with pytest.raises(UserError, match=r"--kubeconfig .*garbage: malformed YAML: line 2"):
         preflight.context_of(garbage, None)
+    bomb = tmp_path / "bomb"  # expanded by yaml.safe_load: refused by the one loader instead
+    bomb.write_text(
+        "a: &a [x, x, x, x, x, x, x, x, x]\n"
+        + "".join(f"{c}: &{c} [{', '.join(['*' + p] * 9)}]\n" for p, c in zip("abcdefgh", "bcdefghi", strict=True))
+    )
+    with pytest.raises(UserError, match=r"--kubeconfig .*bomb: "):
+        preflight.context_of(bomb, None)
     nameless = tmp_path / "nameless"
     nameless.write_text("apiVersion: v1\nkind: Config\ncontexts: []\n")
     with pytest.raises(UserError, match="no current-context; name one with --context"):
@@ -238,3 +245,22 @@ def test_teardown_deletes_namespaces_then_cluster_objects_then_crds_and_waits_un
     gets = [c for c in fake.calls if c[0] == "get"]
     assert all(ownership.selector("ab12") in c for c in gets)
     assert "namespaces,customresourcedefinitions.apiextensions.k8s.io,clusterroles.rbac.authorization.k8s.io" in gets[0]
+
+
+@pytest.mark.parametrize("action", ["up", "down"])
+@pytest.mark.parametrize("option", [["--kubeconfig", "k.yaml"], ["--context", "kind-x"], ["--out", "o.json"]])
+def test_kind_actions_refuse_options_of_a_cluster_built_elsewhere(
+    action: str, option: list[str], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Refused before the kind cluster is touched: up/down would ignore them (and down deletes).
+    from verification.cli import main
+    from verification.cluster import cluster
+
+    def touched(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the kind cluster was touched")
+
+    monkeypatch.setattr(cluster, "up", touched)
+    monkeypatch.setattr(cluster, "down", touched)
+    assert main(["cluster", action, *option]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and f"cluster {action} acts on the kind cluster" in err[0] and option[0] in err[0], err

@@ -28,10 +28,17 @@ from verification.cli import build_parser, main
 from verification.paths import INTENT, MANIFESTS, REPO_ROOT
 
 # Path-typed options that name an output, not an input; any other path-like option must be an input.
-OUTPUTS = {("load", "out"), ("mutants", "report")}
-INPUT_DESTS = {"manifests", "paths", "workloads", "intent", "values"}
-# Positionals with choices: the ones that read the file argument (others would do unrelated work).
-CHOICES = {("crds", "action"): ["validate"]}
+OUTPUTS = {("load", "out"), ("mutants", "report"), ("cluster", "out")}
+INPUT_DESTS = {"manifests", "paths", "workloads", "intent", "values", "kubeconfig", "compare"}
+# Positionals with choices: the ones that read the file argument. Every command with such a positional
+# must be listed: running the other choices would do unrelated work (`cluster down` deleted the
+# developer's e2e cluster when this test ran every choice).
+CHOICES = {
+    ("alerts", "action"): ["check", "rules", "route"],
+    ("bluegreen", "action"): ["status", "deploy", "switch", "rollback"],
+    ("crds", "action"): ["validate"],
+    ("cluster", "action"): ["preflight", "census"],
+}
 SAMPLES = {
     "verb": "get",
     "target": "pods",
@@ -82,7 +89,9 @@ def _invocations() -> list[tuple[tuple[str, ...], str, list[str], Path]]:
                 if action is target:
                     argv += ["BAD"] if not action.option_strings else [action.option_strings[-1], "BAD"]
                 elif not action.option_strings and action.choices:
-                    options = CHOICES.get((path[0], action.dest), list(action.choices))
+                    if (path[0], action.dest) not in CHOICES:
+                        raise LookupError(f"add the choices of {path[0]} {action.dest} that read a file to CHOICES")
+                    options = CHOICES[(path[0], action.dest)]
                     positional_choices = [[c] for c in options]
                     argv.append("{choice}")
                 elif not action.option_strings and action.nargs is None:

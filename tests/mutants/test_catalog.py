@@ -55,7 +55,7 @@ GOOD = (
         ("quotas", GOOD.replace("platform/a.yaml", "platform/../x.yaml"), "must be under platform/"),
         ("quotas", GOOD.replace("op: delete", "op: explode"), "edit op 'explode' is not one of"),
         ("quotas", GOOD + "  equivalent: ''\n", "equivalent needs a reason"),
-        ("quotas", "- id: quotas-x\n  description: a: b\n", "malformed YAML at line 2"),
+        ("quotas", "- id: quotas-x\n  description: a: b\n", "malformed YAML: line 2"),
         ("weather", GOOD, "unknown area 'weather'"),
     ],
 )

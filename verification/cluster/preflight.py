@@ -16,8 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from verification import yamlio
 from verification.cluster.cluster import Cluster
 from verification.errors import CommandError, UserError
 
@@ -152,10 +151,8 @@ def context_of(kubeconfig: Path, context: str | None) -> str:
     """The context to use: `context` if the kubeconfig has it, else its current-context."""
     if not kubeconfig.is_file():
         raise UserError(f"--kubeconfig {kubeconfig}: file not found")
-    try:
-        config = yaml.safe_load(kubeconfig.read_text()) or {}
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise UserError(f"--kubeconfig {kubeconfig}: not a kubeconfig ({type(exc).__name__})") from None
+    # The one loader: an alias bomb in a kubeconfig hung the bad-input test (yaml.safe_load expands it).
+    config = yamlio.parse(yamlio.read_text(kubeconfig), f"--kubeconfig {kubeconfig}") or {}
     if not isinstance(config, dict):
         raise UserError(f"--kubeconfig {kubeconfig}: not a kubeconfig (no mapping)")
     names = [c.get("name") for c in config.get("contexts") or [] if isinstance(c, dict)]

@@ -8,6 +8,7 @@ Exit codes: 0 done, 1 refused, failed or (status) not installed (with an automat
 """
 
 import argparse
+from pathlib import Path
 
 from rich.console import Console
 
@@ -71,7 +72,10 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
 
 def _run(args: argparse.Namespace) -> int:
     from verification.bluegreen.orchestrator import connect, summary_table
+    from verification.cluster import preflight
 
+    if args.kubeconfig:  # read by the one loader first: the kubernetes client's own parse is a traceback
+        preflight.context_of(Path(args.kubeconfig), args.context)
     orchestrator = connect(
         args.app,
         args.env,

@@ -54,6 +54,13 @@ def _elsewhere(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace) -> int:
     if args.action in ("preflight", "census"):
         return _elsewhere(args)
+    # up/down act on the named kind cluster: an option meant for a cluster built elsewhere would be
+    # silently ignored there (and `down` deletes), so it is refused before anything happens.
+    given = [f"--{name}" for name in ("kubeconfig", "context", "out", "compare") if getattr(args, name) is not None]
+    if given:
+        raise UserError(
+            f"cluster {args.action} acts on the kind cluster --name; {', '.join(given)} is for preflight|census"
+        )
     if args.action == "up":
         found = cluster.up(args.name, args.image_source)
         print(f"cluster {found.name} ready; kubeconfig: {found.kubeconfig}")

@@ -13,8 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from verification import yamlio
 from verification.errors import UserError
 from verification.mutants.edits import Edit, edit_from_data
 
@@ -81,14 +80,7 @@ def load_area(path: Path) -> list[Mutant]:
     area = path.stem
     if area not in AREAS:
         raise UserError(f"{path}: unknown area {area!r} (areas: {', '.join(AREAS)})")
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except UnicodeDecodeError as exc:
-        raise UserError(f"{path}: not UTF-8 text at byte {exc.start}") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark else ""
-        raise UserError(f"{path}: malformed YAML{where}: {getattr(exc, 'problem', None) or exc}") from None
+    data = yamlio.load_file(path)  # one loader: a duplicated mutant key is refused, not the last one kept
     if data is None:
         return []
     if not isinstance(data, list):

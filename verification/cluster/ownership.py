@@ -21,6 +21,9 @@ from verification.wait import wait_for
 MANAGED_BY = "app.kubernetes.io/managed-by"
 OWNER = "platform-verify"
 RUN = "platform-verify.io/run"
+# On namespaces a test creates and deletes itself (throw-away, generated-case lanes): a killed run
+# leaves them behind, and the next run removes them before it deploys.
+SCRATCH = "platform-verify.io/scratch"
 DELETE_SECONDS = 600  # namespace deletion waits for finalizers (pods' grace periods)
 
 

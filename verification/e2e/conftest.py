@@ -100,6 +100,9 @@ def stack(cluster: Cluster, artifacts: Path) -> Stack:
     """The platform, deployed once per session (verification.e2e.stack); if that fails, every test
     needing it fails with the same one line (pytest keeps a session fixture's error)."""
     deployed = Stack(cluster)
+    # 72 probe pods of a killed run's generated-case lanes kept the next run's probes Pending (the
+    # kubelet runs 110 pods per node): whatever a killed run could not delete goes first.
+    cluster.kubectl("delete", "namespace", "-l", f"{ownership.SCRATCH}=true", "--ignore-not-found", timeout=300)
     begun = time.monotonic()
     try:
         deploy(deployed)
@@ -118,6 +121,7 @@ def namespace(cluster: Cluster, request: pytest.FixtureRequest) -> Iterator[str]
     """A throw-away namespace (the test's diagnostics cover it)."""
     name = f"e2e-{request.node.name[:30].lower().replace('_', '-')}-{uuid.uuid4().hex[:5]}".replace("--", "-")
     cluster.kubectl("create", "namespace", name)
+    cluster.kubectl("label", "namespace", name, f"{ownership.SCRATCH}=true")
     if cluster.run_id:  # a cluster the suite did not create: teardown's safety net finds it too
         cluster.kubectl("label", "namespace", name, *ownership.labels(cluster.run_id))
     diagnostics.touch(request, name)

@@ -280,16 +280,31 @@ GENERATED_PARALLEL = 12  # probe execs at once: each mostly waits for its 1 s ti
 GENERATED_SETTLE = 30  # seconds for a batch's policies to show (two equal rounds in a row)
 
 
+def _lanes_that_fit(cluster: Cluster) -> int:
+    """GENERATED_LANES, or fewer when the nodes' free pod slots do not hold them: the matrix's 44
+    probe pods are still running (module fixture) and with them 6 lanes left 26 pods Pending."""
+    nodes = json.loads(cluster.kubectl("get", "nodes", "-o", "json").stdout)["items"]
+    slots = sum(int(node["status"]["allocatable"]["pods"]) for node in nodes)
+    pods = json.loads(cluster.kubectl("get", "pods", "-A", "-o", "json").stdout)["items"]
+    used = sum(1 for pod in pods if pod["status"].get("phase") not in ("Succeeded", "Failed"))
+    pods_per_lane = 2 * len(gen.workloads(1))
+    lanes = min(GENERATED_LANES, (slots - used - 4) // pods_per_lane)  # 4: room for the stack's restarts
+    if lanes < 1:
+        raise UserError(f"no room for a generated-case lane: {used} of {slots} pod slots used on {len(nodes)} node(s)")
+    return lanes
+
+
 @pytest.fixture(scope="module")
 def generated_probes(cluster: Cluster) -> Iterator[ProbePods]:
-    namespaces = gen.namespace_objects(GENERATED_LANES)
+    lanes = _lanes_that_fit(cluster)
+    namespaces = gen.namespace_objects(lanes)
     names = [n["metadata"]["name"] for n in namespaces]
     for space in namespaces:  # no generated policy selects on this key; a killed run's lanes go first
         space["metadata"]["labels"][ownership.SCRATCH] = "true"
     cluster.kubectl("apply", "-f", "-", input=json.dumps({"apiVersion": "v1", "kind": "List", "items": namespaces}))
     pods = ProbePods(
         cluster,
-        gen.workloads(GENERATED_LANES),
+        gen.workloads(lanes),
         scope=lambda s, d: gen.lane_of(s.key) == gen.lane_of(d.key),
         parallel=GENERATED_PARALLEL,
     )
@@ -324,9 +339,10 @@ def _delete_generated(cluster: Cluster) -> None:
 def test_generated_cases_equal_model(
     cluster: Cluster, generated_probes: ProbePods, deviations: list[Deviation], artifacts: Path
 ) -> None:
-    cases = gen.generate(GENERATED_CASES, GENERATED_LANES)
+    lanes = len(generated_probes.workloads) // len(gen.workloads(1))  # what fitted on the nodes
+    cases = gen.generate(GENERATED_CASES, lanes)
     addresses = generated_probes.addresses()
-    workloads = gen.workloads(GENERATED_LANES, {k: v[0] for k, v in addresses.items()})
+    workloads = gen.workloads(lanes, {k: v[0] for k, v in addresses.items()})
     classes = load_classes()
     results: list[dict[str, Any]] = []
     failures: list[str] = []
@@ -334,12 +350,12 @@ def test_generated_cases_equal_model(
     by_class: dict[str, int] = {}
     cells = 0
     begun = time.monotonic()
-    for number, batch in enumerate(gen.batches(cases, GENERATED_LANES)):
+    for number, batch in enumerate(gen.batches(cases, lanes)):
         policies = {c.number: [gen.resolve(p, addresses) for p in c.policies] for c in batch}
         _delete_generated(cluster)
         items = [p for c in batch for p in policies[c.number]]
         cluster.kubectl("apply", "-f", "-", input=json.dumps({"apiVersion": "v1", "kind": "List", "items": items}))
-        model = gen.model(items, GENERATED_LANES)
+        model = gen.model(items, lanes)
         full = model.truth_table(workloads).as_table()
         expected = {s: row for c in batch for s, row in gen.lane_table(full, c.lane).items()}
         # The implementation's documented behaviours (classes) predict cells the model denies.
@@ -372,7 +388,7 @@ def test_generated_cases_equal_model(
     (artifacts / "netpol-generated.jsonl").write_text("".join(json.dumps(r) + "\n" for r in results))
     mismatching = sum(not r["ok"] for r in results)
     print(
-        f"\ngenerated NetworkPolicy cases: {len(cases)} cases in {len(gen.batches(cases, GENERATED_LANES))} batches, "
+        f"\ngenerated NetworkPolicy cases: {len(cases)} cases in {len(gen.batches(cases, lanes))} batches, "
         f"{cells} cells, {mismatching} cases with mismatches "
         f"({sum(len(r['unexplained']) for r in results)} cells unexplained, {known_cells} known deviations), "
         f"{time.monotonic() - begun:.0f}s"

@@ -35,6 +35,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="where e2e images come from: upstream registries, built offline here, or pull if a registry answers",
     )
     group.addoption(
+        "--nodes",
+        type=int,
+        default=1,
+        help="with --cluster kind: nodes of the cluster, one control-plane and N-1 workers (default 1, the "
+        "fastest; the drain test needs 3). A reused cluster must have that many",
+    )
+    group.addoption(
         "--artifacts",
         default=str(REPO_ROOT / "artifacts"),
         help="folder for logs, request logs, plots, JUnit and cluster diagnostics",

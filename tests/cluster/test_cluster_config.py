@@ -1,10 +1,16 @@
 """Cluster configuration and image-tag derivation: pure logic, no Docker."""
 
 import socket
+import subprocess
+from pathlib import Path
+from types import SimpleNamespace
 
+import pytest
 import yaml
 
+from verification import catalog
 from verification.cluster import cluster, node_image
+from verification.errors import UserError
 
 
 def test_kind_config_publishes_only_on_loopback() -> None:
@@ -74,3 +80,89 @@ def test_stale_pods_are_those_on_another_build_of_a_loaded_tag() -> None:
         ("monitoring", "prom-0", "quay.io/prometheus/prometheus:v2.42.0"),
         ("test", "digest", "quay.io/prometheus/prometheus:v2.42.0"),
     ]
+
+
+# --------------------------------------------------------------------------- several nodes
+
+
+def _nodes(config_text: str) -> list[dict]:
+    return yaml.safe_load(config_text)["nodes"]
+
+
+@pytest.mark.parametrize("source", ["pull", "build"])
+@pytest.mark.parametrize("count", [1, 2, 3])
+def test_kind_config_has_one_control_plane_and_n_minus_one_workers(source: str, count: int) -> None:
+    nodes = _nodes(cluster.kind_config(source, count))
+    assert [n["role"] for n in nodes] == ["control-plane"] + ["worker"] * (count - 1)
+    # Workers publish nothing on the host: the NodePorts enter through the control-plane only.
+    assert all(not n.get("extraPortMappings") for n in nodes[1:])
+    assert cluster.kind_config(source, count).count("kubeadmConfigPatches") == (source == "build")
+
+
+def test_default_cluster_publishes_the_node_ports_on_their_own_numbers() -> None:
+    mappings = _nodes(cluster.kind_config("pull", 3))[0]["extraPortMappings"]
+    assert [m["hostPort"] for m in mappings] == [m["containerPort"] for m in mappings]
+    assert {m["containerPort"] for m in mappings} >= set(catalog.current().node_ports("e2e").values())
+
+
+def test_another_cluster_lets_kind_pick_free_loopback_ports() -> None:
+    """A second cluster cannot bind 30080-30084 beside the default one: hostPort 0, still on 127.0.0.1."""
+    default = _nodes(cluster.kind_config("pull", 3))[0]["extraPortMappings"]
+    other = _nodes(cluster.kind_config("pull", 3, "platform-e2e-n3"))[0]["extraPortMappings"]
+    assert [m["containerPort"] for m in other] == [m["containerPort"] for m in default]
+    assert all(m["hostPort"] == 0 and m["listenAddress"] == "127.0.0.1" for m in other)
+
+
+@pytest.mark.parametrize("count", [0, -1, cluster.MAX_NODES + 1])
+def test_node_count_out_of_range_is_one_line(count: int) -> None:
+    with pytest.raises(UserError, match=rf"--nodes {count}: a kind cluster has 1 to {cluster.MAX_NODES} nodes"):
+        cluster.kind_config("pull", count)
+
+
+def test_published_reads_the_loopback_mapping_docker_made(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[list[str]] = []
+
+    def fake_run(args: list[str], **kwargs: object) -> subprocess.CompletedProcess[str]:
+        calls.append([str(a) for a in args])
+        return subprocess.CompletedProcess(args, 0, "127.0.0.1:41234\n[::1]:41234\n", "")
+
+    monkeypatch.setattr(cluster, "run", fake_run)
+    kind = cluster.Cluster("platform-e2e-n3", Path("k"), "kind", "build")
+    assert kind.published(30080) == "127.0.0.1:41234"
+    assert calls == [["docker", "port", "platform-e2e-n3-control-plane", "30080/tcp"]]
+    existing = cluster.Cluster("elsewhere", Path("k"), "existing", "existing")
+    assert existing.published(30080) == "127.0.0.1:30080" and len(calls) == 1
+
+
+def test_unpublished_node_port_is_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(
+        cluster, "run", lambda args, **kw: subprocess.CompletedProcess(args, 1, "", "Error: No public port '30089/tcp'")
+    )
+    with pytest.raises(UserError, match=r"NodePort 30089 is not published on 127.0.0.1 by x-control-plane.*30089"):
+        cluster.published_port("x", 30089)
+
+
+def test_reused_cluster_with_another_node_count_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(cluster.docker, "ensure_engine", lambda: None)
+    monkeypatch.setattr(cluster, "stack_image_refs", lambda source: [])
+    monkeypatch.setattr(cluster.tools, "require", lambda name: SimpleNamespace(path=Path(f"/bin/{name}")))
+    monkeypatch.setattr(cluster, "kind_clusters", lambda: ["platform-e2e"])
+    monkeypatch.setattr(cluster, "kind_nodes", lambda name: [f"{name}-control-plane"])
+    with pytest.raises(UserError, match=r"'platform-e2e' exists with 1 node\(s\), --nodes 3 asked: .*cluster down"):
+        cluster.up("platform-e2e", "build", nodes=3)
+
+
+def test_cli_takes_nodes_for_up_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    from verification import cli
+
+    seen: dict[str, object] = {}
+
+    def fake_up(name: str, source: str, nodes: int = 1) -> cluster.Cluster:
+        seen.update(name=name, source=source, nodes=nodes)
+        return cluster.Cluster(name, Path("k"), "kind", source)
+
+    monkeypatch.setattr(cluster, "up", fake_up)
+    assert cli.main(["cluster", "up", "--name", "n3", "--image-source", "build", "--nodes", "3"]) == 0
+    assert seen == {"name": "n3", "source": "build", "nodes": 3}
+    monkeypatch.setattr(cluster, "down", lambda name: pytest.fail("down must not run"))
+    assert cli.main(["cluster", "down", "--nodes", "3"]) == 2

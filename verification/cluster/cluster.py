@@ -5,6 +5,11 @@ the CNI of cni.py (pod network and NetworkPolicy controller), whatever the image
 - `pull`: kind's published node image, images pulled from their registries;
 - `build`: the node image built here (node_image.py), images loaded from the local engine;
 - `auto`: `pull` when a registry name resolves, else `build` (the reason is printed).
+
+Nodes: one control-plane (the default, the fastest) plus `nodes - 1` workers without host ports
+(`--nodes N`). Only the default-named cluster publishes the NodePorts on their own numbers
+(127.0.0.1:30080-30084); any other name lets kind pick free ports on 127.0.0.1, so a second
+cluster can run beside it, and `Cluster.published()` says where the host reaches a NodePort.
 """
 
 import json
@@ -14,6 +19,8 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import yaml
 
 from verification import tools
 from verification.cluster import cni, docker, node_image, smoke_image
@@ -26,6 +33,8 @@ from verification.wait import wait_for
 from verification.yamlio import load_file
 
 DEFAULT_NAME = "platform-e2e"
+DEFAULT_NODES = 1  # one control-plane that also runs the workloads: the fastest cluster
+MAX_NODES = 5  # 2 cores and ~1 GiB per idle node: more is a typo, not a profile
 KIND_DIR = PLATFORM / "kind"
 REGISTRY_HOSTS = ("registry.k8s.io", "registry-1.docker.io")
 
@@ -52,6 +61,14 @@ class Cluster:
             timeout=timeout,
         )
 
+    def published(self, node_port: int) -> str:
+        """host:port where this machine reaches the NodePort: the port kind published on 127.0.0.1
+        for a kind cluster (a free one unless the cluster has the default name), else the NodePort
+        itself on 127.0.0.1 (an existing cluster: whoever runs it publishes it)."""
+        if self.provider != "kind":
+            return f"127.0.0.1:{node_port}"
+        return published_port(self.name, node_port)
+
 
 def choose_image_source(requested: str) -> tuple[str, str]:
     """(source, reason). `auto` only resolves registry names: no traffic leaves the machine."""
@@ -69,9 +86,19 @@ def kubeconfig_path(name: str) -> Path:
     return cache_dir() / "clusters" / name / "kubeconfig"
 
 
-def kind_config(source: str) -> str:
-    """platform/kind/cluster.yaml plus, for built node images, kubeadm's etcd/CoreDNS tags."""
-    text = (KIND_DIR / "cluster.yaml").read_text()
+def kind_config(source: str, nodes: int = DEFAULT_NODES, name: str = DEFAULT_NAME) -> str:
+    """platform/kind/cluster.yaml with `nodes - 1` workers (no host ports) and, for built node
+    images, kubeadm's etcd/CoreDNS tags. A cluster not named DEFAULT_NAME publishes the same
+    NodePorts on free host ports (hostPort 0: kind picks one on the listen address), so it can
+    run beside the default one."""
+    check_nodes(nodes)
+    config = load_file(KIND_DIR / "cluster.yaml")
+    if name != DEFAULT_NAME:
+        for node in config["nodes"]:
+            for mapping in node.get("extraPortMappings") or []:
+                mapping["hostPort"] = 0
+    config["nodes"] += [{"role": "worker"} for _ in range(nodes - 1)]
+    text = yaml.safe_dump(config, sort_keys=False)
     if source != "build":
         return text
     etcd_tag = node_image.image_tag_of(node_image.pinned_image("etcd"))
@@ -91,6 +118,30 @@ def kind_config(source: str) -> str:
     return text + patch
 
 
+def check_nodes(nodes: int) -> None:
+    if not 1 <= nodes <= MAX_NODES:
+        raise UserError(f"--nodes {nodes}: a kind cluster has 1 to {MAX_NODES} nodes (a control-plane, then workers)")
+
+
+def kind_nodes(name: str) -> list[str]:
+    """The node containers of kind cluster `name` (kind get nodes)."""
+    out = run([tools.require("kind").path, "get", "nodes", "--name", name], timeout=60).stdout
+    return sorted(line.strip() for line in out.splitlines() if line.strip())
+
+
+def published_port(name: str, node_port: int) -> str:
+    """127.0.0.1:PORT that docker publishes for `node_port` of the kind cluster's control-plane."""
+    node = f"{name}-control-plane"
+    proc = run(["docker", "port", node, f"{node_port}/tcp"], check=False, timeout=60)
+    found = [line.strip() for line in proc.stdout.splitlines() if line.strip().startswith("127.0.0.1:")]
+    if proc.returncode != 0 or not found:
+        raise UserError(
+            f"NodePort {node_port} is not published on 127.0.0.1 by {node} "
+            f"(platform/kind/cluster.yaml extraPortMappings): {(proc.stderr or proc.stdout).strip() or 'no mapping'}"
+        )
+    return found[0]
+
+
 def pull_node_image() -> str:
     return str(versions()["cluster_components"]["kind-node-pull"]["image"])
 
@@ -108,11 +159,18 @@ def stack_image_refs(source: str) -> list[str]:
     return list(stack_images.ensure(source))
 
 
-def up(name: str = DEFAULT_NAME, image_source: str = "auto", extra_images: list[str] | None = None) -> Cluster:
+def up(
+    name: str = DEFAULT_NAME,
+    image_source: str = "auto",
+    extra_images: list[str] | None = None,
+    nodes: int = DEFAULT_NODES,
+) -> Cluster:
     """Create (or reuse) the kind cluster and wait until nodes are Ready and CoreDNS answers.
 
-    The stack images are made present (pulled or built, cached) and loaded too.
+    The stack images are made present (pulled or built, cached) and loaded into every node. A
+    reused cluster must have `nodes` nodes (else one line: delete it or choose another name).
     """
+    check_nodes(nodes)
     docker.ensure_engine()
     source, reason = choose_image_source(image_source)
     say(f"image source: {source} ({reason})")
@@ -121,13 +179,19 @@ def up(name: str = DEFAULT_NAME, image_source: str = "auto", extra_images: list[
     cluster = Cluster(name, kubeconfig_path(name), "kind", source)
     cluster.kubeconfig.parent.mkdir(parents=True, exist_ok=True)
     if name in kind_clusters():
-        say(f"reusing kind cluster {name!r}")
+        have = kind_nodes(name)
+        if len(have) != nodes:
+            raise UserError(
+                f"kind cluster {name!r} exists with {len(have)} node(s), --nodes {nodes} asked: "
+                f"`platform-verify cluster down --name {name}` first, or choose another --name"
+            )
+        say(f"reusing kind cluster {name!r} ({nodes} node(s))")
         run([kind, "export", "kubeconfig", "--name", name, "--kubeconfig", cluster.kubeconfig], timeout=60)
     else:
         image = node_image.ensure_node_image() if source == "build" else pull_node_image()
-        with step(f"kind create cluster {name} ({image})"), tempfile.TemporaryDirectory() as tmp:
+        with step(f"kind create cluster {name}, {nodes} node(s) ({image})"), tempfile.TemporaryDirectory() as tmp:
             config = Path(tmp) / "kind.yaml"
-            config.write_text(kind_config(source))
+            config.write_text(kind_config(source, nodes, name))
             load_file(config)  # a malformed config fails here with one line, not deep in kind
             try:
                 run(
@@ -179,7 +243,8 @@ def nodes_ready(cluster: Cluster) -> tuple[bool, str]:
 
 
 def load_images(cluster: Cluster, refs: list[str]) -> None:
-    """Side-load local images into every node (kind load skips those already present)."""
+    """Side-load local images into every node: `kind load` without --nodes loads into all the
+    cluster's nodes, and skips a node that already has the image with the same ID."""
     if not refs:
         return
     with step(f"load {len(refs)} image(s) into kind cluster {cluster.name}"):

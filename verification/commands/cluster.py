@@ -26,6 +26,12 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
         default="auto",
         help="node and stack images from registries, built here, or pull if a registry resolves",
     )
+    parser.add_argument(
+        "--nodes",
+        type=int,
+        default=cluster.DEFAULT_NODES,
+        help="up: one control-plane and N-1 workers (default %(default)s, the fastest)",
+    )
     parser.set_defaults(func=_run)
 
 
@@ -61,8 +67,10 @@ def _run(args: argparse.Namespace) -> int:
         raise UserError(
             f"cluster {args.action} acts on the kind cluster --name; {', '.join(given)} is for preflight|census"
         )
+    if args.action != "up" and args.nodes != cluster.DEFAULT_NODES:
+        raise UserError(f"cluster {args.action}: --nodes is for up (the nodes a new cluster gets)")
     if args.action == "up":
-        found = cluster.up(args.name, args.image_source)
+        found = cluster.up(args.name, args.image_source, nodes=args.nodes)
         print(f"cluster {found.name} ready; kubeconfig: {found.kubeconfig}")
         return 0
     if args.action == "down":

@@ -60,7 +60,7 @@ def cluster(pytestconfig: pytest.Config, artifacts: Path) -> Iterator[Cluster]:
         except UserError as exc:
             pytest.fail(f"no Docker engine for the kind cluster: {exc}", pytrace=False)
         existed = name in providers.kind_clusters()
-        found = providers.up(name, pytestconfig.getoption("--image-source"))
+        found = providers.up(name, pytestconfig.getoption("--image-source"), nodes=pytestconfig.getoption("--nodes"))
     except VerificationError as exc:
         pytest.fail(f"cluster {provider!r} is not available: {exc}", pytrace=False)
     # benchmarks/e2e_phases.py reads this: a created cluster is the cold path, a reused one warm.

@@ -81,9 +81,10 @@ def image(cluster: Cluster) -> str:
 def test_nodeport_serves_locally_built_image_on_loopback(cluster: Cluster, namespace: str, image: str) -> None:
     _workload(cluster, namespace, "web", image, {"app": "web"})
     _service(cluster, namespace, "web", {"app": "web"}, node_port=NODE_PORT)
+    address = cluster.published(NODE_PORT)  # 127.0.0.1:30084 on the default cluster
     response = wait_for(
-        lambda: httpx.get(f"http://127.0.0.1:{NODE_PORT}/", timeout=3),
-        what=f"HTTP 200 from the NodePort on 127.0.0.1:{NODE_PORT}",
+        lambda: httpx.get(f"http://{address}/", timeout=3),
+        what=f"HTTP 200 from the NodePort {NODE_PORT} on {address}",
         timeout=60,
         until=lambda r: r.status_code == 200,
         describe=lambda r: f"HTTP {r.status_code}: {r.text[:100]}",

@@ -6,7 +6,7 @@ Upstream: https://github.com/kubernetes/pod-security-admission/blob/v0.33.13/pol
 from dataclasses import dataclass
 
 from verification.models.podsecurity.api import Version
-from verification.models.podsecurity.result import CheckPod
+from verification.models.podsecurity.result import ALLOWED, CheckPod, is_windows
 
 UPSTREAM = "https://github.com/kubernetes/pod-security-admission/blob/v0.33.13/policy"
 
@@ -26,7 +26,11 @@ class Check:
     id: str
     level: str  # "baseline" or "restricted"
     versions: tuple[VersionedCheck, ...]
-    upstream: str  # the check_*.go file
+
+    @property
+    def upstream(self) -> str:
+        """The check_*.go file: upstream names each after its check's ID."""
+        return f"{UPSTREAM}/check_{self.id}.go"
 
     def at(self, version: Version) -> VersionedCheck | None:
         """The revision in force at `version`, or None when the check is newer than it."""
@@ -39,3 +43,8 @@ class Check:
 
 def v(minor: int) -> Version:
     return Version(1, minor)
+
+
+def windows_exempt(check_pod: CheckPod) -> CheckPod:
+    """The v1.25 revision of a restricted check: Windows pods exempt, every other pod as before."""
+    return lambda pod: ALLOWED if is_windows(pod.spec) else check_pod(pod)

@@ -4,7 +4,7 @@ Upstream: https://github.com/kubernetes/pod-security-admission/blob/v0.33.13/pol
 helpers.go and visitor.go.
 """
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -82,9 +82,44 @@ def containers_where(spec: Spec, bad: Callable[[Mapping[str, Any]], bool]) -> li
     return [name(c) for c in containers(spec) if bad(security_context(c))]
 
 
-def setters(pod_bad: bool, bad_containers: list[str]) -> list[str]:
-    """Who set a forbidden value, in upstream's words: "pod", 'containers "a", "b"'."""
+def pod_or_containers(spec: Spec, bad: Callable[[Mapping[str, Any]], bool]) -> list[str]:
+    """Who set a forbidden value, pod securityContext then containers': "pod", 'containers "a", "b"'."""
+    pod_bad, bad_containers = bad(security_context(spec)), containers_where(spec, bad)
     return (["pod"] if pod_bad else []) + ([containers_phrase(bad_containers)] if bad_containers else [])
+
+
+def containers_with(spec: Spec, values: Callable[[Mapping[str, Any]], Iterable[str]]) -> tuple[list[str], set[str]]:
+    """The containers in which `values` finds anything (names, in visiting order), and all it found."""
+    names: list[str] = []
+    found: set[str] = set()
+    for c in containers(spec):
+        if extra := list(values(c)):
+            names.append(name(c))
+            found.update(extra)
+    return names, found
+
+
+def added_capabilities(container: Mapping[str, Any], allowed: frozenset[str]) -> list[str]:
+    """The capabilities a container's securityContext.capabilities.add holds outside `allowed`."""
+    return [
+        cap for cap in (security_context(container).get("capabilities") or {}).get("add") or [] if cap not in allowed
+    ]
+
+
+def profile_setters(spec: Spec, field: str, allowed: frozenset[str]) -> tuple[list[str], set[str]]:
+    """Who sets the profile `field` (seccompProfile, appArmorProfile) with a type outside `allowed`,
+    and those types: a set profile with an empty type is forbidden, an unset one is not."""
+    types: set[str] = set()
+
+    def bad(sc: Mapping[str, Any]) -> bool:
+        profile = sc.get(field)
+        kind = None if profile is None else str(profile.get("type") or "")
+        if kind is not None and kind not in allowed:
+            types.add(kind)
+            return True
+        return False
+
+    return pod_or_containers(spec, bad), types
 
 
 def is_windows(spec: Spec) -> bool:

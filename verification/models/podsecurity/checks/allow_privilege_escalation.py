@@ -5,7 +5,7 @@ false; absent (nil) fails like true.
 Upstream: https://github.com/kubernetes/pod-security-admission/blob/v0.33.13/policy/check_allowPrivilegeEscalation.go
 """
 
-from verification.models.podsecurity.check import UPSTREAM, Check, VersionedCheck, v
+from verification.models.podsecurity.check import Check, VersionedCheck, v, windows_exempt
 from verification.models.podsecurity.result import (
     ALLOWED,
     CheckResult,
@@ -13,7 +13,6 @@ from verification.models.podsecurity.result import (
     containers_phrase,
     containers_where,
     forbidden,
-    is_windows,
 )
 
 
@@ -27,13 +26,8 @@ def check_1_8(pod: Pod) -> CheckResult:
     return ALLOWED
 
 
-def check_1_25(pod: Pod) -> CheckResult:
-    return ALLOWED if is_windows(pod.spec) else check_1_8(pod)
-
-
 CHECK = Check(
-    id="allowPrivilegeEscalation",
-    level="restricted",
-    versions=(VersionedCheck(v(8), check_1_8), VersionedCheck(v(25), check_1_25)),
-    upstream=f"{UPSTREAM}/check_allowPrivilegeEscalation.go",
+    "allowPrivilegeEscalation",
+    "restricted",
+    (VersionedCheck(v(8), check_1_8), VersionedCheck(v(25), windows_exempt(check_1_8))),
 )

@@ -6,20 +6,15 @@ container.apparmor.security.beta.kubernetes.io/* must be empty, runtime/default 
 Upstream: https://github.com/kubernetes/pod-security-admission/blob/v0.33.13/policy/check_appArmorProfile.go
 """
 
-from collections.abc import Mapping
-from typing import Any
-
-from verification.models.podsecurity.check import UPSTREAM, Check, VersionedCheck, v
+from verification.models.podsecurity.check import Check, VersionedCheck, v
 from verification.models.podsecurity.result import (
     ALLOWED,
     CheckResult,
     Pod,
-    containers_where,
     forbidden,
     join_quote,
     pluralize,
-    security_context,
-    setters,
+    profile_setters,
 )
 
 ALLOWED_TYPES = frozenset({"RuntimeDefault", "Localhost"})
@@ -30,24 +25,8 @@ def _allowed_annotation(value: str) -> bool:
     return value == "" or value == "runtime/default" or value.startswith("localhost/")
 
 
-def _bad_type(sc: Mapping[str, Any]) -> str | None:
-    profile = sc.get("appArmorProfile")
-    if profile is None:
-        return None
-    kind = str(profile.get("type") or "")
-    return None if kind in ALLOWED_TYPES else kind
-
-
 def check_1_0(pod: Pod) -> CheckResult:
-    values: set[str] = set()
-
-    def bad(sc: Mapping[str, Any]) -> bool:
-        kind = _bad_type(sc)
-        if kind is not None:
-            values.add(kind)
-        return kind is not None
-
-    who = setters(bad(security_context(pod.spec)), containers_where(pod.spec, bad))
+    who, values = profile_setters(pod.spec, "appArmorProfile", ALLOWED_TYPES)
     annotations = sorted(
         f'{key}="{value}"'
         for key, value in pod.annotations.items()
@@ -64,9 +43,4 @@ def check_1_0(pod: Pod) -> CheckResult:
     return ALLOWED
 
 
-CHECK = Check(
-    id="appArmorProfile",
-    level="baseline",
-    versions=(VersionedCheck(v(0), check_1_0),),
-    upstream=f"{UPSTREAM}/check_appArmorProfile.go",
-)
+CHECK = Check("appArmorProfile", "baseline", (VersionedCheck(v(0), check_1_0),))

@@ -4,17 +4,16 @@ securityContext.capabilities.add of every container may hold only the default se
 Upstream: https://github.com/kubernetes/pod-security-admission/blob/v0.33.13/policy/check_capabilities_baseline.go
 """
 
-from verification.models.podsecurity.check import UPSTREAM, Check, VersionedCheck, v
+from verification.models.podsecurity.check import Check, VersionedCheck, v
 from verification.models.podsecurity.result import (
     ALLOWED,
     CheckResult,
     Pod,
-    containers,
+    added_capabilities,
     containers_phrase,
+    containers_with,
     forbidden,
     join_quote,
-    name,
-    security_context,
 )
 
 ID = "capabilities_baseline"
@@ -25,14 +24,7 @@ ALLOWED_1_0 = frozenset({
 
 
 def check_1_0(pod: Pod) -> CheckResult:
-    bad, added = [], set()
-    for c in containers(pod.spec):
-        extra = [
-            cap for cap in (security_context(c).get("capabilities") or {}).get("add") or [] if cap not in ALLOWED_1_0
-        ]
-        if extra:
-            bad.append(name(c))
-            added.update(extra)
+    bad, added = containers_with(pod.spec, lambda c: added_capabilities(c, ALLOWED_1_0))
     if bad:
         return forbidden(
             "non-default capabilities",
@@ -42,9 +34,4 @@ def check_1_0(pod: Pod) -> CheckResult:
     return ALLOWED
 
 
-CHECK = Check(
-    id=ID,
-    level="baseline",
-    versions=(VersionedCheck(v(0), check_1_0),),
-    upstream=f"{UPSTREAM}/check_capabilities_baseline.go",
-)
+CHECK = Check(ID, "baseline", (VersionedCheck(v(0), check_1_0),))

@@ -5,35 +5,28 @@ without securityContext.capabilities fails the drop rule. Overrides capabilities
 Upstream: https://github.com/kubernetes/pod-security-admission/blob/v0.33.13/policy/check_capabilities_restricted.go
 """
 
-from verification.models.podsecurity.check import UPSTREAM, Check, VersionedCheck, v
+from verification.models.podsecurity.check import Check, VersionedCheck, v, windows_exempt
 from verification.models.podsecurity.checks import capabilities_baseline
 from verification.models.podsecurity.result import (
     ALLOWED,
     CheckResult,
     Pod,
-    containers,
+    added_capabilities,
     containers_phrase,
+    containers_where,
+    containers_with,
     forbidden,
-    is_windows,
     join_quote,
-    name,
-    security_context,
 )
+
+ADDABLE = frozenset({"NET_BIND_SERVICE"})
 
 
 def check_1_22(pod: Pod) -> CheckResult:
-    missing_drop, adding, added = [], [], set()
-    for c in containers(pod.spec):
-        caps = security_context(c).get("capabilities")
-        if caps is None:
-            missing_drop.append(name(c))
-            continue
-        if "ALL" not in (caps.get("drop") or []):
-            missing_drop.append(name(c))
-        extra = [cap for cap in caps.get("add") or [] if cap != "NET_BIND_SERVICE"]
-        if extra:
-            adding.append(name(c))
-            added.update(extra)
+    missing_drop = containers_where(
+        pod.spec, lambda sc: "ALL" not in ((sc.get("capabilities") or {}).get("drop") or [])
+    )
+    adding, added = containers_with(pod.spec, lambda c: added_capabilities(c, ADDABLE))
     details = []
     if missing_drop:
         details.append(f'{containers_phrase(missing_drop)} must set securityContext.capabilities.drop=["ALL"]')
@@ -45,16 +38,9 @@ def check_1_22(pod: Pod) -> CheckResult:
     return forbidden("unrestricted capabilities", "; ".join(details)) if details else ALLOWED
 
 
-def check_1_25(pod: Pod) -> CheckResult:
-    return ALLOWED if is_windows(pod.spec) else check_1_22(pod)
-
-
+OVERRIDES = (capabilities_baseline.ID,)
 CHECK = Check(
-    id="capabilities_restricted",
-    level="restricted",
-    versions=(
-        VersionedCheck(v(22), check_1_22, overrides=(capabilities_baseline.ID,)),
-        VersionedCheck(v(25), check_1_25, overrides=(capabilities_baseline.ID,)),
-    ),
-    upstream=f"{UPSTREAM}/check_capabilities_restricted.go",
+    "capabilities_restricted",
+    "restricted",
+    (VersionedCheck(v(22), check_1_22, OVERRIDES), VersionedCheck(v(25), windows_exempt(check_1_22), OVERRIDES)),
 )

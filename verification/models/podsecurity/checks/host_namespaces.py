@@ -3,7 +3,7 @@
 Upstream: https://github.com/kubernetes/pod-security-admission/blob/v0.33.13/policy/check_hostNamespaces.go
 """
 
-from verification.models.podsecurity.check import UPSTREAM, Check, VersionedCheck, v
+from verification.models.podsecurity.check import Check, VersionedCheck, v
 from verification.models.podsecurity.result import ALLOWED, CheckResult, Pod, forbidden
 
 
@@ -12,9 +12,4 @@ def check_1_0(pod: Pod) -> CheckResult:
     return forbidden("host namespaces", ", ".join(shared)) if shared else ALLOWED
 
 
-CHECK = Check(
-    id="hostNamespaces",
-    level="baseline",
-    versions=(VersionedCheck(v(0), check_1_0),),
-    upstream=f"{UPSTREAM}/check_hostNamespaces.go",
-)
+CHECK = Check("hostNamespaces", "baseline", (VersionedCheck(v(0), check_1_0),))

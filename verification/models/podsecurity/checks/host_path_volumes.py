@@ -4,7 +4,7 @@ No volume may set hostPath.
 Upstream: https://github.com/kubernetes/pod-security-admission/blob/v0.33.13/policy/check_hostPathVolumes.go
 """
 
-from verification.models.podsecurity.check import UPSTREAM, Check, VersionedCheck, v
+from verification.models.podsecurity.check import Check, VersionedCheck, v
 from verification.models.podsecurity.result import ALLOWED, CheckResult, Pod, forbidden, join_quote, pluralize
 
 ID = "hostPathVolumes"
@@ -17,9 +17,4 @@ def check_1_0(pod: Pod) -> CheckResult:
     return ALLOWED
 
 
-CHECK = Check(
-    id=ID,
-    level="baseline",
-    versions=(VersionedCheck(v(0), check_1_0),),
-    upstream=f"{UPSTREAM}/check_hostPathVolumes.go",
-)
+CHECK = Check(ID, "baseline", (VersionedCheck(v(0), check_1_0),))

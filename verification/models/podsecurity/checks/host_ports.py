@@ -4,28 +4,32 @@ Init, regular and ephemeral containers alike.
 Upstream: https://github.com/kubernetes/pod-security-admission/blob/v0.33.13/policy/check_hostPorts.go
 """
 
-from verification.models.podsecurity.check import UPSTREAM, Check, VersionedCheck, v
+from collections.abc import Mapping
+from typing import Any
+
+from verification.models.podsecurity.check import Check, VersionedCheck, v
 from verification.models.podsecurity.result import (
     ALLOWED,
     CheckResult,
     Pod,
-    containers,
     containers_phrase,
+    containers_with,
     forbidden,
     is_zero,
-    name,
     pluralize,
 )
 
 
+def _host_ports(container: Mapping[str, Any]) -> list[str]:
+    return [
+        str(p["hostPort"])
+        for p in container.get("ports") or []
+        if p.get("hostPort") is not None and not is_zero(p["hostPort"])
+    ]
+
+
 def check_1_0(pod: Pod) -> CheckResult:
-    bad, ports = [], set()
-    for c in containers(pod.spec):
-        used = [str(p["hostPort"]) for p in c.get("ports") or [] if p.get("hostPort") is not None
-                and not is_zero(p["hostPort"])]  # fmt: skip
-        if used:
-            bad.append(name(c))
-            ports.update(used)
+    bad, ports = containers_with(pod.spec, _host_ports)
     if bad:
         return forbidden(
             "hostPort",
@@ -35,9 +39,4 @@ def check_1_0(pod: Pod) -> CheckResult:
     return ALLOWED
 
 
-CHECK = Check(
-    id="hostPorts",
-    level="baseline",
-    versions=(VersionedCheck(v(0), check_1_0),),
-    upstream=f"{UPSTREAM}/check_hostPorts.go",
-)
+CHECK = Check("hostPorts", "baseline", (VersionedCheck(v(0), check_1_0),))

@@ -3,7 +3,7 @@
 Upstream: https://github.com/kubernetes/pod-security-admission/blob/v0.33.13/policy/check_privileged.go
 """
 
-from verification.models.podsecurity.check import UPSTREAM, Check, VersionedCheck, v
+from verification.models.podsecurity.check import Check, VersionedCheck, v
 from verification.models.podsecurity.result import (
     ALLOWED,
     CheckResult,
@@ -21,9 +21,4 @@ def check_1_0(pod: Pod) -> CheckResult:
     return ALLOWED
 
 
-CHECK = Check(
-    id="privileged",
-    level="baseline",
-    versions=(VersionedCheck(v(0), check_1_0),),
-    upstream=f"{UPSTREAM}/check_privileged.go",
-)
+CHECK = Check("privileged", "baseline", (VersionedCheck(v(0), check_1_0),))

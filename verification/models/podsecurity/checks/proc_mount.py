@@ -5,29 +5,31 @@ UserNamespacesPodSecurityStandards.
 Upstream: https://github.com/kubernetes/pod-security-admission/blob/v0.33.13/policy/check_procMount.go
 """
 
-from verification.models.podsecurity.check import UPSTREAM, Check, VersionedCheck, v
+from collections.abc import Mapping
+from typing import Any
+
+from verification.models.podsecurity.check import Check, VersionedCheck, v
 from verification.models.podsecurity.result import (
     ALLOWED,
     CheckResult,
     Pod,
-    containers,
     containers_phrase,
+    containers_with,
     forbidden,
     join_quote,
-    name,
     security_context,
 )
+
+
+def _mount(container: Mapping[str, Any]) -> list[str]:
+    mount = security_context(container).get("procMount")
+    return [] if mount is None or mount == "Default" else [str(mount)]
 
 
 def check_1_0(pod: Pod) -> CheckResult:
     if pod.user_namespace_relaxed:
         return ALLOWED
-    bad, kinds = [], set()
-    for c in containers(pod.spec):
-        mount = security_context(c).get("procMount")
-        if mount is not None and mount != "Default":
-            bad.append(name(c))
-            kinds.add(str(mount))
+    bad, kinds = containers_with(pod.spec, _mount)
     if bad:
         return forbidden(
             "procMount",
@@ -36,9 +38,4 @@ def check_1_0(pod: Pod) -> CheckResult:
     return ALLOWED
 
 
-CHECK = Check(
-    id="procMount",
-    level="baseline",
-    versions=(VersionedCheck(v(0), check_1_0),),
-    upstream=f"{UPSTREAM}/check_procMount.go",
-)
+CHECK = Check("procMount", "baseline", (VersionedCheck(v(0), check_1_0),))

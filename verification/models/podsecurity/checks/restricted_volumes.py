@@ -5,7 +5,7 @@ known source ("unknown") fails.
 Upstream: https://github.com/kubernetes/pod-security-admission/blob/v0.33.13/policy/check_restrictedVolumes.go
 """
 
-from verification.models.podsecurity.check import UPSTREAM, Check, VersionedCheck, v
+from verification.models.podsecurity.check import Check, VersionedCheck, v
 from verification.models.podsecurity.checks import host_path_volumes
 from verification.models.podsecurity.result import ALLOWED, CheckResult, Pod, forbidden, join_quote, pluralize
 
@@ -37,9 +37,4 @@ def check_1_0(pod: Pod) -> CheckResult:
     return ALLOWED
 
 
-CHECK = Check(
-    id="restrictedVolumes",
-    level="restricted",
-    versions=(VersionedCheck(v(0), check_1_0, overrides=(host_path_volumes.ID,)),),
-    upstream=f"{UPSTREAM}/check_restrictedVolumes.go",
-)
+CHECK = Check("restrictedVolumes", "restricted", (VersionedCheck(v(0), check_1_0, (host_path_volumes.ID,)),))

@@ -6,7 +6,7 @@ Relaxed for hostUsers: false only when the API server enables UserNamespacesPodS
 Upstream: https://github.com/kubernetes/pod-security-admission/blob/v0.33.13/policy/check_runAsNonRoot.go
 """
 
-from verification.models.podsecurity.check import UPSTREAM, Check, VersionedCheck, v
+from verification.models.podsecurity.check import Check, VersionedCheck, v
 from verification.models.podsecurity.result import (
     ALLOWED,
     CheckResult,
@@ -45,9 +45,4 @@ def check_1_0(pod: Pod) -> CheckResult:
     return ALLOWED
 
 
-CHECK = Check(
-    id="runAsNonRoot",
-    level="restricted",
-    versions=(VersionedCheck(v(0), check_1_0),),
-    upstream=f"{UPSTREAM}/check_runAsNonRoot.go",
-)
+CHECK = Check("runAsNonRoot", "restricted", (VersionedCheck(v(0), check_1_0),))

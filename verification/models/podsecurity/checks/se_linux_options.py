@@ -7,63 +7,50 @@ Upstream: https://github.com/kubernetes/pod-security-admission/blob/v0.33.13/pol
 from collections.abc import Mapping
 from typing import Any
 
-from verification.models.podsecurity.check import UPSTREAM, Check, VersionedCheck, v
+from verification.models.podsecurity.check import Check, VersionedCheck, v
 from verification.models.podsecurity.result import (
     ALLOWED,
+    CheckPod,
     CheckResult,
     Pod,
-    containers_where,
     forbidden,
     join_quote,
     pluralize,
-    security_context,
-    setters,
+    pod_or_containers,
 )
 
 TYPES_1_0 = frozenset({"", "container_t", "container_init_t", "container_kvm_t"})
 TYPES_1_31 = TYPES_1_0 | {"container_engine_t"}
 
 
-def _check(pod: Pod, allowed_types: frozenset[str]) -> CheckResult:
-    bad_types: set[str] = set()
-    flags = {"user": False, "role": False}
+def _with(allowed_types: frozenset[str]) -> CheckPod:
+    def check(pod: Pod) -> CheckResult:
+        bad_types: set[str] = set()
+        flags = {"user": False, "role": False}
 
-    def valid(options: Mapping[str, Any] | None) -> bool:
-        if options is None:
-            return True
-        ok = True
-        kind = str(options.get("type") or "")
-        if kind not in allowed_types:
-            ok = False
-            bad_types.add(kind)
-        for key in ("user", "role"):
-            if options.get(key):
-                ok = False
-                flags[key] = True
-        return ok
+        def invalid(sc: Mapping[str, Any]) -> bool:
+            options = sc.get("seLinuxOptions")
+            if options is None:
+                return False
+            kind = str(options.get("type") or "")
+            if kind not in allowed_types:
+                bad_types.add(kind)
+            for key in flags:
+                flags[key] |= bool(options.get(key))
+            return kind not in allowed_types or any(options.get(key) for key in flags)
 
-    pod_bad = not valid(security_context(pod.spec).get("seLinuxOptions"))
-    who = setters(pod_bad, containers_where(pod.spec, lambda sc: not valid(sc.get("seLinuxOptions"))))
-    if not who:
-        return ALLOWED
-    data = [f"{pluralize('type', 'types', len(bad_types))} {join_quote(sorted(bad_types))}"] if bad_types else []
-    data += [f"{key} may not be set" for key in ("user", "role") if flags[key]]
-    return forbidden(
-        "seLinuxOptions", f"{' and '.join(who)} set forbidden securityContext.seLinuxOptions: {'; '.join(data)}"
-    )
+        who = pod_or_containers(pod.spec, invalid)
+        if not who:
+            return ALLOWED
+        data = [f"{pluralize('type', 'types', len(bad_types))} {join_quote(sorted(bad_types))}"] if bad_types else []
+        data += [f"{key} may not be set" for key in ("user", "role") if flags[key]]
+        return forbidden(
+            "seLinuxOptions", f"{' and '.join(who)} set forbidden securityContext.seLinuxOptions: {'; '.join(data)}"
+        )
 
-
-def check_1_0(pod: Pod) -> CheckResult:
-    return _check(pod, TYPES_1_0)
-
-
-def check_1_31(pod: Pod) -> CheckResult:
-    return _check(pod, TYPES_1_31)
+    return check
 
 
 CHECK = Check(
-    id="seLinuxOptions",
-    level="baseline",
-    versions=(VersionedCheck(v(0), check_1_0), VersionedCheck(v(31), check_1_31)),
-    upstream=f"{UPSTREAM}/check_seLinuxOptions.go",
+    "seLinuxOptions", "baseline", (VersionedCheck(v(0), _with(TYPES_1_0)), VersionedCheck(v(31), _with(TYPES_1_31)))
 )

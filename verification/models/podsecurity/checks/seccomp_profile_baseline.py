@@ -7,37 +7,23 @@ unset passes. Overridden at restricted by seccompProfile_restricted.
 Upstream: https://github.com/kubernetes/pod-security-admission/blob/v0.33.13/policy/check_seccompProfile_baseline.go
 """
 
-from collections.abc import Mapping
-from typing import Any
-
-from verification.models.podsecurity.check import UPSTREAM, Check, VersionedCheck, v
+from verification.models.podsecurity.check import Check, VersionedCheck, v
 from verification.models.podsecurity.result import (
     ALLOWED,
     CheckResult,
     Pod,
     containers,
-    containers_where,
     forbidden,
     join_quote,
     name,
     pluralize,
-    security_context,
-    setters,
+    profile_setters,
 )
 
 ID = "seccompProfile_baseline"
 VALID_TYPES = frozenset({"RuntimeDefault", "Localhost"})
 POD_ANNOTATION = "seccomp.security.alpha.kubernetes.io/pod"
 CONTAINER_ANNOTATION_PREFIX = "container.seccomp.security.alpha.kubernetes.io/"
-
-
-def bad_type(sc: Mapping[str, Any]) -> str | None:
-    """The type of a set profile that is not allowed; None when unset or allowed."""
-    profile = sc.get("seccompProfile")
-    if profile is None:
-        return None
-    kind = str(profile.get("type") or "")
-    return None if kind in VALID_TYPES else kind
 
 
 def _valid_annotation(value: str) -> bool:
@@ -58,34 +44,15 @@ def check_1_0(pod: Pod) -> CheckResult:
     return ALLOWED
 
 
-def explicit_setters(pod: Pod) -> tuple[list[str], set[str]]:
-    """Who explicitly sets a bad type ("pod", 'container "x"'), and the bad types."""
-    values: set[str] = set()
-
-    def bad(sc: Mapping[str, Any]) -> bool:
-        kind = bad_type(sc)
-        if kind is not None:
-            values.add(kind)
-        return kind is not None
-
-    return setters(bad(security_context(pod.spec)), containers_where(pod.spec, bad)), values
-
-
-def explicit_result(setters: list[str], values: set[str]) -> CheckResult:
+def check_1_19(pod: Pod) -> CheckResult:
+    """Forbidden when the pod or a container sets a type other than RuntimeDefault or Localhost."""
+    who, types = profile_setters(pod.spec, "seccompProfile", VALID_TYPES)
+    if not who:
+        return ALLOWED
     return forbidden(
         "seccompProfile",
-        f"{' and '.join(setters)} must not set securityContext.seccompProfile.type to {join_quote(sorted(values))}",
+        f"{' and '.join(who)} must not set securityContext.seccompProfile.type to {join_quote(sorted(types))}",
     )
 
 
-def check_1_19(pod: Pod) -> CheckResult:
-    setters, values = explicit_setters(pod)
-    return explicit_result(setters, values) if setters else ALLOWED
-
-
-CHECK = Check(
-    id=ID,
-    level="baseline",
-    versions=(VersionedCheck(v(0), check_1_0), VersionedCheck(v(19), check_1_19)),
-    upstream=f"{UPSTREAM}/check_seccompProfile_baseline.go",
-)
+CHECK = Check(ID, "baseline", (VersionedCheck(v(0), check_1_0), VersionedCheck(v(19), check_1_19)))

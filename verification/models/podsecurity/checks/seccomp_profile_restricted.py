@@ -6,27 +6,25 @@ seccompProfile_baseline.
 Upstream: https://github.com/kubernetes/pod-security-admission/blob/v0.33.13/policy/check_seccompProfile_restricted.go
 """
 
-from verification.models.podsecurity.check import UPSTREAM, Check, VersionedCheck, v
+from verification.models.podsecurity.check import Check, VersionedCheck, v, windows_exempt
 from verification.models.podsecurity.checks import seccomp_profile_baseline as baseline
 from verification.models.podsecurity.result import (
     ALLOWED,
     CheckResult,
     Pod,
-    containers,
     containers_phrase,
+    containers_where,
     forbidden,
-    is_windows,
-    name,
     security_context,
 )
 
 
 def check_1_19(pod: Pod) -> CheckResult:
-    setters, values = baseline.explicit_setters(pod)
-    if setters:
-        return baseline.explicit_result(setters, values)
+    explicit = baseline.check_1_19(pod)
+    if not explicit.allowed:
+        return explicit
     pod_profile_set = security_context(pod.spec).get("seccompProfile") is not None  # and allowed: no setters
-    uncovered = [name(c) for c in containers(pod.spec) if security_context(c).get("seccompProfile") is None]
+    uncovered = containers_where(pod.spec, lambda sc: sc.get("seccompProfile") is None)
     if uncovered and not pod_profile_set:
         return forbidden(
             "seccompProfile",
@@ -36,16 +34,9 @@ def check_1_19(pod: Pod) -> CheckResult:
     return ALLOWED
 
 
-def check_1_25(pod: Pod) -> CheckResult:
-    return ALLOWED if is_windows(pod.spec) else check_1_19(pod)
-
-
+OVERRIDES = (baseline.ID,)
 CHECK = Check(
-    id="seccompProfile_restricted",
-    level="restricted",
-    versions=(
-        VersionedCheck(v(19), check_1_19, overrides=(baseline.ID,)),
-        VersionedCheck(v(25), check_1_25, overrides=(baseline.ID,)),
-    ),
-    upstream=f"{UPSTREAM}/check_seccompProfile_restricted.go",
+    "seccompProfile_restricted",
+    "restricted",
+    (VersionedCheck(v(19), check_1_19, OVERRIDES), VersionedCheck(v(25), windows_exempt(check_1_19), OVERRIDES)),
 )

@@ -5,7 +5,7 @@ The safe set grows with the policy version: v1.0, v1.27 (+ip_local_reserved_port
 Upstream: https://github.com/kubernetes/pod-security-admission/blob/v0.33.13/policy/check_sysctls.go
 """
 
-from verification.models.podsecurity.check import UPSTREAM, Check, VersionedCheck, v
+from verification.models.podsecurity.check import Check, VersionedCheck, v
 from verification.models.podsecurity.result import (
     ALLOWED,
     CheckPod,
@@ -38,13 +38,10 @@ def _with(safe: frozenset[str]) -> CheckPod:
 
 
 CHECK = Check(
-    id="sysctls",
-    level="baseline",
-    versions=(
-        VersionedCheck(v(0), _with(SAFE_1_0)),
-        VersionedCheck(v(27), _with(SAFE_1_27)),
-        VersionedCheck(v(29), _with(SAFE_1_29)),
-        VersionedCheck(v(32), _with(SAFE_1_32)),
+    "sysctls",
+    "baseline",
+    tuple(
+        VersionedCheck(v(minor), _with(safe))
+        for minor, safe in ((0, SAFE_1_0), (27, SAFE_1_27), (29, SAFE_1_29), (32, SAFE_1_32))
     ),
-    upstream=f"{UPSTREAM}/check_sysctls.go",
 )

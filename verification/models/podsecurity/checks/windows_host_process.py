@@ -3,27 +3,12 @@
 Upstream: https://github.com/kubernetes/pod-security-admission/blob/v0.33.13/policy/check_windowsHostProcess.go
 """
 
-from collections.abc import Mapping
-from typing import Any
-
-from verification.models.podsecurity.check import UPSTREAM, Check, VersionedCheck, v
-from verification.models.podsecurity.result import (
-    ALLOWED,
-    CheckResult,
-    Pod,
-    containers_where,
-    forbidden,
-    security_context,
-    setters,
-)
-
-
-def _host_process(sc: Mapping[str, Any]) -> bool:
-    return (sc.get("windowsOptions") or {}).get("hostProcess") is True
+from verification.models.podsecurity.check import Check, VersionedCheck, v
+from verification.models.podsecurity.result import ALLOWED, CheckResult, Pod, forbidden, pod_or_containers
 
 
 def check_1_0(pod: Pod) -> CheckResult:
-    who = setters(_host_process(security_context(pod.spec)), containers_where(pod.spec, _host_process))
+    who = pod_or_containers(pod.spec, lambda sc: (sc.get("windowsOptions") or {}).get("hostProcess") is True)
     if who:
         return forbidden(
             "hostProcess", f"{' and '.join(who)} must not set securityContext.windowsOptions.hostProcess=true"
@@ -31,9 +16,4 @@ def check_1_0(pod: Pod) -> CheckResult:
     return ALLOWED
 
 
-CHECK = Check(
-    id="windowsHostProcess",
-    level="baseline",
-    versions=(VersionedCheck(v(0), check_1_0),),
-    upstream=f"{UPSTREAM}/check_windowsHostProcess.go",
-)
+CHECK = Check("windowsHostProcess", "baseline", (VersionedCheck(v(0), check_1_0),))

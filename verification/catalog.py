@@ -14,11 +14,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import Any
 
 from verification.errors import UserError
 from verification.paths import REPO_ROOT
-from verification.yamlio import load_file
+from verification.yamlio import load_file, only_fields
 
 COMMON_VALUES = "values.yaml"
 DESCRIPTOR = "app.yaml"
@@ -135,12 +134,7 @@ def _images(path: Path) -> dict[str, str]:
 
 def _app(source: Path, image: str, node_ports: dict[str, int]) -> App:
     path = source / DESCRIPTOR
-    data: Any = load_file(path) or {}
-    if not isinstance(data, dict):
-        raise UserError(f"{path}: expected a mapping with {', '.join(sorted(FIELDS))}")
-    unknown = sorted(str(k) for k in data if k not in FIELDS)
-    if unknown:
-        raise UserError(f"{path}: unknown field {unknown[0]!r} (known: {', '.join(sorted(FIELDS))})")
+    data = only_fields(load_file(path) or {}, FIELDS, str(path))
     runtime = data.get("runtime")
     if runtime not in RUNTIMES:
         raise UserError(f"{path}: runtime {runtime!r} is not one of {', '.join(RUNTIMES)}")

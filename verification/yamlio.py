@@ -15,7 +15,7 @@ the file could break a limit, so ordinary manifests pay nothing for it.
 """
 
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
@@ -115,6 +115,31 @@ def load_file(path: Path | str) -> Any:
     if not path.is_file():
         raise UserError(f"{path}: no such file")
     return parse(read_text(path), str(path))
+
+
+def load_list(path: Path | str, what: str) -> list[Any]:
+    """A single-document YAML file holding a list (an empty file: none), else one line saying so."""
+    data = load_file(path)
+    if data is None:
+        return []
+    if not isinstance(data, list):
+        raise UserError(f"{path}: expected a list of {what}, got {type(data).__name__}")
+    return data
+
+
+def only_fields(data: Any, allowed: Collection[str], where: str, required: Iterable[str] = ()) -> dict[str, Any]:
+    """`data` when it is a mapping with no field outside `allowed` and every one of `required`, else
+    one line naming `where` and the fields: a typo in a hand-written file fails instead of being ignored."""
+    known = ", ".join(sorted(allowed))
+    if not isinstance(data, dict):
+        raise UserError(f"{where}: expected a mapping with {known}, got {type(data).__name__}")
+    unknown = sorted(str(k) for k in data if k not in allowed)
+    if unknown:
+        raise UserError(f"{where}: unknown field(s) {', '.join(unknown)} (known: {known})")
+    missing = [name for name in required if name not in data]
+    if missing:
+        raise UserError(f"{where}: missing field(s) {', '.join(missing)}")
+    return data
 
 
 def load_documents_from_text(text: str, origin: str) -> list[dict[str, Any]]:

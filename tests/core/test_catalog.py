@@ -68,7 +68,7 @@ def _refusal(root: Path) -> str:
 def test_unknown_field_names_the_file_and_the_known_fields(root: Path) -> None:
     descriptor = root / "platform" / "apps" / "sample2-app" / catalog.DESCRIPTOR
     descriptor.write_text(descriptor.read_text() + "port: 8080\n")
-    assert _refusal(root) == f"{descriptor}: unknown field 'port' (known: requires, runtime, setup, start)"
+    assert _refusal(root) == f"{descriptor}: unknown field(s) port (known: requires, runtime, setup, start)"
 
 
 @pytest.mark.parametrize(
@@ -77,7 +77,7 @@ def test_unknown_field_names_the_file_and_the_known_fields(root: Path) -> None:
         ("runtime: ruby\nstart: [app.rb]\n", "runtime 'ruby' is not one of node, python"),
         ("runtime: node\n", "start must be a non-empty list of arguments to node"),
         ("runtime: node\nstart: [a.js]\nrequires: {pkgs: [x]}\n", "requires takes modules and paths (lists of names)"),
-        ("- runtime\n", "expected a mapping with requires, runtime, setup, start"),
+        ("- runtime\n", "expected a mapping with requires, runtime, setup, start, got list"),
     ],
     ids=["runtime", "start", "requires", "not-a-mapping"],
 )

@@ -18,18 +18,7 @@ from verification.errors import UserError
 from verification.mutants.edits import Edit, edit_from_data
 
 CATALOG_DIR = Path(__file__).resolve().parent / "catalog"
-AREAS = (
-    "rbac",
-    "netpol",
-    "podsecurity",
-    "charts",
-    "monitoring",
-    "argocd",
-    "ci",
-    "quotas",
-    "admission",
-    "references",
-)
+AREAS = ("rbac", "netpol", "podsecurity", "charts", "monitoring", "argocd", "ci", "quotas", "admission", "references")
 _KEYS = {"id", "description", "file", "edits", "equivalent"}
 _ID = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 # What a mutant may edit: the platform, and the pipeline's root file that includes platform/ci.
@@ -48,12 +37,7 @@ class Mutant:
 
 
 def _mutant(data: Any, area: str, where: str) -> Mutant:
-    if not isinstance(data, dict):
-        raise UserError(f"{where}: a mutant must be a mapping, got {type(data).__name__}")
-    unknown = set(data) - _KEYS
-    missing = {"id", "description", "file", "edits"} - set(data)
-    if unknown or missing:
-        raise UserError(f"{where}: unknown field(s) {sorted(unknown)} / missing {sorted(missing)}")
+    data = yamlio.only_fields(data, _KEYS, where, required=("id", "description", "file", "edits"))
     ident = str(data["id"])
     if not _ID.match(ident) or not ident.startswith(f"{area}-"):
         raise UserError(f"{where}: id {ident!r} must be lower-case words joined by '-' and start with '{area}-'")
@@ -80,12 +64,8 @@ def load_area(path: Path) -> list[Mutant]:
     area = path.stem
     if area not in AREAS:
         raise UserError(f"{path}: unknown area {area!r} (areas: {', '.join(AREAS)})")
-    data = yamlio.load_file(path)  # one loader: a duplicated mutant key is refused, not the last one kept
-    if data is None:
-        return []
-    if not isinstance(data, list):
-        raise UserError(f"{path}: expected a list of mutants, got {type(data).__name__}")
-    return [_mutant(item, area, f"{path.name}[{i}]") for i, item in enumerate(data)]
+    # One loader: a duplicated mutant key is refused, not the last one kept.
+    return [_mutant(item, area, f"{path.name}[{i}]") for i, item in enumerate(yamlio.load_list(path, "mutants"))]
 
 
 def load(directory: Path = CATALOG_DIR) -> list[Mutant]:

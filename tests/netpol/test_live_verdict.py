@@ -219,3 +219,64 @@ def test_named_port_without_to_class_opens_the_number_everywhere() -> None:
     found = {(d.source, d.destination, d.implementation) for d in class_deviations(model, [src, other], table)}
     # kube-router resolves http on the pods of namespace one (80) and opens 80 towards everyone.
     assert found == {("one/src", "two/dst:80/TCP", "kube-router-egress-named-port-without-to")}
+
+
+def test_unresolved_named_port_class_opens_every_port_to_the_selected_peers() -> None:
+    from verification.verdicts.netpol import class_deviations
+
+    # case-009 of the generated live run: pod a names no UDP port udp-81 (its 81/UDP has no name).
+    a = Workload("y", "a", {"pod": "a"}, (Port(80, "TCP", "http"), Port(81, "UDP")))
+    b = Workload("y", "b", {"pod": "b", "canary": "true"}, (Port(80, "TCP"), Port(81, "UDP", "udp-81")))
+    c = Workload("y", "c", {"pod": "c"}, (Port(80, "TCP"),))
+    rule = {"from": [{"podSelector": {"matchExpressions": [{"key": "canary", "operator": "Exists"}]}}]}
+    spec = {"podSelector": {"matchLabels": {"pod": "a"}}, "policyTypes": ["Ingress"]}
+    unresolved = _class_model(_np("y", spec | {"ingress": [rule | {"ports": [{"protocol": "UDP", "port": "udp-81"}]}]}))
+    table = unresolved.truth_table([a, b, c]).as_table()
+    # By the API the name resolves on a, which lacks it: the rule allows nothing, a is isolated.
+    assert not any(table[src]["y/a:80/TCP"] or table[src]["y/a:81/UDP"] for src in ("y/a", "y/b", "y/c"))
+    found = {(d.source, d.destination, d.implementation) for d in class_deviations(unresolved, [a, b, c], table)}
+    # kube-router keeps no port: b (the canary peer) reaches a on every port; c is no peer.
+    name = "kube-router-unresolved-named-port-every-port"
+    assert found == {("y/b", "y/a:80/TCP", name), ("y/b", "y/a:81/UDP", name)}
+    # A numbered port beside the name keeps the rule to its ports: the model's answer stands.
+    numbered = _class_model(
+        _np("y", spec | {"ingress": [rule | {"ports": [{"protocol": "UDP", "port": "udp-81"}, {"port": 80}]}]})
+    )
+    table = numbered.truth_table([a, b, c]).as_table()
+    assert table["y/b"] == {"y/a:80/TCP": True, "y/a:81/UDP": False, "y/b:80/TCP": True, "y/b:81/UDP": True,
+                            "y/c:80/TCP": True}  # fmt: skip
+    assert class_deviations(numbered, [a, b, c], table) == []
+
+
+def test_unresolved_named_port_class_resolves_egress_names_on_every_pod_the_peers_select() -> None:
+    from verification.verdicts.netpol import class_deviations
+
+    src = Workload("x", "a", {"pod": "a"}, (Port(80, "TCP"),))
+    dst = Workload("x", "b", {"pod": "b", "canary": "true"}, (Port(80, "TCP"), Port(81, "TCP", "http")))
+    # case-034: egress of a to the canary pods of any namespace, TCP port `metrics`, which b lacks.
+    model = _class_model(
+        _np(
+            "x",
+            {
+                "podSelector": {"matchLabels": {"pod": "a"}},
+                "policyTypes": ["Egress"],
+                "egress": [
+                    {
+                        "to": [{"namespaceSelector": {}, "podSelector": {"matchLabels": {"canary": "true"}}}],
+                        "ports": [{"port": "metrics"}],
+                    }
+                ],
+            },
+        )
+    )
+    table = model.truth_table([src, dst]).as_table()
+    assert table["x/a"] == {"x/a:80/TCP": False, "x/b:80/TCP": False, "x/b:81/TCP": False}
+    found = {(d.source, d.destination) for d in class_deviations(model, [src, dst], table)}
+    assert found == {("x/a", "x/b:80/TCP"), ("x/a", "x/b:81/TCP")}
+    # A pod elsewhere in the cluster that the peer selects and that names a TCP port `metrics`
+    # gives kube-router a port for the rule: towards b, nothing opens.
+    other = Workload("kube-system", "coredns", {"canary": "true"}, (Port(9153, "TCP", "metrics"),))
+    assert class_deviations(model, [src, dst, other], table) == []
+    # The same name under another protocol resolves nothing.
+    udp = Workload("kube-system", "coredns", {"canary": "true"}, (Port(9153, "UDP", "metrics"),))
+    assert {(d.source, d.destination) for d in class_deviations(model, [src, dst, udp], table)} == found

@@ -101,27 +101,63 @@ def wait_ready(cluster: "Cluster", timeout: float = READY_TIMEOUT) -> None:
 Predicate = Callable[[Model, Workload, Workload, Port, Sequence[Workload]], tuple[bool, bool]]
 
 
-def _rule_admits(model: Model, rule: Any, policy: Any, peer: Workload, dst: Workload, port: Port) -> bool:
+def _rule_admits(
+    model: Model, rule: Any, policy: Any, peer: Workload, dst: Workload, port: Port, direction: str,
+    pods: Sequence[Workload],
+) -> bool:  # fmt: skip
+    """Does kube-router's chain of `policy` accept `peer` on `port` of `dst` by `rule` of `direction`."""
     peers_ok = not rule.peers or any(model.peer_matches(p, policy.namespace, peer) for p in rule.peers)
-    return peers_ok and (not rule.ports or any(port_matches(p, dst, port) for p in rule.ports))
+    if peers_ok and (not rule.ports or any(port_matches(p, dst, port) for p in rule.ports)):
+        return True
+    return _pod_peer_matches(model, rule, policy, peer) and _no_port_resolves(model, rule, policy, direction, pods)
+
+
+def _pod_peer_matches(model: Model, rule: Any, policy: Any, peer: Workload) -> bool:
+    """`peer` is one of the pods the rule's pod and namespace selectors select (ipBlocks aside)."""
+    return any(p.ip_block is None and model.peer_matches(p, policy.namespace, peer) for p in rule.peers)
+
+
+def _no_port_resolves(model: Model, rule: Any, policy: Any, direction: str, pods: Sequence[Workload]) -> bool:
+    """Every port of the rule is a name, and no pod kube-router resolves names on has one of them
+    with its protocol: for ingress the pods the policy selects, for egress the pods the rule's
+    selectors select. kube-router then keeps neither a number nor a named port for the rule."""
+    if not rule.ports or not all(isinstance(p.port, str) for p in rule.ports):
+        return False
+    if direction == INGRESS:
+        where = [w for w in pods if policy.selects(w)]
+    else:
+        where = [w for w in pods if _pod_peer_matches(model, rule, policy, w)]
+    wanted = {(p.port, p.protocol) for p in rule.ports}
+    return not any((p.name, p.protocol) in wanted for w in where for p in w.ports)
 
 
 def _shared_chain(
-    model: Model, src: Workload, dst: Workload, port: Port, _pods: Sequence[Workload]
+    model: Model, src: Workload, dst: Workload, port: Port, pods: Sequence[Workload]
 ) -> tuple[bool, bool]:
     """kube-router jumps to an Ingress+Egress policy's chain for every packet from or to a pod it
     selects, so the policy's ingress rules also accept the pod's egress to another selected pod,
     and its egress rules also accept a selected pod's ingress from another selected pod."""
-    both = [p for p in model.policies if p.policy_types == {INGRESS, EGRESS}]
-    egress = any(
-        p.selects(src) and p.selects(dst) and any(_rule_admits(model, r, p, src, dst, port) for r in p.ingress)
-        for p in both
-    )
-    ingress = any(
-        p.selects(src) and p.selects(dst) and any(_rule_admits(model, r, p, dst, dst, port) for r in p.egress)
-        for p in both
-    )
+    both = [p for p in model.policies if p.policy_types == {INGRESS, EGRESS} and p.selects(src) and p.selects(dst)]
+    egress = any(_rule_admits(model, r, p, src, dst, port, INGRESS, pods) for p in both for r in p.ingress)
+    ingress = any(_rule_admits(model, r, p, dst, dst, port, EGRESS, pods) for p in both for r in p.egress)
     return egress, ingress
+
+
+def _unresolved_named_ports(
+    model: Model, src: Workload, dst: Workload, port: Port, pods: Sequence[Workload]
+) -> tuple[bool, bool]:
+    """A rule with pod or namespace selectors whose ports are all names that resolve on no pod
+    (see _no_port_resolves): kube-router keeps no port for it and accepts the selected peers on
+    every port and protocol. `pods`: every pod of the cluster the rule's selectors may select."""
+
+    def accepts(direction: str, subject: Workload, peer: Workload) -> bool:
+        return any(
+            _pod_peer_matches(model, rule, policy, peer) and _no_port_resolves(model, rule, policy, direction, pods)
+            for policy in model.isolating(direction, subject)
+            for rule in (policy.ingress if direction == INGRESS else policy.egress)
+        )
+
+    return accepts(EGRESS, src, dst), accepts(INGRESS, dst, src)
 
 
 def _named_port_every_destination(
@@ -151,4 +187,5 @@ def _named_port_every_destination(
 CLASSES: dict[str, Predicate] = {
     "kube-router-shared-policy-chain": _shared_chain,
     "kube-router-egress-named-port-without-to": _named_port_every_destination,
+    "kube-router-unresolved-named-port-every-port": _unresolved_named_ports,
 }

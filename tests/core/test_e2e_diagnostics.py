@@ -2,6 +2,7 @@
 the cluster for, where the evidence goes, what the summary and JUnit say, and that collection
 neither hides a test's own failure nor runs past its time."""
 
+import os
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -188,3 +189,53 @@ def test_collection_stops_at_its_deadline(pytester: pytest.Pytester, monkeypatch
 )
 def test_folder_name_is_one_safe_path_component(nodeid: str, name: str) -> None:
     assert diagnostics.folder_name(nodeid) == name
+
+
+DOCKER_TESTS = """
+import pytest
+
+from verification.e2e import diagnostics
+
+
+@pytest.fixture
+def started(request):
+    names = diagnostics.containers(request)
+    yield names
+    names.clear()  # removed after the report, as test_images' fixture does
+
+
+def test_container_fails(started):
+    started.extend(["web", "gone"])
+    assert False, "the container did not answer"
+
+
+def test_container_passes(started):
+    started.append("web")
+"""
+FAKE_DOCKER = """#!/bin/sh
+echo "$*" >> "$(dirname "$0")/docker-asked.txt"
+if [ "$4" = gone ]; then echo "Error: No such container: gone" >&2; exit 1; fi
+echo "stdout of $4"; echo "stderr of $4" >&2
+"""
+
+
+def test_failing_test_gets_the_logs_of_its_docker_containers(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bin_dir = pytester.mkdir("fakebin")
+    (bin_dir / "docker").write_text(FAKE_DOCKER)
+    (bin_dir / "docker").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
+    pytester.makeconftest(CONFTEST.format(fake="ok"))
+    pytester.makepyfile(test_fake=DOCKER_TESTS)
+    artifacts = pytester.path / "artifacts"
+    result = pytester.runpytest(f"--artifacts={artifacts}")
+    result.assert_outcomes(passed=1, failed=1)
+    folder = artifacts / "test_fake.test_container_fails"
+    assert (folder / "container-web.log").read_text() == "stdout of web\nstderr of web\n"
+    assert not (folder / "container-gone.log").exists()
+    errors = (folder / "collection-errors.txt").read_text()
+    assert "docker logs gone: exit 1: Error: No such container: gone" in errors
+    # Only the failing test's containers were asked for, with the tail length of the module.
+    asked = (bin_dir / "docker-asked.txt").read_text().splitlines()
+    assert asked == [f"logs --tail {diagnostics.DOCKER_LOG_LINES} {name}" for name in ("web", "gone")]

@@ -1,8 +1,9 @@
 """Evidence for a failed e2e test, gathered by the failure hook of verification/e2e/conftest.py.
 
 Into <artifacts>/<test id>/: nodes and pods; events, `describe` and pod logs of the namespaces the
-test touched (recorded by fixtures with `touch`, else every platform namespace); the request logs
-and timelines of the load it ran. `kind export logs` runs once per session. Collection never raises
+test touched (recorded by fixtures with `touch`, else every platform namespace); the logs of the
+Docker containers it ran (recorded with `containers`); the request logs and timelines of the load
+it ran. `kind export logs` runs once per session. Collection never raises
 and is bounded in time (a broken cluster must neither hang the run nor hide the test's failure);
 what it could not get goes to collection-errors.txt.
 """
@@ -25,6 +26,7 @@ from verification.run import run
 PER_TEST = 120.0  # seconds of collection for one failed test
 PER_SESSION = 900.0  # for the whole run: a cluster that fails every test must not add hours
 LOAD_FILES = ("requests.jsonl", "summary.json", "timeline.png")  # what verification.load writes
+DOCKER_LOG_LINES = 200  # the tail of each recorded container's log
 
 
 @dataclass
@@ -39,12 +41,19 @@ class Failures:
 CLUSTER = pytest.StashKey[Cluster]()  # config: set by the cluster fixture once it is up
 FAILURES = pytest.StashKey[Failures]()  # config
 TOUCHED = pytest.StashKey[list[str]]()  # any node: namespaces its tests work in
+CONTAINERS = pytest.StashKey[list[str]]()  # any node: Docker containers its tests run
 STARTED = pytest.StashKey[float]()  # item: epoch its setup began (newer load files are its own)
 
 
 def touch(request: pytest.FixtureRequest, *namespaces: str) -> None:
     """Record namespaces the requesting test (or module, for a module fixture) works in."""
     request.node.stash.setdefault(TOUCHED, []).extend(namespaces)
+
+
+def containers(request: pytest.FixtureRequest) -> list[str]:
+    """The Docker containers the requesting test (or module) runs, to append to: a failure keeps
+    their logs, so the fixture that removes them must tear down after the test (not in the test)."""
+    return request.node.stash.setdefault(CONTAINERS, [])
 
 
 def folder_name(nodeid: str) -> str:
@@ -87,6 +96,22 @@ def collect(cluster: Cluster, namespaces: Iterable[str], dest: Path, seconds: fl
     return failures
 
 
+def docker_logs(names: Iterable[str], dest: Path) -> list[str]:
+    """The last lines each container printed (stdout and stderr), one file each under `dest`; what failed."""
+    failures = []
+    for name in names:
+        try:
+            proc = run(["docker", "logs", "--tail", str(DOCKER_LOG_LINES), name], check=False, timeout=60)
+        except Exception as exc:  # noqa: BLE001 - a missing docker or a timeout is recorded, never raised
+            failures.append(f"docker logs {name}: {exc}")
+            continue
+        if proc.returncode != 0:
+            failures.append(f"docker logs {name}: exit {proc.returncode}: {proc.stderr.strip()[-300:]}")
+        else:
+            (dest / f"container-{name[:20]}.log").write_text(proc.stdout + proc.stderr)
+    return failures
+
+
 def link_load_files(root: Path, since: float, dest: Path) -> None:
     """Request logs, summaries and timelines written under `root` since `since`, linked into dest/load."""
     for found in (f for name in LOAD_FILES for f in root.rglob(name)):
@@ -118,7 +143,9 @@ def on_failure(item: pytest.Item, when: str, error: BaseException | None, fallba
         dest.mkdir(parents=True, exist_ok=True)
         if not earlier:  # a later phase's load files are the same ones
             link_load_files(state.root, item.stash.get(STARTED, time.time()), dest)
-        namespaces = list(dict.fromkeys(ns for node in item.listchain() for ns in node.stash.get(TOUCHED, [])))
+        chain = item.listchain()
+        problems += docker_logs(dict.fromkeys(c for node in chain for c in node.stash.get(CONTAINERS, [])), dest)
+        namespaces = list(dict.fromkeys(ns for node in chain for ns in node.stash.get(TOUCHED, [])))
         cluster = item.config.stash.get(CLUSTER, None)
         if cluster is None:
             problems.append("no cluster: the cluster fixture did not come up, nothing to ask")

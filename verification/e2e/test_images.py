@@ -23,6 +23,7 @@ import testinfra
 
 from verification import catalog
 from verification.cluster import stack_images
+from verification.e2e import diagnostics
 from verification.run import run
 from verification.wait import wait_for
 
@@ -113,9 +114,13 @@ def _remove(name: str) -> None:
     run(["docker", "rm", "-f", "-v", name], check=False, timeout=60)
 
 
-def _logs(name: str) -> str:
-    proc = run(["docker", "logs", "--tail", "30", name], check=False, timeout=60)
-    return (proc.stdout + proc.stderr).strip()
+@pytest.fixture
+def started(request: pytest.FixtureRequest) -> Iterator[list[str]]:
+    """Containers the test starts: removed after its report, so a failure's diagnostics keep their logs."""
+    names = diagnostics.containers(request)
+    yield names
+    for name in names:
+        _remove(name)
 
 
 def _http_ready(name: str, smoke: Smoke) -> int:
@@ -132,7 +137,7 @@ def image(request: pytest.FixtureRequest) -> tuple[str, str, dict[str, Any]]:
 
 
 @pytest.fixture(scope="module")
-def container(image: tuple[str, str, dict[str, Any]]) -> Iterator[tuple[str, str]]:
+def container(image: tuple[str, str, dict[str, Any]], request: pytest.FixtureRequest) -> Iterator[tuple[str, str]]:
     """A running container of the image, started the way Kubernetes would (entrypoint kept)."""
     name, ref, _ = image
     smoke = SMOKE.get(name, Smoke())
@@ -141,6 +146,7 @@ def container(image: tuple[str, str, dict[str, Any]]) -> Iterator[tuple[str, str
         cid = _start(ref, "--", "/bin/sleep", "600", entrypoint="/sbin/tini")
     else:
         cid = _start(ref, *smoke.args, smoke=smoke)
+    diagnostics.containers(request).append(cid)
     try:
         wait_for(
             lambda: run(["docker", "inspect", "--format", "{{.State.Running}}", cid], timeout=30).stdout.strip(),
@@ -205,7 +211,7 @@ def test_program_is_the_pinned_version(name: str) -> None:
     )
 
 
-def test_works_with_read_only_root_filesystem(image: tuple[str, str, dict[str, Any]]) -> None:
+def test_works_with_read_only_root_filesystem(image: tuple[str, str, dict[str, Any]], started: list[str]) -> None:
     name, ref, _ = image
     smoke = SMOKE.get(name, Smoke())
     if smoke.oneshot:
@@ -217,24 +223,20 @@ def test_works_with_read_only_root_filesystem(image: tuple[str, str, dict[str, A
         assert proc.returncode == 0, f"{ref} {' '.join(smoke.oneshot)} exited {proc.returncode}: {proc.stderr[-800:]}"
         return
     cid = _start(ref, *smoke.args, read_only=True, smoke=smoke)
-    try:
-        if smoke.port:
-            wait_for(
-                lambda: _http_ready(cid, smoke),
-                what=f"{ref} answering {smoke.path} with a read-only root filesystem",
-                timeout=60,
-                until=lambda status: status == 200,
-            )
-        if smoke.exec_check:
-            wait_for(
-                lambda: run(["docker", "exec", cid, *smoke.exec_check], timeout=30).stdout,
-                what=f"{ref}: {' '.join(smoke.exec_check)} with a read-only root filesystem",
-                timeout=30,
-            )
-    except AssertionError as exc:
-        raise AssertionError(f"{exc}\ncontainer log:\n{_logs(cid)}") from None
-    finally:
-        _remove(cid)
+    started.append(cid)  # its log goes to the test's diagnostics if it fails
+    if smoke.port:
+        wait_for(
+            lambda: _http_ready(cid, smoke),
+            what=f"{ref} answering {smoke.path} with a read-only root filesystem",
+            timeout=60,
+            until=lambda status: status == 200,
+        )
+    if smoke.exec_check:
+        wait_for(
+            lambda: run(["docker", "exec", cid, *smoke.exec_check], timeout=30).stdout,
+            what=f"{ref}: {' '.join(smoke.exec_check)} with a read-only root filesystem",
+            timeout=30,
+        )
 
 
 # --- the images working together, on a private Docker network (what the e2e cluster relies on) ---
@@ -294,10 +296,12 @@ def _config_dir(path: Path, files: dict[str, str]) -> Path:
     return path
 
 
-def test_alert_travels_from_prometheus_through_alertmanager_to_the_receiver(network: str, tmp_path: Path) -> None:
+def test_alert_travels_from_prometheus_through_alertmanager_to_the_receiver(
+    network: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
     receiver = _serve(network, "receiver", stack_images._by_name("alert-receiver").ref, port=8080)
     am_config = _config_dir(tmp_path / "am", {"alertmanager.yml": ALERTMANAGER_CONFIG})
-    _serve(
+    alertmanager = _serve(
         network,
         "alertmanager",
         stack_images._by_name("alertmanager").ref,
@@ -314,17 +318,16 @@ def test_alert_travels_from_prometheus_through_alertmanager_to_the_receiver(netw
         "--storage.tsdb.path=/tmp/data",
         config=prom_config,
     )
+    # Their logs go to the test's diagnostics if it fails (the network fixture removes them after).
+    diagnostics.containers(request).extend([prometheus, alertmanager, receiver])
     port = run(["docker", "port", receiver, "8080/tcp"], timeout=30).stdout.split(":")[-1].strip()
     url = f"http://127.0.0.1:{port}/notifications"
-    try:
-        found = wait_for(
-            lambda: httpx.get(url, params={"alertname": "ImageE2EAlwaysFiring"}, timeout=2).json(),
-            what="ImageE2EAlwaysFiring to reach the receiver through Alertmanager",
-            timeout=120,
-            interval=1,
-        )
-    except AssertionError as exc:
-        raise AssertionError(f"{exc}\nprometheus log:\n{_logs(prometheus)}") from None
+    found = wait_for(
+        lambda: httpx.get(url, params={"alertname": "ImageE2EAlwaysFiring"}, timeout=2).json(),
+        what="ImageE2EAlwaysFiring to reach the receiver through Alertmanager",
+        timeout=120,
+        interval=1,
+    )
     assert found[0]["hook"] == "e2e"
     assert found[0]["receiver"] == "hook"
     assert found[0]["alerts"][0]["labels"]["severity"] == "test"

@@ -84,6 +84,8 @@ class Side(Protocol):
     def firing(self, labels: dict[str, str]) -> bool: ...
     def missed(self, expected: ExpectedAlert, receiver: str, after: float) -> str: ...
     def unexpected(self, case: FaultCase, since: float) -> list[str]: ...
+    def hopeless(self, expected: ExpectedAlert, receiver: str, status: str, after: float) -> str | None:
+        """Why the notification cannot come any more (None: it still may, within the bound's patience)."""
 
 
 def run_case(case: FaultCase, side: Side, rules: RuleSet, timing: Profile, out: Path | None = None) -> CaseResult:
@@ -100,9 +102,15 @@ def run_case(case: FaultCase, side: Side, rules: RuleSet, timing: Profile, out: 
     def arrival(expected: ExpectedAlert, receiver: str, status: str, after: float, timeout: float) -> float:
         """When the notification arrived (epoch); WaitTimeout if it did not in time."""
         what = f"{case.name}: {expected.name} {status} at {receiver}"
-        received = wait_for(partial(side.first, receiver, expected.labels, status, after), what=what,
-                            timeout=timeout, interval=wait.interval)  # fmt: skip
-        assert received is not None  # wait_for returns a truthy answer
+
+        def look() -> tuple[float | None, str | None]:
+            received = side.first(receiver, expected.labels, status, after)
+            return received, None if received else side.hopeless(expected, receiver, status, after)
+
+        received, why = wait_for(look, what=what, timeout=timeout, interval=wait.interval,
+                                 until=lambda seen: any(seen), describe=lambda seen: repr(seen[0]))  # fmt: skip
+        if not received:  # the side's own state says it will not come: no use waiting out the timeout
+            raise WaitTimeout(f"{what}: {why}")
         return received
 
     with side.traffic(case, out):
@@ -182,6 +190,9 @@ class Loopback:
         names = {note.receiver for note in self.webhook.received()}
         got = sorted(r for r in names if self.webhook.first(r, expected.labels, "firing", after=after))
         return f"{expected.name} {expected.labels} did not reach receiver {receiver}: it reached {got or 'no receiver'}"
+
+    def hopeless(self, expected: ExpectedAlert, receiver: str, status: str, after: float) -> str | None:
+        return None  # loopback cases are short: each waits out its bound
 
     def unexpected(self, case: FaultCase, since: float) -> list[str]:
         """Notifications about this app and env that the intent does not list (inhibited ones too)."""

@@ -13,13 +13,25 @@ the expected receivers through the cluster's own Prometheus and Alertmanager, an
   (`test`) that the fault control can cause; the others are listed as not covered, with why.
 - Broken platform: the Alertmanager configuration with one receiver swapped in the route tree
   must fail the same delivery check, naming where the alert went and what the live routes say.
+- Side by side (verification.e2e.concurrent): each live check is a job holding what it touches:
+  the faults and load of an app in an environment (`pair:<app>/<env>`, exclusive) and the
+  Alertmanager configuration (shared while it is the repository's, exclusive while a test breaks
+  it). The heartbeat shares nothing but the configuration with a fault case, so they run
+  together; the cases of one pair, the broken route and the dashboards (faults of every app) wait
+  for each other. The one receiver and the one Alertmanager are shared, so every observation is
+  keyed: a case reads only notifications carrying its own alert's labels (alertname, app, env,
+  severity) received after its fault began, the heartbeat only the Watchdog's; and a case first
+  waits until no alert of its own is pending or firing, so an earlier job's alert cannot answer
+  for it. Waits follow Prometheus and Alertmanager: a notification is awaited until the alert's
+  bound (scrape, evaluation, `for`, group_wait) with patience, or less once Alertmanager's own
+  state says where it goes (verification.probes.alerting.Live.hopeless).
 """
 
 import copy
 import functools
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
@@ -29,11 +41,13 @@ import yaml
 
 from verification.alerting import scenario
 from verification.alerting.loopback import Profile, loopback_alertmanager_config, profile
+from verification.alerting.scenario import RESOLVE_TIMEOUT
 from verification.e2e import diagnostics
+from verification.e2e.concurrent import Lanes
 from verification.e2e.stack import APP_NAMESPACE, APPS, MONITORING, Stack, apply
 from verification.load import LoadConfig, background
 from verification.models.monitoring import alert_intent, alerts, dashboards, routes
-from verification.models.monitoring.alert_intent import FaultCase
+from verification.models.monitoring.alert_intent import ExpectedAlert, FaultCase
 from verification.paths import MANIFESTS
 from verification.probes.alerting import RECEIVER, RECEIVER_NS, Live
 from verification.versions import versions
@@ -44,6 +58,9 @@ WEBHOOK = f"http://{RECEIVER}.{RECEIVER_NS}.svc.cluster.local:8080/hook"
 TOKEN_FILE = Path("/etc/alertmanager/secrets/alertmanager-receivers/heartbeat-token")
 INTENT = alert_intent.load()
 RESTORED = (MANIFESTS / "monitoring" / "alertmanager-config.yaml", MANIFESTS / "monitoring" / "prometheus.yaml")
+AM_CONFIG = "alertmanager-config"  # what a job holds: shared to rely on it, exclusive to break it
+LANES = 3  # jobs at once: a fault case's load is 10 rps, the heartbeat only reads (2 cores)
+JOB_TIMEOUT = 1200.0  # seconds a test waits for its job (the job's own waits are shorter)
 
 
 @functools.cache
@@ -131,6 +148,8 @@ def live(stack: Stack, pytestconfig: pytest.Config, artifacts: Path, request: py
         stack.kubectl("-n", MONITORING, "rollout", "status", "statefulset/alertmanager-platform", "--timeout=180s",
                       timeout=200)  # fmt: skip
         found = Live(stack, MONITORING, _repository_loopback())
+        found.grouping = (alerts.duration_seconds(timing.alertmanager["group_wait"]),
+                          alerts.duration_seconds(timing.alertmanager["group_interval"]))  # fmt: skip
         apply_alertmanager(found, routes.config(objects), timing, artifacts / "alerts-live" / "config")
         stack.kubectl("-n", RECEIVER_NS, "rollout", "status", f"deployment/{RECEIVER}", "--timeout=120s", timeout=150)
         found.since = time.time()
@@ -163,14 +182,19 @@ def test_uncovered_cases_are_listed() -> None:
     assert COVERED, "no alert intent case can run live on this stack"
 
 
-def test_heartbeat_reaches_its_receiver_and_repeats(live: Live) -> None:
-    """The Watchdog reaches the heartbeat receiver, then again after the route's repeat interval
-    (an external dead-man's switch alarms when the repeats stop, so the repeat is the contract)."""
+def _pair(app: str, env: str) -> str:
+    """What a job holds while it sets faults on `app` in `env` and drives its traffic."""
+    return f"pair:{app}/{env}"
+
+
+def _heartbeat(live: Live) -> tuple[list[tuple[str, float, float]], float]:
+    """The Watchdog at each heartbeat receiver: (receiver, first, second arrival); the repeat interval."""
     expected = INTENT.heartbeat
     heartbeat = next(r for r in routes.config(monitoring_objects())["route"]["routes"]
                      if r.get("receiver") in expected.receivers)  # fmt: skip
     repeat = alerts.duration_seconds(heartbeat.get("repeat_interval"))
     assert repeat, f"the heartbeat route {heartbeat} sets no repeat_interval"
+    seen = []
     for receiver in expected.receivers:
         first = wait_for(
             functools.partial(live.first, receiver, expected.labels, "firing", live.since),
@@ -186,32 +210,35 @@ def test_heartbeat_reaches_its_receiver_and_repeats(live: Live) -> None:
             interval=2,
         )
         assert second is not None
-        gap = second - first
-        print(f"\nWatchdog at {receiver} {first - live.since:.0f}s after the configuration was applied, "
-              f"repeated after {gap:.0f}s (repeat_interval {repeat:.0f}s)")  # fmt: skip
-        assert gap <= repeat + 30, f"Watchdog repeated after {gap:.0f}s, the route says every {repeat:.0f}s"
+        seen.append((receiver, first, second))
+    return seen, repeat
 
 
-def _run(live: Live, case: FaultCase, out: Path) -> list[str]:
-    """The case on the cluster (scenario.run_case, e2e timing); prints its latency table."""
+def _quiet(live: Live, alert: ExpectedAlert) -> None:
+    """Wait until `alert` is neither pending nor firing: an earlier job's alert of the same labels
+    (its fault cleared, its rate window still draining) would otherwise answer for this job's."""
+    selector = ",".join(f'{k}="{v}"' for k, v in alert.labels.items())
+    wait_for(
+        functools.partial(live.prometheus.custom_query, f"ALERTS{{{selector}}}"),
+        what=f"{alert.name} {alert.labels} neither pending nor firing before its fault",
+        timeout=RESOLVE_TIMEOUT + 60,
+        interval=2,
+        until=lambda found: not found,
+        describe=lambda found: f"{len(found)} series: {[s['metric'].get('alertstate') for s in found]}",
+    )
+
+
+def _run(live: Live, case: FaultCase, out: Path) -> tuple[list[str], str]:
+    """The case on the cluster (scenario.run_case, e2e timing): its problems, its latency table."""
+    for expected in case.alerts:
+        _quiet(live, expected)
     result = scenario.run_case(case, live, alerts.rule_set(monitoring_objects()), profile("e2e"), out)
-    print("\n" + scenario.table(result.observations))
-    return result.problems
+    return result.problems, scenario.table(result.observations)
 
 
 def _repository_loopback() -> dict[str, Any]:
     return loopback_alertmanager_config(routes.config(monitoring_objects()), WEBHOOK,
                                         TOKEN_FILE, profile("e2e"))  # fmt: skip
-
-
-@pytest.mark.parametrize("case", COVERED, ids=lambda c: c.name)
-def test_fault_reaches_receivers_and_resolves(
-    live: Live,
-    case: FaultCase,
-    artifacts: Path,
-) -> None:
-    problems = _run(live, case, artifacts / "alerts-live" / case.app / case.name)
-    assert not problems, "\n".join(problems)
 
 
 def swap_receiver(cfg: dict[str, Any], receiver: str, other: str) -> dict[str, Any]:
@@ -240,41 +267,27 @@ def _misroutable() -> tuple[FaultCase, str, str] | None:
     return None
 
 
-def test_broken_platform_wrong_alert_route_is_named(
-    live: Live,
-    pytestconfig: pytest.Config,
-    artifacts: Path,
-) -> None:
-    """Deliberately broken platform: a route sends an app's alerts to the other app's receiver."""
+def _broken_route(live: Live, timing: Profile, artifacts: Path) -> tuple[str, str, str, list[str], str]:
+    """The misroutable case with its receiver swapped in the routes: (case, receiver, other, problems, table)."""
     choice = _misroutable()
     assert choice, "no covered alert case has a per-app receiver to misroute"
     case, receiver, other = choice
-    timing = profile(pytestconfig.getoption("--e2e-profile"))
     repository = routes.config(monitoring_objects())
     out = artifacts / "alerts-live" / "broken-route"
     apply_alertmanager(live, swap_receiver(repository, receiver, other), timing, out / "config")
     try:
-        problems = _run(live, case, out / case.name)
+        problems, table = _run(live, case, out / case.name)
     finally:
         apply_alertmanager(live, repository, timing, artifacts / "alerts-live" / "config")
-    print(f"\nverdict with {receiver} and {other} swapped in the routes:\n" + "\n".join(problems))
-    named = [p for p in problems if f"did not reach receiver {receiver}" in p]
-    assert named, f"{case.name} still reached {receiver} with the route swapped to {other}: the check cannot fail"
-    assert other in named[0] and "cause: the live Alertmanager configuration routes" in named[0], (
-        f"the red verdict does not point at the route: {named[0]}"
-    )
+    return case.name, receiver, other, problems, table
 
 
 # Panels that cannot have data on the e2e stack, with why (printed, never silently skipped).
 NO_DATA_ON_E2E = {"argocd": "no ArgoCD controller runs on e2e (no offline image): argocd_* metrics have no source"}
 
 
-def test_every_dashboard_panel_query_returns_data(live: Live, stack: Stack, artifacts: Path) -> None:
-    """Each Grafana panel query (variables at their defaults) returns data from the live Prometheus.
-
-    One fault per app runs meanwhile, so the error and firing-alert panels have something to show
-    (they read series that exist only once a 5xx was answered or an alert fires).
-    """
+def _dashboards(live: Live, stack: Stack, artifacts: Path) -> tuple[dict[str, int], list[str], list[str]]:
+    """Each panel query's series count while one fault per app runs: (counts, empty, not covered)."""
     boards = dashboards.load(monitoring_objects())
     # The apps share one fault-control contract, so any covered fault serves both.
     fault = next((c.fault for c in COVERED if isinstance(c.fault, dict)), None)
@@ -283,6 +296,7 @@ def test_every_dashboard_panel_query_returns_data(live: Live, stack: Stack, arti
     out.mkdir(parents=True, exist_ok=True)
     empty: list[str] = []
     not_covered: list[str] = []
+    results: dict[str, int] = {}
     with ExitStack() as running:
         for app in APPS:
             load = LoadConfig(stack.url(app) + "/", rate=10, duration=900, concurrency=4)
@@ -292,7 +306,6 @@ def test_every_dashboard_panel_query_returns_data(live: Live, stack: Stack, arti
         for app in APPS:
             labels = {"app": app, "env": APP_NAMESPACE}
             wait_for(functools.partial(live.firing, labels), what=f"an alert of {app} firing", timeout=240, interval=3)
-        results = {}
         for query in dashboards.queries(boards):
             if query.dashboard in NO_DATA_ON_E2E:
                 not_covered.append(f"{query.where}: {NO_DATA_ON_E2E[query.dashboard]}")
@@ -302,6 +315,88 @@ def test_every_dashboard_panel_query_returns_data(live: Live, stack: Stack, arti
             if not data:
                 empty.append(f"{query.where}: no data for {query.expr}")
     (out / "panel-series.json").write_text(json.dumps(results, indent=1) + "\n")
+    return results, empty, not_covered
+
+
+Job = tuple[Callable[[], Any], list[str], list[str]]  # what a job runs, holds exclusively, shares
+
+
+def _job(item: pytest.Item, live: Live, stack: Stack, timing: Profile, artifacts: Path) -> Job | None:
+    """The job behind a test of this module (None: the test runs in its own body): what it runs,
+    what it holds exclusively, what it shares."""
+    name = getattr(item, "originalname", item.name)
+    if name == "test_heartbeat_reaches_its_receiver_and_repeats":
+        return functools.partial(_heartbeat, live), [], [AM_CONFIG]
+    if name == "test_fault_reaches_receivers_and_resolves":
+        case: FaultCase = item.callspec.params["case"]  # type: ignore[attr-defined]  # a parametrized Function
+        run = functools.partial(_run, live, case, artifacts / "alerts-live" / case.app / case.name)
+        return run, [_pair(case.app, case.env)], [AM_CONFIG]
+    if name == "test_broken_platform_wrong_alert_route_is_named":
+        choice = _misroutable()
+        pairs = [_pair(choice[0].app, choice[0].env)] if choice else []
+        return functools.partial(_broken_route, live, timing, artifacts), [*pairs, AM_CONFIG], []
+    if name == "test_every_dashboard_panel_query_returns_data":
+        return functools.partial(_dashboards, live, stack, artifacts), [_pair(a, APP_NAMESPACE) for a in APPS], []
+    return None
+
+
+@pytest.fixture(scope="module")
+def lanes(
+    live: Live, stack: Stack, pytestconfig: pytest.Config, artifacts: Path, request: pytest.FixtureRequest
+) -> Iterator[Lanes]:
+    """Every selected test's job of this module, started in test order as their holds allow."""
+    timing = profile(pytestconfig.getoption("--e2e-profile"))
+    running = Lanes(limit=LANES)
+    for item in request.session.items:
+        if item.path == request.path and (job := _job(item, live, stack, timing, artifacts)):
+            run, exclusive, shared = job
+            running.submit(item.name, run, exclusive=exclusive, shared=shared)
+    yield running
+    left = running.join(timeout=JOB_TIMEOUT)
+    timeline = running.timeline()
+    (artifacts / "alerts-live").mkdir(parents=True, exist_ok=True)
+    (artifacts / "alerts-live" / "lanes.txt").write_text(timeline + "\n")
+    print(f"\nalert jobs side by side:\n{timeline}")
+    assert not left, f"alert jobs still running after {JOB_TIMEOUT:.0f}s: {left}"
+
+
+def test_heartbeat_reaches_its_receiver_and_repeats(lanes: Lanes, live: Live, request: pytest.FixtureRequest) -> None:
+    """The Watchdog reaches the heartbeat receiver, then again after the route's repeat interval
+    (an external dead-man's switch alarms when the repeats stop, so the repeat is the contract)."""
+    seen, repeat = lanes.result(request.node.name, JOB_TIMEOUT)
+    for receiver, first, second in seen:
+        gap = second - first
+        print(f"\nWatchdog at {receiver} {first - live.since:.0f}s after the configuration was applied, "
+              f"repeated after {gap:.0f}s (repeat_interval {repeat:.0f}s)")  # fmt: skip
+        assert gap <= repeat + 30, f"Watchdog repeated after {gap:.0f}s, the route says every {repeat:.0f}s"
+
+
+@pytest.mark.parametrize("case", COVERED, ids=lambda c: c.name)
+def test_fault_reaches_receivers_and_resolves(lanes: Lanes, case: FaultCase, request: pytest.FixtureRequest) -> None:
+    problems, table = lanes.result(request.node.name, JOB_TIMEOUT)
+    print("\n" + table)
+    assert not problems, "\n".join(problems)
+
+
+def test_broken_platform_wrong_alert_route_is_named(lanes: Lanes, request: pytest.FixtureRequest) -> None:
+    """Deliberately broken platform: a route sends an app's alerts to the other app's receiver."""
+    case, receiver, other, problems, table = lanes.result(request.node.name, JOB_TIMEOUT)
+    print("\n" + table)
+    print(f"\nverdict with {receiver} and {other} swapped in the routes:\n" + "\n".join(problems))
+    named = [p for p in problems if f"did not reach receiver {receiver}" in p]
+    assert named, f"{case} still reached {receiver} with the route swapped to {other}: the check cannot fail"
+    assert other in named[0] and "cause: the live Alertmanager configuration routes" in named[0], (
+        f"the red verdict does not point at the route: {named[0]}"
+    )
+
+
+def test_every_dashboard_panel_query_returns_data(lanes: Lanes, request: pytest.FixtureRequest) -> None:
+    """Each Grafana panel query (variables at their defaults) returns data from the live Prometheus.
+
+    One fault per app runs meanwhile, so the error and firing-alert panels have something to show
+    (they read series that exist only once a 5xx was answered or an alert fires).
+    """
+    results, empty, not_covered = lanes.result(request.node.name, JOB_TIMEOUT)
     print(f"\n{len(results)} panel queries returned data: {len(results) - len(empty)}; not covered on e2e:\n"
           + "\n".join(not_covered))  # fmt: skip
     assert not empty, f"{len(empty)} dashboard panel queries return no data from the live Prometheus:\n" + "\n".join(

@@ -5,7 +5,9 @@ read through the API server's service proxy; faults go through each active pod's
 traffic through the NodePort (both by the e2e stack).
 """
 
+import functools
 import json
+import re
 import tempfile
 import time
 from collections.abc import Iterator
@@ -19,12 +21,17 @@ import yaml
 from prometheus_api_client import PrometheusConnect
 
 from verification.alerting.scenario import RESOLVE_TIMEOUT, Patience
+from verification.errors import CommandError
 from verification.load import LoadConfig, background
 from verification.models.monitoring import routes
 from verification.models.monitoring.alert_intent import ExpectedAlert, FaultCase
+from verification.models.monitoring.alerts import duration_seconds
 
 RECEIVER_NS = "default"
 RECEIVER = "alert-receiver"
+CLOCK_SKEW = 2.0  # seconds between this machine's clock and the cluster's (kind: the same kernel)
+DELIVERY_GRACE = 5.0  # seconds Alertmanager holds an alert before its routing is taken as final
+DELIVERY_SLACK = 30.0  # seconds a loaded 2-core cluster may add to a delivery
 
 
 class Platform(Protocol):
@@ -49,6 +56,8 @@ class Live:
         self.repository = repository  # the Alertmanager configuration a misdelivery is compared with
         self.prometheus = stack.prometheus()
         self.since = time.time()  # when the loopback configuration ran (reset by the fixture)
+        self.grouping = (1.0, 2.0)  # seconds of the routes' group_wait, group_interval at most (set by the fixture)
+        self._seen: dict[tuple[str, float, str], float] = {}  # (alert, after, where) -> first seen (monotonic)
 
     def _raw(self, path: str) -> Any:
         return json.loads(self.stack.kubectl("get", "--raw", path).stdout)
@@ -130,6 +139,56 @@ class Live:
         # notifications (inhibited or resolving alerts) would count against this one.
         return []
 
+    def hopeless(self, expected: ExpectedAlert, receiver: str, status: str, after: float) -> str | None:
+        """Why `receiver` will not get `expected` firing any more, from Alertmanager's and Prometheus'
+        own state (None: it still may). Alertmanager lists the receivers its routes chose for each
+        alert it holds: once it has held the alert past DELIVERY_GRACE, a receiver it did not choose
+        (or an alert it suppresses) gets nothing; one it chose gets it within group_wait +
+        group_interval. Prometheus sends an alert the evaluation it fires: one firing longer than
+        its resend delay that Alertmanager does not hold was lost. Resolutions are waited out."""
+        if status != "firing":
+            return None
+        key = ",".join(f"{k}={v}" for k, v in sorted(expected.labels.items()))
+        now = time.monotonic()
+        held = [a for a in self.alertmanager_alerts() if _epoch(a["startsAt"]) >= after - CLOCK_SKEW
+                and _epoch(a["endsAt"]) > time.time() and _has(a["labels"], expected.labels)]  # fmt: skip
+        if held:
+            since = now - self._seen.setdefault((key, after, "alertmanager"), now)
+            chosen = sorted({r["name"] for a in held for r in a.get("receivers") or []})
+            states = {a["status"]["state"] for a in held}
+            if since < DELIVERY_GRACE:
+                return None
+            if states == {"suppressed"}:
+                return f"Alertmanager holds it suppressed for {since:.0f}s ({held[0]['status']})"
+            if receiver not in chosen:
+                return f"Alertmanager has held it for {since:.0f}s and routes it to {chosen}, not {receiver}"
+            limit = sum(self.grouping) + DELIVERY_GRACE + DELIVERY_SLACK
+            if since > limit:
+                return f"Alertmanager routes it to {receiver} since {since:.0f}s, no notification came ({limit:.0f}s)"
+            return None
+        if self.firing(expected.labels):
+            since = now - self._seen.setdefault((key, after, "prometheus"), now)
+            limit = self.resend_delay() + DELIVERY_SLACK
+            if since > limit:
+                return f"firing in Prometheus for {since:.0f}s, Alertmanager does not hold it (limit {limit:.0f}s)"
+        return None
+
+    def alertmanager_alerts(self) -> list[dict[str, Any]]:
+        """The alerts Alertmanager holds, each with the receivers its routes chose and its state."""
+        held: list[dict[str, Any]] = self._raw(
+            f"/api/v1/namespaces/{self.monitoring}/services/alertmanager-operated:web/proxy/api/v2/alerts"
+        )
+        return held or []
+
+    @functools.cache  # noqa: B019 - one Live per module, its flags do not change
+    def resend_delay(self) -> float:
+        """Prometheus' --rules.alert.resend-delay in seconds (its default, 1m, if unreadable)."""
+        path = f"/api/v1/namespaces/{self.monitoring}/services/prometheus-operated:web/proxy/api/v1/status/flags"
+        try:
+            return duration_seconds(self._raw(path)["data"].get("rules.alert.resend-delay", "1m"))
+        except (KeyError, ValueError, CommandError):
+            return 60.0
+
     def alertmanager_config(self) -> dict[str, Any]:
         """The configuration Alertmanager runs ({} while it does not answer)."""
         status = f"/api/v1/namespaces/{self.monitoring}/services/alertmanager-operated:web/proxy/api/v2/status"
@@ -140,4 +199,9 @@ class Live:
 
 
 def _epoch(stamp: str) -> float:
-    return datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
+    """An RFC 3339 time (Alertmanager's carry nanoseconds) as epoch seconds."""
+    return datetime.fromisoformat(re.sub(r"(\.\d{6})\d+", r"\1", stamp).replace("Z", "+00:00")).timestamp()
+
+
+def _has(labels: dict[str, str], wanted: dict[str, str]) -> bool:
+    return all(labels.get(k) == v for k, v in wanted.items())

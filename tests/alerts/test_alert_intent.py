@@ -99,3 +99,28 @@ def test_bad_intent_is_one_clear_error(tmp_path: Path, text: str, message: str) 
     path.write_text(text)
     with pytest.raises(UserError, match=message.replace("(", r"\(").replace(")", r"\)").replace("`", "`")):
         alert_intent.load(path)
+
+
+def test_routing_verdict_names_the_differing_rows(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Routed by a stand-in for amtool: one alert misrouted, one muted by a rule that should not
+    mute it, one that should be muted and is not, the heartbeat right."""
+    routed = {"A": ["team-x"], "B": ["oncall"], "Watchdog": ["deadman"]}
+    monkeypatch.setattr(routes, "amtool_receivers", lambda _path, labels: routed[labels["alertname"]])
+    labels = {"env": "test", "app": "x"}
+    critical = alert_intent.ExpectedAlert({"alertname": "A", "severity": "critical", **labels}, ("oncall",))
+    warning = alert_intent.ExpectedAlert({"alertname": "A", "severity": "warning", **labels}, ("team-x",))
+    unmuted = alert_intent.ExpectedAlert({"alertname": "B", **labels}, (), inhibited_by="A")
+    intent = alert_intent.AlertIntent(
+        (alert_intent.FaultCase("down", "x", "test", "stop", (critical, warning, unmuted)),),
+        alert_intent.ExpectedAlert({"alertname": "Watchdog"}, ("deadman",)),
+    )
+    verdict = alert_intent.check_routing(intent, CFG, Path("unused"))
+    assert [(r.subject, r.expected, r.observed, r.cause) for r in verdict.differing_rows] == [
+        ("intent 'down': A", "oncall", "team-x", ""),
+        ("intent 'down': A", "team-x", "team-x", "muted by A"),
+        ("intent 'down': B", "muted by A", "not muted", "no inhibit rule mutes it by A"),
+    ]
+    assert len(verdict.rows) == 4 and not verdict.ok
+    assert verdict.render().startswith(
+        "receivers of the alerts of alerts.yaml (amtool config routes test, inhibit rules): 3 of 4 rows differ"
+    )

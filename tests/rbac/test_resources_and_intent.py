@@ -112,11 +112,20 @@ def test_intent_failures_name_identity_request_expectation_and_source(tmp_path: 
         "    deny: [{verb: get, resource: secrets, namespace: test}]\n",
         authorizer,
     )
-    violations = check_intent(authorizer, intent)
-    assert violations[0].startswith("alice: list pods in namespace test: expected allow, got deny")
-    assert "RoleBinding test/reader -> Role test/reader [bindings.yaml]" in violations[0]
-    assert violations[1].startswith("alice: get secrets in namespace test: expected deny, got allow by RoleBinding")
-    assert "[roles.yaml]" in violations[1]
+    verdict = check_intent(authorizer, intent)
+    first, second = verdict.differing_rows
+    assert (first.subject, first.expected, first.observed) == ("alice: list pods in namespace test", "allow", "deny")
+    assert first.cause.startswith("no rule grants it")
+    assert "RoleBinding test/reader -> Role test/reader [bindings.yaml]" in first.cause
+    assert (second.subject, second.expected, second.observed) == (
+        "alice: get secrets in namespace test",
+        "deny",
+        "allow",
+    )
+    assert second.cause.startswith("by RoleBinding") and "[roles.yaml]" in second.cause
+    rendered = verdict.render()
+    assert rendered.startswith(f"the RBAC model against {intent.source}: 2 of 2 rows differ")
+    assert "alice: list pods in namespace test" in rendered and "[roles.yaml]" in rendered
 
 
 def test_prohibitions_reach_binding_subjects_not_in_the_intent(tmp_path: Path) -> None:

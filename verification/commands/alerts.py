@@ -66,7 +66,7 @@ def _check(objects: list[dict[str, Any]], config_path: Path, tmp: Path) -> int:
         "inhibit rules": routes.check_inhibit_rules(cfg),
         "receivers": routes.check_receivers(cfg),
         "intent": alert_intent.check_against_rules(intent, rules)
-        + alert_intent.check_routing(intent, cfg, config_path),
+        + alert_intent.check_routing(intent, cfg, config_path).problems(),
         "dashboards": dashboards.check(boards) + dashboards.promtool_parse(dashboards.queries(boards)),
         "grafana settings": dashboards.check_settings(objects),
     }

@@ -35,8 +35,7 @@ def _assert_none(violations: list[str]) -> None:
 
 
 def test_permissions_intent_holds(authorizer: Authorizer, intent: PermissionsIntent) -> None:
-    violations = check_intent(authorizer, intent)
-    _assert_none(violations)
+    _assert_none(check_intent(authorizer, intent).problems())
 
 
 def test_nobody_but_admins_holds_a_prohibited_permission(authorizer: Authorizer, intent: PermissionsIntent) -> None:

@@ -84,6 +84,10 @@ class Verdict:
 
     __str__ = render
 
+    def problems(self) -> list[str]:
+        """For the checks that report a list of problems: none when it holds, else the rendering."""
+        return [] if self.ok else [self.render()]
+
     def _grid_pair(self, expected: Grid, observed: Grid, found: Sequence[tuple[str, str]]) -> str:
         rows, columns = union(expected.rows, observed.rows), union(expected.columns, observed.columns)
         words = legend((expected, observed), rows, columns, *self.words)

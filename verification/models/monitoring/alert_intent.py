@@ -10,6 +10,7 @@ from typing import Any
 from verification.errors import UserError
 from verification.models.monitoring import routes
 from verification.models.monitoring.alerts import ALERT_INTENT, RuleSet
+from verification.verdicts.verdict import Row, Verdict
 from verification.yamlio import load_file
 
 
@@ -103,34 +104,32 @@ def check_against_rules(intent: AlertIntent, rules: RuleSet) -> list[str]:
     return problems
 
 
-def check_routing(intent: AlertIntent, cfg: dict[str, Any], config_path: Path) -> list[str]:
+def check_routing(intent: AlertIntent, cfg: dict[str, Any], config_path: Path) -> Verdict:
     """Each expected alert reaches exactly its receivers: routed by amtool, muted by inhibition."""
-    problems = []
+    rows = []
     for case in intent.faults:
         for expected in case.alerts:
-            muted_by = [
-                other.name
-                for other in case.alerts
-                if other is not expected and routes.inhibits(cfg, other.labels, expected.labels)
+            subject = f"intent {case.name!r}: {expected.name}"
+            muted = [
+                o.name for o in case.alerts if o is not expected and routes.inhibits(cfg, o.labels, expected.labels)
             ]
             if expected.inhibited_by:
-                if expected.inhibited_by not in muted_by:
-                    problems.append(
-                        f"intent {case.name!r}: {expected.name} should be muted by {expected.inhibited_by}, "
-                        f"but no inhibit rule does it (muted by: {muted_by or 'nothing'})"
-                    )
+                observed = f"muted by {', '.join(muted)}" if muted else "not muted"
+                agrees = expected.inhibited_by in muted
+                cause = "" if agrees else f"no inhibit rule mutes it by {expected.inhibited_by}"
+                rows.append(Row(subject, f"muted by {expected.inhibited_by}", observed, cause, agrees))
                 continue
-            if muted_by:
-                problems.append(f"intent {case.name!r}: {expected.name} is muted by {', '.join(muted_by)}")
             got = tuple(routes.amtool_receivers(config_path, expected.labels))
-            if got != expected.receivers:
-                problems.append(
-                    f"intent {case.name!r}: {expected.name} routes to {','.join(got) or 'nothing'}, "
-                    f"expected {','.join(expected.receivers)}"
-                )
+            cause = f"muted by {', '.join(muted)}" if muted else ""
+            rows.append(
+                Row(subject, _names(expected.receivers), _names(got), cause, not muted and got == expected.receivers)
+            )
     got = tuple(routes.amtool_receivers(config_path, intent.heartbeat.labels))
-    if got != intent.heartbeat.receivers:
-        problems.append(
-            f"intent heartbeat: Watchdog routes to {','.join(got)}, expected {','.join(intent.heartbeat.receivers)}"
-        )
-    return problems
+    rows.append(Row(f"intent heartbeat: {intent.heartbeat.name}", _names(intent.heartbeat.receivers), _names(got)))
+    return Verdict(
+        f"receivers of the alerts of {ALERT_INTENT.name} (amtool config routes test, inhibit rules)", rows=rows
+    )
+
+
+def _names(receivers: tuple[str, ...]) -> str:
+    return ",".join(receivers) or "nothing"

@@ -175,7 +175,7 @@ def check_route_table(config_path: Path, dimensions: dict[str, list[str]], cases
         for case, got in zip(cases, observed, strict=True)
     ]
     verdict = Verdict(f"receivers routed by amtool config routes test against {ROUTE_EXPECTATIONS.name}", rows=rows)
-    return problems if verdict.ok else [*problems, verdict.render()]
+    return problems + verdict.problems()
 
 
 # --- static checks amtool does not make --------------------------------------------------------

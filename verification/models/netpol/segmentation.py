@@ -255,7 +255,7 @@ def all_violations(platform: Platform) -> dict[str, list[str]]:
     verdicts = {"reachability": reachability_verdict(platform)}
     verdicts |= {name: platform.boundaries.verdict(side) for name, side in BOUNDARY_CHECKS.items()}
     return {
-        **{name: [] if v.ok else [v.render()] for name, v in verdicts.items()},
+        **{name: v.problems() for name, v in verdicts.items()},
         "unselecting-policies": unselecting_policy_violations(platform.model.policies, platform.workloads),
         "default-deny": default_deny_violations(platform.model.policies),
         "unpinned-peers": unpinned_peer_violations(platform.model.policies),

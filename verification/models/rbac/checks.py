@@ -15,7 +15,6 @@ from verification.models.rbac.authorizer import (
     UNAUTHENTICATED,
     Authorizer,
     Binding,
-    Grant,
     Request,
     Subject,
     impersonated_groups,
@@ -23,6 +22,7 @@ from verification.models.rbac.authorizer import (
 )
 from verification.models.rbac.defaults import DEFAULTS_SOURCE
 from verification.models.rbac.intent import Identity, PermissionsIntent
+from verification.verdicts.verdict import Row, Verdict
 from verification.yamlio import iter_kind, source_of
 
 READ_VERBS = frozenset({"get", "list", "watch"})
@@ -75,11 +75,6 @@ def namespaces_in_scope(authorizer: Authorizer, intent: PermissionsIntent) -> li
     return sorted(namespaces | {""})
 
 
-def _decision(authorizer: Authorizer, request: Request, *, any_name: bool) -> tuple[bool, Grant | None]:
-    grant = authorizer.grant_for(request, any_name=any_name)
-    return grant is not None, grant
-
-
 def _reaching(authorizer: Authorizer, request: Request) -> str:
     refs = {
         f"{g.binding.ref} -> {g.binding.role_ref} [{g.binding.source}]"
@@ -89,24 +84,21 @@ def _reaching(authorizer: Authorizer, request: Request) -> str:
     return "; bindings reaching it there: " + ", ".join(sorted(refs)) if refs else "; no platform binding reaches it"
 
 
-def check_intent(authorizer: Authorizer, intent: PermissionsIntent) -> list[str]:
-    """Every allow entry is allowed; every deny entry is denied for every object name."""
-    violations = []
+def check_intent(authorizer: Authorizer, intent: PermissionsIntent) -> Verdict:
+    """Every allow entry is allowed; every deny entry is denied for every object name (deny means
+    "for no object": a rule limited by resourceNames still counts). A row per request of the intent."""
+    rows = []
     for declared in intent.identities:
-        who = declared.identity.describe()
-        for request in declared.allow:
-            allowed, _ = _decision(authorizer, request, any_name=False)
-            if not allowed:
-                violations.append(
-                    f"{who}: {request.describe()}: expected allow, got deny: no rule grants it"
-                    + _reaching(authorizer, request)
-                )
-        for request in declared.deny:
-            # deny means "for no object": a rule limited by resourceNames still counts
-            allowed, grant = _decision(authorizer, request, any_name=True)
-            if allowed and grant:
-                violations.append(f"{who}: {request.describe()}: expected deny, got allow by {grant.describe()}")
-    return violations
+        for wanted, requests in (("allow", declared.allow), ("deny", declared.deny)):
+            for request in requests:
+                grant = authorizer.grant_for(request, any_name=wanted == "deny")
+                observed = "allow" if grant else "deny"
+                if observed == wanted:
+                    cause = ""
+                else:
+                    cause = f"by {grant.describe()}" if grant else "no rule grants it" + _reaching(authorizer, request)
+                rows.append(Row(f"{declared.identity.describe()}: {request.describe()}", wanted, observed, cause))
+    return Verdict(f"the RBAC model against {intent.source}", rows=rows)
 
 
 @dataclass(frozen=True)
@@ -141,8 +133,8 @@ def check_prohibited(authorizer: Authorizer, intent: PermissionsIntent) -> list[
                     if any(e.covers(identity.user, prohibition.name, namespace) for e in intent.exemptions):
                         continue
                     request = replace(template, user=identity.user, groups=identity.groups, namespace=namespace)
-                    allowed, grant = _decision(authorizer, request, any_name=True)
-                    if allowed and grant:
+                    grant = authorizer.grant_for(request, any_name=True)
+                    if grant:
                         violations.append(
                             f"{identity.describe()} ({checked.origin}): prohibited '{prohibition.name}': "
                             f"{request.describe()} is allowed by {grant.describe()}"
@@ -270,7 +262,7 @@ def all_violations(
 ) -> dict[str, list[str]]:
     """Every check by name (for mutation tests and summaries)."""
     return {
-        "intent": check_intent(authorizer, intent),
+        "intent": check_intent(authorizer, intent).problems(),
         "prohibited": check_prohibited(authorizer, intent),
         "wildcards": check_wildcards(authorizer, intent),
         "binding subjects": check_binding_subjects(authorizer),

@@ -19,7 +19,7 @@ from verification.errors import UserError
 from verification.models import selectors
 from verification.models.podsecurity.workloads import pod_template_of
 from verification.paths import INTENT
-from verification.yamlio import load_file, source_of
+from verification.yamlio import load_list, only_fields, source_of
 
 EXEMPTIONS_FILE = INTENT / "linter-exemptions.yaml"
 WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob")
@@ -58,14 +58,10 @@ class Exemption:
 
 
 def load_exemptions(path: Path = EXEMPTIONS_FILE) -> list[Exemption]:
-    data = load_file(path) or []
-    if not isinstance(data, list):
-        raise UserError(f"{path}: expected a list of exemptions")
     out = []
-    for i, row in enumerate(data):
+    for i, row in enumerate(load_list(path, "exemptions")):
         where = f"{path}: entry {i + 1}"
-        if not isinstance(row, dict) or set(row) - {"check", "objects", "why"}:
-            raise UserError(f"{where}: expected check, objects, why")
+        row = only_fields(row, ("check", "objects", "why"), where)
         if row.get("check") not in CHECKS:
             raise UserError(f"{where}: unknown check {row.get('check')!r} (known: {', '.join(sorted(CHECKS))})")
         if not str(row.get("why") or "").strip() or not row.get("objects"):
@@ -105,6 +101,18 @@ def _pod(obj: dict[str, Any]) -> dict[str, Any]:
     return _template(obj).get("spec") or {}
 
 
+def _pod_containers(
+    objects: Iterable[dict[str, Any]], kinds: tuple[str, ...] = WORKLOAD_KINDS, init: bool = True
+) -> Iterator[tuple[dict[str, Any], dict[str, Any]]]:
+    """(workload, container) for every container of the workloads of `kinds`."""
+    return ((obj, c) for obj in _workloads(objects, kinds) for c in _containers(_pod(obj), init))
+
+
+def _finding(check: str, obj: dict[str, Any], text: str, container: dict[str, Any] | None = None) -> Finding:
+    where = _where(obj) if container is None else f"{_where(obj)} container {container.get('name')}"
+    return Finding(check, _id(obj), f"{where}: {text}")
+
+
 # --- checks --------------------------------------------------------------------------------------
 
 Check = Callable[[list[dict[str, Any]]], Iterator[Finding]]
@@ -128,28 +136,21 @@ def _probe_handler(probe: dict[str, Any] | None) -> tuple[tuple[str, str], ...]:
 @check("probes")
 def probes(objects: list[dict[str, Any]]) -> Iterator[Finding]:
     """Readiness and liveness on every long-running container, different handlers, declared ports."""
-    for obj in _workloads(objects, LONG_RUNNING):
-        for c in _containers(_pod(obj), init=False):
-            where = f"{_where(obj)} container {c.get('name')}"
-            ready, live = c.get("readinessProbe"), c.get("livenessProbe")
-            if not ready:
-                yield Finding("probes", _id(obj), f"{where}: no readinessProbe (traffic before it can serve)")
-            if not live:
-                yield Finding("probes", _id(obj), f"{where}: no livenessProbe (a hung process is never restarted)")
-            if ready and live and _probe_handler(ready) == _probe_handler(live):
-                yield Finding(
-                    "probes", _id(obj),
-                    f"{where}: readinessProbe and livenessProbe use the same check: an overload that fails "
-                    "readiness also restarts the pod (liveness should test less)",
-                )  # fmt: skip
-            names = {p.get("name") for p in c.get("ports") or []} | {
-                p.get("containerPort") for p in c.get("ports") or []
-            }
-            for kind, probe in (("readiness", ready), ("liveness", live), ("startup", c.get("startupProbe"))):
-                for handler in ("httpGet", "tcpSocket", "grpc"):
-                    port = ((probe or {}).get(handler) or {}).get("port")
-                    if port is not None and port not in names:
-                        yield Finding("probes", _id(obj), f"{where}: {kind}Probe port {port!r} is not a container port")
+    for obj, c in _pod_containers(objects, LONG_RUNNING, init=False):
+        ready, live = c.get("readinessProbe"), c.get("livenessProbe")
+        if not ready:
+            yield _finding("probes", obj, "no readinessProbe (traffic before it can serve)", c)
+        if not live:
+            yield _finding("probes", obj, "no livenessProbe (a hung process is never restarted)", c)
+        if ready and live and _probe_handler(ready) == _probe_handler(live):
+            yield _finding("probes", obj, "readinessProbe and livenessProbe use the same check: an overload that "
+                           "fails readiness also restarts the pod (liveness should test less)", c)  # fmt: skip
+        names = {p.get(key) for p in c.get("ports") or [] for key in ("name", "containerPort")}
+        for kind, probe in (("readiness", ready), ("liveness", live), ("startup", c.get("startupProbe"))):
+            for handler in ("httpGet", "tcpSocket", "grpc"):
+                port = ((probe or {}).get(handler) or {}).get("port")
+                if port is not None and port not in names:
+                    yield _finding("probes", obj, f"{kind}Probe port {port!r} is not a container port", c)
 
 
 @check("resources")
@@ -157,19 +158,13 @@ def resources(objects: list[dict[str, Any]]) -> Iterator[Finding]:
     """CPU and memory requests and limits on every container (and init container): the quotas'
     figures are computed from them (models/workloads/capacity.py), and a LimitRange default would
     size the app by a namespace-wide guess instead. A key without a value states nothing."""
-    for obj in _workloads(objects):
-        for c in _containers(_pod(obj)):
-            res = c.get("resources") or {}
-            missing = [
-                f"{k}.{r}"
-                for k in ("requests", "limits")
-                for r in ("cpu", "memory")
-                if (res.get(k) or {}).get(r) is None
-            ]
-            if missing:
-                yield Finding(
-                    "resources", _id(obj), f"{_where(obj)} container {c.get('name')}: no {', '.join(missing)}"
-                )
+    for obj, c in _pod_containers(objects):
+        res = c.get("resources") or {}
+        missing = [
+            f"{k}.{r}" for k in ("requests", "limits") for r in ("cpu", "memory") if (res.get(k) or {}).get(r) is None
+        ]
+        if missing:
+            yield _finding("resources", obj, f"no {', '.join(missing)}", c)
 
 
 def _images(obj: dict[str, Any]) -> Iterator[tuple[str, str]]:
@@ -191,11 +186,9 @@ def image_tag(objects: list[dict[str, Any]]) -> Iterator[Finding]:
         for name, image in _images(obj):
             tail = image.rsplit("/", 1)[-1]
             if "@sha256:" not in image and (":" not in tail or tail.endswith(":latest")):
-                yield Finding(
-                    "image-tag", _id(obj), f"{_where(obj)} container {name}: image {image!r} has no fixed tag"
-                )
+                yield _finding("image-tag", obj, f"image {image!r} has no fixed tag", {"name": name})
             if any(f in image for f in FORBIDDEN_IMAGES):
-                yield Finding("image-tag", _id(obj), f"{_where(obj)}: image {image!r} is a known-dangerous component")
+                yield _finding("image-tag", obj, f"image {image!r} is a known-dangerous component")
 
 
 @check("image-digest")
@@ -204,9 +197,7 @@ def image_digest(objects: list[dict[str, Any]]) -> Iterator[Finding]:
     for obj in _image_objects(objects):
         for name, image in _images(obj):
             if "@sha256:" not in image:
-                yield Finding(
-                    "image-digest", _id(obj), f"{_where(obj)} container {name}: image {image!r} by tag, not digest"
-                )
+                yield _finding("image-digest", obj, f"image {image!r} by tag, not digest", {"name": name})
 
 
 @check("host-namespaces")
@@ -216,14 +207,13 @@ def host_namespaces(objects: list[dict[str, Any]]) -> Iterator[Finding]:
         pod = _pod(obj)
         for key in ("hostNetwork", "hostPID", "hostIPC"):
             if pod.get(key):
-                yield Finding("host-namespaces", _id(obj), f"{_where(obj)}: {key}: true shares the node's namespace")
+                yield _finding("host-namespaces", obj, f"{key}: true shares the node's namespace")
         for volume in pod.get("volumes") or []:
             if "hostPath" in volume:
-                yield Finding("host-namespaces", _id(obj), f"{_where(obj)}: hostPath volume {volume.get('name')}")
-        for c in _containers(pod):
-            for port in c.get("ports") or []:
-                if port.get("hostPort"):
-                    yield Finding("host-namespaces", _id(obj), f"{_where(obj)}: hostPort {port['hostPort']}")
+                yield _finding("host-namespaces", obj, f"hostPath volume {volume.get('name')}")
+        for port in (p for c in _containers(pod) for p in c.get("ports") or []):
+            if port.get("hostPort"):
+                yield _finding("host-namespaces", obj, f"hostPort {port['hostPort']}")
 
 
 def _service_accounts(objects: list[dict[str, Any]]) -> dict[tuple[str, str], dict[str, Any]]:
@@ -233,13 +223,13 @@ def _service_accounts(objects: list[dict[str, Any]]) -> dict[tuple[str, str], di
 
 
 def _bound_subjects(objects: list[dict[str, Any]]) -> set[tuple[str, str]]:
-    bound = set()
-    for o in objects:
-        if o["kind"] in ("RoleBinding", "ClusterRoleBinding"):
-            for s in o.get("subjects") or []:
-                if s.get("kind") == "ServiceAccount":
-                    bound.add((s.get("namespace") or o["metadata"].get("namespace", ""), s.get("name")))
-    return bound
+    return {
+        (s.get("namespace") or o["metadata"].get("namespace", ""), s.get("name"))
+        for o in objects
+        if o["kind"] in ("RoleBinding", "ClusterRoleBinding")
+        for s in o.get("subjects") or []
+        if s.get("kind") == "ServiceAccount"
+    }
 
 
 @check("service-account-token")
@@ -250,87 +240,64 @@ def service_account_token(objects: list[dict[str, Any]]) -> Iterator[Finding]:
         pod, ns = _pod(obj), obj["metadata"].get("namespace", "")
         name = pod.get("serviceAccountName") or pod.get("serviceAccount") or "default"
         if pod.get("serviceAccount") and not pod.get("serviceAccountName"):
-            yield Finding("service-account-token", _id(obj), f"{_where(obj)}: deprecated field serviceAccount")
+            yield _finding("service-account-token", obj, "deprecated field serviceAccount")
         if name == "default":
-            yield Finding(
-                "service-account-token", _id(obj), f"{_where(obj)}: runs as the namespace's default service account"
-            )
+            yield _finding("service-account-token", obj, "runs as the namespace's default service account")
         sa = accounts.get((ns, name)) or {}
         mounted = pod.get("automountServiceAccountToken", sa.get("automountServiceAccountToken", True))
         if mounted and (ns, name) not in bound:
-            yield Finding(
-                "service-account-token", _id(obj),
-                f"{_where(obj)}: mounts the token of {ns}/{name}, which no binding grants anything: set "
-                "automountServiceAccountToken: false",
-            )  # fmt: skip
+            yield _finding("service-account-token", obj, f"mounts the token of {ns}/{name}, which no binding "
+                           "grants anything: set automountServiceAccountToken: false")  # fmt: skip
 
 
 @check("security-context")
 def security_context(objects: list[dict[str, Any]]) -> Iterator[Finding]:
     """Every namespace, not only restricted ones: non-root, RuntimeDefault seccomp, no escalation, drop ALL."""
-    for obj in _workloads(objects):
-        pod = _pod(obj)
-        psc = pod.get("securityContext") or {}
-        for c in _containers(pod):
-            csc = c.get("securityContext") or {}
-            where = f"{_where(obj)} container {c.get('name')}"
-            if not (csc.get("runAsNonRoot", psc.get("runAsNonRoot"))):
-                yield Finding("security-context", _id(obj), f"{where}: runAsNonRoot is not true")
-            if csc.get("runAsUser", psc.get("runAsUser")) == 0:
-                yield Finding("security-context", _id(obj), f"{where}: runs as UID 0")
-            seccomp = (csc.get("seccompProfile") or psc.get("seccompProfile") or {}).get("type")
-            if seccomp not in ("RuntimeDefault", "Localhost"):
-                yield Finding("security-context", _id(obj), f"{where}: no RuntimeDefault seccomp profile")
-            if csc.get("privileged"):
-                yield Finding("security-context", _id(obj), f"{where}: privileged")
-            if "ALL" not in ((csc.get("capabilities") or {}).get("drop") or []):
-                yield Finding("security-context", _id(obj), f"{where}: capabilities not dropped (drop: [ALL])")
-            if csc.get("procMount") not in (None, "Default"):
-                yield Finding("security-context", _id(obj), f"{where}: procMount {csc['procMount']}")
+    for obj, c in _pod_containers(objects):
+        psc, csc = _pod(obj).get("securityContext") or {}, c.get("securityContext") or {}
+        seccomp = (csc.get("seccompProfile") or psc.get("seccompProfile") or {}).get("type")
+        failed = {  # sentence -> whether this container fails it
+            "runAsNonRoot is not true": not csc.get("runAsNonRoot", psc.get("runAsNonRoot")),
+            "runs as UID 0": csc.get("runAsUser", psc.get("runAsUser")) == 0,
+            "no RuntimeDefault seccomp profile": seccomp not in ("RuntimeDefault", "Localhost"),
+            "privileged": csc.get("privileged"),
+            "capabilities not dropped (drop: [ALL])": "ALL" not in ((csc.get("capabilities") or {}).get("drop") or []),
+            f"procMount {csc.get('procMount')}": csc.get("procMount") not in (None, "Default"),
+        }
+        yield from (_finding("security-context", obj, sentence, c) for sentence, bad in failed.items() if bad)
 
 
 @check("privilege-escalation")
 def privilege_escalation(objects: list[dict[str, Any]]) -> Iterator[Finding]:
-    for obj in _workloads(objects):
-        for c in _containers(_pod(obj)):
-            if (c.get("securityContext") or {}).get("allowPrivilegeEscalation") is not False:
-                yield Finding("privilege-escalation", _id(obj), f"{_where(obj)} container {c.get('name')}: "
-                              "allowPrivilegeEscalation is not false")  # fmt: skip
+    for obj, c in _pod_containers(objects):
+        if (c.get("securityContext") or {}).get("allowPrivilegeEscalation") is not False:
+            yield _finding("privilege-escalation", obj, "allowPrivilegeEscalation is not false", c)
 
 
 @check("capabilities-added")
 def capabilities_added(objects: list[dict[str, Any]]) -> Iterator[Finding]:
-    for obj in _workloads(objects):
-        for c in _containers(_pod(obj)):
-            added = ((c.get("securityContext") or {}).get("capabilities") or {}).get("add") or []
-            if added:
-                risky = sorted(set(added) & HIGH_RISK_CAPABILITIES)
-                note = f" (high risk: {', '.join(risky)})" if risky else ""
-                yield Finding(
-                    "capabilities-added", _id(obj), f"{_where(obj)} container {c.get('name')}: adds {added}{note}"
-                )
+    for obj, c in _pod_containers(objects):
+        added = ((c.get("securityContext") or {}).get("capabilities") or {}).get("add") or []
+        if added:
+            risky = sorted(set(added) & HIGH_RISK_CAPABILITIES)
+            note = f" (high risk: {', '.join(risky)})" if risky else ""
+            yield _finding("capabilities-added", obj, f"adds {added}{note}", c)
 
 
 @check("read-only-root-filesystem")
 def read_only_root_filesystem(objects: list[dict[str, Any]]) -> Iterator[Finding]:
-    for obj in _workloads(objects):
-        for c in _containers(_pod(obj)):
-            if not (c.get("securityContext") or {}).get("readOnlyRootFilesystem"):
-                yield Finding("read-only-root-filesystem", _id(obj), f"{_where(obj)} container {c.get('name')}: "
-                              "root filesystem writable")  # fmt: skip
+    for obj, c in _pod_containers(objects):
+        if not (c.get("securityContext") or {}).get("readOnlyRootFilesystem"):
+            yield _finding("read-only-root-filesystem", obj, "root filesystem writable", c)
 
 
 @check("privileged-port")
 def privileged_port(objects: list[dict[str, Any]]) -> Iterator[Finding]:
     """No container port below 1024 (needs a capability) and no SSH port."""
-    for obj in _workloads(objects):
-        for c in _containers(_pod(obj)):
-            for port in c.get("ports") or []:
-                number = int(port.get("containerPort", 0))
-                if number < 1024:
-                    yield Finding(
-                        "privileged-port", _id(obj), f"{_where(obj)} container {c.get('name')}: port {number}"
-                    )
+    for obj, c in _pod_containers(objects):
+        for number in (int(port.get("containerPort", 0)) for port in c.get("ports") or []):
+            if number < 1024:
+                yield _finding("privileged-port", obj, f"port {number}", c)
 
 
 def _selected_by(selector: dict[str, Any], obj: dict[str, Any]) -> bool:
@@ -349,14 +316,12 @@ def disruption_budget(objects: list[dict[str, Any]]) -> Iterator[Finding]:
     for pdb in pdbs:
         spec = pdb.get("spec") or {}
         if "minAvailable" not in spec and "maxUnavailable" not in spec:
-            yield Finding("disruption-budget", _id(pdb), f"{_where(pdb)}: neither minAvailable nor maxUnavailable")
+            yield _finding("disruption-budget", pdb, "neither minAvailable nor maxUnavailable")
         if str(spec.get("maxUnavailable", "1")) in ("0", "0%"):
-            yield Finding("disruption-budget", _id(pdb), f"{_where(pdb)}: maxUnavailable 0 blocks every node drain")
+            yield _finding("disruption-budget", pdb, "maxUnavailable 0 blocks every node drain")
         if spec.get("unhealthyPodEvictionPolicy") != "AlwaysAllow":
-            yield Finding(
-                "disruption-budget", _id(pdb),
-                f"{_where(pdb)}: unhealthyPodEvictionPolicy is not AlwaysAllow: a crash-looping pod blocks every drain",
-            )  # fmt: skip
+            yield _finding("disruption-budget", pdb, "unhealthyPodEvictionPolicy is not AlwaysAllow: a crash-looping "
+                           "pod blocks every drain")  # fmt: skip
     for obj in _workloads(objects, ("Deployment", "StatefulSet")):
         ns = obj["metadata"].get("namespace")
         mine = [
@@ -365,14 +330,12 @@ def disruption_budget(objects: list[dict[str, Any]]) -> Iterator[Finding]:
             if p["metadata"].get("namespace") == ns and _selected_by((p.get("spec") or {}).get("selector") or {}, obj)
         ]
         if _replicas(obj) > 1 and not mine:
-            yield Finding(
-                "disruption-budget", _id(obj), f"{_where(obj)}: {_replicas(obj)} replicas and no PodDisruptionBudget"
-            )
+            yield _finding("disruption-budget", obj, f"{_replicas(obj)} replicas and no PodDisruptionBudget")
         for pdb in mine:
             min_available = (pdb.get("spec") or {}).get("minAvailable")
             if isinstance(min_available, int) and min_available >= _replicas(obj):
                 text = f"minAvailable {min_available} >= {_replicas(obj)} replicas of {obj['metadata']['name']}"
-                yield Finding("disruption-budget", _id(pdb), f"{_where(pdb)}: {text}: no pod may ever be evicted")
+                yield _finding("disruption-budget", pdb, f"{text}: no pod may ever be evicted")
 
 
 @check("spread")
@@ -389,17 +352,15 @@ def spread(objects: list[dict[str, Any]]) -> Iterator[Finding]:
         terms += [t.get("podAffinityTerm") or {} for t in preferred]
         keys |= {t.get("topologyKey") for t in terms}
         if "kubernetes.io/hostname" not in keys:
-            yield Finding("spread", _id(obj), f"{_where(obj)}: {_replicas(obj)} replicas may all land on one node "
-                          "(no topologySpreadConstraints or podAntiAffinity on kubernetes.io/hostname)")  # fmt: skip
+            yield _finding("spread", obj, f"{_replicas(obj)} replicas may all land on one node "
+                           "(no topologySpreadConstraints or podAntiAffinity on kubernetes.io/hostname)")  # fmt: skip
 
 
 @check("single-replica")
 def single_replica(objects: list[dict[str, Any]]) -> Iterator[Finding]:
     for obj in _workloads(objects, ("Deployment", "StatefulSet")):
         if _replicas(obj) < 2:
-            yield Finding(
-                "single-replica", _id(obj), f"{_where(obj)}: one replica: unavailable during every rollout or drain"
-            )
+            yield _finding("single-replica", obj, "one replica: unavailable during every rollout or drain")
 
 
 @check("rolling-update")
@@ -407,7 +368,7 @@ def rolling_update(objects: list[dict[str, Any]]) -> Iterator[Finding]:
     for obj in _workloads(objects, ("Deployment",)):
         strategy = ((obj.get("spec") or {}).get("strategy") or {}).get("type", "RollingUpdate")
         if strategy != "RollingUpdate":
-            yield Finding("rolling-update", _id(obj), f"{_where(obj)}: strategy {strategy}: downtime on every rollout")
+            yield _finding("rolling-update", obj, f"strategy {strategy}: downtime on every rollout")
 
 
 @check("selectors")
@@ -416,39 +377,34 @@ def selectors_match(objects: list[dict[str, Any]]) -> Iterator[Finding]:
     services = {(o["metadata"].get("namespace"), o["metadata"]["name"]): o for o in objects if o["kind"] == "Service"}
     for obj in _workloads(objects, ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet")):
         if not _selected_by((obj.get("spec") or {}).get("selector") or {}, obj):
-            yield Finding("selectors", _id(obj), f"{_where(obj)}: spec.selector does not select its own pod template")
+            yield _finding("selectors", obj, "spec.selector does not select its own pod template")
         if obj["kind"] == "StatefulSet":
             name = (obj.get("spec") or {}).get("serviceName")
             service = services.get((obj["metadata"].get("namespace"), name))
             if service is None or (service.get("spec") or {}).get("clusterIP") != "None":
-                yield Finding("selectors", _id(obj), f"{_where(obj)}: serviceName {name!r} is no headless Service")
+                yield _finding("selectors", obj, f"serviceName {name!r} is no headless Service")
 
 
 @check("env")
 def env(objects: list[dict[str, Any]]) -> Iterator[Finding]:
     """No duplicate variable; no credential as a literal value."""
-    for obj in _workloads(objects):
-        for c in _containers(_pod(obj)):
-            names = [e.get("name") for e in c.get("env") or []]
-            for dup in sorted({n for n in names if names.count(n) > 1}):
-                yield Finding("env", _id(obj), f"{_where(obj)} container {c.get('name')}: env {dup} set twice")
-            for e in c.get("env") or []:
-                if "value" in e and SENSITIVE_NAME.search(str(e.get("name"))) and str(e["value"]).strip():
-                    yield Finding("env", _id(obj), f"{_where(obj)} container {c.get('name')}: credential {e['name']} "
-                                  "as a literal value")  # fmt: skip
+    for obj, c in _pod_containers(objects):
+        names = [e.get("name") for e in c.get("env") or []]
+        for dup in sorted({n for n in names if names.count(n) > 1}):
+            yield _finding("env", obj, f"env {dup} set twice", c)
+        for e in c.get("env") or []:
+            if "value" in e and SENSITIVE_NAME.search(str(e.get("name"))) and str(e["value"]).strip():
+                yield _finding("env", obj, f"credential {e['name']} as a literal value", c)
 
 
 @check("secret-in-env")
 def secret_in_env(objects: list[dict[str, Any]]) -> Iterator[Finding]:
     """Secrets as files, not environment variables (env leaks into crash dumps and child processes)."""
-    for obj in _workloads(objects):
-        for c in _containers(_pod(obj)):
-            refs = [e["name"] for e in c.get("env") or [] if "secretKeyRef" in (e.get("valueFrom") or {})]
-            refs += [f"envFrom {e['secretRef'].get('name')}" for e in c.get("envFrom") or [] if "secretRef" in e]
-            if refs:
-                yield Finding(
-                    "secret-in-env", _id(obj), f"{_where(obj)} container {c.get('name')}: Secret in env {refs}"
-                )
+    for obj, c in _pod_containers(objects):
+        refs = [e["name"] for e in c.get("env") or [] if "secretKeyRef" in (e.get("valueFrom") or {})]
+        refs += [f"envFrom {e['secretRef'].get('name')}" for e in c.get("envFrom") or [] if "secretRef" in e]
+        if refs:
+            yield _finding("secret-in-env", obj, f"Secret in env {refs}", c)
 
 
 @check("config-content")
@@ -458,11 +414,8 @@ def config_content(objects: list[dict[str, Any]]) -> Iterator[Finding]:
         for key, text in (obj.get("data") or {}).items():
             for line in str(text).splitlines():
                 m = SENSITIVE_LINE.match(line)
-                if (
-                    m
-                    and not m.group(2).strip().strip("'\"").startswith(("$", "{{"))
-                    and m.group(2).strip() not in ('""', "''")
-                ):
+                value = m.group(2).strip() if m else ""
+                if m and not value.strip("'\"").startswith(("$", "{{")) and value not in ('""', "''"):
                     yield Finding(
                         "config-content", _id(obj), f"{_where(obj)} {key}: {m.group(1)} looks like a credential"
                     )
@@ -474,7 +427,7 @@ def names(objects: list[dict[str, Any]]) -> Iterator[Finding]:
     for obj in objects:
         for key, value in ((obj.get("metadata") or {}).get("labels") or {}).items():
             if len(str(value)) > 63 or not LABEL_VALUE.match(str(value)):
-                yield Finding("names", _id(obj), f"{_where(obj)}: label {key}={value!r} is not a valid label value")
+                yield _finding("names", obj, f"label {key}={value!r} is not a valid label value")
         ports: list[str] = []
         if obj.get("kind") in WORKLOAD_KINDS:
             ports = [p.get("name") for c in _containers(_pod(obj)) for p in c.get("ports") or [] if p.get("name")]
@@ -486,9 +439,9 @@ def names(objects: list[dict[str, Any]]) -> Iterator[Finding]:
             ]
         for port in ports:
             if len(port) > 15 or not PORT_NAME.match(port):
-                yield Finding("names", _id(obj), f"{_where(obj)}: port name {port!r} is not an IANA service name")
+                yield _finding("names", obj, f"port name {port!r} is not an IANA service name")
         if obj.get("kind") in WORKLOAD_KINDS and len(ports) != len(set(ports)):
-            yield Finding("names", _id(obj), f"{_where(obj)}: duplicate container port names {ports}")
+            yield _finding("names", obj, f"duplicate container port names {ports}")
 
 
 @check("ephemeral-storage")
@@ -497,9 +450,7 @@ def ephemeral_storage(objects: list[dict[str, Any]]) -> Iterator[Finding]:
     for obj in _workloads(objects):
         for volume in _pod(obj).get("volumes") or []:
             if "emptyDir" in volume and not (volume["emptyDir"] or {}).get("sizeLimit"):
-                yield Finding(
-                    "ephemeral-storage", _id(obj), f"{_where(obj)}: emptyDir {volume.get('name')} has no sizeLimit"
-                )
+                yield _finding("ephemeral-storage", obj, f"emptyDir {volume.get('name')} has no sizeLimit")
 
 
 # Kinds the checks and platform/docs/linter-coverage.md cover; a new kind (HPA, Job, CronJob, ...)
@@ -523,7 +474,7 @@ def api_versions(objects: list[dict[str, Any]]) -> Iterator[Finding]:
     for obj in objects:
         group, _, version = str(obj.get("apiVersion")).rpartition("/")
         if group in BUILTIN_GROUPS and ("alpha" in version or "beta" in version):
-            yield Finding("api-versions", _id(obj), f"{_where(obj)}: apiVersion {obj['apiVersion']} is deprecated")
+            yield _finding("api-versions", obj, f"apiVersion {obj['apiVersion']} is deprecated")
 
 
 @check("namespaces")
@@ -531,7 +482,7 @@ def namespaces(objects: list[dict[str, Any]]) -> Iterator[Finding]:
     """Nothing in `default` (it has no quota, no policies, no Pod Security labels of the platform)."""
     for obj in objects:
         if (obj.get("metadata") or {}).get("namespace") == "default":
-            yield Finding("namespaces", _id(obj), f"{_where(obj)}: in namespace default")
+            yield _finding("namespaces", obj, "in namespace default")
 
 
 @check("ingress")
@@ -542,13 +493,13 @@ def ingress(objects: list[dict[str, Any]]) -> Iterator[Finding]:
         tls_hosts = {h for t in spec.get("tls") or [] for h in t.get("hosts") or []}
         for rule in spec.get("rules") or []:
             if rule.get("host") not in tls_hosts:
-                yield Finding("ingress", _id(obj), f"{_where(obj)}: host {rule.get('host')!r} served without TLS")
+                yield _finding("ingress", obj, f"host {rule.get('host')!r} served without TLS")
         for key in obj["metadata"].get("annotations") or {}:
             if key.endswith("-snippet") or key.endswith("snippets"):
-                yield Finding("ingress", _id(obj), f"{_where(obj)}: annotation {key} injects nginx configuration")
+                yield _finding("ingress", obj, f"annotation {key} injects nginx configuration")
     for obj in (o for o in objects if o["kind"] == "ConfigMap"):
         if str((obj.get("data") or {}).get("allow-snippet-annotations", "false")).lower() == "true":
-            yield Finding("ingress", _id(obj), f"{_where(obj)}: allow-snippet-annotations is true")
+            yield _finding("ingress", obj, "allow-snippet-annotations is true")
 
 
 @check("network-isolation")
@@ -565,9 +516,7 @@ def network_isolation(objects: list[dict[str, Any]]) -> Iterator[Finding]:
                 and selectors.matches((p.get("spec") or {}).get("podSelector") or {}, labels)
                 for p in policies
             ):
-                yield Finding(
-                    "network-isolation", _id(obj), f"{_where(obj)}: no NetworkPolicy isolates its {direction.lower()}"
-                )
+                yield _finding("network-isolation", obj, f"no NetworkPolicy isolates its {direction.lower()}")
 
 
 # --- evaluation ----------------------------------------------------------------------------------

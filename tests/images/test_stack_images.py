@@ -222,7 +222,7 @@ def test_unknown_image_source_is_one_clear_error() -> None:
 def test_module_builds_ignore_a_go_work_file_in_the_zip() -> None:
     # Prometheus v0.316.0's zip has go.work listing directories the zip does not contain.
     comp = stack_images.PROMETHEUS_GO.component("v3.16.0")
-    assert stack_images.go_build.gobuild._env(comp)["GOWORK"] == "off"
+    assert stack_images.go_build.gobuild.go_env(comp.cgo)["GOWORK"] == "off"
 
 
 @pytest.mark.parametrize(("kind", "image"), [("Prometheus", "prometheus"), ("Alertmanager", "alertmanager")])

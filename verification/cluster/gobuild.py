@@ -105,19 +105,16 @@ def components() -> dict[str, Component]:
         if "module" not in pin:
             continue
         version = kubernetes_version() if name == "kubernetes" else pin["version"]
-        comp = Component(
+        found[name] = Component(
             name=name,
             module=pin["module"],
             version=version,
             packages=tuple(pin["packages"]),
             tags=pin.get("tags", ""),
-            ldflags=pin.get("ldflags", ""),
+            ldflags=kubernetes_ldflags(version) if name == "kubernetes" else pin.get("ldflags", ""),
             cgo=bool(pin.get("cgo", False)),
             extra=pin,
         )
-        if name == "kubernetes":
-            comp = Component(**{**comp.__dict__, "ldflags": kubernetes_ldflags(version)})
-        found[name] = comp
     return found
 
 
@@ -174,16 +171,10 @@ def relative_replaces(go_mod: str) -> list[str]:
     in_block = False
     for line in go_mod.splitlines():
         stripped = line.split("//", 1)[0].strip()
-        if stripped.startswith("replace ("):
-            in_block = True
-            continue
-        if in_block and stripped == ")":
-            in_block = False
-            continue
-        if in_block or stripped.startswith("replace "):
-            match = _RELATIVE_REPLACE.match(stripped)
-            if match:
-                found.append(match.group(1))
+        if stripped.startswith("replace (") or (in_block and stripped == ")"):
+            in_block = stripped != ")"
+        elif (in_block or stripped.startswith("replace ")) and (match := _RELATIVE_REPLACE.match(stripped)):
+            found.append(match.group(1))
     return found
 
 
@@ -200,10 +191,11 @@ def wrapper_go_mod(
     return "\n".join(lines) + "\n"
 
 
-def _env(comp: Component) -> dict[str, str]:
+def go_env(cgo: bool = False) -> dict[str, str]:
+    """The environment of every `go` command of the suite: the local toolchain, reproducible flags."""
     return {
         **os.environ,
-        "CGO_ENABLED": "1" if comp.cgo else "0",
+        "CGO_ENABLED": "1" if cgo else "0",
         "GOTOOLCHAIN": "local",
         "GOFLAGS": "-buildvcs=false -trimpath",
         # A module zip may carry its repository's go.work (Prometheus v0.316.0 does) naming
@@ -213,7 +205,7 @@ def _env(comp: Component) -> dict[str, str]:
 
 
 def module_dir(comp: Component) -> Path:
-    out = run(["go", "mod", "download", "-json", f"{comp.module}@{comp.version}"], env=_env(comp), timeout=1800)
+    out = run(["go", "mod", "download", "-json", f"{comp.module}@{comp.version}"], env=go_env(comp.cgo), timeout=1800)
     info = json.loads(out.stdout)
     if info.get("Error"):
         raise UserError(f"Go module {comp.module}@{comp.version} is not available: {info['Error']}")
@@ -252,28 +244,27 @@ def build(comp: Component, rebuild: bool = False) -> Path:
             # Blank imports of the main packages let `go mod tidy` record every dependency.
             imports = "\n".join(f'\t_ "{package_path(comp, p)}"' for p in comp.packages)
             (work / "tools.go").write_text(f"//go:build tools\n\npackage tools\n\nimport (\n{imports}\n)\n")
-            run(["go", "mod", "tidy"], cwd=work, env=_env(comp), timeout=1800)
+            run(["go", "mod", "tidy"], cwd=work, env=go_env(comp.cgo), timeout=1800)
             cmd += ["-mod=mod", *(package_path(comp, p) for p in comp.packages)]
             cwd = work
         else:
             # Module zips carry vendor/modules.txt but not the vendored code: use go.sum instead.
             cmd += ["-mod=readonly", *(f"./{p}" if p != "." else "." for p in comp.packages)]
             cwd = source_with_placeholders(comp, src)
-        run(cmd, cwd=cwd, env=_env(comp), timeout=4 * 3600)
+        run(cmd, cwd=cwd, env=go_env(comp.cgo), timeout=4 * 3600)
         for built_name, wanted in comp.extra.get("rename", {}).items():
             (out / built_name).replace(out / wanted)
         seconds = time.monotonic() - started
-    peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    peak = round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024)
     record = {
         "module": comp.module,
         "version": comp.version,
         "binaries": comp.binaries(),
         "seconds": round(seconds, 1),
-        "peak_rss_mib_any_child_so_far": round(peak_kib / 1024),
+        "peak_rss_mib_any_child_so_far": peak,
         "go": go,
     }
     (out / "build.json").write_text(json.dumps(record, indent=2) + "\n")
-    peak = record["peak_rss_mib_any_child_so_far"]
     say(f"    {comp.name}: {record['seconds']}s, peak RSS of one compile/link so far {peak} MiB")
     return out
 
@@ -300,8 +291,7 @@ def build_pause(rebuild: bool = False) -> Path:
         return out
     out.mkdir(parents=True, exist_ok=True)
     with step("go build pause"):
-        env = {**os.environ, "CGO_ENABLED": "0", "GOTOOLCHAIN": "local", "GOFLAGS": "-buildvcs=false -trimpath"}
-        run(["go", "build", "-ldflags", "-s -w", "-o", str(out / "pause"), "."], cwd=src, env=env, timeout=600)
+        run(["go", "build", "-ldflags", "-s -w", "-o", str(out / "pause"), "."], cwd=src, env=go_env(), timeout=600)
     return out
 
 

@@ -26,6 +26,16 @@ def file_digests(root: Path, paths: Iterable[Path] | None = None) -> dict[str, s
     return {p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest() for p in files}
 
 
+def folder_digest(folder: Path, *extra: str) -> str:
+    """sha256 of a flat source folder (each file's name and bytes), then of `extra`."""
+    digest = hashlib.sha256()
+    for path in sorted(folder.glob("*")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    for text in extra:
+        digest.update(text.encode())
+    return digest.hexdigest()
+
+
 def cache_key(inputs: Mapping[str, Any]) -> str:
     """Stable digest of a JSON-able mapping: same inputs, same key, whatever the key order."""
     blob = json.dumps(inputs, sort_keys=True, separators=(",", ":"), default=str)

@@ -9,6 +9,7 @@ import os
 import shutil
 from pathlib import Path
 
+from verification.cluster.image_cache import folder_digest
 from verification.cluster.progress import step
 from verification.errors import UserError
 from verification.paths import PLATFORM, cache_dir
@@ -19,15 +20,8 @@ SOURCE = PLATFORM / "kind" / "runc-wrapper"
 NODE_REAL_RUNC = "/usr/local/sbin/runc.real"
 
 
-def source_digest() -> str:
-    digest = hashlib.sha256()
-    for path in sorted(SOURCE.glob("*")):
-        digest.update(path.name.encode() + b"\0" + path.read_bytes())
-    return digest.hexdigest()
-
-
 def cache_key(real_runc: str) -> str:
-    return hashlib.sha256(f"{source_digest()}\0{real_runc}".encode()).hexdigest()[:16]
+    return hashlib.sha256(f"{folder_digest(SOURCE)}\0{real_runc}".encode()).hexdigest()[:16]
 
 
 def build(real_runc: str) -> Path:
@@ -40,10 +34,6 @@ def build(real_runc: str) -> Path:
     out.parent.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "CGO_ENABLED": "0", "GOFLAGS": "-trimpath"}
     with step(f"build runc wrapper (real runc: {real_runc})"):
-        run(
-            ["go", "build", "-ldflags", f"-s -w -X main.realRunc={real_runc}", "-o", str(out), "."],
-            cwd=SOURCE,
-            env=env,
-            timeout=600,
-        )
+        cmd = ["go", "build", "-ldflags", f"-s -w -X main.realRunc={real_runc}", "-o", str(out), "."]
+        run(cmd, cwd=SOURCE, env=env, timeout=600)
     return out

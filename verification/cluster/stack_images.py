@@ -79,10 +79,6 @@ KSM_GO = GoPrograms(
 )
 
 
-def _local_go(name: str) -> GoPrograms:
-    return GoPrograms(name, ldflags="-X main.version={version}", local=STACK_IMAGES_DIR / name)
-
-
 _GENERATED = ("node_modules", "__pycache__", ".venv", "build", "dist", ".pytest_cache")
 
 
@@ -107,28 +103,26 @@ class StackImage:
         return image_cache.ref_tag(self.ref)
 
 
+def _upstream(name: str, go: GoPrograms, *binaries: str) -> StackImage:
+    """An upstream program's image (platform/images/<name>/), its binaries built from `go`."""
+    return StackImage(name, STACK_IMAGES_DIR / name, go, binaries)
+
+
+def _own(name: str) -> StackImage:
+    """Our own Go program's image (platform/images/<name>/: the module and its Dockerfile)."""
+    go = GoPrograms(name, ldflags="-X main.version={version}", local=STACK_IMAGES_DIR / name)
+    return StackImage(name, STACK_IMAGES_DIR / name, go, (name,), own=True)
+
+
 STACK: tuple[StackImage, ...] = (
     # Prometheus 3 dropped the example consoles (CHANGELOG 3.0.0): nothing else to copy from the module.
-    StackImage("prometheus", STACK_IMAGES_DIR / "prometheus", PROMETHEUS_GO, ("prometheus", "promtool")),
-    StackImage("alertmanager", STACK_IMAGES_DIR / "alertmanager", ALERTMANAGER_GO, ("alertmanager", "amtool")),
-    StackImage("prometheus-operator", STACK_IMAGES_DIR / "prometheus-operator", OPERATOR_GO, ("operator",)),
-    StackImage(
-        "prometheus-config-reloader",
-        STACK_IMAGES_DIR / "prometheus-config-reloader",
-        OPERATOR_GO,
-        ("prometheus-config-reloader",),
-    ),
-    StackImage("kube-state-metrics", STACK_IMAGES_DIR / "kube-state-metrics", KSM_GO, ("kube-state-metrics",)),
-    StackImage(
-        "netpol-probe", STACK_IMAGES_DIR / "netpol-probe", _local_go("netpol-probe"), ("netpol-probe",), own=True
-    ),
-    StackImage(
-        "alert-receiver",
-        STACK_IMAGES_DIR / "alert-receiver",
-        _local_go("alert-receiver"),
-        ("alert-receiver",),
-        own=True,
-    ),
+    _upstream("prometheus", PROMETHEUS_GO, "prometheus", "promtool"),
+    _upstream("alertmanager", ALERTMANAGER_GO, "alertmanager", "amtool"),
+    _upstream("prometheus-operator", OPERATOR_GO, "operator"),
+    _upstream("prometheus-config-reloader", OPERATOR_GO, "prometheus-config-reloader"),
+    _upstream("kube-state-metrics", KSM_GO, "kube-state-metrics"),
+    _own("netpol-probe"),
+    _own("alert-receiver"),
 )
 APP_PREPARE = "prepare-image.sh"
 # Not inputs: vendor/ and wheels/ (what the prepare script generates), app.yaml (the suite's).
@@ -308,22 +302,12 @@ def _stage(img: StackImage, context: Path, log: Path) -> Path:
 def _docker_build(
     img: StackImage, ref: str, key: str, context: Path, *, base: str, runtime_base: str | None, log: Path, fresh: bool
 ) -> None:
-    args = [
-        "docker",
-        "build",
-        # A forced rebuild also refreshes the apt layers (security updates), not just the tag.
-        *(["--no-cache"] if fresh else []),
-        "--label",
-        f"{image_cache.LABEL}={key}",
-        "--build-arg",
-        f"BASE_IMAGE={base}",
-        "-t",
-        ref,
-    ]
+    args = ["docker", "build", "--label", f"{image_cache.LABEL}={key}", "--build-arg", f"BASE_IMAGE={base}", "-t", ref]
+    if fresh:  # a forced rebuild also refreshes the apt layers (security updates), not just the tag
+        args.append("--no-cache")
     if runtime_base:
         args += ["--build-arg", f"RUNTIME_BASE={runtime_base}"]
     if img.name != RUNTIME_BASE.name:
         args += ["--label", f"org.opencontainers.image.version={img.version}", "--build-arg", f"VERSION={img.version}"]
     # The classic builder: Debian's engine (20.10) has no buildx, and nothing here needs BuildKit.
-    env = {**os.environ, "DOCKER_BUILDKIT": "0"}
-    logged_run([*args, str(context)], log, env=env)
+    logged_run([*args, str(context)], log, env={**os.environ, "DOCKER_BUILDKIT": "0"})

@@ -77,9 +77,8 @@ def build(programs: GoPrograms, version: str, log: Path) -> Path:
         return out
     out.mkdir(parents=True, exist_ok=True)
     ldflags = f"-s -w {programs.component(version).expand(programs.ldflags)}".strip()
-    env = {**os.environ, "CGO_ENABLED": "0", "GOTOOLCHAIN": "local", "GOFLAGS": "-buildvcs=false -trimpath"}
     with step(f"go build {programs.name} {version} (local module, -p {parallelism()})"):
         cmd = ["go", "build", "-p", parallelism(), "-ldflags", ldflags, "-o", f"{out}/", *programs.packages]
-        logged_run(cmd, log, env=env, cwd=programs.local)
+        logged_run(cmd, log, env=gobuild.go_env(), cwd=programs.local)
     (out / ".complete").write_text(version)
     return out

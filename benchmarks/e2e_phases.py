@@ -7,7 +7,10 @@ JUnit includes the fixtures it set up first, so the cluster and stack times are 
 first module's figure. Also prints the one-time builds a machine without caches pays on top
 (the Go builds recorded in <cache>/gobuild/*/build.json on this machine).
 
-    python benchmarks/e2e_phases.py [--artifacts DIR]
+With --before DIR (the artifacts of an earlier run, e.g. before a change, on the same cluster):
+one table of both runs, phase by phase, with after/before (a phase only one run has shows "-").
+
+    python benchmarks/e2e_phases.py [--artifacts DIR] [--before DIR]
 """
 
 import argparse
@@ -72,16 +75,42 @@ def cold_builds() -> list[tuple[str, float]]:
     return found
 
 
+def total_seconds(rows: list[tuple[str, float]]) -> float:
+    """The run's wall time: the top-level phases (indented rows are parts of the one above)."""
+    return sum(seconds for name, seconds in rows if not name.startswith("  "))
+
+
+def compare(before: list[tuple[str, float]], after: list[tuple[str, float]]) -> list[str]:
+    """Both runs phase by phase (after's order, then phases only the earlier run had), with after/before."""
+    old, new = dict(before), dict(after)
+    names = [n for n, _ in after] + [n for n, _ in before if n not in new]
+    lines = [f"  {'phase':<48} {'before':>9} {'after':>9} {'after/before':>13}"]
+    for name in [*names, "total"]:
+        b = total_seconds(before) if name == "total" else old.get(name)
+        a = total_seconds(after) if name == "total" else new.get(name)
+        ratio = f"{a / b:.2f}" if a is not None and b else "-"
+        cells = [f"{v:8.1f}s" if v is not None else f"{'-':>9}" for v in (b, a)]
+        lines.append(f"  {name:<48} {cells[0]} {cells[1]} {ratio:>13}")
+    return lines
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--artifacts", type=Path, default=ROOT / "artifacts")
+    parser.add_argument("--before", type=Path, help="artifacts of an earlier run: print both, with after/before")
     args = parser.parse_args()
     try:
         rows = phases(args.artifacts)
+        before = phases(args.before) if args.before else None
     except SystemExit as exc:
         print(exc, file=sys.stderr)
         return 2
-    total = sum(seconds for name, seconds in rows if not name.startswith("  "))
+    if before is not None:
+        print(f"e2e wall time {total_seconds(before) / 60:.1f} min before ({args.before}), "
+              f"{total_seconds(rows) / 60:.1f} min after ({args.artifacts})")  # fmt: skip
+        print("\n".join(compare(before, rows)))
+        return 0
+    total = total_seconds(rows)
     print(f"e2e wall time {total / 60:.1f} min ({args.artifacts})")
     for name, seconds in rows:
         share = seconds / total if total else 0.0

@@ -21,6 +21,7 @@ JUNIT = """<?xml version="1.0"?><testsuites><testsuite>
 
 
 def _artifacts(tmp_path: Path, created: bool) -> Path:
+    tmp_path.mkdir(parents=True, exist_ok=True)
     (tmp_path / "junit-e2e.xml").write_text(JUNIT)
     (tmp_path / "e2e-setup-timings.json").write_text(json.dumps({"install": 10, "tools": 2, "crds": 1}))
     (tmp_path / "e2e-pytest-seconds.json").write_text("130")
@@ -47,3 +48,18 @@ def test_reused_cluster_is_the_warm_path(tmp_path: Path) -> None:
 def test_no_run_is_one_clear_line(tmp_path: Path) -> None:
     with pytest.raises(SystemExit, match=r"no e2e run in .*: run `nox -s e2e` first"):
         e2e_phases.phases(tmp_path)
+
+
+def test_before_and_after_phase_by_phase(tmp_path: Path) -> None:
+    before = e2e_phases.phases(_artifacts(tmp_path / "before", created=False))
+    after_dir = _artifacts(tmp_path / "after", created=False)
+    faster = JUNIT.replace('time="100.0"', 'time="80.0"').replace("test_nodes", "test_other")
+    (after_dir / "junit-e2e.xml").write_text(faster)
+    (after_dir / "e2e-pytest-seconds.json").write_text("110")
+    after = e2e_phases.phases(after_dir)
+    lines = e2e_phases.compare(before, after)
+    table = {line.split("  ")[1].strip(): line.split()[-3:] for line in lines[1:]}
+    assert table["tests: test_alerts_live"] == ["50.0s", "30.0s", "0.60"]  # 100 - 70 of cluster and stack
+    assert table["tests: test_other"] == ["-", "5.5s", "-"]  # only the later run had it
+    assert table["tests: test_nodes"] == ["5.5s", "-", "-"]
+    assert table["total"] == ["143.0s", "123.0s", "0.86"]  # nox setup 13 + pytest wall 110

@@ -4,10 +4,19 @@ For each app and keep-alive on/off: the load generator drives the active Service
 orchestrator (verification.bluegreen, the one the CLI and GitLab use) deploys a new version to the
 idle colour and flips 5 times (switch, rollback, switch, rollback, switch). Asserted from the
 request log: zero failed requests; after each flip no request sent later than the convergence
-bound (MAX_CONNECTION_AGE_SECONDS + margin) answers with the old version; the other app, under its
-own light load, only ever answers with its version and never fails. Also: a pod of the active
-colour deleted during a switch (and one of the new colour right after the flip) still gives zero
-failed requests. Request logs, summaries and timeline PNGs go to <artifacts>/bluegreen/.
+bound (MAX_CONNECTION_AGE_SECONDS + margin) answers with the old version; every answer carries one
+of the app's own two versions (each app gets versions of its own, so an answer from the other
+app's pods would show). Also: a pod of the active colour deleted during a switch (and one of the
+new colour right after the flip) still gives zero failed requests. Request logs, summaries and
+timeline PNGs go to <artifacts>/bluegreen/.
+
+The two apps run side by side (verification.e2e.concurrent): each load run is a job holding its
+app's release (`release:<app>`: Helm release, Deployments, Services, NodePort, fault control and
+load), so one app's runs keep test order and the other app's run beside them; they share nothing
+but the namespace and the node. Each app's own load is then the other's witness, stricter than
+the light load an idle other app got before: it fails the run on a single failed request or a
+single answer of a version not its own, also while the other app deploys and flips. The tests
+that compare every object of the namespace (a refused switch changes nothing) run alone, first.
 
 Requests in flight: with every answer slowed, an active pod deleted under load still gives zero
 failed requests (preStop delay, drain and grace period together let it finish what it accepted).
@@ -20,10 +29,12 @@ same before and after every switch and rollback. A switch whose plan differs bey
 is refused, and no object in the namespace changes (resourceVersions before and after).
 """
 
+import functools
 import json
 import shutil
 import threading
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,6 +46,7 @@ from rich.console import Console
 from verification import paths
 from verification.bluegreen import release
 from verification.bluegreen.orchestrator import Orchestrator, Refused, connect
+from verification.e2e.concurrent import Lanes
 from verification.e2e.stack import APPS, PROFILE, Stack
 from verification.load import Event, LoadConfig, LoadRun, Record, background
 from verification.models.delivery import chart
@@ -42,7 +54,8 @@ from verification.wait import wait_for
 
 FLIPS = 5
 RATE = 40  # requests per second on the app under test (2 shared cores)
-OTHER_RATE = 10  # on the other app
+LANES = 2  # load runs at once: one per app (2 cores)
+JOB_TIMEOUT = 1200.0  # seconds a test waits for its job (the job's own waits are shorter)
 MARK_LOOKBACK_NS = 3_000_000_000  # selector polling (1 s) + the Helm upgrade's own latency
 RUN_ID = int(time.time()) % 100000  # a fresh version on every run, also on a reused cluster
 
@@ -152,6 +165,11 @@ def shutdown_settings(stack: Stack, app: str) -> list[str]:
     return found
 
 
+def _version(app: str, keepalive: bool, delete_pods: bool) -> str:
+    """A version no other run and no other app gets (so an answer names the app and run it came from)."""
+    return f"1.{RUN_ID}.{10 * (APPS.index(app) + 1) + 2 * int(keepalive) + int(delete_pods)}"
+
+
 def _run(
     stack: Stack,
     app: str,
@@ -159,23 +177,17 @@ def _run(
     out: Path,
     *,
     delete_pods: bool = False,
-) -> list[str]:
-    """One load run with flips; the problems found ([] when the run proves what it should)."""
-    other = next(a for a in APPS if a != app)
+) -> tuple[list[str], str]:
+    """One load run with flips: the problems found ([] when the run proves what it should), its report."""
     mode = "keepalive" if keepalive else "no-keepalive"
-    version = f"1.{RUN_ID}.{2 * int(keepalive) + int(delete_pods)}"
+    version = _version(app, keepalive, delete_pods)
     events: list[Event] = []
     main_cfg = LoadConfig(stack.url(app) + "/", rate=RATE, duration=900, concurrency=16, keepalive=keepalive)
-    other_cfg = LoadConfig(stack.url(other) + "/", rate=OTHER_RATE, duration=900, concurrency=4, keepalive=keepalive)
     flips: list[Flip] = []
     deleter: threading.Thread | None = None
-    with (
-        background(other_cfg, out / f"other-{other}", stop_on_exit=True) as other_load,
-        background(main_cfg, out / app, stop_on_exit=True) as load,
-    ):
+    with background(main_cfg, out / app, stop_on_exit=True) as load:
         orch = _orchestrator(stack, app, load, events)
-        other_orch = connect(other, PROFILE, namespace=stack.namespace, kubeconfig=stack.kubeconfig)
-        other_version = _active_version(other_orch)[1]
+        own = {_active_version(orch)[1], version}  # what the app answers with before and after
         bound = orch.convergence_bound()
         _dwell(load, time.time_ns() + 1_000_000_000, "1 s of load before the deploy")
         load.mark("deploy")
@@ -209,26 +221,21 @@ def _run(
                 stack.kubectl("-n", stack.namespace, "rollout", "status", f"deployment/{app}-{color}",
                               "--timeout=180s", timeout=200)  # fmt: skip
         load.mark("end")
-    result, other_result = load.result, other_load.result
-    assert result is not None and other_result is not None
+    result = load.result
+    assert result is not None
     rows, problems = analyse(result.records, flips, bound)
-    summary, other_summary = result.summary(), other_result.summary()
-    print(f"\n{app} {mode}: {summary.sent} requests, {summary.failed} failed, versions {summary.by_version}, "
-          f"latency {summary.latency_ms}; flips: {rows}; files: {result.files.get('plot')}")  # fmt: skip
-    print(f"{other} (other app) {mode}: {other_summary.sent} requests, {other_summary.failed} failed, "
-          f"versions {other_summary.by_version}")  # fmt: skip
+    summary = result.summary()
+    report = (f"{app} {mode}: {summary.sent} requests, {summary.failed} failed, versions {summary.by_version}, "
+              f"latency {summary.latency_ms}; flips: {rows}; files: {result.files.get('plot')}")  # fmt: skip
     found = [f"{app} {mode}: {p}" for p in problems + changed]
     if summary.failed:
         causes = shutdown_settings(stack, app)
         found.insert(0, f"{app} {mode}: {summary.failed} failed requests ({_failures(result.records)})"
                      + ("; cause: " + "; ".join(causes) if causes else ""))  # fmt: skip
-    if other_summary.failed:
-        found.append(f"{other}: {other_summary.failed} failed while {app} switched")
-    if set(other_summary.by_version) != {other_version}:
-        found.append(
-            f"{other} answered {other_summary.by_version} while {app} switched (expected only {other_version})"
-        )
-    return found
+    strangers = {str(r.version) for r in result.records if not r.failed} - own
+    if strangers:
+        found.append(f"{app} {mode}: answers with versions {sorted(strangers)}, not its own {sorted(own)}")
+    return found, report
 
 
 def _tag(orch: Orchestrator) -> str:
@@ -373,17 +380,64 @@ def test_gitops_plan_compares_with_the_live_objects(
     assert {c.path for c in refused.refused} == {"spec.template.spec.containers[app].env[LOG_LEVEL].value"}
 
 
+def _job(item: pytest.Item, stack: Stack, artifacts: Path) -> tuple[str, Callable[[], tuple[list[str], str]]] | None:
+    """The job behind a load test of this module, with the app whose release it holds (None: the
+    test runs in its own body)."""
+    name = getattr(item, "originalname", item.name)
+    callspec = getattr(item, "callspec", None)  # a parametrized Function has one
+    params: dict[str, Any] = callspec.params if callspec else {}
+    app = params.get("app", "")
+    out = artifacts / "bluegreen"
+    if name == "test_switches_under_load_lose_no_request":
+        mode = "keepalive" if params["keepalive"] else "no-keepalive"
+        return app, functools.partial(_run, stack, app, params["keepalive"], out / f"{app}-{mode}")
+    if name == "test_active_pod_deleted_during_switch_loses_no_request":
+        return app, functools.partial(_run, stack, app, True, out / f"{app}-pod-deleted", delete_pods=True)
+    if name == "test_active_pod_deleted_with_requests_in_flight_loses_none":
+        return app, functools.partial(_slow_requests_pod_deleted, stack, app, out / f"{app}-slow-pod-deleted")
+    if name == "test_broken_platform_app_without_drain_loses_requests":
+        return app, functools.partial(_without_drain, stack, app, out / f"{app}-broken-no-drain")
+    return None
+
+
+@pytest.fixture(scope="module")
+def lanes(stack: Stack, artifacts: Path, request: pytest.FixtureRequest) -> Iterator[Lanes]:
+    """Every selected load test's job of this module, one lane per app (see the module's docstring)."""
+    running = Lanes(limit=LANES)
+    for item in request.session.items:
+        if item.path == request.path and (job := _job(item, stack, artifacts)):
+            app, run = job
+            running.submit(item.name, run, exclusive=[f"release:{app}"])
+    yield running
+    left = running.join(timeout=JOB_TIMEOUT)
+    timeline = running.timeline()
+    (artifacts / "bluegreen").mkdir(parents=True, exist_ok=True)
+    (artifacts / "bluegreen" / "lanes.txt").write_text(timeline + "\n")
+    print(f"\nblue-green jobs side by side:\n{timeline}")
+    assert not left, f"blue-green jobs still running after {JOB_TIMEOUT:.0f}s: {left}"
+
+
+def _verdict(lanes: Lanes, request: pytest.FixtureRequest) -> list[str]:
+    """The problems of this test's job; prints its report."""
+    problems, report = lanes.result(request.node.name, JOB_TIMEOUT)
+    print("\n" + report)
+    return list(problems)
+
+
 @pytest.mark.parametrize("keepalive", [True, False], ids=["keepalive", "no-keepalive"])
 @pytest.mark.parametrize("app", APPS)
-def test_switches_under_load_lose_no_request(stack: Stack, app: str, keepalive: bool, artifacts: Path) -> None:
-    mode = "keepalive" if keepalive else "no-keepalive"
-    problems = _run(stack, app, keepalive, artifacts / "bluegreen" / f"{app}-{mode}")
+def test_switches_under_load_lose_no_request(
+    lanes: Lanes, app: str, keepalive: bool, request: pytest.FixtureRequest
+) -> None:
+    problems = _verdict(lanes, request)
     assert not problems, "\n".join(problems)
 
 
 @pytest.mark.parametrize("app", APPS)
-def test_active_pod_deleted_during_switch_loses_no_request(stack: Stack, app: str, artifacts: Path) -> None:
-    problems = _run(stack, app, True, artifacts / "bluegreen" / f"{app}-pod-deleted", delete_pods=True)
+def test_active_pod_deleted_during_switch_loses_no_request(
+    lanes: Lanes, app: str, request: pytest.FixtureRequest
+) -> None:
+    problems = _verdict(lanes, request)
     assert not problems, "\n".join(problems)
 
 
@@ -405,8 +459,8 @@ def _install(stack: Stack, app: str, extra_values: tuple[str, ...] = ()) -> None
                       timeout=200)  # fmt: skip
 
 
-def _slow_requests_pod_deleted(stack: Stack, app: str, out: Path) -> list[str]:
-    """Every answer slowed by SLOW_MS, no keep-alive; one active pod deleted; the problems found."""
+def _slow_requests_pod_deleted(stack: Stack, app: str, out: Path) -> tuple[list[str], str]:
+    """Every answer slowed by SLOW_MS, no keep-alive; one active pod deleted: the problems found, the report."""
     orch = connect(app, PROFILE, namespace=stack.namespace, kubeconfig=stack.kubeconfig)
     active, _version = _active_version(orch)
     cfg = LoadConfig(stack.url(app) + "/", rate=RATE, duration=900, concurrency=192, keepalive=False)
@@ -427,37 +481,46 @@ def _slow_requests_pod_deleted(stack: Stack, app: str, out: Path) -> list[str]:
     result = load.result
     assert result is not None
     summary = result.summary()
-    print(f"\n{app} slow ({SLOW_MS} ms), {active} pod {victim} deleted: {summary.sent} requests, {summary.failed} "
-          f"failed, latency {summary.latency_ms}; files: {result.files.get('plot')}")  # fmt: skip
+    report = (f"{app} slow ({SLOW_MS} ms), {active} pod {victim} deleted: {summary.sent} requests, "
+              f"{summary.failed} failed, latency {summary.latency_ms}; files: {result.files.get('plot')}")  # fmt: skip
     if not summary.failed:
-        return []
+        return [], report
     causes = shutdown_settings(stack, app)
     return [f"{app}: {summary.failed} failed requests when pod {victim} stopped ({_failures(result.records)})"
-            + ("; cause: " + "; ".join(causes) if causes else "")]  # fmt: skip
+            + ("; cause: " + "; ".join(causes) if causes else "")], report  # fmt: skip
 
 
 @pytest.mark.parametrize("app", APPS)
-def test_active_pod_deleted_with_requests_in_flight_loses_none(stack: Stack, app: str, artifacts: Path) -> None:
-    problems = _slow_requests_pod_deleted(stack, app, artifacts / "bluegreen" / f"{app}-slow-pod-deleted")
+def test_active_pod_deleted_with_requests_in_flight_loses_none(
+    lanes: Lanes, app: str, request: pytest.FixtureRequest
+) -> None:
+    problems = _verdict(lanes, request)
     assert not problems, "\n".join(problems)
 
 
-@pytest.mark.parametrize("app", APPS[:1])
-def test_broken_platform_app_without_drain_loses_requests(stack: Stack, app: str, artifacts: Path) -> None:
-    """Deliberately broken platform: the run that is green above must go red, naming the cause.
-
-    The same run as the test above, with the release's pods given no preStop delay, no drain and
-    1 s between SIGTERM and SIGKILL; the release is restored afterwards.
-    """
-    out = artifacts / "bluegreen" / f"{app}-broken-no-drain"
+def _without_drain(stack: Stack, app: str, out: Path) -> tuple[list[str], str]:
+    """The slow run with the release's pods given no preStop delay, no drain and 1 s between
+    SIGTERM and SIGKILL; the release is restored afterwards."""
     out.mkdir(parents=True, exist_ok=True)
     broken = out / "values-no-drain.yaml"
     broken.write_text(yaml.safe_dump(NO_DRAIN))
     try:
         _install(stack, app, (str(broken),))
-        problems = _slow_requests_pod_deleted(stack, app, out)
+        return _slow_requests_pod_deleted(stack, app, out)
     finally:
         _install(stack, app)
+
+
+@pytest.mark.parametrize("app", APPS[:1])
+def test_broken_platform_app_without_drain_loses_requests(
+    lanes: Lanes, app: str, request: pytest.FixtureRequest
+) -> None:
+    """Deliberately broken platform: the run that is green above must go red, naming the cause.
+
+    The same run as the test above, with the release's pods given no preStop delay, no drain and
+    1 s between SIGTERM and SIGKILL; the release is restored afterwards.
+    """
+    problems = _verdict(lanes, request)
     print("\nverdict of the broken run:\n" + "\n".join(problems))
     failed = [p for p in problems if "failed requests" in p]
     assert failed, f"{app} without preStop delay and drain lost no request: the load run cannot see a broken drain"

@@ -52,7 +52,7 @@ from verification.paths import MANIFESTS
 from verification.probes.alerting import RECEIVER, RECEIVER_NS, Live
 from verification.versions import versions
 from verification.wait import wait_for
-from verification.yamlio import load_manifests
+from verification.yamlio import load_manifests, parse
 
 WEBHOOK = f"http://{RECEIVER}.{RECEIVER_NS}.svc.cluster.local:8080/hook"
 TOKEN_FILE = Path("/etc/alertmanager/secrets/alertmanager-receivers/heartbeat-token")
@@ -130,6 +130,20 @@ def apply_alertmanager(live: Live, cfg: dict[str, Any], timing: Profile, out: Pa
     return looped
 
 
+def _await_intervals(stack: Stack, timing: Profile) -> None:
+    """Wait until Prometheus runs the profile's scrape and evaluation intervals: every bound and
+    deadline of a case counts in them (the operator renders the patch, the reloader applies it)."""
+    path = f"/api/v1/namespaces/{MONITORING}/services/prometheus-operated:web/proxy/api/v1/status/config"
+    want = {"scrape_interval": timing.scrape_interval, "evaluation_interval": timing.evaluation_interval}
+
+    def running() -> dict[str, str]:
+        config = parse(json.loads(stack.kubectl("get", "--raw", path).stdout)["data"]["yaml"], "Prometheus config")
+        return {k: str((config.get("global") or {}).get(k)) for k in want}
+
+    wait_for(running, what="Prometheus to run the timing profile's intervals", timeout=180, interval=2,
+             until=lambda have: have == want, describe=lambda have: f"{have}, want {want}")  # fmt: skip
+
+
 @pytest.fixture(scope="module")
 def live(stack: Stack, pytestconfig: pytest.Config, artifacts: Path, request: pytest.FixtureRequest) -> Iterator[Live]:
     diagnostics.touch(request, MONITORING, APP_NAMESPACE, RECEIVER_NS)
@@ -152,6 +166,9 @@ def live(stack: Stack, pytestconfig: pytest.Config, artifacts: Path, request: py
                           alerts.duration_seconds(timing.alertmanager["group_interval"]))  # fmt: skip
         apply_alertmanager(found, routes.config(objects), timing, artifacts / "alerts-live" / "config")
         stack.kubectl("-n", RECEIVER_NS, "rollout", "status", f"deployment/{RECEIVER}", "--timeout=120s", timeout=150)
+        _await_intervals(stack, timing)
+        for app in APPS:  # a killed run's fault stays in the app's memory and keeps its alert firing
+            stack.set_fault(app, None)
         found.since = time.time()
         yield found
     finally:
@@ -328,7 +345,7 @@ def _job(item: pytest.Item, live: Live, stack: Stack, timing: Profile, artifacts
     if name == "test_heartbeat_reaches_its_receiver_and_repeats":
         return functools.partial(_heartbeat, live), [], [AM_CONFIG]
     if name == "test_fault_reaches_receivers_and_resolves":
-        case: FaultCase = item.callspec.params["case"]  # type: ignore[attr-defined]  # a parametrized Function
+        case: FaultCase = getattr(item, "callspec").params["case"]  # noqa: B009 - a parametrized Function has one
         run = functools.partial(_run, live, case, artifacts / "alerts-live" / case.app / case.name)
         return run, [_pair(case.app, case.env)], [AM_CONFIG]
     if name == "test_broken_platform_wrong_alert_route_is_named":

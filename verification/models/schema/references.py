@@ -22,7 +22,7 @@ from verification.models.podsecurity import pod_spec_of
 from verification.models.podsecurity.workloads import pod_template_of
 from verification.models.rbac.defaults import DEFAULT_OBJECTS
 from verification.paths import INTENT, REPO_ROOT
-from verification.yamlio import SOURCE_ANNOTATION, load_file, source_of
+from verification.yamlio import SOURCE_ANNOTATION, load_list, only_fields, source_of
 
 EXTERNAL_FILE = INTENT / "external-references.yaml"
 EXTERNAL_KINDS = ("Secret", "ConfigMap", "ServiceAccount", "Namespace", "Pods")
@@ -70,19 +70,10 @@ class External:
 
 
 def load_external(path: Path = EXTERNAL_FILE) -> list[External]:
-    data = load_file(path) or []
-    if not isinstance(data, list):
-        raise UserError(f"{path}: expected a list of external sources")
     out = []
-    for i, row in enumerate(data):
+    for i, row in enumerate(load_list(path, "external sources")):
         where = f"{path}: entry {i + 1}"
-        if not isinstance(row, dict):
-            raise UserError(f"{where}: expected a mapping")
-        unknown = set(row) - _EXTERNAL_FIELDS
-        if unknown:
-            raise UserError(
-                f"{where}: unknown field(s) {', '.join(sorted(unknown))} ({', '.join(sorted(_EXTERNAL_FIELDS))})"
-            )
+        row = only_fields(row, _EXTERNAL_FIELDS, where)
         if row.get("kind") not in EXTERNAL_KINDS:
             raise UserError(f"{where}: kind must be one of {', '.join(EXTERNAL_KINDS)}, got {row.get('kind')!r}")
         if not str(row.get("why") or "").strip():
@@ -204,6 +195,11 @@ def _as_selector(selector: Mapping[str, Any] | None) -> dict[str, Any]:
 # --- the checks: each yields readable sentences, one per dangling reference ---------------------
 
 
+def _each(u: Universe, *kinds: str) -> Iterator[tuple[dict[str, Any], str, dict[str, Any]]]:
+    """(object, its namespace, its spec) of every object of `kinds`."""
+    return ((obj, _meta(obj)[0], obj.get("spec") or {}) for obj in u.objects if obj["kind"] in kinds)
+
+
 def _service_port(u: Universe, obj: dict[str, Any], ns: str, backend: Mapping[str, Any]) -> Iterator[str]:
     name = backend.get("name")
     service = u.index.get(("Service", ns, str(name)))
@@ -220,11 +216,7 @@ def _service_port(u: Universe, obj: dict[str, Any], ns: str, backend: Mapping[st
 
 
 def check_ingresses(u: Universe) -> Iterator[str]:
-    for obj in u.objects:
-        if obj["kind"] != "Ingress":
-            continue
-        ns, _ = _meta(obj)
-        spec = obj.get("spec") or {}
+    for obj, ns, spec in _each(u, "Ingress"):
         backends = [spec.get("defaultBackend") or {}]
         backends += [
             path.get("backend") or {}
@@ -243,11 +235,7 @@ def check_ingresses(u: Universe) -> Iterator[str]:
 
 
 def check_services(u: Universe) -> Iterator[str]:
-    for obj in u.objects:
-        if obj["kind"] != "Service":
-            continue
-        ns, _ = _meta(obj)
-        spec = obj.get("spec") or {}
+    for obj, ns, spec in _each(u, "Service"):
         if spec.get("type") == "ExternalName" or not spec.get("selector"):
             continue  # no selector: endpoints are managed by someone else on purpose
         pods = u.selected_pods(ns, _as_selector(spec["selector"]), _where(obj))
@@ -270,10 +258,9 @@ def _monitor_namespaces(u: Universe, obj: dict[str, Any]) -> list[str]:
 
 
 def check_monitors(u: Universe) -> Iterator[str]:
-    for obj in u.objects:
-        spec = obj.get("spec") or {}
+    for obj, _, spec in _each(u, "ServiceMonitor", "PodMonitor"):
+        namespaces = _monitor_namespaces(u, obj)
         if obj["kind"] == "ServiceMonitor":
-            namespaces = _monitor_namespaces(u, obj)
             services = [
                 s
                 for s in [*u.index.values()]
@@ -290,8 +277,7 @@ def check_monitors(u: Universe) -> Iterator[str]:
                     any(p.get("name") == port for p in (s.get("spec") or {}).get("ports") or []) for s in services
                 ):
                     yield f"{_where(obj)}: endpoint port {port!r} is not a port name of the selected Services"
-        elif obj["kind"] == "PodMonitor":
-            namespaces = _monitor_namespaces(u, obj)
+        else:
             pods = [p for ns in namespaces for p in u.selected_pods(ns, spec.get("selector") or {}, _where(obj))]
             if not pods:
                 yield f"{_where(obj)}: selector {spec.get('selector')} matches no pods in {namespaces}"
@@ -303,11 +289,7 @@ def check_monitors(u: Universe) -> Iterator[str]:
 
 
 def check_network_policies(u: Universe) -> Iterator[str]:
-    for obj in u.objects:
-        if obj["kind"] != "NetworkPolicy":
-            continue
-        ns, _ = _meta(obj)
-        spec = obj.get("spec") or {}
+    for obj, ns, spec in _each(u, "NetworkPolicy"):
         where = _where(obj)
         selector = spec.get("podSelector") or {}
         if selector and not u.selected_pods(ns, selector, where):
@@ -330,10 +312,7 @@ def check_network_policies(u: Universe) -> Iterator[str]:
 
 
 def check_rbac(u: Universe) -> Iterator[str]:
-    for obj in u.objects:
-        if obj["kind"] not in ("RoleBinding", "ClusterRoleBinding"):
-            continue
-        ns, _ = _meta(obj)
+    for obj, ns, _ in _each(u, "RoleBinding", "ClusterRoleBinding"):
         ref = obj.get("roleRef") or {}
         role_ns = ns if ref.get("kind") == "Role" else ""
         if not u.exists(str(ref.get("kind")), role_ns, str(ref.get("name"))):
@@ -349,20 +328,14 @@ def check_rbac(u: Universe) -> Iterator[str]:
 
 
 def check_disruption_budgets(u: Universe) -> Iterator[str]:
-    for obj in u.objects:
-        if obj["kind"] != "PodDisruptionBudget":
-            continue
-        ns, _ = _meta(obj)
-        selector = (obj.get("spec") or {}).get("selector") or {}
+    for obj, ns, spec in _each(u, "PodDisruptionBudget"):
+        selector = spec.get("selector") or {}
         if not u.selected_pods(ns, selector, _where(obj)):
             yield f"{_where(obj)}: selector {selector} selects no workload's pods in {ns}"
 
 
 def check_applications(u: Universe, repo_root: Path = REPO_ROOT) -> Iterator[str]:
-    for obj in u.objects:
-        if obj["kind"] != "Application":
-            continue
-        spec = obj.get("spec") or {}
+    for obj, ns, spec in _each(u, "Application"):
         sources = [spec["source"]] if spec.get("source") else list(spec.get("sources") or [])
         for source in sources:
             if source.get("repoURL") != PLATFORM_REPO or "path" not in source:
@@ -375,8 +348,8 @@ def check_applications(u: Universe, repo_root: Path = REPO_ROOT) -> Iterator[str
                 if not (folder / values).resolve().is_file():
                     yield f"{_where(obj)}: helm valueFile {values!r} does not exist (relative to {source['path']})"
         project = spec.get("project")
-        if project and project != "default" and not u.exists("AppProject", _meta(obj)[0], project):
-            yield f"{_where(obj)}: project {project!r} is no AppProject in {_meta(obj)[0]}"
+        if project and project != "default" and not u.exists("AppProject", ns, project):
+            yield f"{_where(obj)}: project {project!r} is no AppProject in {ns}"
 
 
 def _pod_references(spec: Mapping[str, Any]) -> Iterator[tuple[str, str, str]]:
@@ -420,12 +393,15 @@ def _custom_resource_references(obj: Mapping[str, Any]) -> Iterator[tuple[str, s
             yield "Service", am.get("name"), "spec.alerting.alertmanagers"
 
 
+def _object_references(obj: Mapping[str, Any]) -> Iterator[tuple[str, str, str]]:
+    spec = pod_spec_of(obj)
+    return _pod_references(spec) if spec is not None else _custom_resource_references(obj)
+
+
 def check_object_references(u: Universe) -> Iterator[str]:
     for obj in u.objects:
         ns, _ = _meta(obj)
-        spec = pod_spec_of(obj)
-        refs = _pod_references(spec) if spec is not None else _custom_resource_references(obj)
-        for kind, name, how in refs:
+        for kind, name, how in _object_references(obj):
             if not u.exists(kind, ns, str(name)):
                 yield (
                     f"{_where(obj)}: {how} needs {kind} {ns}/{name}, which is neither created by the platform"
@@ -468,9 +444,7 @@ def referenced(u: Universe) -> set[tuple[str, str, str]]:
     out: set[tuple[str, str, str]] = set()
     for obj in u.objects:
         ns, _ = _meta(obj)
-        spec = pod_spec_of(obj)
-        refs = _pod_references(spec) if spec is not None else _custom_resource_references(obj)
-        out |= {(kind, ns, str(name)) for kind, name, _ in refs}
+        out |= {(kind, ns, str(name)) for kind, name, _ in _object_references(obj)}
         if obj["kind"] == "Ingress":
             out |= {
                 ("Secret", ns, t["secretName"]) for t in (obj.get("spec") or {}).get("tls") or [] if t.get("secretName")

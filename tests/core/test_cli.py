@@ -72,4 +72,4 @@ def test_intent_with_a_null_key_is_one_line(tmp_path, capsys, command: list[str]
     # found by test_bad_input: `?` is a mapping {None: None}; sorting its keys raised TypeError
     (tmp_path / "intent.yaml").write_text("?\n")
     assert main([*command, "--intent", str(tmp_path / "intent.yaml")]) == 2
-    assert "intent.yaml: unknown key(s) None" in capsys.readouterr().err
+    assert "intent.yaml: unknown field(s) None" in capsys.readouterr().err

@@ -27,7 +27,7 @@ from verification.errors import UserError
 from verification.models import selectors
 from verification.models.rbac.defaults import DEFAULT_OBJECTS, DEFAULTS_SOURCE
 from verification.models.rbac.resources import ResourceCatalog
-from verification.yamlio import source_of
+from verification.yamlio import only_fields, source_of
 
 RBAC_GROUP = "rbac.authorization.k8s.io"
 RBAC_KINDS = ("Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding")
@@ -457,12 +457,7 @@ def _strings(value: Any, where: str, label: str) -> tuple[str, ...]:
 
 
 def _parse_rule(raw: Any, where: str, namespaced: bool) -> Rule:
-    if not isinstance(raw, dict):
-        raise UserError(f"{where}: a rule must be a mapping")
-    unknown = set(raw) - _RULE_FIELDS
-    if unknown:
-        known = ", ".join(sorted(_RULE_FIELDS))
-        raise UserError(f"{where}: unknown field(s) {', '.join(sorted(map(str, unknown)))} (known: {known})")
+    only_fields(raw, _RULE_FIELDS, where)
     rule = Rule(
         verbs=_strings(raw.get("verbs"), where, "verbs"),
         api_groups=_strings(raw.get("apiGroups"), where, "apiGroups"),
@@ -518,11 +513,7 @@ def _parse_binding(obj: dict[str, Any], kind: str, name: str, namespace: str, so
         raise UserError(f"{where}: subjects must be a list")
     for i, raw in enumerate(raw_subjects):
         at = f"{where}: subjects[{i}]"
-        if not isinstance(raw, dict):
-            raise UserError(f"{at}: a subject must be a mapping")
-        unknown = set(raw) - _SUBJECT_FIELDS
-        if unknown:
-            raise UserError(f"{at}: unknown field(s) {', '.join(sorted(map(str, unknown)))}")
+        only_fields(raw, _SUBJECT_FIELDS, at)
         subject_kind, subject_name = raw.get("kind"), raw.get("name")
         if subject_kind not in ("User", "Group", "ServiceAccount"):
             raise UserError(f"{at}: unknown subject kind {subject_kind!r} (User, Group, ServiceAccount)")

@@ -58,7 +58,6 @@ POD_SUBRESOURCES = (
     ("portforward", "create"),
     ("ephemeralcontainers", "patch"),
 )
-ANY = "*"
 
 
 # --- what is reached ------------------------------------------------------------------------------
@@ -79,11 +78,6 @@ class Reach:
         return not self.closed_by
 
 
-def _secrets(identity: Identity, namespace: str, path: str, closed: str = "") -> Reach:
-    equivalent = Request(identity.user, identity.groups, "get", "secrets", namespace=namespace)
-    return Reach("Secrets", namespace, path, equivalent, closed)
-
-
 def _token(identity: Identity, namespace: str, account: str, path: str, closed: str = "") -> Reach:
     equivalent = Request(identity.user, identity.groups, "create", "serviceaccounts", "token", "", namespace, account)
     return Reach(f"token of ServiceAccount {namespace}/{account}", namespace, path, equivalent, closed)
@@ -94,8 +88,9 @@ def _running_pods(identity: Identity, namespace: str, path: str) -> Reach:
     return Reach("running pods' identities and Secrets", namespace, path, equivalent)
 
 
-def _plain(identity: Identity, namespace: str, what: str, resource: str, path: str, closed: str = "") -> Reach:
-    equivalent = Request(identity.user, identity.groups, "get", resource, namespace=namespace)
+def _read(identity: Identity, namespace: str, path: str, closed: str = "", what: str = "Secrets") -> Reach:
+    """Reaching `what` (Secrets, ConfigMaps, PersistentVolumeClaims) amounts to `get` them."""
+    equivalent = Request(identity.user, identity.groups, "get", what.lower(), namespace=namespace)
     return Reach(what, namespace, path, equivalent, closed)
 
 
@@ -340,19 +335,16 @@ def _may(
 ) -> str | None:
     """The grant that allows it (described), for any object name, or None."""
     request = Request(identity.user, identity.groups, verb, resource, subresource, group, namespace)
-    grant = platform.authorizer.grant_for(request, any_name=True)
-    return (
-        f"{verb} {request.describe().split(' ', 1)[1]} ({grant.binding.ref} -> {grant.binding.role_ref})"
-        if grant
-        else None
-    )
+    if grant := platform.authorizer.grant_for(request, any_name=True):
+        return f"{verb} {request.describe().split(' ', 1)[1]} ({grant.binding.ref} -> {grant.binding.role_ref})"
+    return None
 
 
 def direct_reach(platform: Platform, identity: Identity, namespace: str) -> Iterator[Reach]:
     """One step: what this identity reaches by itself, admission applied; tokens not yet followed."""
     for verb in ("get", "list", "watch"):
         if why := _may(platform, identity, verb, "secrets", namespace):
-            yield _secrets(identity, namespace, why)
+            yield _read(identity, namespace, why)
             break
     for subresource, verb in POD_SUBRESOURCES:
         if why := _may(platform, identity, verb, "pods", namespace, subresource=subresource):
@@ -433,7 +425,7 @@ def _workload_reach(
                 path = f"{why} -> pod spec {vector.field} ({vector.name})"
                 closed = "" if admitted else message
                 if vector.reaches == "secret":
-                    reach = _secrets(identity, namespace, path, closed)
+                    reach = _read(identity, namespace, path, closed)
                 else:
                     reach = _token(identity, namespace, vector.reaches.split(":", 1)[1], path, closed)
                 key = (reach.what, path)
@@ -441,14 +433,8 @@ def _workload_reach(
                     seen_open.add(key)
                     yield reach
             # Not prohibited by the intent, but reached all the same: listed for the record.
-            yield _plain(identity, namespace, "ConfigMaps", "configmaps", f"{why} -> pod spec volumes[].configMap")
-            yield _plain(
-                identity,
-                namespace,
-                "PersistentVolumeClaims",
-                "persistentvolumeclaims",
-                f"{why} -> pod spec volumes[].persistentVolumeClaim",
-            )
+            for what, volume in (("ConfigMaps", "configMap"), ("PersistentVolumeClaims", "persistentVolumeClaim")):
+                yield _read(identity, namespace, f"{why} -> pod spec volumes[].{volume}", what=what)
 
 
 def _operator_reach(platform: Platform, identity: Identity, namespace: str) -> Iterator[Reach]:
@@ -462,7 +448,7 @@ def _operator_reach(platform: Platform, identity: Identity, namespace: str) -> I
         path = f"{why} -> secret reference read by {operator.user}"
         operator_reads = _may(platform, operator, "get", "secrets", namespace)
         closed = "" if operator_reads else f"{operator.user} may not get secrets in {namespace} (RBAC)"
-        yield _secrets(identity, namespace, path, closed)
+        yield _read(identity, namespace, path, closed)
 
 
 def effective_reach(platform: Platform, identity: Identity, namespaces: Iterable[str]) -> list[Reach]:
@@ -530,7 +516,7 @@ def prohibited_reaches(platform: Platform, identity: Identity, reaches: Iterable
         if not reach.open:
             continue
         for prohibition in intent.prohibited:
-            if not any(_same_request(t, reach.equivalent) for t in prohibition.requests):
+            if _asked(reach.equivalent) not in map(_asked, prohibition.requests):
                 continue
             if any(e.covers(identity.user, prohibition.name, reach.namespace) for e in intent.exemptions):
                 continue
@@ -556,19 +542,13 @@ def check_effective(platform: Platform) -> list[str]:
     ]
 
 
-def _same_request(template: Request, request: Request) -> bool:
-    return (template.verb, template.resource, template.subresource, template.api_group) == (
-        request.verb,
-        request.resource,
-        request.subresource,
-        request.api_group,
-    )
+def _asked(request: Request) -> tuple[str, str, str, str]:
+    """What a request asks, whoever asks it where: a prohibition's templates are compared on it."""
+    return request.verb, request.resource, request.subresource, request.api_group
 
 
 def table(reaches: Iterable[Reach]) -> list[tuple[str, str, str, str]]:
     """(namespace, reached, path, state) rows, for the CLI and reports."""
-    rows = []
-    for reach in reaches:
-        state = "OPEN" if reach.open else f"closed: {reach.closed_by}"
-        rows.append((reach.namespace or "(cluster)", reach.what, reach.path, state))
-    return rows
+    return [
+        (r.namespace or "(cluster)", r.what, r.path, "OPEN" if r.open else f"closed: {r.closed_by}") for r in reaches
+    ]

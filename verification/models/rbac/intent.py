@@ -14,25 +14,12 @@ from verification.errors import UserError
 from verification.models.rbac.authorizer import Request, impersonated_groups
 from verification.models.rbac.resources import ResolvedResource, ResourceCatalog
 from verification.paths import INTENT
-from verification.yamlio import load_file
+from verification.yamlio import load_file, only_fields
 
 PERMISSIONS_FILE = INTENT / "permissions.yaml"
 _TOP_KEYS = {"admins", "prohibited", "exemptions", "identities", "serviceAccounts"}
-_REQUEST_KEYS = {
-    "verb",
-    "verbs",
-    "resource",
-    "resources",
-    "subresource",
-    "apiGroup",
-    "namespace",
-    "namespaces",
-    "cluster",
-    "name",
-    "url",
-    "urls",
-    "why",
-}
+_SCOPE_KEYS = {"namespace", "namespaces", "cluster", "url", "urls"}
+_REQUEST_KEYS = {"verb", "verbs", "resource", "resources", "subresource", "apiGroup", "name", "why", *_SCOPE_KEYS}
 _IDENTITY_KEYS = {"user", "groups", "readOnly", "allow", "deny", "why"}
 _PROHIBITION_KEYS = {"name", "verbs", "resources", "why"}
 
@@ -96,11 +83,8 @@ class PermissionsIntent:
 
 
 def load_intent(catalog: ResourceCatalog, path: Path = PERMISSIONS_FILE) -> PermissionsIntent:
-    data = load_file(path)
     where = str(path)
-    if not isinstance(data, dict):
-        raise UserError(f"{where}: expected a mapping with {', '.join(sorted(_TOP_KEYS))}")
-    _no_unknown(data, _TOP_KEYS, where)
+    data = only_fields(load_file(path), _TOP_KEYS, where)
     prohibited = [
         _prohibition(raw, f"{where}: prohibited[{i}]", catalog) for i, raw in enumerate(_list(data, "prohibited"))
     ]
@@ -128,13 +112,6 @@ def _list(data: dict[str, Any], key: str) -> list[Any]:
     return value
 
 
-def _no_unknown(raw: dict[str, Any], known: set[str], where: str) -> None:
-    unknown = set(raw) - known
-    if unknown:
-        names = ", ".join(sorted(map(str, unknown)))  # YAML keys may be null or numbers
-        raise UserError(f"{where}: unknown key(s) {names} (known: {', '.join(sorted(known))})")
-
-
 def _strings(raw: dict[str, Any], one: str, many: str, where: str) -> list[str]:
     if one in raw and many in raw:
         raise UserError(f"{where}: give {one} or {many}, not both")
@@ -145,9 +122,7 @@ def _strings(raw: dict[str, Any], one: str, many: str, where: str) -> list[str]:
 
 
 def _admins(raw: Any, where: str) -> Admins:
-    if not isinstance(raw, dict):
-        raise UserError(f"{where}: expected a mapping with users, groups, roles")
-    _no_unknown(raw, {"users", "groups", "roles", "why"}, where)
+    only_fields(raw, {"users", "groups", "roles", "why"}, where)
     return Admins(
         users=frozenset(_strings(raw, "_", "users", where)),
         groups=frozenset(_strings(raw, "_", "groups", where)),
@@ -156,13 +131,11 @@ def _admins(raw: Any, where: str) -> Admins:
 
 
 def _prohibition(raw: Any, where: str, catalog: ResourceCatalog) -> Prohibition:
-    if not isinstance(raw, dict) or not raw.get("name"):
-        raise UserError(f"{where}: expected a mapping with name, verbs, resources")
-    _no_unknown(raw, _PROHIBITION_KEYS, where)
+    only_fields(raw, _PROHIBITION_KEYS, where)
     verbs = _strings(raw, "_", "verbs", where)
     resources = _strings(raw, "_", "resources", where)
-    if not verbs or not resources:
-        raise UserError(f"{where}: verbs and resources are required")
+    if not raw.get("name") or not verbs or not resources:
+        raise UserError(f"{where}: name, verbs and resources are required")
     requests = []
     for verb, text in product(verbs, resources):
         resolved = _resolve(catalog, text, "", None, where)
@@ -171,9 +144,7 @@ def _prohibition(raw: Any, where: str, catalog: ResourceCatalog) -> Prohibition:
 
 
 def _exemption(raw: Any, where: str, prohibition_names: set[str]) -> Exemption:
-    if not isinstance(raw, dict):
-        raise UserError(f"{where}: expected a mapping with user, prohibited, namespaces, why")
-    _no_unknown(raw, {"user", "prohibited", "namespaces", "why"}, where)
+    only_fields(raw, {"user", "prohibited", "namespaces", "why"}, where)
     if not isinstance(raw.get("user"), str) or not raw["user"] or not raw.get("why"):
         raise UserError(f"{where}: user and why are required (an exemption without a reason is a hole)")
     names = _strings(raw, "_", "prohibited", where)
@@ -187,9 +158,8 @@ def _exemption(raw: Any, where: str, prohibition_names: set[str]) -> Exemption:
 
 
 def _identity(raw: Any, where: str, catalog: ResourceCatalog) -> IdentityIntent:
-    if not isinstance(raw, dict) or not isinstance(raw.get("user"), str) or not raw["user"]:
-        raise UserError(f"{where}: expected a mapping with user (and allow, deny)")
-    _no_unknown(raw, _IDENTITY_KEYS, where)
+    if not isinstance(only_fields(raw, _IDENTITY_KEYS, where).get("user"), str) or not raw["user"]:
+        raise UserError(f"{where}: user is required")
     where = f"{where} ({raw['user']})"
     identity = Identity(raw["user"], impersonated_groups(raw["user"], _strings(raw, "_", "groups", where)))
     intent = IdentityIntent(identity, read_only=bool(raw.get("readOnly", False)))
@@ -203,9 +173,7 @@ def _identity(raw: Any, where: str, catalog: ResourceCatalog) -> IdentityIntent:
 
 
 def _requests(raw: Any, where: str, identity: Identity, catalog: ResourceCatalog) -> Iterator[Request]:
-    if not isinstance(raw, dict):
-        raise UserError(f"{where}: a request is a mapping (verb, resource, namespace|cluster|url, ...)")
-    _no_unknown(raw, _REQUEST_KEYS, where)
+    only_fields(raw, _REQUEST_KEYS, where)
     verbs = _strings(raw, "verb", "verbs", where)
     if not verbs:
         raise UserError(f"{where}: verb is required")
@@ -244,15 +212,13 @@ def _resolve(catalog: ResourceCatalog, text: str, subresource: str, group: str |
 
 
 def _runtime_accounts(raw: Any, where: str) -> list[tuple[tuple[str, str], tuple[bool, tuple[str, ...]]]]:
-    if not isinstance(raw, dict):
-        raise UserError(f"{where}: expected a mapping with runtime")
-    _no_unknown(raw, {"runtime", "why"}, where)
+    only_fields(raw, {"runtime", "why"}, where)
     accounts = []
     for i, entry in enumerate(raw.get("runtime") or []):
-        if not isinstance(entry, dict) or not entry.get("namespace") or not entry.get("name"):
-            raise UserError(f"{where}: runtime[{i}]: expected {{namespace, name}}")
         at = f"{where}: runtime[{i}]"
-        _no_unknown(entry, {"namespace", "name", "token", "secrets"}, at)
+        only_fields(entry, {"namespace", "name", "token", "secrets"}, at)
+        if not entry.get("namespace") or not entry.get("name"):
+            raise UserError(f"{at}: namespace and name are required")
         if not isinstance(entry.get("token", False), bool):
             raise UserError(f"{at}: token must be true or false (whether the app's pods get a token)")
         secrets = _strings(entry, "_", "secrets", at)

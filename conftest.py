@@ -30,9 +30,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     group.addoption(
         "--image-source",
-        choices=["pull", "build", "auto"],
+        choices=["pull", "build", "registry", "auto"],
         default="auto",
-        help="where e2e images come from: upstream registries, built offline here, or pull if a registry answers",
+        help="where e2e images come from: upstream registries, built offline here (side-loaded), built here "
+        "and pulled from a local registry (crane), or pull if a registry answers",
     )
     group.addoption(
         "--nodes",

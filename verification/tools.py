@@ -30,6 +30,7 @@ VERSION_ARGS: dict[str, list[str]] = {
     "amtool": ["--version"],
     "wrk": ["-v"],
     "gitlab-ci-local": ["--version"],
+    "crane": ["version"],
 }
 _VERSION_RE = re.compile(r"v?(\d+\.\d+\.\d+)")
 

@@ -4,6 +4,8 @@ kind clusters use platform/kind/cluster.yaml (API server and NodePorts on 127.0.
 the CNI of cni.py (pod network and NetworkPolicy controller), whatever the image source:
 - `pull`: kind's published node image, images pulled from their registries;
 - `build`: the node image built here (node_image.py), images loaded from the local engine;
+- `registry`: as `build`, but the stack images are pushed to a local registry (registry.py) that
+  the nodes' containerd pulls from: the pull path, offline;
 - `auto`: `pull` when a registry name resolves, else `build` (the reason is printed).
 
 Nodes: one control-plane (the default, the fastest) plus `nodes - 1` workers without host ports
@@ -23,7 +25,7 @@ from typing import Any
 import yaml
 
 from verification import tools
-from verification.cluster import cni, docker, node_image, smoke_image
+from verification.cluster import cni, docker, node_image, registry, smoke_image
 from verification.cluster.progress import say, step
 from verification.errors import CommandError, UserError
 from verification.paths import PLATFORM, artifacts_dir, cache_dir
@@ -37,6 +39,8 @@ DEFAULT_NODES = 1  # one control-plane that also runs the workloads: the fastest
 MAX_NODES = 5  # 2 cores and ~1 GiB per idle node: more is a typo, not a profile
 KIND_DIR = PLATFORM / "kind"
 REGISTRY_HOSTS = ("registry.k8s.io", "registry-1.docker.io")
+SOURCES = ("pull", "build", "registry")  # what `auto` chooses between: pull or build
+BUILT_NODE_IMAGE = ("build", "registry")  # sources whose node image is built here (node_image.py)
 
 
 @dataclass(frozen=True)
@@ -44,7 +48,7 @@ class Cluster:
     name: str
     kubeconfig: Path
     provider: str  # kind | existing
-    image_source: str  # pull | build | existing
+    image_source: str  # pull | build | registry | existing
     context: str | None = None  # None: the kubeconfig's current-context
     # Set on a cluster the suite did not create: what it applies is labelled with it and removed
     # afterwards (verification/cluster/ownership.py); None on kind clusters the suite owns.
@@ -72,7 +76,7 @@ class Cluster:
 
 def choose_image_source(requested: str) -> tuple[str, str]:
     """(source, reason). `auto` only resolves registry names: no traffic leaves the machine."""
-    if requested in ("pull", "build"):
+    if requested in SOURCES:
         return requested, "asked for"
     for host in REGISTRY_HOSTS:
         try:
@@ -98,8 +102,11 @@ def kind_config(source: str, nodes: int = DEFAULT_NODES, name: str = DEFAULT_NAM
             for mapping in node.get("extraPortMappings") or []:
                 mapping["hostPort"] = 0
     config["nodes"] += [{"role": "worker"} for _ in range(nodes - 1)]
+    # Registry hosts from /etc/containerd/certs.d: a node pulls through a mirror once registry.py
+    # writes its hosts.toml there (only with the `registry` source); without one, nothing changes.
+    config["containerdConfigPatches"] = [registry.CONTAINERD_PATCH]
     text = yaml.safe_dump(config, sort_keys=False)
-    if source != "build":
+    if source not in BUILT_NODE_IMAGE:
         return text
     etcd_tag = node_image.image_tag_of(node_image.pinned_image("etcd"))
     dns_tag = node_image.image_tag_of(node_image.pinned_image("coredns"))
@@ -153,10 +160,11 @@ def kind_clusters() -> list[str]:
 
 def stack_image_refs(source: str) -> list[str]:
     """The stack images (apps, monitoring, probe, ...): pulled or built per source; the project's own
-    images (apps, probe, receiver) exist in no registry, so they are built with either source."""
+    images (apps, probe, receiver) exist in no registry, so they are built with either source. The
+    `registry` source builds them all, as `build` does, and pushes them instead of loading them."""
     from verification.cluster import stack_images
 
-    return list(stack_images.ensure(source))
+    return list(stack_images.ensure("build" if source == "registry" else source))
 
 
 def up(
@@ -167,14 +175,18 @@ def up(
 ) -> Cluster:
     """Create (or reuse) the kind cluster and wait until nodes are Ready and CoreDNS answers.
 
-    The stack images are made present (pulled or built, cached) and loaded into every node. A
-    reused cluster must have `nodes` nodes (else one line: delete it or choose another name).
+    The stack images are made present (pulled or built, cached) and loaded into every node, or,
+    with the `registry` source, pushed to the cluster's local registry, which every node's
+    containerd then pulls them from. A reused cluster must have `nodes` nodes (else one line:
+    delete it or choose another name).
     """
     check_nodes(nodes)
     docker.ensure_engine()
     source, reason = choose_image_source(image_source)
     say(f"image source: {source} ({reason})")
-    extra_images = [*stack_image_refs(source), *(extra_images or [])]
+    stack = stack_image_refs(source)
+    pushed = stack if source == "registry" else []
+    extra_images = [*(stack if not pushed else []), *(extra_images or [])]
     kind = tools.require("kind").path
     cluster = Cluster(name, kubeconfig_path(name), "kind", source)
     cluster.kubeconfig.parent.mkdir(parents=True, exist_ok=True)
@@ -188,7 +200,7 @@ def up(
         say(f"reusing kind cluster {name!r} ({nodes} node(s))")
         run([kind, "export", "kubeconfig", "--name", name, "--kubeconfig", cluster.kubeconfig], timeout=60)
     else:
-        image = node_image.ensure_node_image() if source == "build" else pull_node_image()
+        image = node_image.ensure_node_image() if source in BUILT_NODE_IMAGE else pull_node_image()
         with step(f"kind create cluster {name}, {nodes} node(s) ({image})"), tempfile.TemporaryDirectory() as tmp:
             config = Path(tmp) / "kind.yaml"
             config.write_text(kind_config(source, nodes, name))
@@ -222,9 +234,14 @@ def up(
         cni.wait_ready(cluster)
     with step("wait for CoreDNS"):
         cluster.kubectl("-n", "kube-system", "rollout", "status", "deployment/coredns", "--timeout=300s", timeout=320)
+    digests: dict[str, str] = {}
+    if pushed:
+        served = registry.start(name)
+        digests = registry.push(served, pushed)
+        registry.configure_nodes(served, kind_nodes(name), pushed)
     images = [smoke_image.ensure_smoke_image(), *(extra_images or [])]
     load_images(cluster, images)
-    restart_stale_pods(cluster, images)
+    restart_stale_pods(cluster, images, digests)
     with step("check that CoreDNS answers from a pod"):
         check_dns(cluster, images[0])
     return cluster
@@ -264,11 +281,12 @@ def stale_pods(pods: list[dict[str, Any]], image_ids: dict[str, str]) -> list[tu
     return found
 
 
-def restart_stale_pods(cluster: Cluster, refs: list[str]) -> None:
+def restart_stale_pods(cluster: Cluster, refs: list[str], pushed: dict[str, str] | None = None) -> None:
     """A reused cluster keeps running the previous build of a rebuilt tag: delete those pods so
-    their controllers start them on the image just loaded (else, e.g., a fixed image stays in
-    CrashLoopBackOff with the broken build for minutes)."""
-    ids = {}
+    their controllers start them on the image just loaded or pushed (else, e.g., a fixed image
+    stays in CrashLoopBackOff with the broken build for minutes). `pushed`: ref -> the digest
+    the local registry serves (a pulled image's ID is its manifest digest)."""
+    ids = dict(pushed or {})
     for ref in refs:
         proc = run(["docker", "image", "inspect", ref, "-f", "{{.Id}}"], check=False, timeout=60)
         if proc.returncode == 0:
@@ -309,6 +327,7 @@ def down(name: str = DEFAULT_NAME) -> bool:
     with step(f"kind delete cluster {name}"):
         run([tools.require("kind").path, "delete", "cluster", "--name", name], timeout=600)
     kubeconfig_path(name).unlink(missing_ok=True)
+    registry.stop(name)
     return True
 
 

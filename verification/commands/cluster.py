@@ -22,9 +22,10 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
     parser.add_argument("--name", default=cluster.DEFAULT_NAME, help="kind cluster name (default %(default)s)")
     parser.add_argument(
         "--image-source",
-        choices=["pull", "build", "auto"],
+        choices=["pull", "build", "registry", "auto"],
         default="auto",
-        help="node and stack images from registries, built here, or pull if a registry resolves",
+        help="node and stack images from registries, built here (side-loaded), built here and pulled from a "
+        "local registry (crane), or pull if a registry resolves",
     )
     parser.add_argument(
         "--nodes",

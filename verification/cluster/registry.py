@@ -1,0 +1,247 @@
+"""The `registry` image source: the images built here, served by a local registry the kind nodes pull from.
+
+`build` side-loads every image into every node (`kind load`); `pull` fetches them from public
+registries. `registry` exercises the path a user with a registry takes, offline:
+
+1. `crane registry serve` (go-containerregistry, pinned in platform/versions.yaml `tools:`) runs on
+   the host, detached, one per cluster, blobs on disk under the cache. It listens on the gateway
+   of kind's docker network (the host's address on that bridge): the node containers reach it
+   there, where 127.0.0.1 would be the node itself. Manifests live in the process's memory, so
+   every `up` pushes again (blobs already on disk are not uploaded twice).
+2. Each image is saved (`docker save`) and pushed (`crane push`) under its own path without the
+   registry host (`quay.io/prometheus/prometheus:v3.16.0` -> `<registry>/prometheus/prometheus:v3.16.0`);
+   the digests crane reports are kept (`digests.json` beside the state) and returned.
+3. Each node's containerd reads registry hosts from /etc/containerd/certs.d (CONTAINERD_PATCH, in
+   every kind cluster's config; kind's base image writes config version 2); a hosts.toml per
+   registry host named by the images makes the local registry that host's mirror over plain HTTP.
+   containerd reads those files at every pull, so they are written after the nodes exist.
+
+`stop()` (from `cluster down`) ends the registry process this module started, found by its pid
+file and checked by its command line; nothing else is stopped.
+"""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import tempfile
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+from verification import tools
+from verification.cluster.progress import say, step
+from verification.errors import CommandError, UserError, WaitTimeout
+from verification.paths import cache_dir
+from verification.run import run
+from verification.wait import wait_for
+
+CRANE = "crane"
+NETWORK = "kind"  # the docker network kind puts every node on
+CERTS_D = "/etc/containerd/certs.d"
+# containerd config version 2 (kind's base image): registry hosts from files, read at each pull.
+CONTAINERD_PATCH = f'[plugins."io.containerd.grpc.v1.cri".registry]\n  config_path = "{CERTS_D}"\n'
+START_TIMEOUT = 30
+
+
+@dataclass(frozen=True)
+class Registry:
+    cluster: str
+    address: str  # host:port on kind's docker network gateway
+    pid: int
+
+    @property
+    def folder(self) -> Path:
+        return state_dir(self.cluster)
+
+
+def state_dir(cluster: str) -> Path:
+    path = cache_dir() / "registry" / cluster
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def split(ref: str) -> tuple[str, str, str]:
+    """(registry host, repository path, tag) of a reference with an explicit host and tag."""
+    name, _, tag = ref.rpartition(":")
+    host, _, path = name.partition("/")
+    registry_like = "." in host or ":" in host or host == "localhost"
+    if not tag or "/" in tag or not registry_like or not path:
+        raise UserError(f"image {ref!r}: expected HOST/PATH:TAG to mirror it (platform/versions.yaml images:)")
+    return host, path, tag
+
+
+def mirror_paths(refs: list[str]) -> dict[str, str]:
+    """ref -> path:tag in the local registry; one line when two hosts would share a path."""
+    seen: dict[str, str] = {}
+    for ref in refs:
+        _host, path, tag = split(ref)
+        local = f"{path}:{tag}"
+        if local in seen.values():
+            other = next(r for r, p in seen.items() if p == local)
+            raise UserError(f"{ref} and {other} would both be {local} in the local registry (mirrors drop the host)")
+        seen[ref] = local
+    return seen
+
+
+def hosts_toml(upstream: str, address: str) -> str:
+    """containerd's hosts file: pulls of `upstream` images go to the local registry over plain HTTP."""
+    return f'server = "https://{upstream}"\n\n[host."http://{address}"]\n  capabilities = ["pull", "resolve"]\n'
+
+
+def gateway(network: str = NETWORK) -> str:
+    """The IPv4 gateway of the docker network: the host as the node containers see it."""
+    proc = run(
+        ["docker", "network", "inspect", network, "-f", "{{range .IPAM.Config}}{{.Gateway}} {{end}}"],
+        check=False,
+        timeout=60,
+    )
+    found = [ip for ip in proc.stdout.split() if "." in ip]
+    if proc.returncode != 0 or not found:
+        raise UserError(
+            f"docker network {network!r} has no IPv4 gateway (is a kind cluster up?): {proc.stderr.strip()}"
+        )
+    return found[0]
+
+
+def _answers(address: str) -> bool:
+    direct = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # never through a proxy
+    try:
+        with direct.open(f"http://{address}/v2/", timeout=2) as answer:
+            return bool(answer.status == 200)
+    except OSError:
+        return False
+
+
+def _ours(pid: int) -> bool:
+    """The process is a `crane registry serve` (a pid file may outlive its process and its number)."""
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return False
+    return any(part.endswith(b"crane") for part in cmdline[:1]) and b"serve" in cmdline
+
+
+def _state(cluster: str) -> dict[str, object]:
+    path = state_dir(cluster) / "state.json"
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _free_port(host: str) -> int:
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def start(cluster: str) -> Registry:
+    """The cluster's registry, answering: the running one if its process is ours, else a new one."""
+    state = _state(cluster)
+    pid, address = state.get("pid"), state.get("address")
+    if isinstance(pid, int) and isinstance(address, str) and _ours(pid) and _answers(address):
+        say(f"--- registry of {cluster}: running at {address} (pid {pid})")
+        return Registry(cluster, address, pid)
+    crane = tools.install(CRANE).path  # a pinned Go module build, cached (platform-verify tools install crane)
+    host = gateway()
+    port = state.get("port") if isinstance(state.get("port"), int) else _free_port(host)
+    address = f"{host}:{port}"
+    folder = state_dir(cluster)
+    log = (folder / "registry.log").open("a")
+    # Detached: it serves the nodes for as long as the cluster lives, after this command returns.
+    proc = subprocess.Popen(
+        [str(crane), "registry", "serve", "--address", address, "--disk", str(folder / "blobs")],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    log.close()
+    try:
+        wait_for(
+            lambda: proc.poll() is None and _answers(address),
+            what=f"crane registry serve on {address}",
+            timeout=START_TIMEOUT,
+            interval=0.3,
+            until=bool,
+        )
+    except WaitTimeout:
+        if proc.poll() is None:
+            proc.terminate()
+        tail = (folder / "registry.log").read_text()[-400:]
+        raise UserError(f"the local registry did not start on {address}: {tail.strip()}") from None
+    (folder / "state.json").write_text(json.dumps({"pid": proc.pid, "address": address, "port": port}) + "\n")
+    say(f"--- registry of {cluster}: started at {address} (pid {proc.pid}, log {folder / 'registry.log'})")
+    return Registry(cluster, address, proc.pid)
+
+
+def push(registry: Registry, refs: list[str]) -> dict[str, str]:
+    """Push each local image; ref -> its digest (sha256:...), also written to digests.json."""
+    crane = tools.require(CRANE).path
+    host = registry.address.rpartition(":")[0]
+    no_proxy = ",".join(filter(None, [os.environ.get("NO_PROXY", ""), host]))
+    env = {**os.environ, "NO_PROXY": no_proxy, "no_proxy": no_proxy}  # a proxy must not see local pushes
+    digests: dict[str, str] = {}
+    with (
+        step(f"push {len(refs)} image(s) to the local registry {registry.address}"),
+        tempfile.TemporaryDirectory(prefix="registry-push-") as tmp,
+    ):
+        for ref, local in mirror_paths(refs).items():
+            tarball = Path(tmp) / "image.tar"
+            run(["docker", "save", "-o", tarball, ref], timeout=600)
+            out = run(
+                [crane, "push", "--insecure", tarball, f"{registry.address}/{local}"], env=env, timeout=600
+            ).stdout
+            digest = out.strip().rpartition("@")[2]
+            if not digest.startswith("sha256:"):
+                raise CommandError(["crane", "push", ref], 0, out, "crane push printed no digest")
+            digests[ref] = digest
+            tarball.unlink()
+            say(f"    {ref} -> {registry.address}/{local.rpartition(':')[0]}@{digest}")
+    (registry.folder / "digests.json").write_text(json.dumps(digests, indent=1) + "\n")
+    return digests
+
+
+def by_digest(ref: str, digest: str) -> str:
+    """The reference pinned to what was pushed: HOST/PATH@sha256:... (the tag dropped)."""
+    host, path, _tag = split(ref)
+    return f"{host}/{path}@{digest}"
+
+
+def configure_nodes(registry: Registry, nodes: list[str], refs: list[str]) -> list[str]:
+    """Write a hosts.toml per registry host of `refs` into every node; check each node reaches
+    the registry (bash's /dev/tcp, nothing to install). Returns the hosts mirrored."""
+    upstreams = sorted({split(ref)[0] for ref in refs})
+    host, _, port = registry.address.rpartition(":")
+    for node in nodes:
+        for upstream in upstreams:
+            folder = f"{CERTS_D}/{upstream}"
+            run(
+                ["docker", "exec", "-i", node, "sh", "-c", f"mkdir -p {folder} && cat > {folder}/hosts.toml"],
+                input=hosts_toml(upstream, registry.address),
+                timeout=60,
+            )
+        probe = run(["docker", "exec", node, "bash", "-c", f"exec 3<>/dev/tcp/{host}/{port}"], check=False, timeout=30)
+        if probe.returncode != 0:
+            raise UserError(
+                f"kind node {node} cannot reach the local registry at {registry.address} (the host's address on "
+                f"docker network {NETWORK!r}): {probe.stderr.strip() or 'connection refused'}"
+            )
+    say(f"--- {len(nodes)} node(s) pull {', '.join(upstreams)} from {registry.address}")
+    return upstreams
+
+
+def stop(cluster: str) -> bool:
+    """End the registry this module started for `cluster` (its pid file, checked); False if none ran."""
+    state = _state(cluster)
+    pid = state.get("pid")
+    (state_dir(cluster) / "state.json").unlink(missing_ok=True)
+    if not isinstance(pid, int) or not _ours(pid):
+        return False
+    os.kill(pid, signal.SIGTERM)
+    say(f"--- registry of {cluster} (pid {pid}) stopped")
+    return True

@@ -45,7 +45,8 @@ def test_equal_matrix_without_drift_is_green() -> None:
     verdict, known = judge(table(REPO), table(REPO), WORKLOADS, drift=policy_drift(REPO, REPO))
     assert verdict.ok and known == [] and not verdict.notes
     assert (
-        verdict.render() == "live matrix against the repository's model (known deviations applied): 0 of 4 cells differ"
+        verdict.render()
+        == "live matrix against the model of the repository's policies (known deviations applied): 0 of 4 cells differ"
     )
 
 

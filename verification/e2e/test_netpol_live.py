@@ -413,7 +413,7 @@ def test_generated_cases_equal_model(
             want = gen.lane_table(expected, case.lane)
             have = gen.lane_table(observed, case.lane)
             lane_workloads = [w for w in workloads if gen.lane_of(w.key) == case.lane]
-            result, seen = judge(want, have, lane_workloads, deviations=known)
+            result, seen = judge(want, have, lane_workloads, deviations=known, policies=f"{case.name}'s")
             for d in seen:
                 by_class[d.implementation] = by_class.get(d.implementation, 0) + 1
             n = sum(len(row) for row in want.values())

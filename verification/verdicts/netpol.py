@@ -178,9 +178,10 @@ def judge(
     deviations: Sequence[Deviation] = (),
     drift: Sequence[Row] = (),
     live_objects: Sequence[Mapping[str, Any]] | None = None,
+    policies: str = "the repository's",
 ) -> tuple[Verdict, list[Deviation]]:
     """The matrix verdict and the known deviations seen in it; `drift`/`live_objects` from the
-    cluster name the cause of a difference."""
+    cluster name the cause of a difference; `policies`: whose policies the model is of."""
     differing = _differing(expected, observed)
     applicable = [d for d in deviations if d.source in expected and d.destination in expected[d.source]]
     known = [
@@ -204,7 +205,7 @@ def judge(
             )
     elif _differing(tolerated, observed):
         cause = (
-            "the cluster's policies are the repository's, so its NetworkPolicy implementation enforces them "
+            f"the cluster's policies are {policies}, so its NetworkPolicy implementation enforces them "
             "differently from the model (or the probes could not reach each other)"
         )
     listed = f"listed in {cni.DEVIATIONS_FILE.relative_to(REPO_ROOT)}"
@@ -217,7 +218,7 @@ def judge(
         + d.reason
         for d in known
     ]
-    title = "live matrix against the repository's model (known deviations applied)"
+    title = f"live matrix against the model of {policies} policies (known deviations applied)"
     verdict = matrix_verdict(
         title, tolerated, observed, workloads, cause=cause, rows=(*drift, *stale_rows), notes=notes
     )

@@ -297,9 +297,7 @@ def check_managed_namespaces(objects: list[dict[str, Any]]) -> list[str]:
     namespaces = {o["metadata"]["name"]: o for o in iter_kind(objects, "Namespace")}
     for app in applications(objects).values():
         ns = app_namespace(app)
-        if ns not in APP_ENVIRONMENTS:
-            continue
-        if "CreateNamespace=true" not in sync_options(app):
+        if ns not in APP_ENVIRONMENTS or "CreateNamespace=true" not in sync_options(app):
             continue
         managed = ((_spec(app).get("syncPolicy") or {}).get("managedNamespaceMetadata") or {}).get("labels") or {}
         psa = {k: v for k, v in managed.items() if k.startswith(PSA_PREFIX)}
@@ -532,22 +530,13 @@ def check_notifications(objects: list[dict[str, Any]]) -> list[str]:
 
 
 def _selects(selector: str | None, labels: dict[str, str]) -> bool:
-    if not selector:
-        return True
-    for term in selector.split(","):
-        key, _, value = term.strip().partition("=")
-        if labels.get(key) != value:
-            return False
-    return True
+    terms = (term.strip().partition("=") for term in (selector or "").split(",") if selector)
+    return all(labels.get(key) == value for key, _, value in terms)
 
 
 def _policy_lines(csv: str) -> list[list[str]]:
-    rows = []
-    for line in csv.splitlines():
-        line = line.strip()
-        if line and not line.startswith("#"):
-            rows.append([cell.strip() for cell in line.split(",")])
-    return rows
+    lines = (line.strip() for line in csv.splitlines())
+    return [[cell.strip() for cell in line.split(",")] for line in lines if line and not line.startswith("#")]
 
 
 def check_argocd_rbac(objects: list[dict[str, Any]]) -> list[str]:

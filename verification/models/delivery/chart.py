@@ -150,10 +150,7 @@ class Render:
         return f"{self.app} in {self.env} (activeColor={self.active})"
 
     def find(self, kind: str, name: str) -> dict[str, Any] | None:
-        for obj in self.objects:
-            if obj["kind"] == kind and obj["metadata"].get("name") == name:
-                return obj
-        return None
+        return next((o for o in self.objects if o["kind"] == kind and o["metadata"].get("name") == name), None)
 
     def of_kind(self, kind: str) -> list[dict[str, Any]]:
         return [o for o in self.objects if o["kind"] == kind]
@@ -195,9 +192,7 @@ def render_many(keys: Iterable[tuple[str, str, str]], **kwargs: Any) -> dict[tup
 def lint(app: str, env: str, *, chart: Path = CHART) -> list[str]:
     """`helm lint --strict` findings above INFO for one release's values (empty = clean)."""
     cmd: list[str | Path] = [helm(), "lint", "--strict", str(chart), "--namespace", namespace_for(env)]
-    cmd += ["--kube-version", kube_version()]
-    for path in values_files(app, env):
-        cmd += ["-f", str(path)]
+    cmd += ["--kube-version", kube_version(), *(arg for path in values_files(app, env) for arg in ("-f", str(path)))]
     proc = run(cmd, check=False, timeout=60)
     findings = [line for line in proc.stdout.splitlines() if line.startswith(("[WARNING]", "[ERROR]"))]
     if proc.returncode != 0 and not findings:
@@ -226,9 +221,7 @@ def _env(container: dict[str, Any]) -> dict[str, str]:
 
 def selects(selector: Mapping[str, str] | None, labels: Mapping[str, str]) -> bool:
     """Service selector semantics: a non-empty selector selects pods carrying all its labels."""
-    if not selector:
-        return False
-    return all(labels.get(k) == v for k, v in selector.items())
+    return bool(selector) and all(labels.get(k) == v for k, v in (selector or {}).items())
 
 
 def colour_deployments(r: Render) -> dict[str, dict[str, Any] | None]:
@@ -240,11 +233,7 @@ def selected_deployments(r: Render, selector: Mapping[str, str] | None) -> list[
 
 
 def _colours_of(r: Render, names: list[str]) -> list[str]:
-    found = []
-    for name in names:
-        labels = pod_labels(r.find("Deployment", name) or {})
-        found.append(labels.get("color", f"<{name}: no color label>"))
-    return sorted(set(found))
+    return sorted({pod_labels(r.find("Deployment", n) or {}).get("color", f"<{n}: no color label>") for n in names})
 
 
 # --- checks: Render -> violations ----------------------------------------------------------
@@ -319,10 +308,7 @@ def check_selectors_match_labels(r: Render) -> list[str]:
 
 
 def _port_exists(port: Any, container: dict[str, Any]) -> bool:
-    for declared in container.get("ports") or []:
-        if port in (declared.get("name"), declared.get("containerPort")):
-            return True
-    return False
+    return any(port in (p.get("name"), p.get("containerPort")) for p in container.get("ports") or [])
 
 
 def check_probes(r: Render) -> list[str]:

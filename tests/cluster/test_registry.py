@@ -118,3 +118,22 @@ def test_stop_ends_only_a_crane_registry_it_started(monkeypatch: pytest.MonkeyPa
     finally:
         if ours.poll() is None:
             ours.kill()
+
+
+def test_pulled_tells_registry_digests_from_side_loaded_images() -> None:
+    digests = {"quay.io/prometheus/prometheus:v3.16.0": "sha256:" + "a" * 64}
+
+    def pod(name: str, image: str, image_id: str) -> dict[str, Any]:
+        status = {"containerStatuses": [{"name": "c", "image": image, "imageID": image_id}]}
+        return {"metadata": {"namespace": "monitoring", "name": name}, "status": status}
+
+    pods = [
+        pod(
+            "from-registry", "quay.io/prometheus/prometheus:v3.16.0", "quay.io/prometheus/prometheus@sha256:" + "a" * 64
+        ),
+        pod("side-loaded", "quay.io/prometheus/prometheus:v3.16.0", "sha256:" + "b" * 64),
+        pod("unrelated", "registry.k8s.io/coredns/coredns:v1.12.0", "sha256:" + "c" * 64),
+    ]
+    ours, other = registry.pulled(pods, digests)
+    assert ours == ["monitoring/from-registry c (quay.io/prometheus/prometheus:v3.16.0)"]
+    assert other == ["monitoring/side-loaded c (quay.io/prometheus/prometheus:v3.16.0): sha256:" + "b" * 64]

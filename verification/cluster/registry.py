@@ -29,6 +29,7 @@ import tempfile
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from verification import tools
 from verification.cluster.progress import say, step
@@ -245,3 +246,21 @@ def stop(cluster: str) -> bool:
     os.kill(pid, signal.SIGTERM)
     say(f"--- registry of {cluster} (pid {pid}) stopped")
     return True
+
+
+def pulled(pods: list[dict[str, Any]], digests: dict[str, str]) -> tuple[list[str], list[str]]:
+    """(containers running a digest the local registry served, containers running one of its
+    images with another digest): a pushed image the node got elsewhere (side-loaded) is the second."""
+    served = {digest for digest in digests.values()}
+    names = {split(ref)[1] for ref in digests}
+    ours, other = [], []
+    for pod in pods:
+        meta, status = pod.get("metadata") or {}, pod.get("status") or {}
+        for container in status.get("containerStatuses") or []:
+            image, image_id = container.get("image", ""), container.get("imageID", "")
+            where = f"{meta.get('namespace')}/{meta.get('name')} {container.get('name')} ({image})"
+            if image_id.rpartition("@")[2] in served:
+                ours.append(where)
+            elif any(f"/{name}:" in image or f"/{name}@" in image for name in names):
+                other.append(f"{where}: {image_id or 'no image ID yet'}")
+    return ours, other

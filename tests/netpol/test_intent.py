@@ -52,7 +52,7 @@ def test_star_pattern_spans_namespaces() -> None:
         ([], "expected a mapping with a list `allow:` of flows"),
         ({"allow": [], "ingress": []}, "expected a mapping with a list `allow:` of flows"),
         ({"allow": [], "egress_only": {}}, "expected a mapping with a list `allow:` of flows"),
-        ({"allow": [{"from": "b/client", "to": "a/web"}]}, "flow #1: missing port"),
+        ({"allow": [{"from": "b/client", "to": "a/web"}]}, "flow #1: missing field(s) port"),
         ({"allow": [{"from": "b/client", "to": "a/web", "port": "http", "ports": 1}]}, "unknown field(s) ports"),
         ({"allow": [{"from": "b/typo", "to": "a/web", "port": "http"}]}, "'b/typo' names no workload"),
         ({"allow": [{"from": "b/client", "to": "a/web", "port": "dns"}]}, "no destination matched by 'a/web' has"),

@@ -5,6 +5,7 @@ import ipaddress
 import pytest
 
 from verification.errors import UserError
+from verification.models import selectors
 from verification.models.netpol.model import (
     NAME_LABEL,
     Model,
@@ -12,7 +13,6 @@ from verification.models.netpol.model import (
     Workload,
     namespace_labels_from,
     parse_policy,
-    selector_matches,
 )
 from verification.verdicts.netpol import matrix_verdict
 
@@ -41,7 +41,7 @@ def np(namespace: str, spec: dict, name: str = "p") -> dict:
     ],
 )
 def test_label_selector(selector: dict, labels: dict, matches: bool) -> None:
-    assert selector_matches(selector, labels) is matches
+    assert selectors.matches(selector, labels) is matches
 
 
 @pytest.mark.parametrize(

@@ -42,7 +42,6 @@ from typing import Any
 from verification.models import selectors
 from verification.models.netpol.model import (
     BOUNDARY_KEY,
-    INGRESS,
     LAYER_KEYS,
     PROTOCOLS,
     Matrix,
@@ -358,31 +357,23 @@ def _port_text(rule_port: PolicyPort) -> str:
 # ---------------------------------------------------------------- checks
 
 
-def _differences(
-    matrix: Matrix, expected: Mapping[str, Mapping[str, bool]], side: str | None
+def differences(
+    matrix: Matrix, expected: Mapping[str, Mapping[str, bool]], side: str | None = None
 ) -> list[tuple[str, str, str]]:
     """(source, target, why) for every cell where the table (or one side alone) differs from `expected`."""
     found = []
     for (src, target), verdict in matrix.verdicts.items():
-        direction = None if side is None else (verdict.ingress if side == INGRESS else verdict.egress)
-        have = verdict.allowed if direction is None else direction.allowed
+        have = verdict.allowed if side is None else verdict.side(side).allowed
         if have == expected[src][target]:
             continue
-        if direction is None:
+        if side is None:
             why = verdict.explain()
         else:
+            direction = verdict.side(side)
             cause = f"allowed by {', '.join(direction.rules)}" if direction.rules else direction.describe()
-            # direction is set only when side is, which mypy cannot follow
-            why = f"{side.lower()} alone {'allows' if have else 'denies'} {src} -> {target}: {cause}"  # type: ignore[union-attr]
+            why = f"{side.lower()} alone {'allows' if have else 'denies'} {src} -> {target}: {cause}"
         found.append((src, target, why))
     return found
-
-
-def _side_table(matrix: Matrix, side: str) -> dict[str, dict[str, bool]]:
-    table: dict[str, dict[str, bool]] = {w.key: {} for w in matrix.workloads}
-    for (src, target), verdict in matrix.verdicts.items():
-        table[src][target] = (verdict.ingress if side == INGRESS else verdict.egress).allowed
-    return table
 
 
 def _cut(table: Mapping[str, Mapping[str, bool]], keep: set[str]) -> dict[str, dict[str, bool]]:
@@ -425,21 +416,16 @@ class Boundaries:
     def verdict(self, side: str | None = None) -> Verdict:
         """The intent (expected) against the table, both sides or one side alone (observed); when
         they differ, the grids keep only the workloads of differing cells, so they stay readable."""
-        if side is None:
-            keys: tuple[str, ...] = ("allow", BOUNDARY_KEY)
-            observed = self.matrix.as_table()
-            title = "boundaries"
-        else:
-            keys = ("allow", BOUNDARY_KEY, LAYER_KEYS[side])
-            observed = _side_table(self.matrix, side)
-            title = f"{side.lower()} alone"
+        keys = ("allow", BOUNDARY_KEY) if side is None else ("allow", BOUNDARY_KEY, LAYER_KEYS[side])
+        observed = self.matrix.as_table(side)
+        title = "boundaries" if side is None else f"{side.lower()} alone"
         expected = intent_table(self.intent, self.origin, self.workloads, keys)
-        differences = _differences(self.matrix, expected, side)
-        keep = {src for src, _t, _w in differences} | {t.rsplit(":", 1)[0] for _s, t, _w in differences}
+        found = differences(self.matrix, expected, side)
+        keep = {src for src, _t, _w in found} | {t.rsplit(":", 1)[0] for _s, t, _w in found}
         workloads = [w for w in self.workloads if w.key in keep or not keep]
         if keep:
             expected, observed = _cut(expected, keep), _cut(observed, keep)
         title += f": platform + synthetic boundary workloads against {' + '.join(keys)} flows in {self.origin}"
-        cause = "\n  ".join(["the model says why:", *(why for _s, _t, why in differences)]) if differences else ""
+        cause = "\n  ".join(["the model says why:", *(why for _s, _t, why in found)]) if found else ""
         notes = [self.legend(keep)] if self.legend(keep) else []
         return matrix_verdict(title, expected, observed, workloads, cause=cause, notes=notes)

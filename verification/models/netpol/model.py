@@ -37,7 +37,7 @@ from typing import Any
 
 from verification.errors import UserError
 from verification.models import selectors
-from verification.yamlio import iter_kind, load_file, source_of
+from verification.yamlio import iter_kind, load_file, only_fields, source_of
 
 PROTOCOLS = ("TCP", "UDP", "SCTP")
 NAME_LABEL = "kubernetes.io/metadata.name"
@@ -132,43 +132,34 @@ class Policy:
         return f"{self.namespace}/{self.name}"
 
     def selects(self, workload: Workload) -> bool:
-        return workload.namespace == self.namespace and selector_matches(self.pod_selector, workload.labels)
+        return workload.namespace == self.namespace and selectors.matches(self.pod_selector, workload.labels)
 
 
 # ---------------------------------------------------------------- label selectors
 
 _SELECTOR_FIELDS = {"matchLabels", "matchExpressions"}
-_OPERATORS = {"In", "NotIn", "Exists", "DoesNotExist"}
 
 
 def check_selector(selector: Any, where: str) -> Mapping[str, Any]:
     if selector is None:
         return {}
-    if not isinstance(selector, Mapping):
-        raise UserError(f"{where}: a label selector must be a mapping, got {type(selector).__name__}")
-    _no_unknown(selector, _SELECTOR_FIELDS, where)
-    labels = selector.get("matchLabels") or {}
+    checked = only_fields(selector, _SELECTOR_FIELDS, where)
+    labels = checked.get("matchLabels") or {}
     if not isinstance(labels, Mapping) or not all(isinstance(v, str) for v in labels.values()):
         raise UserError(f"{where}: matchLabels must map label keys to strings")
-    for expr in selector.get("matchExpressions") or []:
-        if not isinstance(expr, Mapping):
-            raise UserError(f"{where}: matchExpressions entries must be mappings")
-        _no_unknown(expr, {"key", "operator", "values"}, f"{where}.matchExpressions")
+    for expr in checked.get("matchExpressions") or []:
+        only_fields(expr, {"key", "operator", "values"}, f"{where}.matchExpressions")
         op, values = expr.get("operator"), expr.get("values") or []
         if not isinstance(expr.get("key"), str):
             raise UserError(f"{where}: matchExpressions entry without a key")
-        if op not in _OPERATORS:
-            raise UserError(f"{where}: unknown matchExpressions operator {op!r} (use {', '.join(sorted(_OPERATORS))})")
+        if op not in selectors.OPERATORS:
+            known = ", ".join(sorted(selectors.OPERATORS))
+            raise UserError(f"{where}: unknown matchExpressions operator {op!r} (use {known})")
         if op in ("In", "NotIn") and not values:
             raise UserError(f"{where}: operator {op} needs a non-empty values list")
         if op in ("Exists", "DoesNotExist") and values:
             raise UserError(f"{where}: operator {op} takes no values")
-    return selector
-
-
-def selector_matches(selector: Mapping[str, Any], labels: Mapping[str, str]) -> bool:
-    """metav1.LabelSelector semantics; `{}` matches everything. NotIn matches an absent key."""
-    return selectors.matches(selector, labels)
+    return checked
 
 
 def parse_policy(obj: Mapping[str, Any]) -> Policy:
@@ -178,10 +169,7 @@ def parse_policy(obj: Mapping[str, Any]) -> Policy:
     where = f"{source_of(dict(obj))}: NetworkPolicy {namespace}/{name}"
     if not name or not namespace:
         raise UserError(f"{where}: metadata.name and metadata.namespace are required")
-    spec = obj.get("spec")
-    if not isinstance(spec, Mapping):
-        raise UserError(f"{where}: spec must be a mapping")
-    _no_unknown(spec, {"podSelector", "policyTypes", "ingress", "egress"}, f"{where}: spec")
+    spec = only_fields(obj.get("spec"), {"podSelector", "policyTypes", "ingress", "egress"}, f"{where}: spec")
     pod_selector = check_selector(spec.get("podSelector"), f"{where}: spec.podSelector")
     ingress = _rules(spec.get("ingress"), "from", f"{where}: spec.ingress")
     egress = _rules(spec.get("egress"), "to", f"{where}: spec.egress")
@@ -211,11 +199,7 @@ def _rules(raw: Any, peer_field: str, where: str) -> tuple[Rule, ...]:
     rules = []
     for i, rule in enumerate(raw):
         at = f"{where}[{i}]"
-        if rule is None:
-            rule = {}
-        if not isinstance(rule, Mapping):
-            raise UserError(f"{at}: a rule must be a mapping")
-        _no_unknown(rule, {peer_field, "ports"}, at)
+        rule = only_fields({} if rule is None else rule, {peer_field, "ports"}, at)
         peers = tuple(_peer(p, f"{at}.{peer_field}[{j}]") for j, p in enumerate(_list(rule.get(peer_field), at)))
         ports = tuple(_policy_port(p, f"{at}.ports[{j}]") for j, p in enumerate(_list(rule.get("ports"), at)))
         rules.append(Rule(peers, ports))
@@ -223,9 +207,7 @@ def _rules(raw: Any, peer_field: str, where: str) -> tuple[Rule, ...]:
 
 
 def _peer(raw: Any, where: str) -> Peer:
-    if not isinstance(raw, Mapping):
-        raise UserError(f"{where}: a peer must be a mapping")
-    _no_unknown(raw, {"podSelector", "namespaceSelector", "ipBlock"}, where)
+    only_fields(raw, {"podSelector", "namespaceSelector", "ipBlock"}, where)
     given = {k: v for k, v in raw.items() if v is not None}  # `podSelector: null` is absent
     if not given:
         raise UserError(f"{where}: a peer needs podSelector, namespaceSelector or ipBlock")
@@ -242,9 +224,7 @@ def _peer(raw: Any, where: str) -> Peer:
 
 
 def _ip_block(raw: Any, where: str) -> IPBlock:
-    if not isinstance(raw, Mapping) or "cidr" not in raw:
-        raise UserError(f"{where}: needs a cidr")
-    _no_unknown(raw, {"cidr", "except"}, where)
+    only_fields(raw, {"cidr", "except"}, where, required=("cidr",))
     try:
         cidr = ipaddress.ip_network(str(raw["cidr"]), strict=False)
         excepts = tuple(ipaddress.ip_network(str(e), strict=False) for e in raw.get("except") or [])
@@ -258,9 +238,7 @@ def _ip_block(raw: Any, where: str) -> IPBlock:
 
 
 def _policy_port(raw: Any, where: str) -> PolicyPort:
-    if not isinstance(raw, Mapping):
-        raise UserError(f"{where}: a port must be a mapping")
-    _no_unknown(raw, {"protocol", "port", "endPort"}, where)
+    only_fields(raw, {"protocol", "port", "endPort"}, where)
     protocol = _protocol(raw.get("protocol", "TCP"), where)
     port, end = raw.get("port"), raw.get("endPort")
     if isinstance(port, bool) or not (port is None or isinstance(port, int | str)):
@@ -289,12 +267,6 @@ def _list(value: Any, where: str) -> list[Any]:
     if not isinstance(value, list):
         raise UserError(f"{where}: expected a list, got {type(value).__name__}")
     return value
-
-
-def _no_unknown(mapping: Mapping[str, Any], allowed: set[str], where: str) -> None:
-    unknown = sorted(set(mapping) - allowed)
-    if unknown:
-        raise UserError(f"{where}: unknown field(s) {', '.join(unknown)} (allowed: {', '.join(sorted(allowed))})")
 
 
 def policies_from(objects: Iterable[Mapping[str, Any]]) -> list[Policy]:
@@ -351,6 +323,9 @@ class Verdict:
     def allowed(self) -> bool:
         return self.egress.allowed and self.ingress.allowed
 
+    def side(self, direction: str) -> Direction:
+        return self.ingress if direction == INGRESS else self.egress
+
     def explain(self) -> str:
         word = "allowed" if self.allowed else "denied"
         return (
@@ -361,6 +336,7 @@ class Verdict:
 
 _LabelledRule = tuple[int, Policy, str, Rule]  # (number in its model, policy, label, rule)
 _Admitting = tuple[tuple[Policy, str, Rule], frozenset[int] | None]  # a rule and the positions it admits
+_Candidates = tuple[tuple[str, ...], tuple[tuple[Policy, str, Rule], ...]]  # isolating keys, candidate rules
 
 
 class Model:
@@ -372,9 +348,7 @@ class Model:
         # (direction, workload) -> policies isolating it: truth tables ask once per pair and port.
         # Keyed by the whole (frozen) workload, so two workloads sharing a key never share an answer.
         self._isolating: dict[tuple[str, Workload], tuple[Policy, ...]] = {}
-        self._peer_cache: dict[
-            tuple[str, Workload, Workload], tuple[tuple[str, ...], tuple[tuple[Policy, str, Rule], ...]]
-        ] = {}
+        self._peer_cache: dict[tuple[str, Workload, Workload], _Candidates] = {}
         # (direction, workload) -> (isolating policy keys, their rules of that direction with labels);
         # (rule number, peer) -> do the rule's peers admit it. A truth table asks both for every
         # pair of workloads, yet they depend on one workload, or on one rule and one workload.
@@ -407,9 +381,7 @@ class Model:
         )
 
     @staticmethod
-    def _decide(
-        direction: str, found: tuple[tuple[str, ...], tuple[tuple[Policy, str, Rule], ...]], dst: Workload, port: Port
-    ) -> Direction:
+    def _decide(direction: str, found: _Candidates, dst: Workload, port: Port) -> Direction:
         selecting, candidates = found
         allowing: list[str] = []
         matched = []
@@ -420,25 +392,14 @@ class Model:
                     allowing.append(policy.key)
         return Direction(direction, selecting, tuple(allowing), tuple(matched))
 
-    def _peer_rules(
-        self, direction: str, subject: Workload, peer: Workload
-    ) -> tuple[tuple[str, ...], tuple[tuple[Policy, str, Rule], ...]]:
+    def _peer_rules(self, direction: str, subject: Workload, peer: Workload) -> _Candidates:
         """(isolating policy keys, the rules whose peers admit `peer`); cached: ports vary, peers do not."""
         key = (direction, subject, peer)
         if key not in self._peer_cache:
-            self._peer_cache[key] = self._match_peers(direction, subject, peer)
+            selecting, rules = self._rules_of(direction, subject)
+            admitting = tuple((p, label, rule) for n, p, label, rule in rules if self._rule_admits(n, p, rule, peer))
+            self._peer_cache[key] = selecting, admitting
         return self._peer_cache[key]
-
-    def _match_peers(
-        self, direction: str, subject: Workload, peer: Workload
-    ) -> tuple[tuple[str, ...], tuple[tuple[Policy, str, Rule], ...]]:
-        selecting, rules = self._rules_of(direction, subject)
-        candidates = tuple(
-            (policy, label, rule)
-            for number, policy, label, rule in rules
-            if self._rule_admits(number, policy, rule, peer)
-        )
-        return selecting, candidates
 
     def _rules_of(self, direction: str, subject: Workload) -> tuple[tuple[str, ...], tuple[_LabelledRule, ...]]:
         """The keys of the policies isolating `subject` and their rules of `direction`, each with a
@@ -476,8 +437,8 @@ class Model:
         if peer.namespace_selector is None:
             ns_ok = other.namespace == policy_ns
         else:
-            ns_ok = selector_matches(peer.namespace_selector, self.labels_of_namespace(other.namespace))
-        pod_ok = peer.pod_selector is None or selector_matches(peer.pod_selector, other.labels)
+            ns_ok = selectors.matches(peer.namespace_selector, self.labels_of_namespace(other.namespace))
+        pod_ok = peer.pod_selector is None or selectors.matches(peer.pod_selector, other.labels)
         return ns_ok and pod_ok
 
     def truth_table(self, workloads: Sequence[Workload]) -> "Matrix":
@@ -561,11 +522,12 @@ class Matrix:
         """One cell by parts: `cell("x/a", "y/b", 80, "TCP")`."""
         return self.verdicts[(src, f"{dst}:{port}/{protocol}")].allowed
 
-    def as_table(self) -> dict[str, dict[str, bool]]:
-        """The CLI's JSON shape: {"ns/src": {"ns/dst:port/PROTO": bool}}, every ordered pair."""
+    def as_table(self, side: str | None = None) -> dict[str, dict[str, bool]]:
+        """The CLI's JSON shape: {"ns/src": {"ns/dst:port/PROTO": bool}}, every ordered pair; with
+        `side` (Ingress or Egress), what that direction alone answers."""
         table: dict[str, dict[str, bool]] = {w.key: {} for w in self.workloads}
         for (src, target), verdict in self.verdicts.items():
-            table[src][target] = verdict.allowed
+            table[src][target] = verdict.allowed if side is None else verdict.side(side).allowed
         return table
 
 
@@ -591,9 +553,7 @@ def parse_workloads(data: Any, origin: str) -> list[Workload]:
     workloads: dict[str, Workload] = {}
     for i, raw in enumerate(data):
         where = f"{origin}: workload #{i + 1}"
-        if not isinstance(raw, Mapping):
-            raise UserError(f"{where}: expected a mapping, got {type(raw).__name__}")
-        _no_unknown(raw, _WORKLOAD_FIELDS, where)
+        only_fields(raw, _WORKLOAD_FIELDS, where)
         namespace, name = raw.get("namespace"), raw.get("name")
         if not isinstance(namespace, str) or not namespace or not isinstance(name, str) or not name:
             raise UserError(f"{where}: namespace and name are required strings")
@@ -623,9 +583,7 @@ def parse_workloads(data: Any, origin: str) -> list[Workload]:
 
 
 def _workload_port(raw: Any, where: str) -> Port:
-    if not isinstance(raw, Mapping):
-        raise UserError(f"{where}: expected a mapping {{port, protocol, name}}")
-    _no_unknown(raw, _PORT_FIELDS, where)
+    only_fields(raw, _PORT_FIELDS, where)
     port = raw.get("port")
     if isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535:
         raise UserError(f"{where}: port must be a number 1-65535, got {port!r}")
@@ -725,12 +683,7 @@ def intent_table(
 
 
 def _flow(raw: Any, where: str, workloads: Sequence[Workload]) -> list[tuple[str, str]]:
-    if not isinstance(raw, Mapping):
-        raise UserError(f"{where}: expected a mapping {{from, to, port, protocol, why}}")
-    _no_unknown(raw, _FLOW_FIELDS, where)
-    missing = [f for f in ("from", "to", "port") if f not in raw]
-    if missing:
-        raise UserError(f"{where}: missing {', '.join(missing)}")
+    only_fields(raw, _FLOW_FIELDS, where, required=("from", "to", "port"))
     where = f"{where} ({raw['from']} -> {raw['to']} port {raw['port']})"
     port = raw["port"]
     if isinstance(port, bool) or not isinstance(port, int | str):
@@ -748,7 +701,3 @@ def _flow(raw: Any, where: str, workloads: Sequence[Workload]) -> list[tuple[str
 
 def load_reachability(path: Path | str, workloads: Sequence[Workload]) -> dict[str, dict[str, bool]]:
     return parse_reachability(load_file(path), str(path), workloads)
-
-
-def load_layer_intent(path: Path | str, workloads: Sequence[Workload], direction: str) -> dict[str, dict[str, bool]]:
-    return parse_layer_intent(load_file(path), str(path), workloads, direction)

@@ -11,7 +11,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from verification.models.netpol.boundaries import Boundaries
+from verification.models.netpol.boundaries import Boundaries, differences
 from verification.models.netpol.model import (
     EGRESS,
     INGRESS,
@@ -78,16 +78,10 @@ class Platform:
 def reachability_verdict(platform: Platform) -> Verdict:
     """The intent (expected) against the truth table (observed); the model explains each differing cell."""
     observed = platform.model.truth_table(platform.workloads)
-    table = observed.as_table()
-    why = [
-        observed.verdicts[(src, target)].explain()
-        for src, targets in table.items()
-        for target, allowed in targets.items()
-        if platform.expected[src][target] != allowed
-    ]
+    why = [why for _src, _target, why in differences(observed, platform.expected)]
     title = "NetworkPolicy truth table against intent/reachability.yaml"
     cause = "\n  ".join(["the model says why:", *why]) if why else ""
-    return matrix_verdict(title, platform.expected, table, platform.workloads, cause=cause)
+    return matrix_verdict(title, platform.expected, observed.as_table(), platform.workloads, cause=cause)
 
 
 # The boundary checks: platform + synthetic workloads, both sides, then each side alone.

@@ -24,12 +24,7 @@ def cache_dir() -> Path:
     """User cache for pinned tools and built artifacts: $PLATFORM_VERIFY_CACHE, else
     $XDG_CACHE_HOME/platform-verify, else ~/.cache/platform-verify. CI points it inside the
     project directory, the only place a GitLab `cache:` keeps between jobs."""
-    explicit = os.environ.get("PLATFORM_VERIFY_CACHE")
-    if explicit:
-        path = Path(explicit)
-        path.mkdir(parents=True, exist_ok=True)
-        return path
     base = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
-    path = base / "platform-verify"
+    path = Path(os.environ.get("PLATFORM_VERIFY_CACHE") or base / "platform-verify")
     path.mkdir(parents=True, exist_ok=True)
     return path

@@ -52,10 +52,7 @@ def foreign(objects: Iterable[dict[str, Any]]) -> list[str]:
 
 
 def file_args(paths: Iterable[Path | str]) -> list[str]:
-    args: list[str] = []
-    for path in paths:
-        args += ["-f", str(path)]
-    return args
+    return [arg for path in paths for arg in ("-f", str(path))]
 
 
 def refuse_foreign(cluster: Cluster, paths: Iterable[Path | str]) -> None:

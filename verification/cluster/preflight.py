@@ -42,50 +42,44 @@ class Access:
         return f"{name}/{self.subresource}" if self.subresource else name
 
 
-# (group, resource, subresource, verbs) of cluster-scoped objects.
-_CLUSTER: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
-    ("", "namespaces", "", WRITE),
-    ("apiextensions.k8s.io", "customresourcedefinitions", "", WRITE),
-    ("rbac.authorization.k8s.io", "clusterroles", "", (*WRITE, "bind", "escalate")),
-    ("rbac.authorization.k8s.io", "clusterrolebindings", "", WRITE),
-    ("admissionregistration.k8s.io", "validatingadmissionpolicies", "", WRITE),
-    ("admissionregistration.k8s.io", "validatingadmissionpolicybindings", "", WRITE),
-    ("admissionregistration.k8s.io", "validatingwebhookconfigurations", "", WRITE),
-    ("networking.k8s.io", "ingressclasses", "", WRITE),
+Rule = tuple[str, str, str, tuple[str, ...]]  # (group, resource, subresource, verbs)
+
+
+def _write(group: str, *resources: str) -> tuple[Rule, ...]:
+    return tuple((group, resource, "", WRITE) for resource in resources)
+
+
+_RBAC = "rbac.authorization.k8s.io"
+# Cluster-scoped objects.
+_CLUSTER: tuple[Rule, ...] = (
+    *_write("", "namespaces"),
+    *_write("apiextensions.k8s.io", "customresourcedefinitions"),
+    (_RBAC, "clusterroles", "", (*WRITE, "bind", "escalate")),
+    *_write(_RBAC, "clusterrolebindings"),
+    *_write("admissionregistration.k8s.io", "validatingadmissionpolicies", "validatingadmissionpolicybindings"),
+    *_write("admissionregistration.k8s.io", "validatingwebhookconfigurations"),
+    *_write("networking.k8s.io", "ingressclasses"),
     ("", "nodes", "", ("get", "list")),
-    ("", "users", "", ("impersonate",)),
-    ("", "groups", "", ("impersonate",)),
-    ("", "serviceaccounts", "", ("impersonate",)),
+    *(("", kind, "", ("impersonate",)) for kind in ("users", "groups", "serviceaccounts")),
 )
-# (group, resource, subresource, verbs) in every namespace of the stack and the tests.
-_NAMESPACED: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
-    ("", "pods", "", WRITE),
+# In every namespace of the stack and the tests.
+_NAMESPACED: tuple[Rule, ...] = (
+    *_write("", "pods", "services", "configmaps", "secrets", "serviceaccounts", "resourcequotas", "limitranges"),
     ("", "pods", "exec", ("create",)),
     ("", "pods", "log", ("get",)),
     ("", "pods", "proxy", ("create", "update", "delete")),
-    ("", "services", "", WRITE),
     ("", "endpoints", "", ("get", "list")),
-    ("", "configmaps", "", WRITE),
-    ("", "secrets", "", WRITE),
-    ("", "serviceaccounts", "", WRITE),
-    ("", "resourcequotas", "", WRITE),
-    ("", "limitranges", "", WRITE),
     ("", "events", "", ("list",)),
     ("apps", "deployments", "", (*WRITE, "update")),
-    ("apps", "statefulsets", "", WRITE),
+    *_write("apps", "statefulsets"),
     ("apps", "replicasets", "", ("get", "list")),
-    ("policy", "poddisruptionbudgets", "", WRITE),
-    ("networking.k8s.io", "networkpolicies", "", WRITE),
-    ("networking.k8s.io", "ingresses", "", WRITE),
-    ("rbac.authorization.k8s.io", "roles", "", (*WRITE, "bind", "escalate")),
-    ("rbac.authorization.k8s.io", "rolebindings", "", WRITE),
-    ("monitoring.coreos.com", "prometheuses", "", WRITE),
-    ("monitoring.coreos.com", "alertmanagers", "", WRITE),
-    ("monitoring.coreos.com", "prometheusrules", "", WRITE),
-    ("monitoring.coreos.com", "servicemonitors", "", WRITE),
-    ("monitoring.coreos.com", "scrapeconfigs", "", WRITE),
-    ("argoproj.io", "applications", "", WRITE),
-    ("argoproj.io", "appprojects", "", WRITE),
+    *_write("policy", "poddisruptionbudgets"),
+    *_write("networking.k8s.io", "networkpolicies", "ingresses"),
+    (_RBAC, "roles", "", (*WRITE, "bind", "escalate")),
+    *_write(_RBAC, "rolebindings"),
+    *_write("monitoring.coreos.com", "prometheuses", "alertmanagers", "prometheusrules", "servicemonitors"),
+    *_write("monitoring.coreos.com", "scrapeconfigs"),
+    *_write("argoproj.io", "applications", "appprojects"),
 )
 
 

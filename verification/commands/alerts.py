@@ -13,6 +13,7 @@ from typing import Any
 
 import yaml
 
+from verification.commands import report
 from verification.errors import UserError
 from verification.models.monitoring import alert_intent, alerts, dashboards, routes
 from verification.paths import MANIFESTS
@@ -70,14 +71,9 @@ def _check(objects: list[dict[str, Any]], config_path: Path, tmp: Path) -> int:
         "dashboards": dashboards.check(boards) + dashboards.promtool_parse(dashboards.queries(boards)),
         "grafana settings": dashboards.check_settings(objects),
     }
-    failed = 0
-    for name, problems in sections.items():
-        print(f"{'ok' if not problems else 'FAIL':4} {name}")
-        for problem in problems:
-            print("     " + problem.replace("\n", "\n     "))
-        failed += bool(problems)
+    failed = report(sections)
     print(
         f"{len(rules.alerts)} alert rules, {len(cases)} route cases, "
         f"{len(intent.faults)} fault intents, {len(boards.boards)} dashboards"
     )
-    return 1 if failed else 0
+    return failed

@@ -15,6 +15,9 @@ from rich.console import Console
 from verification.errors import UserError
 from verification.versions import image
 
+# Options passed on under their own name to connect() (and through it to the Orchestrator).
+PASSED_ON = "namespace context kubeconfig source sync_command url preview_url timeout dry_run change_profile".split()
+
 
 def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:  # generic for mypy only
     parser = sub.add_parser("bluegreen", help="deploy, switch, roll back or show an app's blue-green release")
@@ -76,21 +79,8 @@ def _run(args: argparse.Namespace) -> int:
 
     if args.kubeconfig:  # read by the one loader first: the kubernetes client's own parse is a traceback
         preflight.context_of(Path(args.kubeconfig), args.context)
-    orchestrator = connect(
-        args.app,
-        args.env,
-        namespace=args.namespace,
-        context=args.context,
-        kubeconfig=args.kubeconfig,
-        extra_values=tuple(args.values),
-        source=args.source,
-        sync_command=args.sync_command,
-        url=args.url,
-        preview_url=args.preview_url,
-        timeout=args.timeout,
-        dry_run=args.dry_run,
-        change_profile=args.change_profile,
-    )
+    given = {name: getattr(args, name) for name in PASSED_ON}
+    orchestrator = connect(args.app, args.env, extra_values=tuple(args.values), **given)
     if args.action == "status":
         state, table = orchestrator.status()
         Console().print(table)

@@ -27,15 +27,8 @@ def _run(args: argparse.Namespace) -> int:
     from verification.load import LoadConfig, run_load
 
     try:
-        config = LoadConfig(
-            args.url,
-            rate=args.rate,
-            duration=args.duration,
-            concurrency=args.concurrency,
-            keepalive=args.keepalive,
-            timeout=args.timeout,
-            workers=args.workers,
-        )
+        options = ("rate", "duration", "concurrency", "keepalive", "timeout", "workers")  # LoadConfig's own names
+        config = LoadConfig(args.url, **{name: getattr(args, name) for name in options})
     except ValueError as exc:
         raise UserError(f"load: {exc}") from None
     out = args.out or artifacts_dir() / f"load-{time.strftime('%Y%m%d-%H%M%S')}"

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from verification.commands import report
 from verification.errors import UserError
 from verification.models.rbac.authorizer import Authorizer, Request, impersonated_groups
 from verification.models.rbac.checks import all_violations
@@ -99,13 +100,7 @@ def _check(args: argparse.Namespace) -> int:
 
     checks = all_violations(objects, authorizer, intent)
     checks["effective permissions (admission evaluated)"] = check_effective(Platform(objects, authorizer, intent))
-    failed = 0
-    for name, violations in checks.items():
-        print(f"{'ok  ' if not violations else 'FAIL'} {name}")
-        for violation in violations:
-            print(f"     {violation}")
-        failed += len(violations)
-    return 1 if failed else 0
+    return report(checks)
 
 
 def _effective(args: argparse.Namespace) -> int:

@@ -14,29 +14,26 @@ from verification.yamlio import yaml_files
 REASON = "no offline source for their images (no recipe under platform/images), so the e2e stack does not run them"
 
 
-def _users(image: str) -> list[str]:
-    """Manifest files that run the image (text search: a reference is one exact string)."""
-    return [str(p.relative_to(REPO_ROOT)) for p in yaml_files(Path(MANIFESTS)) if f"image: {image}" in p.read_text()]
-
-
-def not_proven_live() -> list[str]:
+def _missing() -> dict[str, str]:
+    """The pinned images without an offline recipe: name -> reference."""
     images = versions().get("images", {})
-    lines = []
-    for name in stack_images.unbuilt():
-        users = _users(images[name])
-        lines.append(f"{name} ({images[name]}): {', '.join(users) or 'no manifest runs it'}")
-    return lines
+    return {name: images[name] for name in stack_images.unbuilt()}
+
+
+def _runs(path: Path, image: str) -> bool:
+    """The manifest file runs the image (text search: a reference is one exact string)."""
+    return f"image: {image}" in path.read_text()
 
 
 def summary() -> list[str]:
-    found = not_proven_live()
-    if not found:
-        return []
-    return [f"NOT PROVEN LIVE: {REASON}; only conformance checks their manifests:", *(f"  {line}" for line in found)]
+    lines = []
+    for name, image in _missing().items():
+        users = [str(p.relative_to(REPO_ROOT)) for p in yaml_files(MANIFESTS) if _runs(p, image)]
+        lines.append(f"  {name} ({image}): {', '.join(users) or 'no manifest runs it'}")
+    return [f"NOT PROVEN LIVE: {REASON}; only conformance checks their manifests:", *lines] if lines else []
 
 
 def runnable(folder: Path) -> list[Path]:
     """The manifest files of `folder` the e2e stack can run: those using no image listed above."""
-    images = versions().get("images", {})
-    missing = [images[name] for name in stack_images.unbuilt()]
-    return [p for p in yaml_files(folder) if not any(f"image: {image}" in p.read_text() for image in missing)]
+    missing = _missing().values()
+    return [p for p in yaml_files(folder) if not any(_runs(p, image) for image in missing)]

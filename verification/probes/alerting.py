@@ -17,7 +17,6 @@ from pathlib import Path
 from subprocess import CompletedProcess
 from typing import Any, Protocol
 
-import yaml
 from prometheus_api_client import PrometheusConnect
 
 from verification.alerting.scenario import RESOLVE_TIMEOUT, Patience
@@ -26,6 +25,7 @@ from verification.load import LoadConfig, background
 from verification.models.monitoring import routes
 from verification.models.monitoring.alert_intent import ExpectedAlert, FaultCase
 from verification.models.monitoring.alerts import duration_seconds
+from verification.yamlio import parse
 
 RECEIVER_NS = "default"
 RECEIVER = "alert-receiver"
@@ -195,7 +195,7 @@ class Live:
         proc = self.stack.kubectl("get", "--raw", status, check=False)
         if proc.returncode != 0:
             return {}
-        return yaml.safe_load(json.loads(proc.stdout)["config"]["original"]) or {}
+        return parse(json.loads(proc.stdout)["config"]["original"], "Alertmanager /api/v2/status") or {}
 
 
 def _epoch(stamp: str) -> float:

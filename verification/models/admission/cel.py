@@ -36,6 +36,7 @@ import cel
 
 from verification.errors import UserError
 from verification.models import selectors
+from verification.models.podsecurity.workloads import _TEMPLATE_PATHS as TEMPLATE_PATHS
 from verification.yamlio import SOURCE_ANNOTATION, iter_kind, source_of
 
 POLICY = "ValidatingAdmissionPolicy"
@@ -187,14 +188,8 @@ def _listed(values: Iterable[str] | None, value: str) -> bool:
 
 
 def _resource_listed(resources: Iterable[str], resource: str, subresource: str) -> bool:
-    for entry in resources:
-        if entry == "*/*":
-            return True
-        if not subresource and entry in ("*", resource):
-            return True
-        if subresource and entry in (f"{resource}/{subresource}", f"*/{subresource}", f"{resource}/*"):
-            return True
-    return False
+    wanted = (f"{resource}/{subresource}", f"*/{subresource}", f"{resource}/*") if subresource else ("*", resource)
+    return any(entry == "*/*" or entry in wanted for entry in resources)
 
 
 def rule_matches(rule: Mapping[str, Any], request: AdmissionRequest) -> bool:
@@ -238,10 +233,6 @@ def match_gap(match: Mapping[str, Any] | None, request: AdmissionRequest, where:
     if any(rule_matches(r, request) for r in match.get("excludeResourceRules") or []):
         return f"{where}: {field}.excludeResourceRules exclude {what}"
     return None
-
-
-def match_resources(match: Mapping[str, Any] | None, request: AdmissionRequest, where: str, *, policy: bool) -> bool:
-    return match_gap(match, request, where, policy=policy) is None
 
 
 # --- policies -------------------------------------------------------------------------------------
@@ -434,8 +425,8 @@ def _expand(expression: str, definitions: Mapping[str, str], where: str, seen: t
 
 def _matches(policy: Policy, binding: Binding, request: AdmissionRequest) -> bool:
     where = f"{binding.source}: {BINDING} {binding.name}"
-    return match_resources(policy.spec.get("matchConstraints"), request, policy.where, policy=True) and (
-        match_resources(binding.match, request, where, policy=False)
+    return match_gap(policy.spec.get("matchConstraints"), request, policy.where, policy=True) is None and (
+        match_gap(binding.match, request, where, policy=False) is None
     )
 
 
@@ -506,15 +497,8 @@ def server_defaults(obj: dict[str, Any]) -> dict[str, Any]:
 
 
 # Where each pod-producing kind keeps its pod spec (the kinds a workload controller turns into pods).
-POD_SPEC_PATHS = {
-    "Pod": ("spec",),
-    "Deployment": ("spec", "template", "spec"),
-    "ReplicaSet": ("spec", "template", "spec"),
-    "StatefulSet": ("spec", "template", "spec"),
-    "DaemonSet": ("spec", "template", "spec"),
-    "Job": ("spec", "template", "spec"),
-    "ReplicationController": ("spec", "template", "spec"),
-    "CronJob": ("spec", "jobTemplate", "spec", "template", "spec"),
+POD_SPEC_PATHS = {"Pod": ("spec",)} | {
+    kind: (*path, "spec") for kind, path in TEMPLATE_PATHS.items() if kind != "PodTemplate"
 }
 
 

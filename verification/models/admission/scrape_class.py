@@ -156,20 +156,23 @@ def _request(
     kind, version = MONITORING_RESOURCES[resource]
     ns_name = namespace[1].get("kubernetes.io/metadata.name", namespace[0])
     spec: dict[str, Any] = {} if scrape_class is None else {"scrapeClass": scrape_class}
-    obj = {
-        "apiVersion": f"{GROUP}/{version}",
-        "kind": kind,
-        "metadata": {"name": name, "namespace": ns_name},
-        "spec": spec,
-    }
+    obj = {"apiVersion": f"{GROUP}/{version}", "kind": kind, "metadata": {"name": name, "namespace": ns_name}}
+    return _admission(resource, operation, (ns_name, namespace[1]), user, {**obj, "spec": spec})
+
+
+def _admission(
+    resource: str, operation: str, namespace: tuple[str, dict[str, str]], user: str, obj: dict[str, Any]
+) -> AdmissionRequest:
+    """`user` writing the monitoring object `obj` in the namespace (name, labels)."""
+    kind, version = MONITORING_RESOURCES[resource]
     return AdmissionRequest(
         operation,
         GROUP,
         version,
         resource,
         kind,
-        ns_name,
-        name,
+        namespace[0],
+        obj["metadata"]["name"],
         user,
         impersonated_groups(user),
         obj,
@@ -270,7 +273,7 @@ def check(objects: list[dict[str, Any]]) -> list[str]:
         policies = PolicySet.from_objects(objects)
     except UnsupportedPolicy:
         return problems  # unprotected() reported it
-    for resource, (kind, version) in MONITORING_RESOURCES.items():
+    for resource, (kind, _) in MONITORING_RESOURCES.items():
         for obj in iter_kind(objects, kind):
             chosen = (obj.get("spec") or {}).get("scrapeClass")
             namespace = obj["metadata"].get("namespace", "")
@@ -280,20 +283,9 @@ def check(objects: list[dict[str, Any]]) -> list[str]:
             if namespace != MONITORING_NAMESPACE:
                 problems.append(f"{where} outside namespace {MONITORING_NAMESPACE}, the only one that may")
                 continue
-            request = AdmissionRequest(
-                "CREATE",
-                GROUP,
-                version,
-                resource,
-                kind,
-                namespace,
-                obj["metadata"]["name"],
-                PLATFORM_APPLIER,
-                impersonated_groups(PLATFORM_APPLIER),
-                obj,
-                namespace_labels=_namespace(objects, namespace)[1],
-            )
-            denials = policies.decide(request).denials
+            denials = policies.decide(
+                _admission(resource, "CREATE", _namespace(objects, namespace), PLATFORM_APPLIER, obj)
+            ).denials
             if denials:
                 problems.append(
                     f"{where} and is denied by {', '.join(f'{POLICY} {d.policy}' for d in denials)}: "

@@ -11,7 +11,6 @@
 """
 
 import copy
-import os
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,7 +21,7 @@ import yaml
 
 from verification import tools
 from verification.errors import UserError
-from verification.load.localapp import command, free_port
+from verification.load.localapp import app_env, command, free_port
 from verification.models.monitoring import alerts, routes
 from verification.paths import PLATFORM
 from verification.run import Background as Process
@@ -181,17 +180,8 @@ class App:
         return Target(self.name, self.env, self.color, self.version, self.metrics_port)
 
     def command(self) -> tuple[list[str], Path, dict[str, str]]:
-        env = {
-            **os.environ,
-            "APP_VERSION": self.version,
-            "APP_COLOR": self.color,
-            "HTTP_PORT": str(self.http_port),
-            "METRICS_PORT": str(self.metrics_port),
-            "FAULT_INJECTION": "enabled",
-            "BIND_ADDRESS": "127.0.0.1",
-            "DRAIN_DELAY_SECONDS": "0",
-            "LOG_LEVEL": "warn",
-        }
+        faults = {"FAULT_INJECTION": "enabled", "DRAIN_DELAY_SECONDS": "0", "LOG_LEVEL": "warn"}
+        env = app_env(self.http_port, self.metrics_port, APP_VERSION=self.version, APP_COLOR=self.color, **faults)
         return (*command(self.name), env)
 
     def start(self) -> None:
@@ -285,32 +275,29 @@ class Stack:
         am_path = routes.write_config(am, self.workdir)
         return prom_path, am_path
 
+    def _serve(self, name: str, tool: str, *flags: str) -> Process:
+        process = Process(name, [str(tools.require(tool).path), *flags], self.workdir / f"{name}.log").start()
+        self.processes.append(process)
+        return process
+
     def start(self) -> None:
         prom_path, am_path = self.write_configs()
-        alertmanager = Process(
+        alertmanager = self._serve(
             "alertmanager",
-            [
-                str(tools.require("prometheus-alertmanager").path),
-                f"--config.file={am_path}",
-                f"--storage.path={self.workdir / 'alertmanager-data'}",
-                f"--web.listen-address=127.0.0.1:{self.alertmanager_port}",
-                "--cluster.listen-address=",  # one instance, no gossip port
-            ],
-            self.workdir / "alertmanager.log",
-        ).start()
-        self.processes.append(alertmanager)
-        prometheus = Process(
+            "prometheus-alertmanager",
+            f"--config.file={am_path}",
+            f"--storage.path={self.workdir / 'alertmanager-data'}",
+            f"--web.listen-address=127.0.0.1:{self.alertmanager_port}",
+            "--cluster.listen-address=",  # one instance, no gossip port
+        )
+        prometheus = self._serve(
             "prometheus",
-            [
-                str(tools.require("prometheus").path),
-                f"--config.file={prom_path}",
-                f"--storage.tsdb.path={self.workdir / 'prometheus-data'}",
-                f"--web.listen-address=127.0.0.1:{self.prometheus_port}",
-                f"--rules.alert.resend-delay={self.timing.resend_delay}",
-            ],
-            self.workdir / "prometheus.log",
-        ).start()
-        self.processes.append(prometheus)
+            "prometheus",
+            f"--config.file={prom_path}",
+            f"--storage.tsdb.path={self.workdir / 'prometheus-data'}",
+            f"--web.listen-address=127.0.0.1:{self.prometheus_port}",
+            f"--rules.alert.resend-delay={self.timing.resend_delay}",
+        )
         wait_ready(alertmanager, f"{self.alertmanager_url}/-/ready")
         wait_ready(prometheus, f"{self.prometheus_url}/-/ready")
 

@@ -99,8 +99,7 @@ class Job:
 
     @property
     def app(self) -> str | None:
-        prefix = self.name.split(":", 1)[0]
-        return prefix if prefix in APPS else None
+        return _app_of(self.name)
 
 
 @dataclass(frozen=True)
@@ -404,13 +403,8 @@ def answer(requests: list[Request], *, processes: int = 2) -> list[Any]:
     with tempfile.TemporaryDirectory(prefix="gitlab-ci-") as tmp:
         commands = {i: requests[i].command() for i in misses}
         with ThreadPoolExecutor(max_workers=4) as pool:
-            repos = dict(
-                zip(
-                    misses,
-                    pool.map(lambda i: _repository(commands[i][0], commands[i][1], Path(tmp) / str(i)), misses),
-                    strict=True,
-                )
-            )
+            made = pool.map(lambda i: _repository(commands[i][0], commands[i][1], Path(tmp) / str(i)), misses)
+            repos = dict(zip(misses, made, strict=True))
             # An empty home: a user's ~/.gitlab-ci-local (variables, .env) must not change answers.
             home = Path(tmp) / "home"
             home.mkdir()
@@ -441,16 +435,10 @@ def evaluate_many(
         data = next(answers)
         definitions = {k: v for k, v in data.items() if isinstance(v, dict) and _is_job(k, v)}
         global_vars = {k: str(v) for k, v in (data.get("variables") or {}).items() if not isinstance(v, dict)}
-        evaluation = Evaluation(definitions, global_vars)
-        for scenario in scenarios:
-            jobs = next(answers)
-            evaluation.pipelines.append(
-                Pipeline(
-                    scenario,
-                    tuple(Job(j["name"], j["stage"], j["when"], j["allow_failure"], tuple(j["needs"])) for j in jobs),
-                )
-            )
-        evaluations.append(evaluation)
+        pipelines = [
+            Pipeline(s, tuple(Job(**{**j, "needs": tuple(j["needs"])}) for j in next(answers))) for s in scenarios
+        ]
+        evaluations.append(Evaluation(definitions, global_vars, pipelines))
     return evaluations
 
 
@@ -611,8 +599,7 @@ def check_definitions(evaluation: Evaluation) -> list[str]:
     for app in APPS:
         for suffix in ("deploy-test", "deploy-staging", "rollback-test", "rollback-staging"):
             script = " ".join(defs.get(f"{app}:{suffix}", {}).get("script") or [])
-            verb = suffix.split("-")[0]
-            env = suffix.split("-")[1]
+            verb, env = suffix.split("-")
             if f"{app}:{suffix}" not in defs:
                 problems.append(f"{app}:{suffix} is missing")
             elif not re.search(rf"platform-verify bluegreen {verb} (\$APP|{app}) --env {env}\b", script):
@@ -752,10 +739,8 @@ def grid(evaluation: Evaluation) -> str:
     width = max((len(n) for n in names), default=10)
     lines = [f"{'job':{width}}  " + "  ".join(f"{h:11}" for h in heads)]
     for name in names:
-        cells = []
-        for p in evaluation.pipelines:
-            job = p.running().get(name)
-            cells.append("-" if job is None else f"{job.when}{'/af' if job.allow_failure else ''}")
+        jobs = [p.running().get(name) for p in evaluation.pipelines]
+        cells = ["-" if job is None else f"{job.when}{'/af' if job.allow_failure else ''}" for job in jobs]
         lines.append(f"{name:{width}}  " + "  ".join(f"{c:11}" for c in cells))
     legend = [f"S{i + 1}: {p.scenario.label}" for i, p in enumerate(evaluation.pipelines)]
     return "\n".join([*lines, "(af = allow_failure)", *legend])

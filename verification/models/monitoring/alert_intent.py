@@ -11,7 +11,7 @@ from verification.errors import UserError
 from verification.models.monitoring import routes
 from verification.models.monitoring.alerts import ALERT_INTENT, RuleSet
 from verification.verdicts.verdict import Row, Verdict
-from verification.yamlio import load_file
+from verification.yamlio import load_file, only_fields
 
 
 @dataclass(frozen=True)
@@ -63,9 +63,7 @@ def load(path: Path = ALERT_INTENT) -> AlertIntent:
     faults = []
     for index, raw in enumerate(data["faults"]):
         where = f"{path}: faults[{index}]"
-        unknown = set(raw) - {"name", "app", "env", "fault", "alerts"}
-        if unknown:
-            raise UserError(f"{where}: unknown field(s) {', '.join(sorted(map(str, unknown)))}")
+        only_fields(raw, {"name", "app", "env", "fault", "alerts"}, where)
         fault = raw.get("fault")
         valid_fault = fault == "stop" or (
             isinstance(fault, dict) and fault and set(fault) <= {"error_ratio", "latency_ms"}

@@ -22,6 +22,7 @@ from verification import tools
 from verification.errors import UserError
 from verification.models import selectors
 from verification.models.monitoring import metric_catalog, promql
+from verification.models.netpol.model import NAME_LABEL, namespace_labels_from
 from verification.paths import INTENT, PLATFORM, REPO_ROOT
 from verification.run import run
 from verification.yamlio import iter_kind, load_file, read_text, source_of
@@ -80,33 +81,41 @@ def prometheus_resource(objects: Iterable[dict[str, Any]]) -> dict[str, Any]:
     return found[0]
 
 
-def rule_set(objects: list[dict[str, Any]]) -> RuleSet:
-    """The rule file the operator would give Prometheus: every selected PrometheusRule's groups."""
+def operator_selection(
+    objects: list[dict[str, Any]], kind: str, selector_key: str, namespace_selector_key: str
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(selected, not selected) objects of `kind` as the operator picks them for the Prometheus
+    resource: labels matched by spec.<selector_key>, namespace by spec.<namespace_selector_key>
+    (missing: the Prometheus resource's own namespace, the operator's default)."""
     prometheus = prometheus_resource(objects)
     spec = prometheus.get("spec") or {}
-    namespaces = {
-        ns["metadata"]["name"]: {
-            **(ns["metadata"].get("labels") or {}),
-            "kubernetes.io/metadata.name": ns["metadata"]["name"],
-        }
-        for ns in iter_kind(objects, "Namespace")
-    }
+    namespaces = namespace_labels_from(objects)
+    selected: list[dict[str, Any]] = []
+    skipped: list[dict[str, Any]] = []
+    for obj in iter_kind(objects, kind):
+        meta, namespace_selector = obj["metadata"], spec.get(namespace_selector_key)
+        namespace = meta.get("namespace") or ""
+        if namespace_selector is None:
+            in_namespace = namespace == prometheus["metadata"].get("namespace")
+        else:
+            in_namespace = matches_selector(namespaces.get(namespace) or {NAME_LABEL: namespace}, namespace_selector)
+        in_labels = matches_selector(meta.get("labels") or {}, spec.get(selector_key))
+        (selected if in_namespace and in_labels else skipped).append(obj)
+    return selected, skipped
 
-    def namespace_selected(name: str | None) -> bool:
-        selector = spec.get("ruleNamespaceSelector")
-        if selector is None:  # the operator's default: the Prometheus resource's own namespace
-            return bool(name == prometheus["metadata"].get("namespace"))
-        return matches_selector(namespaces.get(name or "", {"kubernetes.io/metadata.name": name or ""}), selector)
 
+def rule_set(objects: list[dict[str, Any]]) -> RuleSet:
+    """The rule file the operator would give Prometheus: every selected PrometheusRule's groups."""
+    selected, skipped = operator_selection(objects, "PrometheusRule", "ruleSelector", "ruleNamespaceSelector")
     groups: list[dict[str, Any]] = []
     result = RuleSet(groups)
-    for obj in iter_kind(objects, "PrometheusRule"):
+    prometheus = prometheus_resource(objects)["metadata"]["name"]
+    for obj in skipped:
         meta = obj["metadata"]
         where = f"{source_of(obj)}: PrometheusRule {meta.get('namespace', '?')}/{meta['name']}"
-        selected = matches_selector(meta.get("labels") or {}, spec.get("ruleSelector"))
-        if not selected or not namespace_selected(meta.get("namespace")):
-            result.unselected.append(f"{where} is not selected by Prometheus {prometheus['metadata']['name']}")
-            continue
+        result.unselected.append(f"{where} is not selected by Prometheus {prometheus}")
+    for obj in selected:
+        meta = obj["metadata"]
         for group in (obj.get("spec") or {}).get("groups") or []:
             groups.append(group)
             result.by_object.setdefault(meta["name"], []).append(group)

@@ -27,23 +27,8 @@ CONFIG_KEY = "alertmanager.yaml"
 ROUTE_EXPECTATIONS = MONITORING_TESTS / "routes.yaml"
 # Settings that hold a credential; each has a *_file twin that Alertmanager reads at runtime.
 SECRET_KEYS = frozenset(
-    {
-        "api_url",
-        "slack_api_url",
-        "service_key",
-        "routing_key",
-        "auth_password",
-        "smtp_auth_password",
-        "auth_secret",
-        "api_key",
-        "opsgenie_api_key",
-        "bot_token",
-        "token",
-        "password",
-        "credentials",
-        "bearer_token",
-        "client_secret",
-    }
+    "api_url slack_api_url service_key routing_key auth_password smtp_auth_password auth_secret api_key "
+    "opsgenie_api_key bot_token token password credentials bearer_token client_secret".split()
 )
 _MATCHER_RE = re.compile(r'^\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*(=~|!~|!=|=)\s*"?(.*?)"?\s*$')
 

@@ -68,41 +68,6 @@ def source_of_metric(name: str) -> str | None:
 # --- what the operator selects ------------------------------------------------------------------
 
 
-def _namespace_labels(objects: list[dict[str, Any]], name: str) -> dict[str, str]:
-    for ns in iter_kind(objects, "Namespace"):
-        if ns["metadata"]["name"] == name:
-            return {**(ns["metadata"].get("labels") or {}), "kubernetes.io/metadata.name": name}
-    return {"kubernetes.io/metadata.name": name}
-
-
-def _selected(
-    objects: list[dict[str, Any]], kind: str, selector_key: str, namespace_selector_key: str
-) -> list[dict[str, Any]]:
-    prometheus = alerts.prometheus_resource(objects)
-    spec = prometheus.get("spec") or {}
-    found = []
-    for obj in iter_kind(objects, kind):
-        meta = obj["metadata"]
-        if not alerts.matches_selector(meta.get("labels") or {}, spec.get(selector_key)):
-            continue
-        namespace_selector = spec.get(namespace_selector_key)
-        if namespace_selector is None:
-            if meta.get("namespace") != prometheus["metadata"].get("namespace"):
-                continue
-        elif not alerts.matches_selector(_namespace_labels(objects, meta.get("namespace", "")), namespace_selector):
-            continue
-        found.append(obj)
-    return found
-
-
-def selected_scrape_configs(objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return _selected(objects, "ScrapeConfig", "scrapeConfigSelector", "scrapeConfigNamespaceSelector")
-
-
-def selected_service_monitors(objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return _selected(objects, "ServiceMonitor", "serviceMonitorSelector", "serviceMonitorNamespaceSelector")
-
-
 def _scrape_class(objects: list[dict[str, Any]], name: str | None) -> dict[str, Any] | None:
     classes = (alerts.prometheus_resource(objects).get("spec") or {}).get("scrapeClasses") or []
     if name:
@@ -211,7 +176,9 @@ def kubelet_egress_problems(objects: list[dict[str, Any]], prometheus_labels: di
 def kubelet_sources(objects: list[dict[str, Any]], needed: set[str]) -> tuple[list[dict[str, Any]], list[str]]:
     """The selected ScrapeConfigs that scrape cAdvisor correctly, and what is wrong with the others."""
     good, problems = [], []
-    for scrape_config in selected_scrape_configs(objects):
+    for scrape_config in alerts.operator_selection(
+        objects, "ScrapeConfig", "scrapeConfigSelector", "scrapeConfigNamespaceSelector"
+    )[0]:
         if (scrape_config.get("spec") or {}).get("metricsPath") != CADVISOR_PATH:
             continue
         found = kubelet_scrape_problems(objects, scrape_config, needed)
@@ -228,7 +195,9 @@ def kubelet_sources(objects: list[dict[str, Any]], needed: set[str]) -> tuple[li
 def _service_monitors_selecting(
     objects: list[dict[str, Any]], service_labels: dict[str, str], namespace: str
 ) -> Iterator[dict[str, Any]]:
-    for monitor in selected_service_monitors(objects):
+    for monitor in alerts.operator_selection(
+        objects, "ServiceMonitor", "serviceMonitorSelector", "serviceMonitorNamespaceSelector"
+    )[0]:
         spec = monitor.get("spec") or {}
         namespaces = (spec.get("namespaceSelector") or {}).get("matchNames") or [monitor["metadata"].get("namespace")]
         if namespace in namespaces and selectors.matches(spec.get("selector") or {}, service_labels):

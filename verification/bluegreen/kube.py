@@ -105,15 +105,8 @@ class Kube:
         selector = ",".join(f"{k}={v}" for k, v in (dep.spec.selector.match_labels or {}).items())
         pods = self.core.list_namespaced_pod(self.namespace, label_selector=selector).items
         age = _env_value(dep.spec.template.spec, "MAX_CONNECTION_AGE_SECONDS")
-        return ColourState(
-            color,
-            tag,
-            version,
-            want,
-            rolled_out,
-            tuple(_pod_state(p) for p in pods),
-            float(age) if age and age.replace(".", "", 1).isdigit() else None,
-        )
+        max_age = float(age) if age and age.replace(".", "", 1).isdigit() else None
+        return ColourState(color, tag, version, want, rolled_out, tuple(_pod_state(p) for p in pods), max_age)
 
     def selector_color(self, service: str) -> str | None:
         try:

@@ -495,15 +495,8 @@ def status_table(target: release.Target, state: ReleaseState, cluster: Namespace
         c = state.colours[color]
         role = "active" if color == state.active else "preview (idle)"
         pods = ", ".join(f"{p.name}{'' if p.ready else ' (' + (p.detail or 'not ready') + ')'}" for p in c.live_pods)
-        table.add_row(
-            color,
-            role,
-            c.tag or "",
-            c.version or "",
-            f"{len(c.ready_pods)}/{c.replicas}",
-            pods,
-            c.unready_reason() or "",
-        )
+        ready = f"{len(c.ready_pods)}/{c.replicas}"
+        table.add_row(color, role, c.tag or "", c.version or "", ready, pods, c.unready_reason() or "")
     if cluster is not None:
         for service in (target.app, f"{target.app}-preview"):
             endpoints = ", ".join(cluster.ready_endpoint_pods(service)) or "none"

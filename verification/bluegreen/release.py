@@ -148,20 +148,8 @@ def pin_active(target: Target, colours: dict[str, Any], stored: dict[str, Any] |
 
 
 def _upgrade(target: Target, values_args: list[str], timeout: float) -> None:
-    cmd = [
-        str(chart.helm()),
-        "upgrade",
-        "--install",
-        target.app,
-        str(chart.CHART),
-        *_scope(target),
-        *values_args,
-        "--history-max",
-        "20",
-        "--timeout",
-        f"{int(timeout)}s",
-    ]
-    run(cmd, env=helm_env(), timeout=timeout + 30)
+    cmd = [str(chart.helm()), "upgrade", "--install", target.app, str(chart.CHART), *_scope(target), *values_args]
+    run([*cmd, "--history-max", "20", "--timeout", f"{int(timeout)}s"], env=helm_env(), timeout=timeout + 30)
 
 
 def apply(target: Target, colours: dict[str, Any], *, timeout: float = 300) -> None:

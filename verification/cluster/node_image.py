@@ -17,7 +17,6 @@ import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from verification.cluster import cni, debian_base, docker, gobuild, image_archive, runc_wrapper
 from verification.cluster.image_cache import NODE_LABEL
@@ -41,17 +40,13 @@ class ComponentImage:
     extra_files: tuple[str, ...] = ()
 
 
-def _pin(name: str) -> dict[str, Any]:
-    pin: dict[str, Any] = versions()["cluster_components"][name]
-    return pin
-
-
 def expand(template: str, version: str) -> str:
     return template.replace("{version_plain}", version.lstrip("v")).replace("{version}", version)
 
 
 def pinned_image(name: str, version: str | None = None) -> str:
-    return expand(_pin(name)["image"], version or _pin(name).get("version", ""))
+    pin = versions()["cluster_components"][name]
+    return expand(pin["image"], version or pin.get("version", ""))
 
 
 def kube_image(component: str, kube_version: str) -> str:
@@ -64,10 +59,6 @@ def image_tag_of(ref: str) -> str:
 
 def key_of(*parts: object) -> str:
     return hashlib.sha256(json.dumps([RECIPE_REVISION, *map(str, parts)]).encode()).hexdigest()[:12]
-
-
-def file_digest(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def component_images(bins: dict[str, Path]) -> list[ComponentImage]:
@@ -93,7 +84,7 @@ def ensure_component_image(image: ComponentImage, base: str, rebuild: bool) -> s
         dockerfile.read_text(),
         image.binary.parent.name,  # the gobuild output dir name is the hash of the binary's inputs
         image.binary.name,
-        *(file_digest(NODE_IMAGES_DIR / f) for f in image.extra_files),
+        *(hashlib.sha256((NODE_IMAGES_DIR / f).read_bytes()).hexdigest() for f in image.extra_files),
     )
     if not rebuild and image_archive.current(image.ref, NODE_LABEL, key):
         return key

@@ -62,12 +62,7 @@ def _stats(values_ns: list[int]) -> dict[str, float]:
     if not values_ns:
         return {}
     ms = [v / 1e6 for v in values_ns]
-    return {
-        "p50": percentile(ms, 50),
-        "p95": percentile(ms, 95),
-        "p99": percentile(ms, 99),
-        "max": max(ms),
-    }
+    return {**{f"p{p}": percentile(ms, p) for p in (50, 95, 99)}, "max": max(ms)}
 
 
 def summarize(records: Sequence[Record], *, target_rate: float, duration_s: float, scheduled: int) -> Summary:

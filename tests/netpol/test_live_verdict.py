@@ -138,7 +138,7 @@ def _write(tmp_path: Path, text: str) -> Path:
     [
         ("[]", "expected a mapping with a list `deviations`"),
         ("deviations: [1]", "deviations\\[0\\]: expected a mapping"),
-        ("deviations: [{source: a}]", "missing fields"),
+        ("deviations: [{source: a}]", "deviations\\[0\\]: missing field\\(s\\) destination, evidence"),
         (
             "deviations: [{source: a, destination: b, model: allowed, observed: allowed, implementation: i, "
             "reason: r, evidence: e}]",
@@ -147,7 +147,7 @@ def _write(tmp_path: Path, text: str) -> Path:
         (
             "deviations: [{source: a, destination: b, model: allowed, observed: denied, implementation: i, "
             "reason: r, evidence: e, colour: red}]",
-            "unknown fields \\['colour'\\]",
+            "deviations\\[0\\]: unknown field\\(s\\) colour",
         ),
     ],
 )

@@ -21,6 +21,7 @@ from typing import Any
 
 from verification.cluster.cluster import Cluster
 from verification.models.netpol.model import Workload
+from verification.verdicts.netpol import differing
 from verification.versions import versions
 from verification.wait import wait_for
 
@@ -36,21 +37,16 @@ def pod_name(index: int, role: str) -> str:
 
 
 def pod_manifest(workload: Workload, index: int, role: str, image: str) -> dict[str, Any]:
-    tcp = sorted({p.port for p in workload.ports if p.protocol == "TCP"})
-    udp = sorted({p.port for p in workload.ports if p.protocol == "UDP"})
-    sctp = sorted({p.port for p in workload.ports if p.protocol == "SCTP"})
     args = ["serve"]
-    for flag, ports in (("--tcp", tcp), ("--udp", udp), ("--sctp", sctp)):
-        if ports:
-            args += [flag, ",".join(map(str, ports))]
+    for protocol in ("TCP", "UDP", "SCTP"):
+        if ports := sorted({p.port for p in workload.ports if p.protocol == protocol}):
+            args += [f"--{protocol.lower()}", ",".join(map(str, ports))]
     if len(args) == 1:  # a pure client still needs a running process to exec into
         args += ["--tcp", "8080"]
-    declared: list[dict[str, Any]] = []
-    for port in workload.ports:
-        entry: dict[str, Any] = {"containerPort": port.port, "protocol": port.protocol}
-        if port.name:
-            entry["name"] = port.name
-        declared.append(entry)
+    declared = [
+        {"containerPort": p.port, "protocol": p.protocol, **({"name": p.name} if p.name else {})}
+        for p in workload.ports
+    ]
     return {
         "apiVersion": "v1",
         "kind": "Pod",
@@ -189,15 +185,6 @@ class ProbePods:
             return dict(pool.map(row, range(len(self.workloads))))
 
 
-def differing_cells(expected: dict[str, dict[str, bool]], observed: dict[str, dict[str, bool]]) -> list[str]:
-    return [
-        f"{src} -> {dst}: expected {'allowed' if want else 'denied'}"
-        for src, row in expected.items()
-        for dst, want in row.items()
-        if observed.get(src, {}).get(dst) != want
-    ]
-
-
 def await_matrix(
     pods: ProbePods, expected: dict[str, dict[str, bool]], *, timeout: float, what: str,
     on_observe: Callable[[dict[str, dict[str, bool]]], None] = lambda _o: None,
@@ -224,8 +211,8 @@ def await_matrix(
             what=what,
             timeout=timeout,
             interval=1,
-            until=lambda seen: not differing_cells(expected, seen),
-            describe=lambda seen: f"{len(differing_cells(expected, seen))} cells differ",
+            until=lambda seen: not differing(expected, seen),
+            describe=lambda seen: f"{len(differing(expected, seen))} cells differ",
         )
         equal = True
     except AssertionError:

@@ -22,7 +22,7 @@ from verification.models.netpol.model import Model, Policy, Workload, policies_f
 from verification.paths import REPO_ROOT
 from verification.verdicts.grid import Grid
 from verification.verdicts.verdict import Row, Verdict
-from verification.yamlio import load_file
+from verification.yamlio import load_file, only_fields
 
 _DEVIATION_FIELDS = {"source", "destination", "model", "observed", "implementation", "reason", "evidence"}
 _STATES = {"allowed": True, "denied": False}
@@ -91,8 +91,7 @@ def load_classes(path: Path = cni.DEVIATIONS_FILE) -> list[str]:
     ids = []
     for i, entry in enumerate(entries):
         where = f"{path}: classes[{i}]"
-        if not isinstance(entry, dict) or set(entry) != _CLASS_FIELDS:
-            raise UserError(f"{where}: expected exactly the fields {sorted(_CLASS_FIELDS)}")
+        only_fields(entry, _CLASS_FIELDS, where, required=sorted(_CLASS_FIELDS))
         if entry["id"] not in cni.CLASSES:
             raise UserError(
                 f"{where}: no predicate {entry['id']!r} in {cni.__name__} (known: {', '.join(cni.CLASSES)})"
@@ -109,12 +108,7 @@ def load_deviations(path: Path = cni.DEVIATIONS_FILE) -> list[Deviation]:
     found = []
     for i, entry in enumerate(entries):
         where = f"{path}: deviations[{i}]"
-        if not isinstance(entry, dict):
-            raise UserError(f"{where}: expected a mapping")
-        unknown = set(entry) - _DEVIATION_FIELDS
-        missing = _DEVIATION_FIELDS - set(entry)
-        if unknown or missing:
-            raise UserError(f"{where}: unknown fields {sorted(unknown)}, missing fields {sorted(missing)}")
+        only_fields(entry, _DEVIATION_FIELDS, where, required=sorted(_DEVIATION_FIELDS))
         if entry["model"] not in _STATES or entry["observed"] not in _STATES or entry["model"] == entry["observed"]:
             raise UserError(f"{where}: model and observed must be different values of allowed/denied")
         found.append(
@@ -157,7 +151,8 @@ def policy_drift(
     return sorted(rows, key=lambda r: (r.observed, r.subject))
 
 
-def _differing(expected: Table, observed: Table) -> set[tuple[str, str]]:
+def differing(expected: Table, observed: Table) -> set[tuple[str, str]]:
+    """The (source, target) cells whose observed answer differs from the expected one (or is missing)."""
     return {(s, d) for s, row in expected.items() for d, v in row.items() if observed.get(s, {}).get(d) != v}
 
 
@@ -182,12 +177,12 @@ def judge(
 ) -> tuple[Verdict, list[Deviation]]:
     """The matrix verdict and the known deviations seen in it; `drift`/`live_objects` from the
     cluster name the cause of a difference; `policies`: whose policies the model is of."""
-    differing = _differing(expected, observed)
+    different = differing(expected, observed)
     applicable = [d for d in deviations if d.source in expected and d.destination in expected[d.source]]
     known = [
         d
         for d in applicable
-        if (d.source, d.destination) in differing and observed[d.source][d.destination] == d.observed
+        if (d.source, d.destination) in different and observed[d.source][d.destination] == d.observed
     ]
     stale = [d for d in applicable if d not in known and expected[d.source][d.destination] == d.model]
     tolerated = tolerating(expected, known)
@@ -196,14 +191,14 @@ def judge(
         cause = "the cluster's NetworkPolicies are not the repository's (the NetworkPolicy rows)"
         if live_objects is not None:
             live_table = tolerating(Model.from_objects(live_objects).truth_table(workloads).as_table(), known)
-            explained = not _differing(live_table, observed)
+            explained = not differing(live_table, observed)
             cause += "; the observed matrix " + (
                 "equals the model of the cluster's live policies"
                 if explained
                 else "does not equal either the model of the cluster's live policies: the implementation also "
                 "enforces differently from the model"
             )
-    elif _differing(tolerated, observed):
+    elif differing(tolerated, observed):
         cause = (
             f"the cluster's policies are {policies}, so its NetworkPolicy implementation enforces them "
             "differently from the model (or the probes could not reach each other)"

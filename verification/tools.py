@@ -76,24 +76,15 @@ def tool_dir(name: str) -> Path:
 
 
 def _candidates(name: str) -> list[Path]:
-    found = []
-    cached = tool_dir(name) / name
-    if cached.exists():
-        found.append(cached)
-    on_path = shutil.which(name)
-    if on_path:
-        found.insert(0, Path(on_path))
-    return found
+    """The binary on PATH, then the cached one (those that exist)."""
+    on_path, cached = shutil.which(name), tool_dir(name) / name
+    return [*([Path(on_path)] if on_path else []), *([cached] if cached.exists() else [])]
 
 
 def find(name: str) -> Tool | None:
     """The pinned tool if present (PATH or cache), else None."""
     want = _normalise(tool_pin(name)["version"])
-    for candidate in _candidates(name):
-        have = installed_version(name, candidate)
-        if have == want:
-            return Tool(name, candidate, have)
-    return None
+    return next((Tool(name, c, want) for c in _candidates(name) if installed_version(name, c) == want), None)
 
 
 def require(name: str) -> Tool:

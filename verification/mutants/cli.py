@@ -9,15 +9,7 @@ from pathlib import Path
 
 from verification.errors import UserError, VerificationError
 from verification.mutants import catalog, report
-from verification.mutants.runner import (
-    SUITE,
-    Interrupted,
-    Result,
-    make_workspace,
-    run_all,
-    run_suite,
-    stop_on_signals,
-)
+from verification.mutants.runner import SUITE, Interrupted, Result, make_workspace, run_all, run_suite, stop_on_signals
 from verification.paths import REPO_ROOT, artifacts_dir
 
 

@@ -169,13 +169,9 @@ def edit_from_data(data: Any) -> Edit:
         op=op,
         select={k: str(v) for k, v in select.items()},
         path=parse_path(data.get("path")),
-        value=data.get("value"),
-        to=data.get("to"),
-        old=data.get("old"),
-        new=data.get("new"),
         count=int(data.get("count", 1)),
-        function=data.get("function"),
         args=dict(data.get("args") or {}),
+        **{key: data.get(key) for key in ("value", "to", "old", "new", "function")},
     )
 
 

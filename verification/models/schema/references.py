@@ -393,7 +393,7 @@ def _custom_resource_references(obj: Mapping[str, Any]) -> Iterator[tuple[str, s
             yield "Service", am.get("name"), "spec.alerting.alertmanagers"
 
 
-def _object_references(obj: Mapping[str, Any]) -> Iterator[tuple[str, str, str]]:
+def _object_references(obj: dict[str, Any]) -> Iterator[tuple[str, str, str]]:
     spec = pod_spec_of(obj)
     return _pod_references(spec) if spec is not None else _custom_resource_references(obj)
 

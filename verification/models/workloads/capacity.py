@@ -96,14 +96,11 @@ def check_namespace(objects: Sequence[Mapping[str, Any]], namespace: str, render
                 f"namespace {namespace}: ResourceQuota {key} {hard[key]} is below the {_format(key, demand[key])} "
                 f"that {profile} need at a rollout's peak (replicas + maxSurge of both colours): pods are refused"
             )
+    containers = [(d, c) for render in renders for d in render.of_kind("Deployment") for c in _containers(d)]
     for limit_range in _of(objects, "LimitRange", namespace):
         for item in (limit_range.get("spec") or {}).get("limits") or []:
-            if item.get("type") != "Container":
-                continue
-            for render in renders:
-                for deployment in render.of_kind("Deployment"):
-                    for container in _containers(deployment):
-                        found += _limit_range_refusals(namespace, item, deployment, container)
+            if item.get("type") == "Container":
+                found += [p for d, c in containers for p in _limit_range_refusals(namespace, item, d, c)]
     return found
 
 

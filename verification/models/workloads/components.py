@@ -20,22 +20,14 @@ ARGOCD_IMAGE_REPOSITORY = "quay.io/argoproj/argocd"
 
 
 def _find(objects: list[dict[str, Any]], kind: str, namespace: str, name: str) -> dict[str, Any] | None:
-    for obj in objects:
-        meta = obj.get("metadata") or {}
-        if obj["kind"] == kind and meta.get("namespace") == namespace and meta.get("name") == name:
-            return obj
-    return None
+    metas = ((obj, obj.get("metadata") or {}) for obj in objects if obj["kind"] == kind)
+    return next((obj for obj, meta in metas if (meta.get("namespace"), meta.get("name")) == (namespace, name)), None)
 
 
 def _mounted_config_maps(pod_spec: dict[str, Any]) -> set[str]:
-    names = set()
-    for volume in pod_spec.get("volumes") or []:
-        if "configMap" in volume:
-            names.add(volume["configMap"].get("name"))
-        for source in (volume.get("projected") or {}).get("sources") or []:
-            if "configMap" in source:
-                names.add(source["configMap"].get("name"))
-    return names
+    volumes = pod_spec.get("volumes") or []
+    sources = [*volumes, *(s for v in volumes for s in (v.get("projected") or {}).get("sources") or [])]
+    return {source["configMap"].get("name") for source in sources if "configMap" in source}
 
 
 def check_grafana_provisioning(objects: list[dict[str, Any]]) -> list[str]:

@@ -149,15 +149,3 @@ class Background:
 
     def tail(self, lines: int = 20) -> str:
         return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:]) if self.log.exists() else ""
-
-
-def start(
-    cmd: Sequence[str | Path],
-    *,
-    name: str,
-    log: Path,
-    cwd: Path | None = None,
-    env: Mapping[str, str] | None = None,
-) -> Background:
-    """Start a long-running process with its output in `log`."""
-    return Background(name, [str(c) for c in cmd], log, cwd, env).start()

@@ -124,18 +124,14 @@ def _flip(state: ReleaseState, action: str, expect_version: str | None) -> Decis
         return Decision("refuse", None, f"refusing to {verb} {state.app}: it is not installed in {state.namespace}")
     target = other(state.active)
     colour = state.colour(target)
+    refusing = f"refusing to {verb} {state.app} to {target}"
     if colour is None:
-        return Decision("refuse", target, f"refusing to {verb} {state.app} to {target}: it has no Deployment")
-    problem = colour.unready_reason()
-    if problem:
+        return Decision("refuse", target, f"{refusing}: it has no Deployment")
+    if problem := colour.unready_reason():
         window = " (the rollback window is closed)" if action == "rollback" and colour.replicas < 1 else ""
-        return Decision("refuse", target, f"refusing to {verb} {state.app} to {target}: {problem}{window}")
+        return Decision("refuse", target, f"{refusing}: {problem}{window}")
     if expect_version is not None and colour.version != expect_version:
-        return Decision(
-            "refuse",
-            target,
-            f"refusing to {verb} {state.app} to {target}: it runs {colour.version}, not the expected {expect_version}",
-        )
+        return Decision("refuse", target, f"{refusing}: it runs {colour.version}, not the expected {expect_version}")
     values = {**state.colour_values(), "activeColor": target}
     active = state.colour(state.active)
     was = f"{state.active} ({active.version})" if active else state.active

@@ -14,7 +14,7 @@ values with the new colour, so the idle colour keeps its exact pods.
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from rich.console import Console
@@ -188,9 +188,7 @@ class Orchestrator:
         decision = decide_deploy(state, version, tag)
         if decision.values and state.installed:
             # The environment's current values go to the idle colour only.
-            decision = Decision(
-                decision.action, decision.target, decision.reason, self._pin(self.target, dict(decision.values))
-            )
+            decision = replace(decision, values=self._pin(self.target, dict(decision.values)))
         deploy_plan = None
         if state.installed:
             # The environment's files may have changed since the last deploy: list what changes.

@@ -166,10 +166,8 @@ class Plan:
         for column in ("object", "field", "live", "planned", "verdict"):
             table.add_column(column, overflow="fold")
         for c in sorted(self.changes, key=lambda c: (c.colour is False, c.obj, c.path)):
-            if self.action == "deploy":
-                why = "follows from activeColor" if c.colour else "deployed"
-            else:
-                why = "follows from activeColor" if c.colour else f"refused: {c.why or 'not the colour'}"
+            refused = "deployed" if self.action == "deploy" else f"refused: {c.why or 'not the colour'}"
+            why = "follows from activeColor" if c.colour else refused
             table.add_row(*(Text(x) for x in (c.obj, c.path, _show(c.live), _show(c.planned), why)))
         if not self.changes:
             table.add_row("(nothing)", "", "", "", "no difference at all")

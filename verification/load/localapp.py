@@ -1,6 +1,6 @@
 """A sample app as a real local process on free loopback ports: the target of tests and benchmarks.
 
-Started with verification.run.start (long-running servers); readiness awaited with wait_for.
+Started as a verification.run.Background (long-running servers); readiness awaited with wait_for.
 """
 
 import importlib.util
@@ -17,7 +17,7 @@ import httpx
 
 from verification import catalog
 from verification.errors import UserError
-from verification.run import Background, start
+from verification.run import Background
 from verification.wait import wait_for
 
 
@@ -103,7 +103,7 @@ def start_app(app: str, log_dir: Path, *, ready_timeout: float = 30, **overrides
     env = app_env(http_port, metrics_port, **overrides)
     log_dir.mkdir(parents=True, exist_ok=True)
     log_path = log_dir / f"{app}-{http_port}.log"
-    local = LocalApp(app, start(cmd, name=app, log=log_path, cwd=cwd, env=env), http_port, metrics_port, log_path, env)
+    local = LocalApp(app, Background(app, cmd, log_path, cwd, env).start(), http_port, metrics_port, log_path, env)
 
     def state() -> str:
         if not local.process.running():

@@ -33,18 +33,16 @@ class WebhookReceiver:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                if self.headers.get("Authorization") != f"Bearer {receiver.token}":
+                authorized = self.headers.get("Authorization") == f"Bearer {receiver.token}"
+                if authorized:
+                    payload = json.loads(body)
+                    alerts = tuple(payload.get("alerts") or ())
+                    note = Notification(self.path.strip("/"), payload.get("status", "?"), alerts, time.time())
+                    with receiver._lock:
+                        receiver.notifications.append(note)
+                else:
                     receiver.rejected += 1
-                    self.send_response(401)
-                    self.end_headers()
-                    return
-                payload = json.loads(body)
-                note = Notification(
-                    self.path.strip("/"), payload.get("status", "?"), tuple(payload.get("alerts") or ()), time.time()
-                )
-                with receiver._lock:
-                    receiver.notifications.append(note)
-                self.send_response(200)
+                self.send_response(200 if authorized else 401)
                 self.end_headers()
 
             def log_message(self, *args: object) -> None:

@@ -162,22 +162,17 @@ def _host_header(url: str) -> bytes:
 
 
 class _Lanes:
-    """`concurrency` lanes; a request holding a concurrency slot always finds a free lane.
+    """`concurrency` lanes; a request holding a concurrency slot always finds one in `free`.
 
-    Least recently used first, so every connection keeps being used, like many clients each with
-    their own connection (and a server's per-connection limits, e.g. max age, apply evenly).
+    Taken from the left, given back on the right: least recently used first, so every connection
+    keeps being used, like many clients each with their own connection (and a server's
+    per-connection limits, e.g. max age, apply evenly).
     """
 
     def __init__(self, cfg: LoadConfig, concurrency: int) -> None:
         context = ssl.create_default_context() if cfg.url.startswith("https") else None
         self.all = [_Lane(cfg, context) for _ in range(concurrency)]
         self.free = deque(self.all)
-
-    def take(self) -> _Lane:
-        return self.free.popleft()
-
-    def give(self, lane: _Lane) -> None:
-        self.free.append(lane)
 
     async def close(self) -> None:
         for lane in self.all:
@@ -201,7 +196,7 @@ async def _send(
 
     async def one(seq: int, scheduled: int) -> None:
         async with slots:
-            lane = lanes.take()
+            lane = lanes.free.popleft()
             taken = clock.now()
             status = error = version = None
             try:
@@ -209,7 +204,7 @@ async def _send(
             except Exception as exc:  # noqa: BLE001 - every failure is data for the log
                 error = _error_kind(exc)
             finally:
-                lanes.give(lane)
+                lanes.free.append(lane)
             done = clock.now()
             started = lane.on_wire or taken
         records.append(Record(seq, epoch(scheduled), epoch(started), done - scheduled, status, error, version))

@@ -36,11 +36,7 @@ class SarClient:
 def live_rbac_objects(cluster: Cluster) -> list[dict[str, Any]]:
     """Every Role, ClusterRole, RoleBinding and ClusterRoleBinding in the cluster."""
     data = json.loads(cluster.kubectl("get", RBAC_RESOURCES, "-A", "-o", "json", timeout=120).stdout)
-    objects = []
-    for item in data["items"]:
-        item.setdefault("apiVersion", f"{RBAC_GROUP}/v1")
-        objects.append(item)
-    return objects
+    return [{"apiVersion": f"{RBAC_GROUP}/v1", **item} for item in data["items"]]
 
 
 def answer_row(request: Request, live: bool, model: bool, intended: bool | None = None) -> Row:
@@ -66,18 +62,14 @@ def _rules(rules: Any) -> list[dict[str, list[str]]]:
 
 
 def _subjects(subjects: Any) -> list[dict[str, str]]:
-    out = []
-    for subject in subjects or []:
-        default_group = "" if subject.get("kind") == "ServiceAccount" else RBAC_GROUP
-        out.append(
-            {
-                "kind": subject.get("kind", ""),
-                "name": subject.get("name", ""),
-                "namespace": subject.get("namespace", ""),
-                "apiGroup": subject.get("apiGroup", default_group),
-            }
-        )
-    return out
+    """Subjects with the API server's defaults: every field present, apiGroup rbac but for ServiceAccounts."""
+    return [
+        {
+            **{key: s.get(key, "") for key in ("kind", "name", "namespace")},
+            "apiGroup": s.get("apiGroup", "" if s.get("kind") == "ServiceAccount" else RBAC_GROUP),
+        }
+        for s in subjects or []
+    ]
 
 
 def essence(obj: dict[str, Any]) -> dict[str, Any]:

@@ -34,13 +34,9 @@ class Grid:
         columns: Iterable[str] | None = None,
     ) -> "Grid":
         """From `{row: {column: bool}}`; row/column order defaults to first appearance."""
-        row_order = list(rows) if rows is not None else list(nested)
-        if columns is not None:
-            col_order = list(columns)
-        else:
-            col_order = list(dict.fromkeys(c for r in nested.values() for c in r))
+        columns = dict.fromkeys(c for r in nested.values() for c in r) if columns is None else columns
         cells = {(r, c): bool(v) for r, cols in nested.items() for c, v in cols.items()}
-        return cls(title, tuple(row_order), tuple(col_order), cells)
+        return cls(title, tuple(nested if rows is None else rows), tuple(columns), cells)
 
     def get(self, row: str, column: str) -> bool | None:
         return self.cells.get((row, column))

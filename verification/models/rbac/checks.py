@@ -15,6 +15,7 @@ from verification.models.rbac.authorizer import (
     UNAUTHENTICATED,
     Authorizer,
     Binding,
+    Grant,
     Request,
     Subject,
     impersonated_groups,
@@ -155,19 +156,20 @@ def check_wildcards(authorizer: Authorizer, intent: PermissionsIntent) -> list[s
                     f"{role.ref} [{role.source}]: wildcard rule {rule.describe()} "
                     f"(only admin roles of {intent.source} may hold '*')"
                 )
-    seen: set[tuple[str, str]] = set()
     for checked in identities_in_scope(authorizer, intent):
-        identity = checked.identity
-        for namespace in namespaces_in_scope(authorizer, intent):
-            for grant in authorizer.grants(identity.user, identity.groups, namespace):
-                key = (identity.user, grant.describe())
-                if grant.rule.has_wildcard and key not in seen:
-                    seen.add(key)
-                    violations.append(
-                        f"{identity.describe()} ({checked.origin}) is not an admin but holds a wildcard rule: "
-                        f"{grant.describe()}"
-                    )
+        violations += [
+            f"{checked.identity.describe()} ({checked.origin}) is not an admin but holds a wildcard rule: "
+            f"{grant.describe()}"
+            for grant in _grants_in_scope(authorizer, intent, checked.identity)
+            if grant.rule.has_wildcard
+        ]
     return violations
+
+
+def _grants_in_scope(authorizer: Authorizer, intent: PermissionsIntent, identity: Identity) -> list[Grant]:
+    """Every distinct grant reaching `identity` in a namespace of interest, cluster-wide included."""
+    namespaces = namespaces_in_scope(authorizer, intent)
+    return list(dict.fromkeys(g for ns in namespaces for g in authorizer.grants(identity.user, identity.groups, ns)))
 
 
 _BROAD_GROUPS = {
@@ -210,22 +212,13 @@ def check_role_refs(authorizer: Authorizer) -> list[str]:
 
 def check_read_only(authorizer: Authorizer, intent: PermissionsIntent) -> list[str]:
     """A `readOnly: true` identity gets only get/list/watch from the platform's bindings."""
-    violations = []
-    for declared in intent.identities:
-        if not declared.read_only:
-            continue
-        identity = declared.identity
-        seen = set()
-        for namespace in namespaces_in_scope(authorizer, intent):
-            for grant in authorizer.grants(identity.user, identity.groups, namespace):
-                mutating = sorted(set(grant.rule.verbs) - READ_VERBS)
-                if grant.binding.source != DEFAULTS_SOURCE and mutating and grant not in seen:
-                    seen.add(grant)
-                    violations.append(
-                        f"{identity.describe()} is read-only but gets verbs {', '.join(mutating)} "
-                        f"from {grant.describe()}"
-                    )
-    return violations
+    return [
+        f"{declared.identity.describe()} is read-only but gets verbs {', '.join(mutating)} from {grant.describe()}"
+        for declared in intent.identities
+        if declared.read_only
+        for grant in _grants_in_scope(authorizer, intent, declared.identity)
+        if grant.binding.source != DEFAULTS_SOURCE and (mutating := sorted(set(grant.rule.verbs) - READ_VERBS))
+    ]
 
 
 def check_runtime_service_accounts(

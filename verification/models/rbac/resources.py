@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from verification.errors import UserError
+from verification.yamlio import iter_kind
 
 
 @dataclass(frozen=True)
@@ -216,9 +217,7 @@ class ResourceCatalog:
 
 def _crd_types(objects: Iterable[dict[str, Any]]) -> list[ResourceType]:
     types = []
-    for obj in objects:
-        if obj.get("kind") != "CustomResourceDefinition":
-            continue
+    for obj in iter_kind(objects, "CustomResourceDefinition"):
         spec = obj.get("spec") or {}
         names = spec.get("names") or {}
         if not names.get("plural") or not spec.get("group"):

@@ -89,10 +89,6 @@ def app_namespace(app: dict[str, Any]) -> str | None:
     return (_spec(app).get("destination") or {}).get("namespace")
 
 
-def sync_options(app: dict[str, Any]) -> set[str]:
-    return set((_spec(app).get("syncPolicy") or {}).get("syncOptions") or [])
-
-
 def wave(obj: dict[str, Any]) -> int:
     return int((obj["metadata"].get("annotations") or {}).get("argocd.argoproj.io/sync-wave", "0"))
 
@@ -296,10 +292,10 @@ def check_managed_namespaces(objects: list[dict[str, Any]]) -> list[str]:
     problems = []
     namespaces = {o["metadata"]["name"]: o for o in iter_kind(objects, "Namespace")}
     for app in applications(objects).values():
-        ns = app_namespace(app)
-        if ns not in APP_ENVIRONMENTS or "CreateNamespace=true" not in sync_options(app):
+        ns, policy = app_namespace(app), _spec(app).get("syncPolicy") or {}
+        if ns not in APP_ENVIRONMENTS or "CreateNamespace=true" not in (policy.get("syncOptions") or []):
             continue
-        managed = ((_spec(app).get("syncPolicy") or {}).get("managedNamespaceMetadata") or {}).get("labels") or {}
+        managed = (policy.get("managedNamespaceMetadata") or {}).get("labels") or {}
         psa = {k: v for k, v in managed.items() if k.startswith(PSA_PREFIX)}
         if not psa:
             problems.append(
@@ -353,10 +349,6 @@ CLUSTER_SCOPED = frozenset(
         ("storage.k8s.io", "StorageClass"),
     }
 )
-
-
-def _group(obj: dict[str, Any]) -> str:
-    return str(obj["apiVersion"]).rpartition("/")[0]
 
 
 def _brace_globs(pattern: str) -> list[str]:
@@ -418,7 +410,7 @@ def check_directory_apps(objects: list[dict[str, Any]]) -> list[str]:
 
 def _permitted(project: dict[str, Any], app: dict[str, Any], obj: dict[str, Any]) -> str | None:
     spec = _spec(project)
-    key = (_group(obj), obj["kind"])
+    key = (str(obj["apiVersion"]).rpartition("/")[0], obj["kind"])
     label = f"{key[0] or 'core'}/{key[1]}"
     name = project["metadata"]["name"]
     if key in CLUSTER_SCOPED:

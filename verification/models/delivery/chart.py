@@ -307,10 +307,6 @@ def check_selectors_match_labels(r: Render) -> list[str]:
     return found
 
 
-def _port_exists(port: Any, container: dict[str, Any]) -> bool:
-    return any(port in (p.get("name"), p.get("containerPort")) for p in container.get("ports") or [])
-
-
 def check_probes(r: Render) -> list[str]:
     """Readiness on /readyz and liveness on /healthz, both on a declared container port."""
     found = []
@@ -325,7 +321,7 @@ def check_probes(r: Render) -> list[str]:
                     continue
                 handler = probe.get("httpGet") or probe.get("tcpSocket") or probe.get("grpc") or {}
                 port = handler.get("port")
-                if not _port_exists(port, container):
+                if not any(port in (p.get("name"), p.get("containerPort")) for p in container.get("ports") or []):
                     found.append(f"{where}: {probe_name} port {port!r} is not a container port")
                 if (probe.get("httpGet") or {}).get("path") != path:
                     found.append(f"{where}: {probe_name} must GET {path}, not {handler.get('path')!r}")

@@ -216,12 +216,6 @@ def host_namespaces(objects: list[dict[str, Any]]) -> Iterator[Finding]:
                 yield _finding("host-namespaces", obj, f"hostPort {port['hostPort']}")
 
 
-def _service_accounts(objects: list[dict[str, Any]]) -> dict[tuple[str, str], dict[str, Any]]:
-    return {
-        (o["metadata"].get("namespace", ""), o["metadata"]["name"]): o for o in objects if o["kind"] == "ServiceAccount"
-    }
-
-
 def _bound_subjects(objects: list[dict[str, Any]]) -> set[tuple[str, str]]:
     return {
         (s.get("namespace") or o["metadata"].get("namespace", ""), s.get("name"))
@@ -235,7 +229,10 @@ def _bound_subjects(objects: list[dict[str, Any]]) -> set[tuple[str, str]]:
 @check("service-account-token")
 def service_account_token(objects: list[dict[str, Any]]) -> Iterator[Finding]:
     """A named service account; its token mounted only when the identity is bound to some role."""
-    accounts, bound = _service_accounts(objects), _bound_subjects(objects)
+    accounts = {
+        (o["metadata"].get("namespace", ""), o["metadata"]["name"]): o for o in objects if o["kind"] == "ServiceAccount"
+    }
+    bound = _bound_subjects(objects)
     for obj in _workloads(objects):
         pod, ns = _pod(obj), obj["metadata"].get("namespace", "")
         name = pod.get("serviceAccountName") or pod.get("serviceAccount") or "default"

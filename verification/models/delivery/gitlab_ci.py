@@ -161,8 +161,7 @@ def ci_files(root: Path = REPO_ROOT) -> dict[str, str]:
     if not root_file.is_file():
         raise UserError(f"{root_file}: no such file")
     files = {ROOT_FILE: read_text(root_file)}
-    for path in sorted((root / TEMPLATES_DIR).glob("*.yml")):
-        files[path.relative_to(root).as_posix()] = read_text(path)
+    files |= {p.relative_to(root).as_posix(): read_text(p) for p in sorted((root / TEMPLATES_DIR).glob("*.yml"))}
     for name, text in files.items():  # before the interpreter sees them: it would take the last key
         load_ci_yaml(text, name)
     return files
@@ -172,16 +171,12 @@ TOOL = "gitlab-ci-local"
 CACHE_FORMAT = 2  # bump when what is computed per scenario changes (stale answers must not match)
 
 
-def _cache_key(files: Mapping[str, str], what: str) -> str:
+def _cache_path(request: "Request") -> Path:
     # The pin is the version: require() refuses any other, so a hit can skip starting node.
-    digest = hashlib.sha256(f"{CACHE_FORMAT}\0{TOOL}@{tool_pin(TOOL)['version']}\0{what}".encode())
-    for name in sorted(files):
-        digest.update(f"\0{name}\0{files[name]}".encode())
-    return digest.hexdigest()[:32]
-
-
-def _cache_path(files: Mapping[str, str], what: str) -> Path:
-    return cache_dir() / "gitlab-ci-local" / f"{_cache_key(files, what)}.json"
+    digest = hashlib.sha256(f"{CACHE_FORMAT}\0{TOOL}@{tool_pin(TOOL)['version']}\0{request.label}".encode())
+    for name, text in sorted(request.files):
+        digest.update(f"\0{name}\0{text}".encode())
+    return cache_dir() / "gitlab-ci-local" / f"{digest.hexdigest()[:32]}.json"
 
 
 def _store(path: Path, result: Any) -> None:
@@ -393,7 +388,7 @@ def answer(requests: list[Request], *, processes: int = 2) -> list[Any]:
     results: list[Any] = [None] * len(requests)
     misses = []
     for i, request in enumerate(requests):
-        path = _cache_path(dict(request.files), request.label)
+        path = _cache_path(request)
         if path.is_file():
             results[i] = json.loads(path.read_text())
         else:
@@ -415,7 +410,7 @@ def answer(requests: list[Request], *, processes: int = 2) -> list[Any]:
             for chunk, stdouts in zip(chunks, outputs, strict=True):
                 for i, stdout in zip(chunk, stdouts, strict=True):
                     parsed = parse_list(stdout) if requests[i].scenario else parse_preview(stdout)
-                    _store(_cache_path(dict(requests[i].files), requests[i].label), parsed)
+                    _store(_cache_path(requests[i]), parsed)
                     results[i] = parsed
     return results
 

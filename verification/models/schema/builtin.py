@@ -68,10 +68,10 @@ def validate(obj: dict[str, Any]) -> list[str]:
     """Readable schema violations of a built-in object (empty list when valid)."""
     validator = _validator(_schema_dir(kubernetes_minor()), obj["kind"], obj["apiVersion"])
     if validator is None:
-        return [f"{_name(obj)}: unknown kind {obj['apiVersion']}/{obj['kind']} for Kubernetes {kubernetes_minor()}"]
+        return [f"{describe(obj)}: unknown kind {obj['apiVersion']}/{obj['kind']} for Kubernetes {kubernetes_minor()}"]
     clean = strip_source(obj)
     return [
-        f"{_name(obj)}: {'.'.join(str(p) for p in error.absolute_path) or '<root>'}: {_short(error)}"
+        f"{describe(obj)}: {'.'.join(str(p) for p in error.absolute_path) or '<root>'}: {_short(error)}"
         for error in sorted(validator.iter_errors(clean), key=lambda e: list(map(str, e.absolute_path)))
     ]
 
@@ -82,7 +82,8 @@ def _short(error: jsonschema.ValidationError) -> str:
     return error.message if len(error.message) < 160 else error.message[:157] + "..."
 
 
-def _name(obj: dict[str, Any]) -> str:
+def describe(obj: dict[str, Any]) -> str:
+    """`FILE: KIND [NAMESPACE/]NAME`, the prefix of every schema violation."""
     meta = obj.get("metadata") or {}
     ns = f"{meta['namespace']}/" if meta.get("namespace") else ""
-    return f"{source_of(obj)}: {obj['kind']} {ns}{meta.get('name', '?')}"
+    return f"{source_of(obj)}: {obj.get('kind')} {ns}{meta.get('name', '?')}"

@@ -25,10 +25,11 @@ import jsonschema.protocols
 import yaml
 
 from verification.errors import UserError
+from verification.models.schema.builtin import describe
 from verification.paths import cache_dir
 from verification.run import run
 from verification.versions import versions
-from verification.yamlio import read_text, source_of, strip_source
+from verification.yamlio import read_text, strip_source
 
 FETCH_COMMAND = "platform-verify crds fetch"
 CACHE_FORMAT = 2  # bump when fetch() stores something different, so old caches count as missing
@@ -327,10 +328,7 @@ def validate_document(obj: dict[str, Any]) -> list[str]:
 
 def validate(obj: dict[str, Any]) -> list[str]:
     """Violations of a loaded manifest, each prefixed with its source file and object name."""
-    meta = obj.get("metadata") or {}
-    ns = f"{meta['namespace']}/" if meta.get("namespace") else ""
-    where = f"{source_of(obj)}: {obj.get('kind')} {ns}{meta.get('name', '?')}"
-    return [f"{where}: {problem}" for problem in validate_document(strip_source(obj))]
+    return [f"{describe(obj)}: {problem}" for problem in validate_document(strip_source(obj))]
 
 
 def _short(error: jsonschema.ValidationError) -> str:

@@ -245,10 +245,7 @@ def check_sync_waves(objects: list[dict[str, Any]]) -> list[str]:
             problems.append(
                 f"{_name(project)}: sync wave {wave(project)} must come before every Application ({first_app})"
             )
-    by_path: dict[str, dict[str, Any]] = {}
-    for app in apps.values():
-        for source in _sources(app):
-            by_path[str(source.get("path", "")).rstrip("/")] = app
+    by_path = {str(source.get("path", "")).rstrip("/"): app for app in apps.values() for source in _sources(app)}
     previous: dict[str, Any] | None = None
     for path in WAVE_ORDER:
         synced = by_path.get(path)

@@ -479,8 +479,7 @@ def check_runtime_contract(r: Render) -> list[str]:
 def _duration_seconds(value: Any) -> float:
     """Prometheus durations as used here (`10s`, `1m`, `500ms`)."""
     text = str(value)
-    units = (("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600))
-    for suffix, factor in units:
+    for suffix, factor in (("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600)):
         if text.endswith(suffix) and text[: -len(suffix)].replace(".", "", 1).isdigit():
             return float(text[: -len(suffix)]) * factor
     raise ValueError(f"not a duration: {value!r}")

@@ -116,12 +116,8 @@ class Universe:
     def __init__(self, objects: Iterable[dict[str, Any]], external: list[External]) -> None:
         self.objects = list(objects)
         self.external = external
-        self.index: dict[tuple[str, str, str], dict[str, Any]] = {}
-        for obj in [*DEFAULT_OBJECTS, *self.objects]:
-            ns, name = _meta(obj)
-            self.index[(obj["kind"], ns, name)] = obj
-        for obj in self._operated_services():
-            self.index[(obj["kind"], *_meta(obj))] = obj
+        everything = [*DEFAULT_OBJECTS, *self.objects, *self._operated_services()]
+        self.index: dict[tuple[str, str, str], dict[str, Any]] = {(o["kind"], *_meta(o)): o for o in everything}
 
     def _operated_services(self) -> Iterator[dict[str, Any]]:
         for obj in self.objects:
@@ -170,9 +166,7 @@ class Universe:
         return {ns: {**labels, "kubernetes.io/metadata.name": ns} for ns, labels in out.items()}
 
     def exists(self, kind: str, namespace: str, name: str) -> bool:
-        if (kind, namespace, name) in self.index:
-            return True
-        if kind == "ServiceAccount" and name == "default":
+        if (kind, namespace, name) in self.index or (kind == "ServiceAccount" and name == "default"):
             return True
         return any(e.kind == kind and e.name == name and e.namespace in (namespace, "*") for e in self.external)
 

@@ -209,11 +209,9 @@ def _check_expression(alert: AlertRule, where: str) -> list[str]:
         compares = promql.has_comparison(alert.expr)
     except ValueError as exc:
         return [f"{where}: cannot read expression: {exc}"]
-    problems = []
-    for name in metric_catalog.unknown(metrics):
-        problems.append(f"{where} reads metric {name}, which no app or standard exporter exposes")
-    for matcher in promql.unnormalised_bucket_matchers(alert.expr):
-        problems.append(f"{where} matches {matcher}: it never matches on Prometheus 3")
+    unknown, unmatched = metric_catalog.unknown(metrics), promql.unnormalised_bucket_matchers(alert.expr)
+    problems = [f"{where} reads metric {n}, which no app or standard exporter exposes" for n in unknown]
+    problems += [f"{where} matches {m}: it never matches on Prometheus 3" for m in unmatched]
     heartbeat = not metrics and alert.expr.replace(" ", "").startswith("vector(")
     if not compares and not heartbeat:
         problems.append(f"{where}: expression has no comparison, so it fires for every series it returns: {alert.expr}")

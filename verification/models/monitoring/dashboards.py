@@ -144,12 +144,10 @@ def promtool_parse(query_list: list[Query]) -> list[str]:
         proc = run([tools.require("promtool").path, "check", "rules", path], check=False)
     if proc.returncode == 0:
         return []
-    problems = []
-    for group, rule in re.findall(r'group "([^"]+)", rule (\d+)', proc.stdout + proc.stderr):
-        failing = index.get((group, int(rule) - 1))
-        if failing:
-            problems.append(f"{failing.where}: query does not parse: {failing.expr}")
-    return problems or [f"promtool check rules (dashboard queries) failed:\n{(proc.stdout + proc.stderr).strip()}"]
+    output = proc.stdout + proc.stderr
+    failing = [index.get((group, int(rule) - 1)) for group, rule in re.findall(r'group "([^"]+)", rule (\d+)', output)]
+    problems = [f"{q.where}: query does not parse: {q.expr}" for q in failing if q]
+    return problems or [f"promtool check rules (dashboard queries) failed:\n{output.strip()}"]
 
 
 # --- Grafana settings ------------------------------------------------------------------------
@@ -162,11 +160,12 @@ def check_settings(objects: list[dict[str, Any]]) -> list[str]:
     where = f"{source_of(configs[0])}: grafana.ini"
     ini = configparser.ConfigParser(interpolation=None)
     ini.read_string(configs[0]["data"]["grafana.ini"])
-    problems = []
-    for section in ini.sections():
-        for key, value in ini.items(section):
-            if SECRET_SETTING_RE.search(key) and value and not value.startswith(("$__file{", "$__env{")):
-                problems.append(f"{where}: [{section}] {key} is inlined; read it with $__file{{...}} from a Secret")
+    problems = [
+        f"{where}: [{section}] {key} is inlined; read it with $__file{{...}} from a Secret"
+        for section in ini.sections()
+        for key, value in ini.items(section)
+        if SECRET_SETTING_RE.search(key) and value and not value.startswith(("$__file{", "$__env{"))
+    ]
 
     def setting(section: str, key: str) -> str:
         return ini.get(section, key, fallback="").strip().lower()

@@ -38,8 +38,5 @@ def unknown(names: set[str]) -> list[str]:
     """Names outside the catalog, each with its nearest known name when one is close."""
     import difflib
 
-    found = []
-    for name in sorted(names - KNOWN):
-        close = difflib.get_close_matches(name, KNOWN, n=1)
-        found.append(f"{name} (did you mean {close[0]}?)" if close else name)
-    return found
+    close = {name: difflib.get_close_matches(name, KNOWN, n=1) for name in sorted(names - KNOWN)}
+    return [f"{name} (did you mean {near[0]}?)" if near else name for name, near in close.items()]

@@ -109,15 +109,13 @@ def _is_default_deny(policy: Policy, direction: str) -> bool:
 
 def default_deny_violations(policies: Sequence[Policy], namespaces: Iterable[str] = APP_NAMESPACES) -> list[str]:
     """Every app namespace has a policy selecting all pods with no rules, in each direction."""
-    violations = []
-    for ns in namespaces:
-        for direction in (INGRESS, EGRESS):
-            if not any(p.namespace == ns and _is_default_deny(p, direction) for p in policies):
-                violations.append(
-                    f"namespace {ns}: no default-deny {direction} NetworkPolicy "
-                    f"(podSelector: {{}}, policyTypes including {direction}, no {direction.lower()} rules)"
-                )
-    return violations
+    return [
+        f"namespace {ns}: no default-deny {direction} NetworkPolicy "
+        f"(podSelector: {{}}, policyTypes including {direction}, no {direction.lower()} rules)"
+        for ns in namespaces
+        for direction in (INGRESS, EGRESS)
+        if not any(p.namespace == ns and _is_default_deny(p, direction) for p in policies)
+    ]
 
 
 def _pins_namespace(selector: Mapping[str, Any]) -> bool:
@@ -154,13 +152,12 @@ def dns_egress_violations(model: Model, workloads: Sequence[Workload]) -> list[s
     """Wherever egress is isolated, DNS to CoreDNS (53/UDP and 53/TCP) must stay allowed."""
     dns = next((w for w in workloads if w.namespace == "kube-system" and w.labels.get("k8s-app") == "kube-dns"), None)
     dns = dns or DEFAULT_DNS
-    violations = []
-    for w in workloads:
-        for port in (Port(53, "UDP"), Port(53, "TCP")):
-            verdict = model.verdict(w, dns, port)
-            if verdict.egress.selecting and not verdict.allowed:
-                violations.append(f"{w.key}: egress is isolated but DNS is denied: {verdict.explain()}")
-    return violations
+    verdicts = [model.verdict(w, dns, port) for w in workloads for port in (Port(53, "UDP"), Port(53, "TCP"))]
+    return [
+        f"{v.src.key}: egress is isolated but DNS is denied: {v.explain()}"
+        for v in verdicts
+        if v.egress.selecting and not v.allowed
+    ]
 
 
 # ---------------------------------------------------------------- namespaces, Pod Security, quotas

@@ -154,39 +154,29 @@ class Rule:
 
     def resource_matches(self, resource: str, subresource: str) -> bool:
         combined = f"{resource}/{subresource}" if subresource else resource
-        for rule_resource in self.resources:
-            if rule_resource in (ALL, combined):
-                return True
-            if subresource and rule_resource == f"*/{subresource}":
-                return True
-        return False
+        return any(r in (ALL, combined) or (subresource and r == f"*/{subresource}") for r in self.resources)
 
     def name_matches(self, name: str) -> bool:
         return not self.resource_names or name in self.resource_names
 
     def url_matches(self, path: str) -> bool:
-        for url in self.non_resource_urls:
-            if url in (ALL, path):
-                return True
-            if url.endswith("*") and path.startswith(url.rstrip("*")):
-                return True
-        return False
+        return any(
+            u in (ALL, path) or (u.endswith("*") and path.startswith(u.rstrip("*"))) for u in self.non_resource_urls
+        )
 
     @property
     def has_wildcard(self) -> bool:
         return any(ALL in values for values in (self.verbs, self.api_groups, self.resources, self.non_resource_urls))
 
     def describe(self) -> str:
-        parts = []
-        for label, values in (
-            ("apiGroups", self.api_groups),
-            ("resources", self.resources),
-            ("nonResourceURLs", self.non_resource_urls),
-            ("resourceNames", self.resource_names),
-            ("verbs", self.verbs),
-        ):
-            if values:
-                parts.append(f"{label}: [{', '.join(repr(v) if v in ('', '*') else v for v in values)}]")
+        fields = {
+            "apiGroups": self.api_groups,
+            "resources": self.resources,
+            "nonResourceURLs": self.non_resource_urls,
+            "resourceNames": self.resource_names,
+            "verbs": self.verbs,
+        }
+        parts = [f"{k}: [{', '.join(repr(v) if v in ('', '*') else v for v in vs)}]" for k, vs in fields.items() if vs]
         return "{" + "; ".join(parts) + "}"
 
 
@@ -374,19 +364,13 @@ class Authorizer:
     def _grants(self, user: str, groups: Sequence[str], namespace: str) -> list[Grant]:
         found: list[Grant] = []
         cluster_bindings, by_namespace = self._bindings_by_scope
-        ordered = cluster_bindings + (by_namespace.get(namespace, []) if namespace else [])
-        for binding in ordered:
-            if binding.kind == "ClusterRoleBinding":
-                binding_ns = ""
-            elif namespace and binding.namespace == namespace:
-                binding_ns = namespace
-            else:
-                continue
+        # ClusterRoleBindings, then (for a namespaced request) the RoleBindings of that namespace
+        for binding in cluster_bindings + (by_namespace.get(namespace, []) if namespace else []):
+            binding_ns = "" if binding.kind == "ClusterRoleBinding" else namespace
             subject = next((s for s in binding.subjects if s.applies_to(user, groups, binding_ns)), None)
-            if subject is None:
-                continue
-            for rule, origin in self.role_rules(binding.role_kind, binding.role_name, binding.namespace):
-                found.append(Grant(binding, subject, rule, origin))
+            if subject is not None:
+                rules = self.role_rules(binding.role_kind, binding.role_name, binding.namespace)
+                found += [Grant(binding, subject, rule, origin) for rule, origin in rules]
         return found
 
     def grant_for(self, request: Request, *, any_name: bool = False) -> Grant | None:

@@ -288,12 +288,12 @@ class Platform:
         return None
 
     def argocd_destination_accounts(self) -> list[tuple[str, str]]:
-        found = []
-        for project in iter_kind(self.objects, "AppProject"):
-            for destination in (project.get("spec") or {}).get("destinationServiceAccounts") or []:
-                if destination.get("namespace") and destination.get("defaultServiceAccount"):
-                    found.append((destination["namespace"], destination["defaultServiceAccount"]))
-        return found
+        return [
+            (d["namespace"], d["defaultServiceAccount"])
+            for project in iter_kind(self.objects, "AppProject")
+            for d in (project.get("spec") or {}).get("destinationServiceAccounts") or []
+            if d.get("namespace") and d.get("defaultServiceAccount")
+        ]
 
     def admit(
         self,
@@ -523,11 +523,12 @@ def prohibited_reaches(platform: Platform, identity: Identity, reaches: Iterable
             found = paths.setdefault((prohibition.name, f"{reach.what} in {reach.namespace or 'the cluster'}"), [])
             if reach.path not in found:
                 found.append(reach.path)
-    lines = []
-    for (name, what), found in paths.items():
-        more = f"; and {len(found) - 3} more" if len(found) > 3 else ""
-        lines.append(f"'{name}' reached effectively: {what} via {len(found)} path(s): " + "; ".join(found[:3]) + more)
-    return lines
+    return [
+        f"'{name}' reached effectively: {what} via {len(found)} path(s): "
+        + "; ".join(found[:3])
+        + (f"; and {len(found) - 3} more" if len(found) > 3 else "")
+        for (name, what), found in paths.items()
+    ]
 
 
 def check_effective(platform: Platform) -> list[str]:

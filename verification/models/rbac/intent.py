@@ -136,10 +136,8 @@ def _prohibition(raw: Any, where: str, catalog: ResourceCatalog) -> Prohibition:
     resources = _strings(raw, "_", "resources", where)
     if not raw.get("name") or not verbs or not resources:
         raise UserError(f"{where}: name, verbs and resources are required")
-    requests = []
-    for verb, text in product(verbs, resources):
-        resolved = _resolve(catalog, text, "", None, where)
-        requests.append(Request("", (), verb, resolved.resource, resolved.subresource, resolved.group))
+    resolved = [(verb, _resolve(catalog, text, "", None, where)) for verb, text in product(verbs, resources)]
+    requests = (Request("", (), verb, r.resource, r.subresource, r.group) for verb, r in resolved)
     return Prohibition(str(raw["name"]), tuple(requests))
 
 

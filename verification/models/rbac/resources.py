@@ -25,13 +25,8 @@ class ResourceType:
 
 def _table(group: str, namespaced: bool, *entries: str) -> list[ResourceType]:
     # entry: "plural singular short1,short2" (singular and short names optional)
-    types = []
-    for entry in entries:
-        parts = entry.split()
-        plural, singular = parts[0], parts[1] if len(parts) > 1 else ""
-        shorts = tuple(parts[2].split(",")) if len(parts) > 2 else ()
-        types.append(ResourceType(plural, group, namespaced, singular, shorts))
-    return types
+    parts = [[*entry.split(), "", ""] for entry in entries]
+    return [ResourceType(p[0], group, namespaced, p[1], tuple(filter(None, p[2].split(",")))) for p in parts]
 
 
 # Order matters for ambiguous names (`events`): kubectl prefers the core group, as here.

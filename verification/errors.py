@@ -28,13 +28,6 @@ class UserError(VerificationError):
 
     exit_code = 2
 
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
-
-    def __str__(self) -> str:
-        return self.message
-
 
 class CommandError(VerificationError):
     """An external program exited non-zero, timed out or was not found; str() has its output's tail."""

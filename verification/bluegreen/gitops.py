@@ -9,14 +9,13 @@ the cluster until the Services follow.
 
 import os
 import re
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from verification.bluegreen.plan import Plan, classify, flatten_objects, remedy
-from verification.bluegreen.release import Target, colour_values, render_pair
+from verification.bluegreen.release import Live, Target, colour_values, plan_deploy, render_pair
 from verification.errors import UserError
 from verification.models.delivery import chart
 from verification.run import run
@@ -60,7 +59,7 @@ class GitOpsSource:
     edited since the last sync shows as a difference there, so a flip never ships it.
     """
 
-    def __init__(self, sync_command: str, live: Callable[[list[dict[str, Any]]], list[dict[str, Any]]]) -> None:
+    def __init__(self, sync_command: str, live: Live) -> None:
         if not sync_command.strip():
             raise UserError("--source gitops needs --sync-command (e.g. git commit, git push, argocd app sync)")
         self.sync_command = sync_command
@@ -76,12 +75,7 @@ class GitOpsSource:
         return plan
 
     def plan_deploy(self, target: Target, colours: dict[str, Any]) -> Plan:
-        active = str(colours["activeColor"])
-        objects, planned, planned_other = render_pair(target, active, colours)
-        live = flatten_objects(self.live(objects))
-        plan = Plan(target.app, "deploy", chart.other(active), values=colours)
-        plan.changes = classify(live, planned, planned_other, subset=True, why="deployed")
-        return plan
+        return plan_deploy(target, colours, self.live)
 
     def read(self, target: Target) -> dict[str, Any]:
         return colour_values(target, current_values(target))

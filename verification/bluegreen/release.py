@@ -12,6 +12,7 @@ they would make is refused (a deploy to the idle colour, never part of a flip).
 import json
 import os
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,7 @@ from verification.run import run
 from verification.yamlio import load_documents_from_text, load_file
 
 HELM_DRIVER = "configmap"
+Live = Callable[[list[dict[str, Any]]], list[dict[str, Any]]]  # rendered objects -> their live counterparts
 RECORD = "deployedWith"  # values key: {profile, chart} of the last deploy
 
 
@@ -209,9 +211,12 @@ def render_pair(
     return objects, flatten_objects(objects), flatten_objects(renders[keys[1]].objects)
 
 
-def plan_deploy(target: Target, colours: dict[str, Any]) -> Plan:
-    """What a deploy with these colour values and the environment's files changes in the release."""
-    _, planned, planned_other = render_pair(target, str(colours["activeColor"]), colours)
-    plan = Plan(target.app, "deploy", chart.other(str(colours["activeColor"])), values=colours)
-    plan.changes = classify(flatten_objects(stored_manifest(target)), planned, planned_other, why="deployed")
+def plan_deploy(target: Target, colours: dict[str, Any], live: Live | None = None) -> Plan:
+    """What a deploy with these colour values and the environment's files changes in the release's
+    stored manifest, or (GitOps, no release) in the `live` objects, on the fields the render sets."""
+    active = str(colours["activeColor"])
+    objects, planned, planned_other = render_pair(target, active, colours)
+    deployed = flatten_objects(live(objects) if live else stored_manifest(target))
+    plan = Plan(target.app, "deploy", chart.other(active), values=colours)
+    plan.changes = classify(deployed, planned, planned_other, subset=live is not None, why="deployed")
     return plan

@@ -69,17 +69,13 @@ def _common(parser: argparse.ArgumentParser, defaults: bool = False) -> None:
 
 def _load(args: argparse.Namespace) -> tuple[Model, list[Workload]]:
     workloads = load_workloads(args.workloads)
-    model = Model.from_objects(load_manifests(args.manifests or [MANIFESTS]))
-    return model, workloads
+    return Model.from_objects(load_manifests(args.manifests or [MANIFESTS])), workloads
 
 
 def _matrix(args: argparse.Namespace) -> int:
     model, workloads = _load(args)
     table = model.truth_table(workloads).as_table()
-    if args.json:
-        print(json.dumps(table, indent=2))
-        return 0
-    print("\n\n".join(render(grid) for grid in port_grids(table, workloads)))
+    print(json.dumps(table, indent=2) if args.json else "\n\n".join(render(g) for g in port_grids(table, workloads)))
     return 0
 
 

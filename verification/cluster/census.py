@@ -26,11 +26,6 @@ CLUSTER_SCOPE = "(cluster)"  # the namespace column of cluster-scoped kinds
 Census = dict[str, int]  # "kind namespace" -> count
 
 
-def listable_kinds(cluster: Cluster) -> list[str]:
-    out = cluster.kubectl("api-resources", "--verbs=list", "-o", "name", timeout=60).stdout
-    return sorted(k for k in out.split() if k not in VOLATILE)
-
-
 def count(items: list[Mapping[str, object]]) -> Census:
     """Objects (as `kubectl get -o json` lists them) counted per kind and namespace."""
     counts: Counter[str] = Counter()
@@ -43,7 +38,8 @@ def count(items: list[Mapping[str, object]]) -> Census:
 
 def take(cluster: Cluster) -> Census:
     """Every listable, non-volatile object of the cluster, counted (one `kubectl get`)."""
-    kinds = ",".join(listable_kinds(cluster))
+    listable = cluster.kubectl("api-resources", "--verbs=list", "-o", "name", timeout=60).stdout
+    kinds = ",".join(sorted(k for k in listable.split() if k not in VOLATILE))
     out = cluster.kubectl("get", kinds, "--all-namespaces", "-o", "json", timeout=300).stdout
     return count(json.loads(out).get("items") or [])
 

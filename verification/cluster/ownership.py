@@ -72,14 +72,10 @@ def mark(cluster: Cluster, run_id: str, paths: Iterable[Path | str]) -> None:
 
 def created(cluster: Cluster, run_id: str) -> list[str]:
     """`kind/name [namespace]` of every object labelled with this run (namespaces and cluster-scoped)."""
-    kinds = ",".join(["namespaces", *cluster_kinds(cluster)])
+    scoped = cluster.kubectl("api-resources", "--namespaced=false", "--verbs=list,delete", "-o", "name", timeout=60)
+    kinds = ",".join(["namespaces", *(k for k in scoped.stdout.split() if k != "namespaces")])
     out = cluster.kubectl("get", kinds, "-l", selector(run_id), "-o", "name", timeout=60).stdout
     return sorted(set(out.split()))
-
-
-def cluster_kinds(cluster: Cluster) -> list[str]:
-    out = cluster.kubectl("api-resources", "--namespaced=false", "--verbs=list,delete", "-o", "name", timeout=60)
-    return [k for k in out.stdout.split() if k != "namespaces"]
 
 
 def record(path: Path, run_id: str, objects: list[str]) -> None:

@@ -181,12 +181,6 @@ def runtime_base_ref(key: str) -> str:
     return f"{RUNTIME_BASE_REPO}:{key[:12]}"
 
 
-def log_dir() -> Path:
-    path = cache_dir() / "logs" / "images"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
-
-
 def build_all(rebuild: bool = False, names: list[str] | None = None) -> list[str]:
     """Build every stack image that is not current (all when `rebuild`); return their references."""
     from verification.cluster import docker
@@ -233,16 +227,12 @@ def ensure(source: str, rebuild: bool = False) -> list[str]:
 
 
 def _pull(ref: str, again: bool) -> str:
-    if not again and _present(ref):
+    if not again and run(["docker", "image", "inspect", ref], check=False, timeout=60).returncode == 0:
         say(f"--- {ref}: present")
         return ref
     with step(f"docker pull {ref}"):
         run(["docker", "pull", ref], timeout=1800)
     return ref
-
-
-def _present(ref: str) -> bool:
-    return run(["docker", "image", "inspect", ref], check=False, timeout=60).returncode == 0
 
 
 def _forget_old_runtime_bases(keep: str) -> None:
@@ -267,7 +257,8 @@ def _ensure(img: StackImage, *, base: str, runtime_base: str | None, rebuild: bo
     if not rebuild and image_archive.current(ref, image_cache.LABEL, key):
         say(f"--- {ref}: current (inputs {key[:12]})")
         return ref
-    log = log_dir() / f"{img.name}.log"
+    log = cache_dir() / "logs" / "images" / f"{img.name}.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
     log.write_text(f"# {ref} inputs {key}\n")
     with step(f"build {ref} (inputs {key[:12]}, log {log})"):
         with tempfile.TemporaryDirectory(prefix=f"image-{img.name}-") as tmp:

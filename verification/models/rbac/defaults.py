@@ -43,8 +43,9 @@ def _binding(name: str, role: str, *groups: str) -> dict[str, Any]:
     }
 
 
-def _r(groups: list[str], resources: list[str], verbs: list[str]) -> dict[str, Any]:
-    return {"apiGroups": groups, "resources": resources, "verbs": verbs}
+def _r(groups: list[str], resources: str, verbs: list[str]) -> dict[str, Any]:
+    """A rule; `resources` as words, in the order of upstream's cluster-roles.yaml."""
+    return {"apiGroups": groups, "resources": resources.split(), "verbs": verbs}
 
 
 _TO_ADMIN = {"rbac.authorization.k8s.io/aggregate-to-admin": "true"}
@@ -59,7 +60,7 @@ _HEALTH = ["/healthz", "/livez", "/readyz", "/version", "/version/"]
 DEFAULT_OBJECTS: list[dict[str, Any]] = [
     _role(
         "cluster-admin",
-        [_r(["*"], ["*"], ["*"]), {"nonResourceURLs": ["*"], "verbs": ["*"]}],
+        [_r(["*"], "*", ["*"]), {"nonResourceURLs": ["*"], "verbs": ["*"]}],
     ),
     _role("admin", [], aggregate="admin"),
     _role("edit", [], labels=_TO_ADMIN, aggregate="edit"),
@@ -67,72 +68,42 @@ DEFAULT_OBJECTS: list[dict[str, Any]] = [
     _role(
         "system:aggregate-to-admin",
         [
-            _r(["authorization.k8s.io"], ["localsubjectaccessreviews"], ["create"]),
-            _r(["rbac.authorization.k8s.io"], ["rolebindings", "roles"], [*_WRITE, *_READ]),
+            _r(["authorization.k8s.io"], "localsubjectaccessreviews", ["create"]),
+            _r(["rbac.authorization.k8s.io"], "rolebindings roles", [*_WRITE, *_READ]),
         ],
         labels=_TO_ADMIN,
     ),
     _role(
         "system:aggregate-to-edit",
         [
+            _r([""], "pods/attach pods/exec pods/portforward pods/proxy secrets services/proxy", _READ),
+            _r([""], "serviceaccounts", ["impersonate"]),
+            _r([""], "pods pods/attach pods/exec pods/portforward pods/proxy", _WRITE),
+            _r([""], "pods/eviction", ["create"]),
             _r(
                 [""],
-                ["pods/attach", "pods/exec", "pods/portforward", "pods/proxy", "secrets", "services/proxy"],
-                _READ,
-            ),
-            _r([""], ["serviceaccounts"], ["impersonate"]),
-            _r([""], ["pods", "pods/attach", "pods/exec", "pods/portforward", "pods/proxy"], _WRITE),
-            _r([""], ["pods/eviction"], ["create"]),
-            _r(
-                [""],
-                [
-                    "configmaps",
-                    "events",
-                    "persistentvolumeclaims",
-                    "replicationcontrollers",
-                    "replicationcontrollers/scale",
-                    "secrets",
-                    "serviceaccounts",
-                    "services",
-                    "services/proxy",
-                ],
+                "configmaps events persistentvolumeclaims replicationcontrollers replicationcontrollers/scale secrets "
+                "serviceaccounts services services/proxy",
                 _WRITE,
             ),
-            _r([""], ["serviceaccounts/token"], ["create"]),
+            _r([""], "serviceaccounts/token", ["create"]),
             _r(
                 ["apps"],
-                [
-                    "daemonsets",
-                    "deployments",
-                    "deployments/rollback",
-                    "deployments/scale",
-                    "replicasets",
-                    "replicasets/scale",
-                    "statefulsets",
-                    "statefulsets/scale",
-                ],
+                "daemonsets deployments deployments/rollback deployments/scale replicasets replicasets/scale "
+                "statefulsets statefulsets/scale",
                 _WRITE,
             ),
-            _r(["autoscaling"], ["horizontalpodautoscalers"], _WRITE),
-            _r(["batch"], ["cronjobs", "jobs"], _WRITE),
+            _r(["autoscaling"], "horizontalpodautoscalers", _WRITE),
+            _r(["batch"], "cronjobs jobs", _WRITE),
             _r(
                 ["extensions"],
-                [
-                    "daemonsets",
-                    "deployments",
-                    "deployments/rollback",
-                    "deployments/scale",
-                    "ingresses",
-                    "networkpolicies",
-                    "replicasets",
-                    "replicasets/scale",
-                    "replicationcontrollers/scale",
-                ],
+                "daemonsets deployments deployments/rollback deployments/scale ingresses networkpolicies replicasets "
+                "replicasets/scale replicationcontrollers/scale",
                 _WRITE,
             ),
-            _r(["policy"], ["poddisruptionbudgets"], _WRITE),
-            _r(["networking.k8s.io"], ["ingresses", "networkpolicies"], _WRITE),
-            _r(["coordination.k8s.io"], ["leases"], [*_WRITE, *_READ]),
+            _r(["policy"], "poddisruptionbudgets", _WRITE),
+            _r(["networking.k8s.io"], "ingresses networkpolicies", _WRITE),
+            _r(["coordination.k8s.io"], "leases", [*_WRITE, *_READ]),
         ],
         labels=_TO_EDIT,
     ),
@@ -141,79 +112,38 @@ DEFAULT_OBJECTS: list[dict[str, Any]] = [
         [
             _r(
                 [""],
-                [
-                    "configmaps",
-                    "endpoints",
-                    "persistentvolumeclaims",
-                    "persistentvolumeclaims/status",
-                    "pods",
-                    "replicationcontrollers",
-                    "replicationcontrollers/scale",
-                    "serviceaccounts",
-                    "services",
-                    "services/status",
-                    "bindings",
-                    "events",
-                    "limitranges",
-                    "namespaces/status",
-                    "pods/log",
-                    "pods/status",
-                    "replicationcontrollers/status",
-                    "resourcequotas",
-                    "resourcequotas/status",
-                    "namespaces",
-                ],
+                "configmaps endpoints persistentvolumeclaims persistentvolumeclaims/status pods "
+                "replicationcontrollers replicationcontrollers/scale serviceaccounts services services/status "
+                "bindings events limitranges namespaces/status pods/log pods/status replicationcontrollers/status "
+                "resourcequotas resourcequotas/status namespaces",
                 _READ,
             ),
-            _r(["discovery.k8s.io"], ["endpointslices"], _READ),
+            _r(["discovery.k8s.io"], "endpointslices", _READ),
             _r(
                 ["apps"],
-                [
-                    "controllerrevisions",
-                    "daemonsets",
-                    "daemonsets/status",
-                    "deployments",
-                    "deployments/scale",
-                    "deployments/status",
-                    "replicasets",
-                    "replicasets/scale",
-                    "replicasets/status",
-                    "statefulsets",
-                    "statefulsets/scale",
-                    "statefulsets/status",
-                ],
+                "controllerrevisions daemonsets daemonsets/status deployments deployments/scale deployments/status "
+                "replicasets replicasets/scale replicasets/status statefulsets statefulsets/scale statefulsets/status",
                 _READ,
             ),
-            _r(["autoscaling"], ["horizontalpodautoscalers", "horizontalpodautoscalers/status"], _READ),
-            _r(["batch"], ["cronjobs", "cronjobs/status", "jobs", "jobs/status"], _READ),
+            _r(["autoscaling"], "horizontalpodautoscalers horizontalpodautoscalers/status", _READ),
+            _r(["batch"], "cronjobs cronjobs/status jobs jobs/status", _READ),
             _r(
                 ["extensions"],
-                [
-                    "daemonsets",
-                    "daemonsets/status",
-                    "deployments",
-                    "deployments/scale",
-                    "deployments/status",
-                    "ingresses",
-                    "ingresses/status",
-                    "networkpolicies",
-                    "replicasets",
-                    "replicasets/scale",
-                    "replicasets/status",
-                    "replicationcontrollers/scale",
-                ],
+                "daemonsets daemonsets/status deployments deployments/scale deployments/status ingresses "
+                "ingresses/status networkpolicies replicasets replicasets/scale replicasets/status "
+                "replicationcontrollers/scale",
                 _READ,
             ),
-            _r(["policy"], ["poddisruptionbudgets", "poddisruptionbudgets/status"], _READ),
-            _r(["networking.k8s.io"], ["ingresses", "ingresses/status", "networkpolicies"], _READ),
+            _r(["policy"], "poddisruptionbudgets poddisruptionbudgets/status", _READ),
+            _r(["networking.k8s.io"], "ingresses ingresses/status networkpolicies", _READ),
         ],
         labels=_TO_VIEW,
     ),
     _role(
         "system:basic-user",
         [
-            _r(["authorization.k8s.io"], ["selfsubjectaccessreviews", "selfsubjectrulesreviews"], ["create"]),
-            _r(["authentication.k8s.io"], ["selfsubjectreviews"], ["create"]),
+            _r(["authorization.k8s.io"], "selfsubjectaccessreviews selfsubjectrulesreviews", ["create"]),
+            _r(["authentication.k8s.io"], "selfsubjectreviews", ["create"]),
         ],
     ),
     _role(

@@ -146,7 +146,8 @@ def container(image: tuple[str, str, dict[str, Any]], request: pytest.FixtureReq
         cid = _start(ref, "--", "/bin/sleep", "600", entrypoint="/sbin/tini")
     else:
         cid = _start(ref, *smoke.args, smoke=smoke)
-    diagnostics.containers(request).append(cid)
+    running = diagnostics.containers(request)  # the module's: a failing test of it gets the log
+    running.append(cid)
     try:
         wait_for(
             lambda: run(["docker", "inspect", "--format", "{{.State.Running}}", cid], timeout=30).stdout.strip(),
@@ -156,6 +157,7 @@ def container(image: tuple[str, str, dict[str, Any]], request: pytest.FixtureReq
         )
         yield cid, ref
     finally:
+        running.remove(cid)  # the next image's tests must not ask for a removed container's log
         _remove(cid)
 
 

@@ -23,9 +23,9 @@ class ResourceType:
     short_names: tuple[str, ...] = ()
 
 
-def _table(group: str, namespaced: bool, *entries: str) -> list[ResourceType]:
-    # entry: "plural singular short1,short2" (singular and short names optional)
-    parts = [[*entry.split(), "", ""] for entry in entries]
+def _table(group: str, namespaced: bool, entries: str) -> list[ResourceType]:
+    # entries: "plural singular short1,short2; ..." (singular and short names optional)
+    parts = [[*entry.split(), "", ""] for entry in entries.split(";")]
     return [ResourceType(p[0], group, namespaced, p[1], tuple(filter(None, p[2].split(",")))) for p in parts]
 
 
@@ -34,37 +34,24 @@ BUILTIN_TYPES: list[ResourceType] = [
     *_table(
         "",
         True,
-        "bindings binding",
-        "configmaps configmap cm",
-        "endpoints endpoints ep",
-        "events event ev",
-        "limitranges limitrange limits",
-        "persistentvolumeclaims persistentvolumeclaim pvc",
-        "pods pod po",
-        "podtemplates podtemplate",
-        "replicationcontrollers replicationcontroller rc",
-        "resourcequotas resourcequota quota",
-        "secrets secret",
-        "serviceaccounts serviceaccount sa",
-        "services service svc",
+        "bindings binding; configmaps configmap cm; endpoints endpoints ep; events event ev; "
+        "limitranges limitrange limits; persistentvolumeclaims persistentvolumeclaim pvc; pods pod po; "
+        "podtemplates podtemplate; replicationcontrollers replicationcontroller rc; "
+        "resourcequotas resourcequota quota; secrets secret; serviceaccounts serviceaccount sa; services service svc",
     ),
     # users/groups only exist as targets of the `impersonate` verb
     *_table(
         "",
         False,
-        "componentstatuses componentstatus cs",
-        "namespaces namespace ns",
-        "nodes node no",
-        "persistentvolumes persistentvolume pv",
-        "users user",
-        "groups group",
+        "componentstatuses componentstatus cs; namespaces namespace ns; nodes node no; "
+        "persistentvolumes persistentvolume pv; users user; groups group",
     ),
     *_table(
         "admissionregistration.k8s.io",
         False,
-        "mutatingwebhookconfigurations mutatingwebhookconfiguration",
-        "validatingwebhookconfigurations validatingwebhookconfiguration",
-        "validatingadmissionpolicies validatingadmissionpolicy",
+        "mutatingwebhookconfigurations mutatingwebhookconfiguration; "
+        "validatingwebhookconfigurations validatingwebhookconfiguration; "
+        "validatingadmissionpolicies validatingadmissionpolicy; "
         "validatingadmissionpolicybindings validatingadmissionpolicybinding",
     ),
     *_table("apiextensions.k8s.io", False, "customresourcedefinitions customresourcedefinition crd,crds"),
@@ -72,67 +59,49 @@ BUILTIN_TYPES: list[ResourceType] = [
     *_table(
         "apps",
         True,
-        "controllerrevisions controllerrevision",
-        "daemonsets daemonset ds",
-        "deployments deployment deploy",
-        "replicasets replicaset rs",
-        "statefulsets statefulset sts",
+        "controllerrevisions controllerrevision; daemonsets daemonset ds; deployments deployment deploy; "
+        "replicasets replicaset rs; statefulsets statefulset sts",
     ),
-    *_table("authentication.k8s.io", False, "selfsubjectreviews", "tokenreviews", "uids", "userextras"),
+    *_table("authentication.k8s.io", False, "selfsubjectreviews; tokenreviews; uids; userextras"),
     *_table("authorization.k8s.io", True, "localsubjectaccessreviews"),
-    *_table(
-        "authorization.k8s.io", False, "selfsubjectaccessreviews", "selfsubjectrulesreviews", "subjectaccessreviews"
-    ),
+    *_table("authorization.k8s.io", False, "selfsubjectaccessreviews; selfsubjectrulesreviews; subjectaccessreviews"),
     *_table("autoscaling", True, "horizontalpodautoscalers horizontalpodautoscaler hpa"),
-    *_table("batch", True, "cronjobs cronjob cj", "jobs job"),
-    *_table("certificates.k8s.io", False, "certificatesigningrequests certificatesigningrequest csr", "signers"),
+    *_table("batch", True, "cronjobs cronjob cj; jobs job"),
+    *_table("certificates.k8s.io", False, "certificatesigningrequests certificatesigningrequest csr; signers"),
     *_table("coordination.k8s.io", True, "leases lease"),
     *_table("discovery.k8s.io", True, "endpointslices endpointslice"),
     *_table("events.k8s.io", True, "events event ev"),
     *_table(
         "flowcontrol.apiserver.k8s.io",
         False,
-        "flowschemas flowschema",
-        "prioritylevelconfigurations prioritylevelconfiguration",
+        "flowschemas flowschema; prioritylevelconfigurations prioritylevelconfiguration",
     ),
-    *_table("networking.k8s.io", True, "ingresses ingress ing", "networkpolicies networkpolicy netpol"),
-    *_table(
-        "networking.k8s.io", False, "ingressclasses ingressclass", "ipaddresses ipaddress", "servicecidrs servicecidr"
-    ),
+    *_table("networking.k8s.io", True, "ingresses ingress ing; networkpolicies networkpolicy netpol"),
+    *_table("networking.k8s.io", False, "ingressclasses ingressclass; ipaddresses ipaddress; servicecidrs servicecidr"),
     *_table("node.k8s.io", False, "runtimeclasses runtimeclass"),
     *_table("policy", True, "poddisruptionbudgets poddisruptionbudget pdb"),
-    *_table("rbac.authorization.k8s.io", True, "rolebindings rolebinding", "roles role"),
-    *_table("rbac.authorization.k8s.io", False, "clusterrolebindings clusterrolebinding", "clusterroles clusterrole"),
+    *_table("rbac.authorization.k8s.io", True, "rolebindings rolebinding; roles role"),
+    *_table("rbac.authorization.k8s.io", False, "clusterrolebindings clusterrolebinding; clusterroles clusterrole"),
     *_table("scheduling.k8s.io", False, "priorityclasses priorityclass pc"),
     *_table(
         "storage.k8s.io",
         False,
-        "csidrivers csidriver",
-        "csinodes csinode",
-        "storageclasses storageclass sc",
-        "volumeattachments volumeattachment",
+        "csidrivers csidriver; csinodes csinode; storageclasses storageclass sc; volumeattachments volumeattachment",
     ),
     *_table("storage.k8s.io", True, "csistoragecapacities csistoragecapacity"),
     # CRDs of the platform's own stack
     *_table(
         "monitoring.coreos.com",
         True,
-        "alertmanagerconfigs alertmanagerconfig amcfg",
-        "alertmanagers alertmanager am",
-        "podmonitors podmonitor pmon",
-        "probes probe prb",
-        "prometheusagents prometheusagent",
-        "prometheuses prometheus prom",
-        "prometheusrules prometheusrule promrule",
-        "scrapeconfigs scrapeconfig scfg",
-        "servicemonitors servicemonitor smon",
-        "thanosrulers thanosruler ruler",
+        "alertmanagerconfigs alertmanagerconfig amcfg; alertmanagers alertmanager am; podmonitors podmonitor pmon; "
+        "probes probe prb; prometheusagents prometheusagent; prometheuses prometheus prom; "
+        "prometheusrules prometheusrule promrule; scrapeconfigs scrapeconfig scfg; "
+        "servicemonitors servicemonitor smon; thanosrulers thanosruler ruler",
     ),
     *_table(
         "argoproj.io",
         True,
-        "applications application app,apps",
-        "applicationsets applicationset appset,appsets",
+        "applications application app,apps; applicationsets applicationset appset,appsets; "
         "appprojects appproject appproj,appprojs",
     ),
 ]

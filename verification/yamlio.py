@@ -54,20 +54,18 @@ class Loader(_BASE):  # type: ignore[misc, valid-type]  # the base is chosen at 
     """The safe loader (libyaml when available) that refuses duplicate mapping keys."""
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-        keys = [(k.tag, k.value) for k, _ in node.value if isinstance(k, yaml.ScalarNode) and k.tag != _MERGE_TAG]
+        nodes = [k for k, _ in node.value if isinstance(k, yaml.ScalarNode) and k.tag != _MERGE_TAG]
+        keys = [(k.tag, k.value) for k in nodes]
         if len(set(keys)) != len(keys):  # rare: only then find which key, for the message
             seen: dict[tuple[str, str], yaml.Node] = {}
-            for key_node, _ in node.value:
-                if not isinstance(key_node, yaml.ScalarNode):
-                    continue
-                key = (key_node.tag, key_node.value)
-                if key in seen and key_node.tag != _MERGE_TAG:
+            for key, key_node in zip(keys, nodes, strict=True):
+                if key in seen:
                     raise _Refused(
                         problem=f"duplicate key {key_node.value!r} (first on line {seen[key].start_mark.line + 1}); "
                         "remove one",
                         mark=key_node.start_mark,
                     )
-                seen.setdefault(key, key_node)
+                seen[key] = key_node
         mapping: dict[Any, Any] = super().construct_mapping(node, deep)
         return mapping
 

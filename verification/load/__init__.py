@@ -10,17 +10,5 @@ result = load.result  # records, events, summary(); files written to out_dir
 
 from verification.load.generator import LoadConfig, LoadResult, LoadRun, background, run_load
 from verification.load.records import Event, Record
-from verification.load.summary import Summary, percentile, summarize
 
-__all__ = [
-    "Event",
-    "LoadConfig",
-    "LoadResult",
-    "LoadRun",
-    "Record",
-    "Summary",
-    "background",
-    "percentile",
-    "run_load",
-    "summarize",
-]
+__all__ = ["Event", "LoadConfig", "LoadResult", "LoadRun", "Record", "background", "run_load"]

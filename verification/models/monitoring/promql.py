@@ -16,6 +16,7 @@ Prometheus 3 semantics this module follows (CHANGELOG 3.0.0):
 
 import math
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -184,29 +185,26 @@ def _filters(tokens: list[Token]) -> bool:
             if combine is None:  # `a unless b` keeps a's series
                 return _filters(parts[0])
             return combine(_filters(part) for part in parts)
-    depth = 0
-    for index, token in enumerate(tokens):
-        if token.text == "(":
-            depth += 1
-        elif token.text == ")":
-            depth -= 1
-        elif depth == 0 and token.text in COMPARISONS:
-            following = tokens[index + 1].text if index + 1 < len(tokens) else ""
-            if following != "bool":  # `a > bool b` returns 0/1 for every series
-                return True
+    for index, token, depth in _depths(tokens):
+        following = tokens[index + 1].text if index + 1 < len(tokens) else ""
+        if depth == 0 and token.text in COMPARISONS and following != "bool":  # `a > bool b`: 0/1 for every series
+            return True
     if len(tokens) >= 3 and tokens[0].text in CONDITION_FUNCTIONS and tokens[1].text == "(":
         return _closing(tokens, 1) == len(tokens) - 1
     return False
 
 
+def _depths(tokens: list[Token]) -> Iterator[tuple[int, Token, int]]:
+    """(index, token, parenthesis depth after it): "(" counts itself in, ")" itself out."""
+    depth = 0
+    for index, token in enumerate(tokens):
+        depth += (token.text == "(") - (token.text == ")")
+        yield index, token, depth
+
+
 def _split_top_level(tokens: list[Token], operator: str) -> list[list[Token]]:
     parts: list[list[Token]] = [[]]
-    depth = 0
-    for token in tokens:
-        if token.text == "(":
-            depth += 1
-        elif token.text == ")":
-            depth -= 1
+    for _, token, depth in _depths(tokens):
         if depth == 0 and token.kind == "ident" and token.text == operator:
             parts.append([])
         else:
@@ -215,15 +213,9 @@ def _split_top_level(tokens: list[Token], operator: str) -> list[list[Token]]:
 
 
 def _closing(tokens: list[Token], open_index: int) -> int:
-    depth = 0
-    for index in range(open_index, len(tokens)):
-        if tokens[index].text == "(":
-            depth += 1
-        elif tokens[index].text == ")":
-            depth -= 1
-            if depth == 0:
-                return index
-    return -1
+    """The index of the ")" closing the "(" at `open_index`, or -1."""
+    found = (i for i, t, depth in _depths(tokens[open_index:]) if depth == 0 and t.text == ")")
+    return open_index + next(found, -1 - open_index)
 
 
 def _strip_outer_parens(tokens: list[Token]) -> list[Token]:

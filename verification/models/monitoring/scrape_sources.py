@@ -175,18 +175,12 @@ def kubelet_egress_problems(objects: list[dict[str, Any]], prometheus_labels: di
 
 def kubelet_sources(objects: list[dict[str, Any]], needed: set[str]) -> tuple[list[dict[str, Any]], list[str]]:
     """The selected ScrapeConfigs that scrape cAdvisor correctly, and what is wrong with the others."""
-    good, problems = [], []
-    for scrape_config in alerts.operator_selection(
+    selected, _ = alerts.operator_selection(
         objects, "ScrapeConfig", "scrapeConfigSelector", "scrapeConfigNamespaceSelector"
-    )[0]:
-        if (scrape_config.get("spec") or {}).get("metricsPath") != CADVISOR_PATH:
-            continue
-        found = kubelet_scrape_problems(objects, scrape_config, needed)
-        if found:
-            problems += found
-        else:
-            good.append(scrape_config)
-    return good, problems
+    )
+    cadvisor = [c for c in selected if (c.get("spec") or {}).get("metricsPath") == CADVISOR_PATH]
+    found = [(c, kubelet_scrape_problems(objects, c, needed)) for c in cadvisor]
+    return [c for c, problems in found if not problems], [p for _, problems in found for p in problems]
 
 
 # --- the other sources --------------------------------------------------------------------------

@@ -213,12 +213,6 @@ class _Builder:
         return augmented, found
 
 
-def _rules(policy: Policy) -> Iterable[tuple[str, int, Rule]]:
-    for field, rules in (("ingress", policy.ingress), ("egress", policy.egress)):
-        for i, rule in enumerate(rules):
-            yield field, i, rule
-
-
 def _neighbours(port: Port, end: int | None) -> list[Port]:
     """port-1, port+1 (endPort+1 for a range), and the same number on the other protocols."""
     numbers = [port.port - 1, (end or port.port) + 1]
@@ -244,7 +238,7 @@ def synthetic_workloads(
     for policy in model.policies:
         selected = next((w for w in workloads if policy.selects(w)), None)
         own_labels = dict(selected.labels) if selected else satisfying(policy.pod_selector)
-        for field, i, rule in _rules(policy):
+        for field, i, rule in policy.rules():
             at = f"{policy.key} {field}[{i}]"
             destinations = b.destinations(field, rule, policy)
             ports = b.rule_ports(rule, destinations)

@@ -28,7 +28,7 @@ Namespace labels come from Namespace objects; every namespace carries
 """
 
 import ipaddress
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from functools import cached_property
@@ -130,6 +130,11 @@ class Policy:
     @property
     def key(self) -> str:
         return f"{self.namespace}/{self.name}"
+
+    def rules(self) -> Iterator[tuple[str, int, Rule]]:
+        """("ingress" or "egress", index, rule) for every rule, ingress first."""
+        for field, rules in (("ingress", self.ingress), ("egress", self.egress)):
+            yield from ((field, i, rule) for i, rule in enumerate(rules))
 
     def selects(self, workload: Workload) -> bool:
         return workload.namespace == self.namespace and selectors.matches(self.pod_selector, workload.labels)

@@ -135,16 +135,15 @@ def unpinned_peer_violations(policies: Sequence[Policy], namespaces: Iterable[st
     for p in policies:
         if p.namespace not in namespaces:
             continue
-        for field, rules in (("ingress", p.ingress), ("egress", p.egress)):
-            for i, rule in enumerate(rules):
-                if not rule.peers:
-                    violations.append(f"{p.source}: {p.key} {field}[{i}] allows every peer (no from/to)")
-                for j, peer in enumerate(rule.peers):
-                    if peer.namespace_selector is not None and not _pins_namespace(peer.namespace_selector):
-                        violations.append(
-                            f"{p.source}: {p.key} {field}[{i}] peer {j}: namespaceSelector does not name the "
-                            f"namespace by {NAME_LABEL}, so pods of other namespaces can match"
-                        )
+        for field, i, rule in p.rules():
+            if not rule.peers:
+                violations.append(f"{p.source}: {p.key} {field}[{i}] allows every peer (no from/to)")
+            for j, peer in enumerate(rule.peers):
+                if peer.namespace_selector is not None and not _pins_namespace(peer.namespace_selector):
+                    violations.append(
+                        f"{p.source}: {p.key} {field}[{i}] peer {j}: namespaceSelector does not name the "
+                        f"namespace by {NAME_LABEL}, so pods of other namespaces can match"
+                    )
     return violations
 
 

@@ -53,7 +53,8 @@ def touch(request: pytest.FixtureRequest, *namespaces: str) -> None:
 def containers(request: pytest.FixtureRequest) -> list[str]:
     """The Docker containers the requesting test (or module) runs, to append to: a failure keeps
     their logs, so the fixture that removes them must tear down after the test (not in the test)."""
-    return request.node.stash.setdefault(CONTAINERS, [])
+    running: list[str] = request.node.stash.setdefault(CONTAINERS, [])
+    return running
 
 
 def folder_name(nodeid: str) -> str:

@@ -110,6 +110,7 @@ class Vector:
 
 
 SECRET_NAME = "effective-probe-secret"
+_SECRET_ENV = {"name": "PROBE", "valueFrom": {"secretKeyRef": {"name": SECRET_NAME, "key": "k"}}}
 
 
 def _container_env(spec: dict[str, Any], env: dict[str, Any], where: str = "containers") -> None:
@@ -121,7 +122,7 @@ def _container_env(spec: dict[str, Any], env: dict[str, Any], where: str = "cont
         init = {"name": "init", "image": app["image"]}
         init.update({k: copy.deepcopy(app[k]) for k in ("securityContext", "resources") if k in app})
         containers.append(init)
-    containers[0].setdefault("env", []).append(env)
+    containers[0].setdefault("env", []).append(copy.deepcopy(env))
 
 
 def _volume(spec: dict[str, Any], volume: dict[str, Any]) -> None:
@@ -131,12 +132,8 @@ def _volume(spec: dict[str, Any], volume: dict[str, Any]) -> None:
 # Each edit's result is ignored (some lambdas return what setdefault/pop/update return).
 _VECTOR_EDITS: dict[str, Callable[[dict[str, Any], Vector], object]] = {
     "secret volume": lambda s, v: _volume(s, {"secret": {"secretName": SECRET_NAME}}),
-    "secret env": lambda s, v: _container_env(
-        s, {"name": "PROBE", "valueFrom": {"secretKeyRef": {"name": SECRET_NAME, "key": "k"}}}
-    ),
-    "secret env (init container)": lambda s, v: _container_env(
-        s, {"name": "PROBE", "valueFrom": {"secretKeyRef": {"name": SECRET_NAME, "key": "k"}}}, "initContainers"
-    ),
+    "secret env": lambda s, v: _container_env(s, _SECRET_ENV),
+    "secret env (init container)": lambda s, v: _container_env(s, _SECRET_ENV, "initContainers"),
     "secret envFrom": lambda s, v: (
         s["containers"][0].setdefault("envFrom", []).append({"secretRef": {"name": SECRET_NAME}})
     ),
@@ -200,21 +197,20 @@ def workload_object(kind: str, namespace: str, name: str, template: dict[str, An
     metadata = {"name": name, "namespace": namespace, "labels": dict(template["metadata"]["labels"])}
     template = copy.deepcopy(template)
     labels = template["metadata"]["labels"]
+    spec: dict[str, Any]
     if kind == "Pod":
-        return {"apiVersion": group_version, "kind": kind, "metadata": metadata, "spec": template["spec"]}
-    selector = {"matchLabels": labels}
-    if kind in ("Job", "CronJob"):
+        spec = template["spec"]
+    elif kind in ("Job", "CronJob"):
         template["spec"].setdefault("restartPolicy", "Never")
         job = {"template": template}
-        if kind == "Job":
-            return {"apiVersion": group_version, "kind": kind, "metadata": metadata, "spec": job}
-        spec: dict[str, Any] = {"schedule": "0 0 1 1 *", "jobTemplate": {"spec": job}}
-        return {"apiVersion": group_version, "kind": kind, "metadata": metadata, "spec": spec}
-    spec = {"selector": selector if kind != "ReplicationController" else labels, "template": template}
-    if kind == "StatefulSet":
-        spec["serviceName"] = name
-    if kind != "DaemonSet":
-        spec["replicas"] = 0
+        spec = job if kind == "Job" else {"schedule": "0 0 1 1 *", "jobTemplate": {"spec": job}}
+    else:
+        selector = labels if kind == "ReplicationController" else {"matchLabels": labels}
+        spec = {"selector": selector, "template": template}
+        if kind == "StatefulSet":
+            spec["serviceName"] = name
+        if kind != "DaemonSet":
+            spec["replicas"] = 0
     return {"apiVersion": group_version, "kind": kind, "metadata": metadata, "spec": spec}
 
 

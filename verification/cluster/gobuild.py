@@ -282,17 +282,23 @@ def _ensure_build_deps(comp: Component) -> None:
                 apt_install(pkg)
 
 
+def build_static(src: Path, binary: Path, *, ldflags: str = "", rebuild: bool = False, what: str = "") -> Path:
+    """`binary`, a static build of the local main package in `src`, unless it exists already (the
+    callers' paths name a key of its inputs)."""
+    if rebuild or not binary.exists():
+        binary.parent.mkdir(parents=True, exist_ok=True)
+        with step(what or f"go build {binary.name}"):
+            cmd = ["go", "build", "-ldflags", f"-s -w {ldflags}".strip(), "-o", str(binary), "."]
+            run(cmd, cwd=src, env=go_env(), timeout=600)
+    return binary
+
+
 def build_pause(rebuild: bool = False) -> Path:
     """The pod sandbox program (platform/kind/pause), static."""
     src = REPO_ROOT / "platform" / "kind" / "pause"
     digest = hashlib.sha256(b"".join(p.read_bytes() for p in sorted(src.glob("*"))) + go_version().encode())
     out = cache_dir() / "gobuild" / f"pause-{digest.hexdigest()[:12]}"
-    if (out / "pause").exists() and not rebuild:
-        return out
-    out.mkdir(parents=True, exist_ok=True)
-    with step("go build pause"):
-        run(["go", "build", "-ldflags", "-s -w", "-o", str(out / "pause"), "."], cwd=src, env=go_env(), timeout=600)
-    return out
+    return build_static(src, out / "pause", rebuild=rebuild).parent
 
 
 def build_all(rebuild: bool = False, only: list[str] | None = None) -> dict[str, Path]:

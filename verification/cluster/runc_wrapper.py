@@ -5,15 +5,13 @@ path of the real runc it calls differs (stamped at link time).
 """
 
 import hashlib
-import os
 import shutil
 from pathlib import Path
 
+from verification.cluster import gobuild
 from verification.cluster.image_cache import folder_digest
-from verification.cluster.progress import step
 from verification.errors import UserError
 from verification.paths import PLATFORM, cache_dir
-from verification.run import run
 
 SOURCE = PLATFORM / "kind" / "runc-wrapper"
 # Where the node image keeps the real runc; the wrapper takes runc's usual place.
@@ -27,13 +25,7 @@ def cache_key(real_runc: str) -> str:
 def build(real_runc: str) -> Path:
     """Path of a wrapper binary that calls `real_runc`; built once per source and target."""
     out = cache_dir() / "runc-wrapper" / cache_key(real_runc) / "runc-wrapper"
-    if out.exists():
-        return out
-    if not shutil.which("go"):
+    if not out.exists() and not shutil.which("go"):
         raise UserError("cannot build the runc wrapper: the Go toolchain is missing (apt-get install golang)")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    env = {**os.environ, "CGO_ENABLED": "0", "GOFLAGS": "-trimpath"}
-    with step(f"build runc wrapper (real runc: {real_runc})"):
-        cmd = ["go", "build", "-ldflags", f"-s -w -X main.realRunc={real_runc}", "-o", str(out), "."]
-        run(cmd, cwd=SOURCE, env=env, timeout=600)
-    return out
+    what = f"build runc wrapper (real runc: {real_runc})"
+    return gobuild.build_static(SOURCE, out, ldflags=f"-X main.realRunc={real_runc}", what=what)

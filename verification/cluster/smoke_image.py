@@ -19,11 +19,7 @@ def ensure_smoke_image(rebuild: bool = False) -> str:
     tag = f"{REPOSITORY}:{key}"
     if not rebuild and image_archive.current(tag, NODE_LABEL, key):
         return tag
-    binary = cache_dir() / "smoke" / key / "smoke"
-    if rebuild or not binary.exists():
-        binary.parent.mkdir(parents=True, exist_ok=True)
-        with step("go build smoke"):
-            run(["go", "build", "-ldflags", "-s -w", "-o", binary, "."], cwd=SOURCE, env=gobuild.go_env(), timeout=600)
+    binary = gobuild.build_static(SOURCE, cache_dir() / "smoke" / key / "smoke", rebuild=rebuild)
     with step(f"build image {tag}"), tempfile.TemporaryDirectory(prefix="smoke-") as tmp:
         shutil.copy2(binary, Path(tmp) / "smoke")
         docker.build_image(Path(tmp), tag, dockerfile=SOURCE / "Dockerfile", labels={NODE_LABEL: key})

@@ -169,14 +169,10 @@ def check_rules(rules: RuleSet, *, repo_root: Path = REPO_ROOT, dashboard_uids: 
     ]
     for alert in rules.alerts:
         where = f"{alert.source}: alert {alert.title}"
-        for label in REQUIRED_LABELS:
-            if not alert.labels.get(label):
-                problems.append(f"{where} has no {label} label")
+        problems += [f"{where} has no {label} label" for label in REQUIRED_LABELS if not alert.labels.get(label)]
         if alert.labels.get("severity") and alert.labels["severity"] not in SEVERITIES:
             problems.append(f"{where}: severity {alert.labels['severity']!r} is not one of {', '.join(SEVERITIES)}")
-        for annotation in REQUIRED_ANNOTATIONS:
-            if not alert.annotations.get(annotation):
-                problems.append(f"{where} has no {annotation} annotation")
+        problems += [f"{where} has no {a} annotation" for a in REQUIRED_ANNOTATIONS if not alert.annotations.get(a)]
         problems += _check_links(alert, where, repo_root, dashboard_uids)
         problems += _check_expression(alert, where)
     problems += check_for_comments({alert.source for alert in rules.alerts})

@@ -203,9 +203,7 @@ def namespace_violations(objects: Sequence[Mapping[str, Any]]) -> list[str]:
 def _text(path: str) -> str:
     """The manifest file an object came from, read by the loader's reader; '' for an object that
     came from no file (a unit test's object, `<unknown>`)."""
-    if not Path(path).is_file():
-        return ""
-    return read_text(path)
+    return read_text(path) if Path(path).is_file() else ""
 
 
 def quota_violations(objects: Sequence[Mapping[str, Any]]) -> list[str]:

@@ -172,10 +172,12 @@ def _grants_in_scope(authorizer: Authorizer, intent: PermissionsIntent, identity
     return list(dict.fromkeys(g for ns in namespaces for g in authorizer.grants(identity.user, identity.groups, ns)))
 
 
-_BROAD_GROUPS = {
-    AUTHENTICATED: "every authenticated user",
-    UNAUTHENTICATED: "every anonymous request",
-    "system:serviceaccounts": "every service account of the cluster",
+_BROAD_SUBJECTS = {
+    ("Group", AUTHENTICATED): "every authenticated user",
+    ("Group", UNAUTHENTICATED): "every anonymous request",
+    ("Group", "system:serviceaccounts"): "every service account of the cluster",
+    ("User", ANONYMOUS): "every anonymous request",
+    ("ServiceAccount", "default"): "the `default` service account that every pod without serviceAccountName mounts",
 }
 
 
@@ -184,15 +186,9 @@ def check_binding_subjects(authorizer: Authorizer) -> list[str]:
     violations = []
     for binding in _own_bindings(authorizer):
         for subject in binding.subjects:
-            cause = None
-            if subject.kind == "Group" and subject.name in _BROAD_GROUPS:
-                cause = _BROAD_GROUPS[subject.name]
-            elif subject.kind == "Group" and subject.name.startswith("system:serviceaccounts:"):
+            cause = _BROAD_SUBJECTS.get((subject.kind, subject.name))
+            if subject.kind == "Group" and subject.name.startswith("system:serviceaccounts:"):
                 cause = "every service account of the namespace, including `default` that every pod may mount"
-            elif subject.kind == "User" and subject.name == ANONYMOUS:
-                cause = "every anonymous request"
-            elif subject.kind == "ServiceAccount" and subject.name == "default":
-                cause = "the `default` service account that every pod without serviceAccountName mounts"
             if cause:
                 violations.append(
                     f"{binding.ref} [{binding.source}] binds {subject.describe(binding.namespace)} "

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from verification.paths import CHARTS, PLATFORM, REPO_ROOT
+from verification.paths import PLATFORM, REPO_ROOT
 from verification.versions import versions
 from verification.yamlio import iter_kind, load_file, parse, source_of
 
@@ -440,7 +440,7 @@ def chart_kinds(chart: Path) -> set[tuple[str, str]]:
     return found
 
 
-def check_chart_kinds(objects: list[dict[str, Any]], charts: Path = CHARTS) -> list[str]:
+def check_chart_kinds(objects: list[dict[str, Any]]) -> list[str]:
     """What an app project's charts can render is whitelisted there, and never a Namespace."""
     problems = []
     projs = projects(objects)

@@ -203,7 +203,7 @@ def lint(app: str, env: str, *, chart: Path = CHART) -> list[str]:
 # --- the pods a render creates -------------------------------------------------------------
 
 
-def _template(deployment: dict[str, Any]) -> dict[str, Any]:
+def _template(deployment: Mapping[str, Any]) -> dict[str, Any]:
     return (deployment.get("spec") or {}).get("template") or {}
 
 
@@ -211,7 +211,7 @@ def pod_labels(deployment: dict[str, Any]) -> dict[str, str]:
     return (_template(deployment).get("metadata") or {}).get("labels") or {}
 
 
-def _containers(deployment: dict[str, Any]) -> list[dict[str, Any]]:
+def containers(deployment: Mapping[str, Any]) -> list[dict[str, Any]]:
     return (_template(deployment).get("spec") or {}).get("containers") or []
 
 
@@ -312,7 +312,7 @@ def check_probes(r: Render) -> list[str]:
     found = []
     wanted = {"readinessProbe": "/readyz", "livenessProbe": "/healthz"}
     for deployment in r.of_kind("Deployment"):
-        for container in _containers(deployment):
+        for container in containers(deployment):
             where = f"Deployment {deployment['metadata']['name']} container {container.get('name')}"
             for probe_name, path in wanted.items():
                 probe = container.get(probe_name)
@@ -359,7 +359,7 @@ def check_images(r: Render, expected: str | None = None) -> list[str]:
     """Every image is pinned by tag (never latest); with `expected`, equals that reference."""
     found = []
     for deployment in r.of_kind("Deployment"):
-        for container in _containers(deployment):
+        for container in containers(deployment):
             ref = str(container.get("image") or "")
             where = f"Deployment {deployment['metadata']['name']} container {container.get('name')}"
             last = ref.rsplit("/", 1)[-1]
@@ -391,7 +391,7 @@ def check_image_pinned_in_versions(r: Render) -> list[str]:
     found = []
     running: dict[str, str] = {}
     for color, deployment in colour_deployments(r).items():
-        for container in _containers(deployment or {}):
+        for container in containers(deployment or {}):
             ref = str(container.get("image") or "")
             running[color] = ref
             if _split_image(ref)[0] != repository:
@@ -448,7 +448,7 @@ def check_runtime_contract(r: Render) -> list[str]:
         for key, value in wanted_labels.items():
             if labels.get(key) != value:
                 found.append(f"{name}: pod label {key}={labels.get(key)!r}, expected {value!r}")
-        for container in _containers(deployment):
+        for container in containers(deployment):
             ports = {
                 (p.get("name"), p.get("containerPort"), p.get("protocol", "TCP")) for p in container.get("ports") or []
             }
@@ -561,7 +561,7 @@ def check_intent_workloads(r: Render, workloads: list[dict[str, Any]]) -> list[s
             found.append(f"intent workloads: no entry for {r.app} ({color}) in namespace {r.namespace}")
         ports = {
             (p.get("name"), p.get("containerPort"), p.get("protocol", "TCP"))
-            for c in _containers(deployment)
+            for c in containers(deployment)
             for p in c.get("ports") or []
         }
         for entry in entries:

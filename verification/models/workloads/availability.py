@@ -14,7 +14,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from verification.models.delivery.chart import Render, colour_deployments, pod_labels, selects
+from verification.models.delivery.chart import Render, colour_deployments, containers, pod_labels, selects
 
 MIN_REPLICAS = 2
 
@@ -94,7 +94,7 @@ def check_drain(r: Render) -> list[str]:
     found = []
     for deployment in r.of_kind("Deployment"):
         name = f"Deployment {deployment['metadata']['name']}"
-        for container in (_spec(deployment).get("template") or {}).get("spec", {}).get("containers") or []:
+        for container in containers(deployment):
             drain = _env_int(container, "DRAIN_DELAY_SECONDS")
             age = _env_int(container, "MAX_CONNECTION_AGE_SECONDS")
             pre_stop = int(

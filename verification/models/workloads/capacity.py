@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from verification.models.delivery.chart import Render
+from verification.models.delivery.chart import Render, containers
 
 COMPUTE_KEYS = ("pods", "requests.cpu", "requests.memory", "limits.cpu", "limits.memory")
 _SUFFIX = {
@@ -49,10 +49,6 @@ def _surge(deployment: Mapping[str, Any]) -> int:
     return int(surge)
 
 
-def _containers(deployment: Mapping[str, Any]) -> list[dict[str, Any]]:
-    return list((((deployment.get("spec") or {}).get("template") or {}).get("spec") or {}).get("containers") or [])
-
-
 def peak_demand(renders: Iterable[Render]) -> dict[str, float]:
     """Pods and compute of every Deployment at full surge (a chart change rolls both colours at once)."""
     demand = dict.fromkeys(COMPUTE_KEYS, 0.0)
@@ -60,7 +56,7 @@ def peak_demand(renders: Iterable[Render]) -> dict[str, float]:
         for deployment in render.of_kind("Deployment"):
             pods = int((deployment.get("spec") or {}).get("replicas", 1)) + _surge(deployment)
             demand["pods"] += pods
-            for container in _containers(deployment):
+            for container in containers(deployment):
                 resources = container.get("resources") or {}
                 for kind in ("requests", "limits"):
                     for resource in ("cpu", "memory"):
@@ -96,11 +92,11 @@ def check_namespace(objects: Sequence[Mapping[str, Any]], namespace: str, render
                 f"namespace {namespace}: ResourceQuota {key} {hard[key]} is below the {_format(key, demand[key])} "
                 f"that {profile} need at a rollout's peak (replicas + maxSurge of both colours): pods are refused"
             )
-    containers = [(d, c) for render in renders for d in render.of_kind("Deployment") for c in _containers(d)]
+    every = [(d, c) for render in renders for d in render.of_kind("Deployment") for c in containers(d)]
     for limit_range in _of(objects, "LimitRange", namespace):
         for item in (limit_range.get("spec") or {}).get("limits") or []:
             if item.get("type") == "Container":
-                found += [p for d, c in containers for p in _limit_range_refusals(namespace, item, d, c)]
+                found += [p for d, c in every for p in _limit_range_refusals(namespace, item, d, c)]
     return found
 
 

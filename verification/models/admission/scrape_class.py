@@ -82,19 +82,16 @@ def class_credentials(scrape_class: dict[str, Any]) -> tuple[str, ...]:
 
 
 def scrape_classes(objects: list[dict[str, Any]]) -> list[ScrapeClass]:
-    found = []
-    for prometheus in iter_kind(objects, "Prometheus", "PrometheusAgent"):
-        meta = prometheus["metadata"]
-        for entry in (prometheus.get("spec") or {}).get("scrapeClasses") or []:
-            found.append(
-                ScrapeClass(
-                    f"{meta.get('namespace')}/{meta['name']}",
-                    str(entry.get("name")),
-                    class_credentials(entry),
-                    bool(entry.get("default")),
-                )
-            )
-    return found
+    return [
+        ScrapeClass(
+            f"{p['metadata'].get('namespace')}/{p['metadata']['name']}",
+            str(e.get("name")),
+            class_credentials(e),
+            bool(e.get("default")),
+        )
+        for p in iter_kind(objects, "Prometheus", "PrometheusAgent")
+        for e in (p.get("spec") or {}).get("scrapeClasses") or []
+    ]
 
 
 def credentialed_classes(objects: list[dict[str, Any]]) -> list[ScrapeClass]:

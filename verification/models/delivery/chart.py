@@ -579,13 +579,12 @@ def check_intent_workloads(r: Render, workloads: list[dict[str, Any]]) -> list[s
 
 def check_switch_changes_only_services(a: Render, b: Render) -> list[str]:
     """Flipping activeColor must not touch Deployments or PDBs (no pod restarts on a switch)."""
-    found = []
-    for kind in ("Deployment", "PodDisruptionBudget", "ServiceMonitor"):
-        for obj in a.of_kind(kind):
-            twin = b.find(kind, obj["metadata"]["name"])
-            if twin != obj:
-                found.append(f"{kind} {obj['metadata']['name']} changes when activeColor flips")
-    return found
+    return [
+        f"{kind} {obj['metadata']['name']} changes when activeColor flips"
+        for kind in ("Deployment", "PodDisruptionBudget", "ServiceMonitor")
+        for obj in a.of_kind(kind)
+        if b.find(kind, obj["metadata"]["name"]) != obj
+    ]
 
 
 CHECKS: tuple[Callable[[Render], list[str]], ...] = (

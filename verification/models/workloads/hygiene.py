@@ -128,9 +128,9 @@ def check(name: str) -> Callable[[Check], Check]:
 
 
 def _probe_handler(probe: dict[str, Any] | None) -> tuple[tuple[str, str], ...]:
-    if not probe:
-        return ()
-    return tuple(sorted((k, repr(v)) for k, v in probe.items() if k in ("httpGet", "tcpSocket", "exec", "grpc")))
+    return tuple(
+        sorted((k, repr(v)) for k, v in (probe or {}).items() if k in ("httpGet", "tcpSocket", "exec", "grpc"))
+    )
 
 
 @check("probes")
@@ -167,37 +167,33 @@ def resources(objects: list[dict[str, Any]]) -> Iterator[Finding]:
             yield _finding("resources", obj, f"no {', '.join(missing)}", c)
 
 
-def _images(obj: dict[str, Any]) -> Iterator[tuple[str, str]]:
-    for c in _containers(_pod(obj)):
-        yield str(c.get("name")), str(c.get("image", ""))
-    spec = obj.get("spec") or {}
-    if obj["kind"] in ("Prometheus", "Alertmanager") and spec.get("image"):
-        yield obj["kind"].lower(), str(spec["image"])
-
-
-def _image_objects(objects: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
-    return (o for o in objects if o.get("kind") in (*WORKLOAD_KINDS, "Prometheus", "Alertmanager"))
+def _images(objects: list[dict[str, Any]]) -> Iterator[tuple[dict[str, Any], str, str]]:
+    """(object, container name, image) of every workload container and Prometheus/Alertmanager."""
+    for obj in _workloads(objects, (*WORKLOAD_KINDS, "Prometheus", "Alertmanager")):
+        for c in _containers(_pod(obj)):
+            yield obj, str(c.get("name")), str(c.get("image", ""))
+        spec = obj.get("spec") or {}
+        if obj["kind"] in ("Prometheus", "Alertmanager") and spec.get("image"):
+            yield obj, obj["kind"].lower(), str(spec["image"])
 
 
 @check("image-tag")
 def image_tag(objects: list[dict[str, Any]]) -> Iterator[Finding]:
     """An explicit tag that is not `latest` (or a digest)."""
-    for obj in _image_objects(objects):
-        for name, image in _images(obj):
-            tail = image.rsplit("/", 1)[-1]
-            if "@sha256:" not in image and (":" not in tail or tail.endswith(":latest")):
-                yield _finding("image-tag", obj, f"image {image!r} has no fixed tag", {"name": name})
-            if any(f in image for f in FORBIDDEN_IMAGES):
-                yield _finding("image-tag", obj, f"image {image!r} is a known-dangerous component")
+    for obj, name, image in _images(objects):
+        tail = image.rsplit("/", 1)[-1]
+        if "@sha256:" not in image and (":" not in tail or tail.endswith(":latest")):
+            yield _finding("image-tag", obj, f"image {image!r} has no fixed tag", {"name": name})
+        if any(f in image for f in FORBIDDEN_IMAGES):
+            yield _finding("image-tag", obj, f"image {image!r} is a known-dangerous component")
 
 
 @check("image-digest")
 def image_digest(objects: list[dict[str, Any]]) -> Iterator[Finding]:
     """Images by digest (a tag can be moved; a digest cannot)."""
-    for obj in _image_objects(objects):
-        for name, image in _images(obj):
-            if "@sha256:" not in image:
-                yield _finding("image-digest", obj, f"image {image!r} by tag, not digest", {"name": name})
+    for obj, name, image in _images(objects):
+        if "@sha256:" not in image:
+            yield _finding("image-digest", obj, f"image {image!r} by tag, not digest", {"name": name})
 
 
 @check("host-namespaces")

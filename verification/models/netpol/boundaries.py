@@ -128,9 +128,7 @@ class _Builder:
 
     def add(self, kind: str, namespace: str, labels: Mapping[str, str], ports: Iterable[Port], reason: str) -> None:
         key = (namespace, tuple(sorted(labels.items())))
-        if key not in self.pods:
-            self.pods[key] = (kind, [], [])
-        _kind, have, reasons = self.pods[key]
+        _kind, have, reasons = self.pods.setdefault(key, (kind, [], []))
         for port in ports:
             if any(p.port == port.port and p.protocol == port.protocol for p in have):
                 continue
@@ -298,15 +296,12 @@ def _intent_ports(b: _Builder, flow: Mapping[str, Any]) -> None:
             ports = [(Port(first, proto), end) for proto in ([protocol] if protocol else ["TCP"])]
         else:
             ports = [(p, None) for p in dst.ports if p.name == port and (not protocol or p.protocol == protocol)]
-        adversarial = [n for p, end in ports for n in _neighbours(p, end) if n != p and not _named_twin(n, dst)]
+        # not a number and protocol the workload declares already (the intent's flow covers it)
+        declared = {p.label for p in dst.ports}
+        adversarial = [n for p, end in ports for n in _neighbours(p, end) if n != p and n.label not in declared]
         b.add(
             "ports", dst.namespace, dst.labels, adversarial, f"intent flow {flow.get('from')} -> {dst.key} port {port}"
         )
-
-
-def _named_twin(port: Port, workload: Workload) -> bool:
-    """The workload already declares this number and protocol (the intent's flow covers it)."""
-    return any(p.port == port.port and p.protocol == port.protocol for p in workload.ports)
 
 
 def with_addresses(workloads: Sequence[Workload], subnet: str = POD_SUBNET) -> list[Workload]:

@@ -300,21 +300,11 @@ class Platform:
         old: dict[str, Any] | None,
     ) -> tuple[bool, str]:
         """Admission of `obj`, a fresh object: the API server's defaults are applied to it in place."""
-        group, version, resource, kind = kind_row
-        namespace = obj["metadata"]["namespace"]
+        meta = obj["metadata"]
+        labels = self.namespace_labels(meta["namespace"])
+        where = (*kind_row, meta["namespace"], meta["name"])  # group, version, resource, kind, namespace, name
         request = AdmissionRequest(
-            operation,
-            group,
-            version,
-            resource,
-            kind,
-            namespace,
-            obj["metadata"]["name"],
-            identity.user,
-            identity.groups,
-            server_defaults(obj),
-            old,
-            namespace_labels=self.namespace_labels(namespace),
+            operation, *where, identity.user, identity.groups, server_defaults(obj), old, namespace_labels=labels
         )
         decision = self.policies.decide(request)
         return decision.allowed, "; ".join(v.api_message() for v in decision.denials)

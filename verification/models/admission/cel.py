@@ -128,6 +128,7 @@ SUPPORTED_FUNCTIONS = MACROS | frozenset(
 # Variables the API server binds for a policy without paramKind (cel/composition.go, filter.go).
 UNSUPPORTED_VARIABLES = {"authorizer": "authorizer checks need a live authorizer", "params": "paramKind"}
 _STRING = re.compile(r"'(?:[^'\\]|\\.)*'" + r'|"(?:[^"\\]|\\.)*"')
+_LITERAL_SPLIT = re.compile(f"({_STRING.pattern})")
 _CALL = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)\s*\(")
 _VARIABLE = re.compile(r"(?<![.\w])variables\.([A-Za-z_][A-Za-z0-9_]*)")
 _WORD = re.compile(r"(?<![.\w])([A-Za-z_][A-Za-z0-9_]*)")
@@ -404,13 +405,6 @@ def _expand(expression: str, definitions: Mapping[str, str], where: str, seen: t
     """`variables.NAME` replaced by its definition, in parentheses (outside string literals). The
     API server evaluates a variable lazily, when read: inlining gives the same results and errors
     (an expression that does not read a failing variable does not fail)."""
-    parts = []
-    last = 0
-    for literal in _STRING.finditer(expression):
-        parts.append((expression[last : literal.start()], False))
-        parts.append((literal.group(0), True))
-        last = literal.end()
-    parts.append((expression[last:], False))
 
     def inline(match: re.Match[str]) -> str:
         name = match.group(1)
@@ -420,7 +414,9 @@ def _expand(expression: str, definitions: Mapping[str, str], where: str, seen: t
             raise UnsupportedPolicy(f"{where}: variables {' -> '.join((*seen, name))} read each other")
         return "(" + _expand(definitions[name], definitions, where, (*seen, name)) + ")"
 
-    return "".join(text if is_literal else _VARIABLE.sub(inline, text) for text, is_literal in parts)
+    # Code and string literals alternate: the literals (odd pieces) are kept as written.
+    pieces = _LITERAL_SPLIT.split(expression)
+    return "".join(text if i % 2 else _VARIABLE.sub(inline, text) for i, text in enumerate(pieces))
 
 
 def _matches(policy: Policy, binding: Binding, request: AdmissionRequest) -> bool:

@@ -11,10 +11,10 @@ from verification.models.podsecurity.result import (
     ALLOWED,
     CheckResult,
     Pod,
-    containers,
     containers_phrase,
+    containers_where,
     forbidden,
-    name,
+    pod_or_containers,
     security_context,
 )
 
@@ -24,23 +24,12 @@ REASON = "runAsNonRoot != true"
 def check_1_0(pod: Pod) -> CheckResult:
     if pod.user_namespace_relaxed:
         return ALLOWED
-    setters = []
-    pod_value = security_context(pod.spec).get("runAsNonRoot")
-    if pod_value is False:
-        setters.append("pod")
-    explicit, implicit = [], []
-    for c in containers(pod.spec):
-        value = security_context(c).get("runAsNonRoot")
-        if value is None:
-            if pod_value is not True:
-                implicit.append(name(c))
-        elif value is False:
-            explicit.append(name(c))
-    if explicit:
-        setters.append(containers_phrase(explicit))
+    setters = pod_or_containers(pod.spec, lambda sc: sc.get("runAsNonRoot") is False)
     if setters:
         return forbidden(REASON, f"{' and '.join(setters)} must not set securityContext.runAsNonRoot=false")
-    if implicit:
+    # a container that leaves it unset inherits the pod's value: only pod-level true covers it
+    implicit = containers_where(pod.spec, lambda sc: sc.get("runAsNonRoot") is None)
+    if implicit and security_context(pod.spec).get("runAsNonRoot") is not True:
         return forbidden(REASON, f"pod or {containers_phrase(implicit)} must set securityContext.runAsNonRoot=true")
     return ALLOWED
 

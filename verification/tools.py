@@ -238,8 +238,7 @@ def _npm_install(name: str, pin: dict[str, Any], target: Path) -> None:
     package = f"{pin['npm_package']}@{pin['version']}"
     run(["npm", "install", "--no-audit", "--no-fund", "--prefix", str(target / "pkg"), package], timeout=1800)
     link = target / name
-    if link.exists() or link.is_symlink():
-        link.unlink()
+    link.unlink(missing_ok=True)
     link.symlink_to(target / "pkg" / "node_modules" / ".bin" / name)
 
 

@@ -267,10 +267,7 @@ def apply_yaml(text: str, edit: Edit) -> str:
         docs = list(yaml.load_all(text, Loader=_Loader))
     except yaml.YAMLError as exc:
         raise StaleEdit(f"not YAML any more ({str(exc).splitlines()[0]})") from None
-    if edit.select:
-        hits = [i for i, d in enumerate(docs) if _selected(d, edit.select)]
-    else:
-        hits = [i for i, d in enumerate(docs) if d is not None]
+    hits = [i for i, d in enumerate(docs) if (_selected(d, edit.select) if edit.select else d is not None)]
     if len(hits) != 1:
         what = ",".join(f"{k}={v}" for k, v in edit.select.items()) or "a single document"
         raise StaleEdit(f"{len(hits)} documents match {what}, expected exactly 1")

@@ -33,11 +33,9 @@ def kubernetes_minor() -> str:
 @cache
 def _schema_dir(minor: str) -> str:
     wanted = tuple(int(p) for p in minor.split("."))
-    available = []
-    for entry in _SCHEMA_ROOT.iterdir():
-        match = re.fullmatch(r"v(\d+)\.(\d+)\.(\d+)-local-strict", entry.name)
-        if match and (int(match.group(1)), int(match.group(2))) <= wanted:
-            available.append(((int(match.group(1)), int(match.group(2)), int(match.group(3))), entry.name))
+    found = [re.fullmatch(r"v(\d+)\.(\d+)\.(\d+)-local-strict", entry.name) for entry in _SCHEMA_ROOT.iterdir()]
+    releases = [(tuple(map(int, m.groups())), m.string) for m in found if m]
+    available = [(release, name) for release, name in releases if release[:2] <= wanted]
     if not available:
         raise UserError(f"kubernetes-validate has no schemas for Kubernetes {minor}; upgrade the package")
     return max(available)[1]

@@ -481,7 +481,6 @@ def check_notifications(objects: list[dict[str, Any]]) -> list[str]:
         return ["no ConfigMap argocd-notifications-cm under platform/manifests/argocd"]
     data = cm.get("data") or {}
     where = _name(cm)
-    problems = []
     services = {k.split(".")[-1] if k.count(".") > 1 else k.split(".", 1)[1] for k in data if k.startswith("service.")}
     templates = {k.split(".", 1)[1] for k in data if k.startswith("template.")}
     # The embedded YAML goes through the one loader: a duplicated key is refused, not silently merged.
@@ -490,11 +489,10 @@ def check_notifications(objects: list[dict[str, Any]]) -> list[str]:
         for k, v in data.items()
         if k.startswith("trigger.")
     }
-    for trigger, conditions in triggers.items():
-        for cond in conditions:
-            for template in cond.get("send") or []:
-                if template not in templates:
-                    problems.append(f"{where}: trigger {trigger} sends unknown template {template}")
+    sent = [(t, template) for t, conditions in triggers.items() for c in conditions for template in c.get("send") or []]
+    problems = [
+        f"{where}: trigger {t} sends unknown template {template}" for t, template in sent if template not in templates
+    ]
     subscriptions = parse(str(data.get("subscriptions", "")), f"{where} data.subscriptions") or []
     covered: dict[str, list[str | None]] = {t: [] for t in FAILURE_TRIGGERS}
     for sub in subscriptions:

@@ -261,10 +261,7 @@ def check_services_select_one_colour(r: Render) -> list[str]:
                 f"Service {name} ({role}) must select exactly {r.app}-{want}'s pods "
                 f"(activeColor={r.active}); it selects {seen}{hint}: selector {selector}"
             )
-    for name in expected:
-        if r.find("Service", name) is None:
-            found.append(f"Service {name} is missing")
-    return found
+    return found + [f"Service {name} is missing" for name in expected if r.find("Service", name) is None]
 
 
 def check_selectors_match_labels(r: Render) -> list[str]:

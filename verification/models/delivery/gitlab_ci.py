@@ -671,14 +671,12 @@ def check_warm_cache(evaluation: Evaluation) -> list[str]:
     suite (Go build and module caches, tools, binaries, image archives); no other job writes it."""
     problems: list[str] = []
     defs = evaluation.definitions
-    for name in sorted(defs):
-        if name != E2E_JOB:
-            for cache in _caches(defs[name]):
-                if _keyed_on_pins(cache) and _policy(cache) != "pull":
-                    problems.append(
-                        f"{name}: writes the {WARM_CACHE_KEY_FILE} cache (policy {_policy(cache)}); "
-                        f"only {E2E_JOB} may (policy pull elsewhere), else jobs race to upload it"
-                    )
+    for name, cache in ((n, c) for n in sorted(defs) if n != E2E_JOB for c in _caches(defs[n])):
+        if _keyed_on_pins(cache) and _policy(cache) != "pull":
+            problems.append(
+                f"{name}: writes the {WARM_CACHE_KEY_FILE} cache (policy {_policy(cache)}); "
+                f"only {E2E_JOB} may (policy pull elsewhere), else jobs race to upload it"
+            )
     if E2E_JOB not in defs:
         return problems  # reported by check_definitions
     keyed = [c for c in _caches(defs[E2E_JOB]) if _keyed_on_pins(c)]
@@ -713,9 +711,8 @@ def check_offline(files: Mapping[str, str]) -> list[str]:
         data = load_ci_yaml(text, name) or {}
         includes = (data.get("include") or []) if isinstance(data, dict) else []
         for entry in includes if isinstance(includes, list) else [includes]:
-            if isinstance(entry, dict) and not set(entry) <= {"local", "rules", "inputs"}:
-                problems.append(f"{name}: include {entry} is fetched from the network; define the jobs locally")
-            elif isinstance(entry, str) and entry.startswith(("http://", "https://")):
+            remote = isinstance(entry, str) and entry.startswith(("http://", "https://"))
+            if remote or (isinstance(entry, dict) and not set(entry) <= {"local", "rules", "inputs"}):
                 problems.append(f"{name}: include {entry} is fetched from the network; define the jobs locally")
     return problems
 

@@ -272,16 +272,14 @@ def check_sync_waves(objects: list[dict[str, Any]]) -> list[str]:
 
 
 def check_ignore_differences(objects: list[dict[str, Any]]) -> list[str]:
-    problems = []
-    for app in applications(objects).values():
-        for entry in _spec(app).get("ignoreDifferences") or []:
-            for pointer in (entry.get("jsonPointers") or []) + (entry.get("jqPathExpressions") or []):
-                if (entry.get("kind", ""), pointer) not in JUSTIFIED_IGNORES:
-                    problems.append(
-                        f"{_name(app)}: ignoreDifferences {entry.get('kind')} {pointer} hides drift without a "
-                        f"justification (JUSTIFIED_IGNORES in verification/models/delivery/argocd.py)"
-                    )
-    return problems
+    return [
+        f"{_name(app)}: ignoreDifferences {entry.get('kind')} {pointer} hides drift without a "
+        f"justification (JUSTIFIED_IGNORES in verification/models/delivery/argocd.py)"
+        for app in applications(objects).values()
+        for entry in _spec(app).get("ignoreDifferences") or []
+        for pointer in (entry.get("jsonPointers") or []) + (entry.get("jqPathExpressions") or [])
+        if (entry.get("kind", ""), pointer) not in JUSTIFIED_IGNORES
+    ]
 
 
 def check_managed_namespaces(objects: list[dict[str, Any]]) -> list[str]:

@@ -22,12 +22,9 @@ RESTRICTED_SOURCES = (
 
 
 def check_1_0(pod: Pod) -> CheckResult:
-    bad, kinds = [], set()
-    for volume in pod.spec.get("volumes") or []:
-        if any(volume.get(source) is not None for source in ALLOWED_SOURCES):
-            continue
-        bad.append(str(volume.get("name", "")))
-        kinds.add(next((s for s in RESTRICTED_SOURCES if volume.get(s) is not None), "unknown"))
+    restricted = [v for v in pod.spec.get("volumes") or [] if all(v.get(s) is None for s in ALLOWED_SOURCES)]
+    bad = [str(v.get("name", "")) for v in restricted]
+    kinds = {next((s for s in RESTRICTED_SOURCES if v.get(s) is not None), "unknown") for v in restricted}
     if bad:
         return forbidden(
             "restricted volume types",

@@ -31,11 +31,9 @@ def _valid_annotation(value: str) -> bool:
 
 
 def check_1_0(pod: Pod) -> CheckResult:
-    bad = set()
     keys = [POD_ANNOTATION] + [CONTAINER_ANNOTATION_PREFIX + name(c) for c in containers(pod.spec)]
-    for key in keys:
-        if key in pod.annotations and not _valid_annotation(str(pod.annotations[key])):
-            bad.add(f'{key}="{pod.annotations[key]}"')
+    values = {key: pod.annotations[key] for key in keys if key in pod.annotations}
+    bad = {f'{key}="{value}"' for key, value in values.items() if not _valid_annotation(str(value))}
     if bad:
         return forbidden(
             "seccompProfile",

@@ -105,3 +105,10 @@ def test_connection_age_beyond_prestop_plus_drain() -> None:
         "Deployment app-blue: preStop 5s + drain 5s < MAX_CONNECTION_AGE_SECONDS 11: a connection opened just before "
         "endpoint removal is still open when the process exits"
     ]
+
+
+def test_a_repeated_env_name_is_read_as_the_kubelet_reads_it_the_last_one_wins() -> None:
+    deployment = _deployment("blue")
+    env = deployment["spec"]["template"]["spec"]["containers"][0]["env"]
+    env.append({"name": "DRAIN_DELAY_SECONDS", "value": "0"})  # overrides the 5 before it
+    assert "DRAIN_DELAY_SECONDS 0" in " ".join(availability.check_drain(_render(deployment)))

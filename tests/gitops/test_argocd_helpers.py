@@ -65,3 +65,9 @@ def test_selector_matching_of_notification_subscriptions() -> None:
     assert argocd._selects("platform.io/environment=staging", labels)
     assert not argocd._selects("platform.io/environment=test", labels)
     assert not argocd._selects("platform.io/environment=staging,app.kubernetes.io/name=other", labels)
+
+
+def test_spec_source_is_ignored_when_spec_sources_is_set() -> None:
+    app = {"spec": {"source": {"path": "ignored"}, "sources": [{"path": "a"}, {"path": "b"}]}}
+    assert [s["path"] for s in argocd._sources(app)] == ["a", "b"]
+    assert [s["path"] for s in argocd._sources({"spec": {"source": {"path": "only"}}})] == ["only"]

@@ -152,3 +152,22 @@ def test_intent_rows_must_describe_rendered_pods() -> None:
     assert "no rendered workload has pods labelled" in refs.check_intent_workloads(u, [ghost])[0]
     dns = Workload("kube-system", "coredns", {"k8s-app": "kube-dns"}, (Port(53, "UDP", "dns"),))
     assert refs.check_intent_workloads(u, [dns]) == []
+
+
+@pytest.mark.parametrize(
+    ("api_version", "kind", "namespaced"),
+    [
+        ("networking.k8s.io/v1", "IngressClass", False),
+        ("scheduling.k8s.io/v1", "PriorityClass", False),
+        ("admissionregistration.k8s.io/v1", "ValidatingAdmissionPolicy", False),
+        ("rbac.authorization.k8s.io/v1", "ClusterRole", False),
+        ("v1", "Namespace", False),
+        ("v1", "Service", True),
+        ("rbac.authorization.k8s.io/v1", "Role", True),
+    ],
+)
+def test_chart_renders_get_the_release_namespace_only_on_namespaced_kinds(
+    api_version: str, kind: str, namespaced: bool
+) -> None:
+    [obj] = refs.with_namespace([{"apiVersion": api_version, "kind": kind, "metadata": {"name": "x"}}], "test")
+    assert obj["metadata"].get("namespace") == ("test" if namespaced else None)

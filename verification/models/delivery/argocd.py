@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from verification.models.schema import builtin
 from verification.paths import PLATFORM, REPO_ROOT
 from verification.versions import versions
 from verification.yamlio import iter_kind, load_file, parse, source_of
@@ -82,7 +83,8 @@ def _spec(obj: dict[str, Any]) -> dict[str, Any]:
 
 def _sources(app: dict[str, Any]) -> list[dict[str, Any]]:
     spec = _spec(app)
-    return list(spec.get("sources") or []) + ([spec["source"]] if spec.get("source") else [])
+    # ArgoCD ignores spec.source when spec.sources is set (docs: user-guide/multiple_sources.md).
+    return list(spec.get("sources") or ([spec["source"]] if spec.get("source") else []))
 
 
 def app_namespace(app: dict[str, Any]) -> str | None:
@@ -325,27 +327,6 @@ def check_sources_exist(objects: list[dict[str, Any]], root: Path = REPO_ROOT) -
     return problems
 
 
-# Kinds without a namespace; everything else is namespaced (destination namespace by default).
-CLUSTER_SCOPED = frozenset(
-    {
-        ("", "Namespace"),
-        ("", "PersistentVolume"),
-        ("rbac.authorization.k8s.io", "ClusterRole"),
-        ("rbac.authorization.k8s.io", "ClusterRoleBinding"),
-        ("apiextensions.k8s.io", "CustomResourceDefinition"),
-        ("admissionregistration.k8s.io", "ValidatingWebhookConfiguration"),
-        ("admissionregistration.k8s.io", "MutatingWebhookConfiguration"),
-        ("admissionregistration.k8s.io", "ValidatingAdmissionPolicy"),
-        ("admissionregistration.k8s.io", "ValidatingAdmissionPolicyBinding"),
-        ("admissionregistration.k8s.io", "MutatingAdmissionPolicy"),
-        ("admissionregistration.k8s.io", "MutatingAdmissionPolicyBinding"),
-        ("networking.k8s.io", "IngressClass"),
-        ("scheduling.k8s.io", "PriorityClass"),
-        ("storage.k8s.io", "StorageClass"),
-    }
-)
-
-
 def _brace_globs(pattern: str) -> list[str]:
     """ArgoCD's directory include/exclude: a glob, or `{a,b}` alternatives."""
     pattern = pattern.strip()
@@ -408,7 +389,7 @@ def _permitted(project: dict[str, Any], app: dict[str, Any], obj: dict[str, Any]
     key = (str(obj["apiVersion"]).rpartition("/")[0], obj["kind"])
     label = f"{key[0] or 'core'}/{key[1]}"
     name = project["metadata"]["name"]
-    if key in CLUSTER_SCOPED:
+    if key in builtin.CLUSTER_SCOPED:
         if key not in _kinds(spec.get("clusterResourceWhitelist")):
             return f"is cluster-scoped {label}, not whitelisted in project {name}"
         return None

@@ -19,6 +19,31 @@ from verification.errors import UserError
 from verification.versions import versions
 from verification.yamlio import source_of, strip_source
 
+# Kinds without a namespace; everything else is namespaced (destination namespace by default).
+CLUSTER_SCOPED = frozenset(
+    {
+        ("", "Namespace"),
+        ("", "PersistentVolume"),
+        ("rbac.authorization.k8s.io", "ClusterRole"),
+        ("rbac.authorization.k8s.io", "ClusterRoleBinding"),
+        ("apiextensions.k8s.io", "CustomResourceDefinition"),
+        ("admissionregistration.k8s.io", "ValidatingWebhookConfiguration"),
+        ("admissionregistration.k8s.io", "MutatingWebhookConfiguration"),
+        ("admissionregistration.k8s.io", "ValidatingAdmissionPolicy"),
+        ("admissionregistration.k8s.io", "ValidatingAdmissionPolicyBinding"),
+        ("admissionregistration.k8s.io", "MutatingAdmissionPolicy"),
+        ("admissionregistration.k8s.io", "MutatingAdmissionPolicyBinding"),
+        ("networking.k8s.io", "IngressClass"),
+        ("scheduling.k8s.io", "PriorityClass"),
+        ("storage.k8s.io", "StorageClass"),
+    }
+)
+
+
+def cluster_scoped(obj: dict[str, Any]) -> bool:
+    return (str(obj.get("apiVersion", "")).rpartition("/")[0], obj.get("kind")) in CLUSTER_SCOPED
+
+
 _SCHEMA_ROOT = resources.files("kubernetes_validate") / "kubernetes-json-schema"
 
 

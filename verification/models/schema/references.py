@@ -21,6 +21,7 @@ from verification.models import selectors
 from verification.models.podsecurity import pod_spec_of
 from verification.models.podsecurity.workloads import pod_template_of
 from verification.models.rbac.defaults import DEFAULT_OBJECTS
+from verification.models.schema import builtin
 from verification.paths import INTENT, REPO_ROOT
 from verification.yamlio import SOURCE_ANNOTATION, load_list, only_fields, source_of
 
@@ -468,7 +469,7 @@ def with_namespace(objects: Iterable[dict[str, Any]], namespace: str, origin: st
     out = []
     for obj in objects:
         meta = dict(obj.get("metadata") or {})
-        if obj.get("kind") not in ("Namespace", "ClusterRole", "ClusterRoleBinding") and not meta.get("namespace"):
+        if not builtin.cluster_scoped(obj) and not meta.get("namespace"):
             meta["namespace"] = namespace
         if origin:
             meta["annotations"] = {SOURCE_ANNOTATION: origin, **(meta.get("annotations") or {})}

@@ -81,7 +81,8 @@ def check_disruption_budget(r: Render) -> list[str]:
 
 
 def _env_int(container: Mapping[str, Any], name: str) -> int | None:
-    for entry in container.get("env") or []:
+    # The kubelet lets the last entry of a name win.
+    for entry in reversed(container.get("env") or []):
         if entry.get("name") == name:
             try:
                 return int(str(entry.get("value")))

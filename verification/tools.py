@@ -13,13 +13,17 @@ import shutil
 import textwrap
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from verification.cluster.progress import step
 from verification.errors import CommandError, UserError
 from verification.paths import cache_dir
 from verification.run import run
 from verification.versions import tool as tool_pin
 from verification.versions import versions
+
+if TYPE_CHECKING:
+    from verification.cluster import gobuild
 
 # How each tool states its version; the first version-looking token is compared to the pin.
 VERSION_ARGS: dict[str, list[str]] = {
@@ -107,7 +111,7 @@ def describe_install(name: str) -> str:
     if source == "go" and pin["module"] == "k8s.io/kubernetes":
         return f"go build of {pin['package']} from the k8s.io/* staging modules at {pin['version']}"
     if source == "go":
-        return f"go install {pin['package']}@{module_version(pin)}"
+        return f"go build of {pin['package']} from {pin['module']}@{module_version(pin)}"
     if source == "debian":
         return f"apt-get install {pin['debian_package']}"
     if source == "npm":
@@ -123,55 +127,54 @@ def install(name: str) -> Tool:
     pin = tool_pin(name)
     source = pin["source"]
     target = tool_dir(name)
+    if source == "go" and not shutil.which("go"):
+        raise UserError(f"cannot install {name}: the Go toolchain is missing (apt-get install golang, or see go.dev)")
     target.mkdir(parents=True, exist_ok=True)
-    if source == "go":
-        _go_install(name, pin, target)
-    elif source == "debian":
-        apt_install(pin["debian_package"])
-    elif source == "npm":
-        _npm_install(name, pin, target)
+    with step(f"install {name} ({describe_install(name)})"):
+        if source == "go" and pin["module"] == "k8s.io/kubernetes":
+            # k8s.io/kubernetes carries replace directives, so `go install` refuses it; build the
+            # command from its published staging module with the version stamped like a release.
+            _build_kubectl(pin["version"], target)
+        elif source == "go":
+            from verification.cluster import gobuild  # it imports this module (apt_install)
+
+            comp = go_component(name)
+            built = gobuild.build(comp) / comp.binaries()[comp.packages.index(_package(pin))]
+            shutil.copy2(built, target / name)  # under the tool's name (prometheus-alertmanager is cmd/alertmanager)
+        elif source == "debian":
+            apt_install(pin["debian_package"])
+        elif source == "npm":
+            _npm_install(name, pin, target)
     return require(name)
 
 
-def _go_install(name: str, pin: dict[str, Any], target: Path) -> None:
-    if not shutil.which("go"):
-        raise UserError(f"cannot install {name}: the Go toolchain is missing (apt-get install golang, or see go.dev)")
-    env = {**os.environ, "GOBIN": str(target), "CGO_ENABLED": "0", "GOFLAGS": "-trimpath"}
-    if pin["module"] == "k8s.io/kubernetes":
-        # k8s.io/kubernetes carries replace directives, so `go install` refuses it; build the
-        # command from its published staging module with the version stamped like a release.
-        _build_kubectl(pin["version"], target, env)
-        return
-    ldflags = pin.get("ldflags", "").format(version=pin["version"])
-    if pin.get("embed_placeholders"):
-        _build_with_placeholders(name, pin, ldflags, target)
-        return
-    cmd = ["go", "install"]
-    if ldflags:
-        cmd += ["-ldflags", ldflags]
-    run([*cmd, f"{pin['package']}@{module_version(pin)}"], env=env, timeout=3600)
-    built = target / go_binary_name(pin["package"])
-    if built.name != name:
-        # The tool keeps its (Debian) name, e.g. prometheus-alertmanager for cmd/alertmanager.
-        built.replace(target / name)
+def _package(pin: dict[str, Any]) -> str:
+    return str(pin["package"]).removeprefix(pin["module"]).strip("/") or "."
 
 
-def _build_with_placeholders(name: str, pin: dict[str, Any], ldflags: str, target: Path) -> None:
-    """`go install` builds from the read-only module cache; a module whose embedded files are not in
-    its zip (Alertmanager's UI) is built by the pinned-module builder in a copy with placeholders."""
-    from verification.cluster import gobuild  # it imports this module (apt_install)
+def _recipe(pin: dict[str, Any]) -> tuple[Any, ...]:
+    return pin["source"], pin.get("module"), module_version(pin), pin.get("ldflags", ""), pin["version"]
 
-    package = pin["package"].removeprefix(pin["module"]).strip("/") or "."
-    comp = gobuild.Component(
-        name,
+
+def go_component(name: str) -> "gobuild.Component":
+    """The one module build that makes tool `name`: every Go tool pinned with the same module, version
+    and ldflags shares it (promtool and prometheus; amtool and prometheus-alertmanager, with the
+    server's placeholders), so its key equals the stack image's build of that release
+    (verification.cluster.stack_images) and one build serves both."""
+    from verification.cluster import gobuild
+
+    pin = tool_pin(name)
+    siblings = [tool_pin(other) for other in all_tool_names() if _recipe(tool_pin(other)) == _recipe(pin)]
+    placeholders = sorted({path for p in siblings for path in p.get("embed_placeholders", ())})
+    extra = {"embed_placeholders": placeholders} if placeholders else {}
+    return gobuild.Component(
+        gobuild.Component(pin["module"], pin["module"], "", (".",)).binaries()[0],  # the module's last element
         pin["module"],
         module_version(pin),
-        (package,),
-        ldflags=ldflags,
-        extra={"embed_placeholders": pin["embed_placeholders"]},
+        tuple(sorted({_package(p) for p in siblings})),
+        ldflags=pin.get("ldflags", "").format(version=pin["version"]),
+        extra=extra,
     )
-    built = gobuild.build(comp) / comp.binaries()[0]
-    shutil.copy2(built, target / name)
 
 
 def module_version(pin: dict[str, Any]) -> str:
@@ -180,14 +183,10 @@ def module_version(pin: dict[str, Any]) -> str:
     return version
 
 
-def go_binary_name(package: str) -> str:
-    """The file `go install` writes: the package's last element, minus a major-version suffix."""
-    from verification.cluster import gobuild  # it imports this module (apt_install)
+def _build_kubectl(version: str, target: Path) -> None:
+    from verification.cluster.gobuild import go_env
 
-    return gobuild.Component(package, package, "", (".",)).binaries()[0]
-
-
-def _build_kubectl(version: str, target: Path, env: dict[str, str]) -> None:
+    env = go_env()
     staging = "v0." + version.lstrip("v").split(".", 1)[1]
     src = cache_dir() / "src" / f"kubectl-{version}"
     src.mkdir(parents=True, exist_ok=True)

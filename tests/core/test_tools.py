@@ -49,74 +49,76 @@ def test_unknown_tool_is_one_line_error() -> None:
 
 
 def test_install_hint_names_the_source() -> None:
-    assert tools.describe_install("helm") == "go install helm.sh/helm/v3/cmd/helm@v3.22.0"
+    assert tools.describe_install("helm") == "go build of helm.sh/helm/v3/cmd/helm from helm.sh/helm/v3@v3.22.0"
     assert tools.describe_install("wrk") == "apt-get install wrk"
     # Prometheus 3.16.0 is module v0.316.0: the proxy is asked for the module version.
-    assert tools.describe_install("promtool") == "go install github.com/prometheus/prometheus/cmd/promtool@v0.316.0"
-    assert tools.describe_install("amtool") == "go install github.com/prometheus/alertmanager/cmd/amtool@v0.35.0"
+    assert tools.describe_install("promtool") == (
+        "go build of github.com/prometheus/prometheus/cmd/promtool from github.com/prometheus/prometheus@v0.316.0"
+    )
+    assert tools.describe_install("amtool").endswith("from github.com/prometheus/alertmanager@v0.35.0")
+    assert os.path.basename(tools.describe_install("gitlab-ci-local")).startswith("npm install")
 
 
 @pytest.mark.parametrize(
-    ("package", "binary"),
+    ("tool", "name", "packages"),
     [
-        ("github.com/prometheus/prometheus/cmd/promtool", "promtool"),
-        ("helm.sh/helm/v3/cmd/helm", "helm"),
-        ("github.com/cloudnativelabs/kube-router/v2", "kube-router"),
-        ("sigs.k8s.io/kind", "kind"),
+        ("promtool", "prometheus", ("cmd/prometheus", "cmd/promtool")),
+        ("prometheus", "prometheus", ("cmd/prometheus", "cmd/promtool")),
+        ("amtool", "alertmanager", ("cmd/alertmanager", "cmd/amtool")),
+        ("helm", "helm", ("cmd/helm",)),
+        ("kind", "kind", (".",)),
+        ("crane", "go-containerregistry", ("cmd/crane",)),
     ],
 )
-def test_go_binary_name(package: str, binary: str) -> None:
-    assert tools.go_binary_name(package) == binary
+def test_go_tools_of_one_module_release_are_one_build(tool: str, name: str, packages: tuple[str, ...]) -> None:
+    comp = tools.go_component(tool)
+    assert (comp.name, comp.packages) == (name, packages)
+    assert comp.version == tools.module_version(tools.tool_pin(tool))
 
 
-def test_go_install_asks_for_the_module_version_and_keeps_the_tool_name(tmp_path, monkeypatch) -> None:
-    calls = []
-
-    def fake_run(cmd, env, timeout):
-        calls.append(cmd)
-        _fake_binary(tmp_path, "amtool", "amtool, version 0.35.0")
-
-    monkeypatch.setattr(tools, "run", fake_run)
-    monkeypatch.setattr(tools.shutil, "which", lambda name: "/usr/bin/go")
-    pin = {
-        "version": "3.16.0",
-        "module": "github.com/prometheus/prometheus",
-        "module_version": "v0.316.0",
-        "package": "github.com/prometheus/alertmanager/cmd/amtool",
-        "ldflags": "-X v.Version={version} -X v.Revision=v{version}",
-    }
-    tools._go_install("am-cli", pin, tmp_path)
-    assert calls == [
-        ["go", "install", "-ldflags", "-X v.Version=3.16.0 -X v.Revision=v3.16.0", pin["package"] + "@v0.316.0"]
-    ]
-    assert (tmp_path / "am-cli").is_file() and not (tmp_path / "amtool").exists()
-
-
-def test_embedded_placeholders_build_through_the_module_builder(tmp_path, monkeypatch) -> None:
+def test_install_builds_the_module_version_and_keeps_the_tool_name(tmp_path, monkeypatch) -> None:
     from verification.cluster import gobuild
 
     built = []
 
     def fake_build(comp):
         built.append(comp)
-        _fake_binary(tmp_path, "alertmanager", "alertmanager, version 0.35.0")
+        for binary in comp.binaries():
+            _fake_binary(tmp_path, binary, f"{binary}, version 0.35.0")
         return tmp_path
 
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setenv("PATH", "/nonexistent")
     monkeypatch.setattr(gobuild, "build", fake_build)
     monkeypatch.setattr(tools.shutil, "which", lambda name: "/usr/bin/go")
-    target = tmp_path / "tool"
-    target.mkdir()
-    tools._go_install("prometheus-alertmanager", tools.tool_pin("prometheus-alertmanager"), target)
+    found = tools.install("prometheus-alertmanager")
     (comp,) = built
     assert (comp.module, comp.version, comp.packages) == (
         "github.com/prometheus/alertmanager",
         "v0.35.0",
-        ("cmd/alertmanager",),
+        ("cmd/alertmanager", "cmd/amtool"),
     )
     assert "common/version.Version=0.35.0 " in comp.ldflags and "{" not in comp.ldflags
+    assert "common/version.Revision=v0.35.0 " in comp.ldflags
     assert comp.extra["embed_placeholders"] == ["ui/app/dist/elm/index.html", "ui/app/dist/mantine/index.html"]
-    assert tools.installed_version("prometheus-alertmanager", target / "prometheus-alertmanager") == "0.35.0"
-    assert os.path.basename(tools.describe_install("gitlab-ci-local")).startswith("npm install")
+    # cmd/alertmanager's binary, under the tool's (Debian) name
+    assert found.path == tools.tool_dir("prometheus-alertmanager") / "prometheus-alertmanager"
+    assert found.path.read_text() == (tmp_path / "alertmanager").read_text()
+
+
+def test_tools_differing_in_ldflags_or_version_are_separate_builds(monkeypatch) -> None:
+    pins = {
+        "a": {"source": "go", "module": "example.com/m", "package": "example.com/m/cmd/a", "version": "1.0.0"},
+        "b": {"source": "go", "module": "example.com/m", "package": "example.com/m/cmd/b", "version": "1.0.0"},
+        "c": {"source": "go", "module": "example.com/m", "package": "example.com/m/cmd/c", "version": "1.0.0"},
+        "d": {"source": "go", "module": "example.com/m", "package": "example.com/m/cmd/d", "version": "1.0.1"},
+    }
+    pins["c"]["ldflags"] = "-X main.v={version}"
+    monkeypatch.setattr(tools, "tool_pin", pins.__getitem__)
+    monkeypatch.setattr(tools, "all_tool_names", lambda: sorted(pins))
+    assert tools.go_component("a").packages == tools.go_component("b").packages == ("cmd/a", "cmd/b")
+    assert tools.go_component("c").packages == ("cmd/c",) and tools.go_component("c").ldflags == "-X main.v=1.0.0"
+    assert tools.go_component("d").packages == ("cmd/d",) and tools.go_component("d").version == "1.0.1"
 
 
 def test_a_version_is_asked_once_per_unchanged_file(tmp_path) -> None:

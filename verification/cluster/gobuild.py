@@ -18,7 +18,6 @@ import hashlib
 import json
 import os
 import re
-import resource
 import shutil
 import stat
 import time
@@ -251,21 +250,25 @@ def build(comp: Component, rebuild: bool = False) -> Path:
             # Module zips carry vendor/modules.txt but not the vendored code: use go.sum instead.
             cmd += ["-mod=readonly", *(f"./{p}" if p != "." else "." for p in comp.packages)]
             cwd = source_with_placeholders(comp, src)
-        run(cmd, cwd=cwd, env=go_env(comp.cgo), timeout=4 * 3600)
+        # This build's peak RSS (largest compile/link) by GNU time, in a file beside `out` (copied whole).
+        rss = Path(f"{out}.rss")
+        timer = [gnu_time, "-f", "%M", "-o", str(rss)] if (gnu_time := shutil.which("time")) else []
+        run([*timer, *cmd], cwd=cwd, env=go_env(comp.cgo), timeout=4 * 3600)
         for built_name, wanted in comp.extra.get("rename", {}).items():
             (out / built_name).replace(out / wanted)
         seconds = time.monotonic() - started
-    peak = round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024)
+    peak = round(int(rss.read_text().split()[-1]) / 1024) if timer else None
+    rss.unlink(missing_ok=True)
     record = {
         "module": comp.module,
         "version": comp.version,
         "binaries": comp.binaries(),
         "seconds": round(seconds, 1),
-        "peak_rss_mib_any_child_so_far": peak,
+        "peak_rss_mib": peak,
         "go": go,
     }
     (out / "build.json").write_text(json.dumps(record, indent=2) + "\n")
-    say(f"    {comp.name}: {record['seconds']}s, peak RSS of one compile/link so far {peak} MiB")
+    say(f"    {comp.name}: {record['seconds']}s, peak RSS {peak} MiB")
     return out
 
 

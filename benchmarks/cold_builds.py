@@ -41,18 +41,15 @@ def go_builds(lines: list[str]) -> list[dict[str, object]]:
 
 
 def steps(lines: list[str]) -> list[tuple[int, str, float | None]]:
-    """(depth, step, seconds) for every step, in the order they started (None: not finished)."""
-    depth, started, found = 0, dict[tuple[int, str], int](), list[tuple[int, str, float | None]]()
+    """(depth, step, seconds) for every step, in the order they started (None: not finished). Steps
+    are matched by their text, so builds running side by side may interleave their lines."""
+    running, found = dict[str, int](), list[tuple[int, str, float | None]]()
     for line in lines:
         if line.startswith("==> "):
-            started[(depth, line[4:])] = len(found)
-            found.append((depth, line[4:], None))
-            depth += 1
-        elif done := _DONE.match(line):
-            depth -= 1
-            index = started.pop((depth, done.group(2)), None)
-            if index is not None:
-                found[index] = (depth, done.group(2), float(done.group(1)))
+            running[line[4:]] = len(found)
+            found.append((len(running) - 1, line[4:], None))
+        elif (done := _DONE.match(line)) and (index := running.pop(done.group(2), None)) is not None:
+            found[index] = (found[index][0], done.group(2), float(done.group(1)))
     return found
 
 
@@ -82,7 +79,7 @@ def main() -> int:
     print(f"  {'module@version':<58} {'binaries':<44} {'seconds':>8} {'peak RSS MiB':>13}")
     for row in rows:
         name = f"{row['module']}@{row['version']}"
-        print(f"  {name:<58} {row['binaries']:<44} {row['seconds']:8.1f} {row['rss'] or '?':>13}")
+        print(f"  {name:<58} {str(row['binaries'])[:44]:<44} {row['seconds']:8.1f} {row['rss'] or '?':>13}")
     print(f"  {'total':<103} {sum(float(str(r['seconds'])) for r in rows):8.1f}")
     if args.cache:
         print(f"build records in {args.cache}/gobuild:")

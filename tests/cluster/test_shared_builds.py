@@ -129,3 +129,69 @@ def test_a_build_records_its_own_peak_rss_and_leaves_only_binaries(tmp_path: Pat
     # node_image copies the cni-plugins folder whole (but *.json): nothing else may be in it
     assert sorted(p.name for p in out.iterdir()) == ["build.json", "plugin"]
     assert not list(out.parent.glob("*.rss"))
+
+
+def test_build_all_runs_jobs_builds_at_a_time_longest_first(tmp_path: Path, monkeypatch) -> None:
+    import threading
+    import time
+
+    comps = {n: Component(n, f"example.com/{n}", "v1", (".",)) for n in ("etcd", "kubernetes", "runc", "coredns")}
+    running, most, started = [0], [0], []
+    lock = threading.Lock()
+
+    def fake_build(comp: Component, rebuild: bool) -> Path:
+        with lock:
+            started.append(comp.name)
+            running[0] += 1
+            most[0] = max(most[0], running[0])
+        time.sleep(0.05)
+        with lock:
+            running[0] -= 1
+        return tmp_path / comp.name
+
+    monkeypatch.setattr(gobuild, "components", lambda: comps)
+    monkeypatch.setattr(gobuild, "build", fake_build)
+    monkeypatch.setattr(gobuild, "build_pause", lambda rebuild: tmp_path / "pause")
+    monkeypatch.setattr(gobuild, "JOBS", 2)
+    built = gobuild.build_all()
+    assert built == {n: tmp_path / n for n in [*comps, "pause"]}
+    assert started[0] == "kubernetes" and most[0] == 2
+    monkeypatch.setattr(gobuild, "JOBS", 1)
+    started.clear()
+    most[0] = 0
+    assert gobuild.build_all(only=["runc", "etcd"]) == {"runc": tmp_path / "runc", "etcd": tmp_path / "etcd"}
+    assert started == ["runc", "etcd"] and most[0] == 1
+
+
+def test_stack_images_of_one_go_build_are_one_task(monkeypatch) -> None:
+    import threading
+    import time
+
+    from verification.cluster import debian_base, docker
+
+    running: set[str] = set()
+    seen: list[tuple[str, frozenset[str]]] = []
+    lock = threading.Lock()
+
+    def fake_ensure(img, *, base, runtime_base, rebuild):
+        with lock:
+            seen.append((img.name, frozenset(running)))
+            running.add(img.name)
+        time.sleep(0.02)
+        with lock:
+            running.discard(img.name)
+        return f"ref/{img.name}"
+
+    monkeypatch.setattr(stack_images, "_ensure", fake_ensure)
+    monkeypatch.setattr(stack_images, "_forget_old_runtime_bases", lambda keep: None)
+    monkeypatch.setattr(stack_images, "run", lambda *a, **k: None)
+    monkeypatch.setattr(docker, "ensure_engine", lambda: None)
+    monkeypatch.setattr(debian_base, "ensure_base_image", lambda: "base")
+    monkeypatch.setattr(gobuild, "JOBS", 2)
+    names = ["prometheus-operator", "prometheus-config-reloader", "kube-state-metrics", "alertmanager"]
+    assert sorted(stack_images.build_all(names=names)) == sorted(f"ref/{n}" for n in names)
+    order = [name for name, _ in seen if name != "runtime-base"]
+    assert order.index("prometheus-config-reloader") > order.index("prometheus-operator")
+    together = {name: others for name, others in seen}
+    assert "prometheus-operator" not in together["prometheus-config-reloader"]  # never the same build twice at once
+    assert any(others for name, others in seen if name != "runtime-base")  # the other groups ran beside it

@@ -21,12 +21,13 @@ import os
 import shutil
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from verification import catalog
-from verification.cluster import image_archive, image_cache
+from verification.cluster import gobuild, image_archive, image_cache
 from verification.cluster import stack_programs as go_build
 from verification.cluster.build_log import logged_run
 from verification.cluster.progress import say, step
@@ -194,13 +195,18 @@ def build_all(rebuild: bool = False, names: list[str] | None = None) -> list[str
         base = ensure_base_image()
     runtime = _ensure(RUNTIME_BASE, base=base, runtime_base=None, rebuild=rebuild)
     _forget_old_runtime_bases(keep=runtime)
-    built = []
+    groups: dict[object, list[StackImage]] = {}  # the images of one Go build (operator, reloader) in one task
     for img in chosen:
         if img.prepare and not (img.context / "Dockerfile").exists():
             # The apps land separately; the rest of the stack stays buildable meanwhile.
             say(f"!!! {img.name}: no {img.context / 'Dockerfile'} yet: not built")
-            continue
-        built.append(_ensure(img, base=base, runtime_base=runtime, rebuild=rebuild))
+        else:
+            groups.setdefault(img.go or img.name, []).append(img)
+    with ThreadPoolExecutor(gobuild.JOBS) as pool:  # Go builds beside docker builds and each other
+        done = pool.map(
+            lambda imgs: [_ensure(i, base=base, runtime_base=runtime, rebuild=rebuild) for i in imgs], groups.values()
+        )
+        built = [ref for refs in done for ref in refs]
     # Superseded builds of ours (tag moved on) only: other dangling images are not ours to remove.
     run(["docker", "image", "prune", "-f", "--filter", f"label={image_cache.LABEL}"], check=False, timeout=300)
     if names is None and unbuilt():
@@ -282,7 +288,7 @@ def _stage(img: StackImage, context: Path, log: Path) -> Path:
     for name in img.common:
         shutil.copy2(COMMON / name, context / name)
     if img.go:
-        built = go_build.build(img.go, img.version, log)
+        built = go_build.build(img.go, img.version)
         for binary in img.binaries:
             shutil.copy2(built / binary, context / binary)
         for folder in img.module_files:

@@ -6,15 +6,12 @@ upstream go.mod has relative `replace` directives, as prometheus-operator does).
 programs (platform/images/<name>/) are local modules built in place, cached by their sources.
 """
 
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from verification.cluster import gobuild, image_cache
-from verification.cluster.build_log import logged_run
-from verification.cluster.progress import say, step
 from verification.paths import cache_dir
 
 
@@ -61,24 +58,12 @@ class GoPrograms:
         return found
 
 
-def parallelism() -> str:
-    # Two cores are shared with the Kubernetes build and other sessions.
-    return os.environ.get("PLATFORM_VERIFY_GO_PARALLEL", gobuild.PARALLEL)
-
-
-def build(programs: GoPrograms, version: str, log: Path) -> Path:
+def build(programs: GoPrograms, version: str) -> Path:
     """The directory holding the built programs (named after their packages, as `go build` does)."""
     if programs.local is None:
         return gobuild.build(programs.component(version))
     key = image_cache.cache_key(programs.inputs(version))
     out = cache_dir() / "stack-images" / "bin" / f"{programs.name}-{key[:16]}"
-    if (out / ".complete").exists():
-        say(f"--- {programs.name} {version}: cached build {out}")
-        return out
-    out.mkdir(parents=True, exist_ok=True)
-    ldflags = f"-s -w {programs.component(version).expand(programs.ldflags)}".strip()
-    with step(f"go build {programs.name} {version} (local module, -p {parallelism()})"):
-        cmd = ["go", "build", "-p", parallelism(), "-ldflags", ldflags, "-o", f"{out}/", *programs.packages]
-        logged_run(cmd, log, env=gobuild.go_env(), cwd=programs.local)
-    (out / ".complete").write_text(version)
-    return out
+    ldflags = programs.component(version).expand(programs.ldflags)
+    what = f"go build {programs.name} {version} (local module)"
+    return gobuild.build_static(programs.local, out / programs.name, ldflags=ldflags, what=what).parent

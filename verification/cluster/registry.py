@@ -152,6 +152,7 @@ def start(cluster: str) -> Registry:
     port = state.get("port") if isinstance(state.get("port"), int) else _free_port(host)
     address = f"{host}:{port}"
     folder = state_dir(cluster)
+    (folder / "blobs").mkdir(exist_ok=True)  # crane's --disk does not create it (uploads fail with ENOENT)
     log = (folder / "registry.log").open("a")
     # Detached: it serves the nodes for as long as the cluster lives, after this command returns.
     proc = subprocess.Popen(

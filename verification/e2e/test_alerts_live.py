@@ -49,7 +49,7 @@ from verification.load import LoadConfig, background
 from verification.models.monitoring import alert_intent, alerts, dashboards, routes
 from verification.models.monitoring.alert_intent import ExpectedAlert, FaultCase
 from verification.paths import MANIFESTS
-from verification.probes.alerting import RECEIVER, RECEIVER_NS, Live
+from verification.probes.alerting import RECEIVER, RECEIVER_NS, Live, Platform
 from verification.versions import versions
 from verification.wait import wait_for
 from verification.yamlio import load_manifests, parse
@@ -61,6 +61,10 @@ RESTORED = (MANIFESTS / "monitoring" / "alertmanager-config.yaml", MANIFESTS / "
 AM_CONFIG = "alertmanager-config"  # what a job holds: shared to rely on it, exclusive to break it
 LANES = 3  # jobs at once: a fault case's load is 10 rps, the heartbeat only reads (2 cores)
 JOB_TIMEOUT = 1200.0  # seconds a test waits for its job (the job's own waits are shorter)
+AM_POD = "alertmanager-platform-0"
+PROMETHEUS_POD = "prometheus-platform-0"
+NUDGE = "platform-verify.io/synced-at"  # a pod annotation the alert tests set to make the kubelet sync it
+RESTORE = "restore the repository's routes after the broken-route test"
 
 
 @functools.cache
@@ -109,8 +113,18 @@ def route_receivers(route: dict[str, Any]) -> list[str]:
     return [route.get("receiver", ""), *(r for child in route.get("routes") or [] for r in route_receivers(child))]
 
 
-def apply_alertmanager(live: Live, cfg: dict[str, Any], timing: Profile, out: Path) -> dict[str, Any]:
-    """Apply `cfg` in loopback form and wait until Alertmanager runs it; returns the loopback form."""
+def _nudge(stack: Stack | Platform, pod: str) -> None:
+    """Have the kubelet sync `pod` now: a pod update refreshes its Secret volumes at once, where
+    the periodic sync takes up to a minute or more, so the reloader sees the operator's new
+    configuration sooner (what runs is still read from the component itself)."""
+    stack.kubectl("-n", MONITORING, "annotate", "pod", pod, f"{NUDGE}={time.time():.0f}", "--overwrite", check=False)
+
+
+def apply_alertmanager(
+    live: Live, cfg: dict[str, Any], timing: Profile, out: Path, *, wait: bool = True
+) -> dict[str, Any]:
+    """Apply `cfg` in loopback form and (unless `wait` is False) wait until Alertmanager runs it;
+    returns the loopback form."""
     looped = loopback_alertmanager_config(cfg, WEBHOOK, TOKEN_FILE, timing)
     out.mkdir(parents=True, exist_ok=True)
     routes.write_config(looped, out)
@@ -118,16 +132,23 @@ def apply_alertmanager(live: Live, cfg: dict[str, Any], timing: Profile, out: Pa
               "metadata": {"name": "alertmanager-platform-config", "namespace": MONITORING},
               "stringData": {routes.CONFIG_KEY: yaml.safe_dump(looped, sort_keys=False)}}  # fmt: skip
     live.stack.kubectl("apply", "--server-side", "--force-conflicts", "-f", "-", input=json.dumps(secret))
-    want = route_receivers(looped["route"])
-    wait_for(
-        lambda: route_receivers(live.alertmanager_config().get("route") or {}),
-        what=f"Alertmanager to load the configuration in {out}",
-        timeout=180,
-        interval=2,
-        until=lambda have: have == want,
-        describe=lambda have: f"routes to {have}, want {want}",
-    )
+    if wait:
+        await_routes(live, looped, out)
     return looped
+
+
+def await_routes(live: Live, looped: dict[str, Any], out: Path) -> None:
+    """Wait until Alertmanager runs the routes of `looped` (written to `out`)."""
+    want = route_receivers(looped["route"])
+
+    def running() -> list[str]:
+        have = route_receivers(live.alertmanager_config().get("route") or {})
+        if have != want:
+            _nudge(live.stack, AM_POD)
+        return have
+
+    wait_for(running, what=f"Alertmanager to load the configuration in {out}", timeout=180, interval=2,
+             until=lambda have: have == want, describe=lambda have: f"routes to {have}, want {want}")  # fmt: skip
 
 
 def _await_intervals(stack: Stack, timing: Profile) -> None:
@@ -138,7 +159,10 @@ def _await_intervals(stack: Stack, timing: Profile) -> None:
 
     def running() -> dict[str, str]:
         config = parse(json.loads(stack.kubectl("get", "--raw", path).stdout)["data"]["yaml"], "Prometheus config")
-        return {k: str((config.get("global") or {}).get(k)) for k in want}
+        have = {k: str((config.get("global") or {}).get(k)) for k in want}
+        if have != want:
+            _nudge(stack, PROMETHEUS_POD)
+        return have
 
     wait_for(running, what="Prometheus to run the timing profile's intervals", timeout=180, interval=2,
              until=lambda have: have == want, describe=lambda have: f"{have}, want {want}")  # fmt: skip
@@ -156,20 +180,24 @@ def live(stack: Stack, pytestconfig: pytest.Config, artifacts: Path, request: py
     stack.kubectl("apply", "--server-side", "--force-conflicts", "-f", "-", input=json.dumps(listing))
     stack.kubectl("-n", MONITORING, "patch", "prometheus", "platform", "--type=merge", "-p", json.dumps(patch))
     try:
-        # A reused cluster's Alertmanager remembers what it sent (notification log, emptyDir) for the
-        # repeat interval: an alert that fired in an earlier run would not be sent again. Start clean.
-        stack.kubectl("-n", MONITORING, "delete", "pod", "alertmanager-platform-0", "--wait=true", timeout=150)
-        stack.kubectl("-n", MONITORING, "rollout", "status", "statefulset/alertmanager-platform", "--timeout=180s",
-                      timeout=200)  # fmt: skip
         found = Live(stack, MONITORING, _repository_loopback())
         found.grouping = (alerts.duration_seconds(timing.alertmanager["group_wait"]),
                           alerts.duration_seconds(timing.alertmanager["group_interval"]))  # fmt: skip
-        apply_alertmanager(found, routes.config(objects), timing, artifacts / "alerts-live" / "config")
+        since = time.time()  # the heartbeat counts from here: the Watchdog may arrive before the fixture ends
+        config = artifacts / "alerts-live" / "config"
+        looped = apply_alertmanager(found, routes.config(objects), timing, config, wait=False)
+        # A reused cluster's Alertmanager remembers what it sent (notification log, emptyDir) for the
+        # repeat interval: an alert that fired in an earlier run would not be sent again. Start clean,
+        # with the loopback configuration already in its Secret.
+        stack.kubectl("-n", MONITORING, "delete", "pod", AM_POD, "--wait=true", timeout=150)
+        stack.kubectl("-n", MONITORING, "rollout", "status", "statefulset/alertmanager-platform", "--timeout=180s",
+                      timeout=200)  # fmt: skip
+        await_routes(found, looped, config)
         stack.kubectl("-n", RECEIVER_NS, "rollout", "status", f"deployment/{RECEIVER}", "--timeout=120s", timeout=150)
         _await_intervals(stack, timing)
         for app in APPS:  # a killed run's fault stays in the app's memory and keeps its alert firing
             stack.set_fault(app, None)
-        found.since = time.time()
+        found.since = since
         yield found
     finally:
         apply(
@@ -289,13 +317,11 @@ def _broken_route(live: Live, timing: Profile, artifacts: Path) -> tuple[str, st
     choice = _misroutable()
     assert choice, "no covered alert case has a per-app receiver to misroute"
     case, receiver, other = choice
-    repository = routes.config(monitoring_objects())
     out = artifacts / "alerts-live" / "broken-route"
-    apply_alertmanager(live, swap_receiver(repository, receiver, other), timing, out / "config")
-    try:
-        problems, table = _run(live, case, out / case.name)
-    finally:
-        apply_alertmanager(live, repository, timing, artifacts / "alerts-live" / "config")
+    apply_alertmanager(
+        live, swap_receiver(routes.config(monitoring_objects()), receiver, other), timing, out / "config"
+    )
+    problems, table = _run(live, case, out / case.name)  # the RESTORE job puts the repository's routes back
     return case.name, receiver, other, problems, table
 
 
@@ -335,26 +361,30 @@ def _dashboards(live: Live, stack: Stack, artifacts: Path) -> tuple[dict[str, in
     return results, empty, not_covered
 
 
-Job = tuple[Callable[[], Any], list[str], list[str]]  # what a job runs, holds exclusively, shares
+Job = tuple[str, Callable[[], Any], list[str], list[str]]  # name, what it runs, holds exclusively, shares
 
 
-def _job(item: pytest.Item, live: Live, stack: Stack, timing: Profile, artifacts: Path) -> Job | None:
-    """The job behind a test of this module (None: the test runs in its own body): what it runs,
-    what it holds exclusively, what it shares."""
+def _jobs(item: pytest.Item, live: Live, stack: Stack, timing: Profile, artifacts: Path) -> list[Job]:
+    """The jobs behind a test of this module (none: the test runs in its own body)."""
     name = getattr(item, "originalname", item.name)
     if name == "test_heartbeat_reaches_its_receiver_and_repeats":
-        return functools.partial(_heartbeat, live), [], [AM_CONFIG]
+        return [(item.name, functools.partial(_heartbeat, live), [], [AM_CONFIG])]
     if name == "test_fault_reaches_receivers_and_resolves":
         case: FaultCase = getattr(item, "callspec").params["case"]  # noqa: B009 - a parametrized Function has one
         run = functools.partial(_run, live, case, artifacts / "alerts-live" / case.app / case.name)
-        return run, [_pair(case.app, case.env)], [AM_CONFIG]
+        return [(item.name, run, [_pair(case.app, case.env)], [AM_CONFIG])]
     if name == "test_broken_platform_wrong_alert_route_is_named":
+        # The pair is free once the case ran; the routes go back in a job of their own, beside the next pair's.
         choice = _misroutable()
         pairs = [_pair(choice[0].app, choice[0].env)] if choice else []
-        return functools.partial(_broken_route, live, timing, artifacts), [*pairs, AM_CONFIG], []
+        repository = routes.config(monitoring_objects())
+        restore = functools.partial(apply_alertmanager, live, repository, timing, artifacts / "alerts-live" / "config")
+        return [(item.name, functools.partial(_broken_route, live, timing, artifacts), [*pairs, AM_CONFIG], []),
+                (RESTORE, restore, [AM_CONFIG], [])]  # fmt: skip
     if name == "test_every_dashboard_panel_query_returns_data":
-        return functools.partial(_dashboards, live, stack, artifacts), [_pair(a, APP_NAMESPACE) for a in APPS], []
-    return None
+        pairs = [_pair(a, APP_NAMESPACE) for a in APPS]
+        return [(item.name, functools.partial(_dashboards, live, stack, artifacts), pairs, [])]
+    return []
 
 
 @pytest.fixture(scope="module")
@@ -365,9 +395,10 @@ def lanes(
     timing = profile(pytestconfig.getoption("--e2e-profile"))
     running = Lanes(limit=LANES)
     for item in request.session.items:
-        if item.path == request.path and (job := _job(item, live, stack, timing, artifacts)):
-            run, exclusive, shared = job
-            running.submit(item.name, run, exclusive=exclusive, shared=shared)
+        for name, run, exclusive, shared in (
+            _jobs(item, live, stack, timing, artifacts) if item.path == request.path else []
+        ):
+            running.submit(name, run, exclusive=exclusive, shared=shared)
     yield running
     left = running.join(timeout=JOB_TIMEOUT)
     timeline = running.timeline()
@@ -375,6 +406,8 @@ def lanes(
     (artifacts / "alerts-live" / "lanes.txt").write_text(timeline + "\n")
     print(f"\nalert jobs side by side:\n{timeline}")
     assert not left, f"alert jobs still running after {JOB_TIMEOUT:.0f}s: {left}"
+    if any(job.name == RESTORE for job in running.jobs):
+        running.result(RESTORE, 0)  # no test awaits it: its failure is this fixture's
 
 
 def test_heartbeat_reaches_its_receiver_and_repeats(lanes: Lanes, live: Live, request: pytest.FixtureRequest) -> None:

@@ -34,7 +34,7 @@ def test_a_colour_below_its_budget_during_a_drain_is_named() -> None:
     before = sample(0, ["w1", "w2"], ["w1", "w2"])
     samples = [before, sample(1, ["w2"], ["w2"]), sample(2, [], ["w2"]), sample(9, [], [])]  # t=9: after the drain
     problems = drain.budget_problems(samples, BUDGETS, [drained("w1", 0, 5, before)])
-    assert problems == ["a-blue: 0 healthy pod(s) during a drain, its budget demands 1 (1 of 3 samples below)"]
+    assert problems == ["a-blue: 0 healthy pod(s) during a drain, its budget demands 1 (1 of 3 samples below; then: -)"]
 
 
 def test_pods_spread_over_nodes_need_no_wait_and_hold_the_budget() -> None:
@@ -91,6 +91,7 @@ def test_healthy_pods_are_counted_as_the_disruption_controller_does(monkeypatch:
     seen = drain.observe(FakeStack({"items": pods}))  # type: ignore[arg-type]  # the kubectl it calls only
     assert seen.healthy == {"a-blue": 1, "a-green": 0}
     assert seen.nodes == {"a-blue": ["w1"], "a-green": []}
+    assert seen.unhealthy == {"a-blue": ["a-blue-2 on w2: terminating", "a-blue-3 on w2: not Ready"], "a-green": []}
 
 
 def test_schedulable_nodes_leave_out_tainted_and_cordoned_ones() -> None:

@@ -79,6 +79,8 @@ class Sample:
     time_ns: int
     healthy: dict[str, int]  # "<app>-<colour>" -> pods Ready and not terminating
     nodes: dict[str, list[str]]  # "<app>-<colour>" -> nodes of those pods
+    # "<app>-<colour>" -> its other pods, "name on node: terminating|not Ready": why a colour is short
+    unhealthy: dict[str, list[str]] = field(default_factory=dict)
 
 
 def _healthy(pod: dict[str, Any]) -> bool:
@@ -92,13 +94,20 @@ def observe(stack: Stack) -> Sample:
     pods = json.loads(stack.kubectl("-n", stack.namespace, "get", "pods", "-o", "json").stdout)["items"]
     healthy = {f"{app}-{color}": 0 for app in APPS for color in chart.COLORS}
     nodes: dict[str, list[str]] = {key: [] for key in healthy}
+    unhealthy: dict[str, list[str]] = {key: [] for key in healthy}
     for pod in pods:
         labels = pod["metadata"].get("labels") or {}
         key = f"{labels.get('app.kubernetes.io/name')}-{labels.get('color')}"
-        if key in healthy and _healthy(pod):
+        if key not in healthy:
+            continue
+        node = pod["spec"].get("nodeName", "unscheduled")
+        if _healthy(pod):
             healthy[key] += 1
-            nodes[key].append(pod["spec"].get("nodeName", "?"))
-    return Sample(time.time_ns(), healthy, {k: sorted(v) for k, v in nodes.items()})
+            nodes[key].append(node)
+        else:
+            why = "terminating" if pod["metadata"].get("deletionTimestamp") else "not Ready"
+            unhealthy[key].append(f"{pod['metadata']['name']} on {node}: {why}")
+    return Sample(time.time_ns(), healthy, {k: sorted(v) for k, v in nodes.items()}, unhealthy)
 
 
 def budgets(stack: Stack) -> dict[str, int]:
@@ -209,7 +218,7 @@ def budget_problems(samples: list[Sample], desired: dict[str, int], drains: list
             worst = min(low, key=lambda s: s.healthy[key])
             problems.append(
                 f"{key}: {worst.healthy[key]} healthy pod(s) during a drain, its budget demands {want} "
-                f"({len(low)} of {len(during)} samples below)"
+                f"({len(low)} of {len(during)} samples below; then: {', '.join(worst.unhealthy.get(key, [])) or '-'})"
             )
     for drain in drains:
         cornered = drain.cornered(desired)
@@ -373,6 +382,7 @@ def test_node_drained_during_switch_loses_no_request(
         for d in drains
     ]
     (out / "drains.json").write_text(json.dumps(record, indent=1) + "\n")
+    (out / "pod-samples.jsonl").write_text("".join(json.dumps(vars(x)) + "\n" for x in sampler.samples))
     if problems:
         print(f"\n{app} request timeline around the events and failures:\n{timeline_text(result)}")
         print(f"\n{other} request timeline:\n{timeline_text(other_result)}")

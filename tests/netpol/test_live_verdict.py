@@ -281,3 +281,30 @@ def test_unresolved_named_port_class_resolves_egress_names_on_every_pod_the_peer
     # The same name under another protocol resolves nothing.
     udp = Workload("kube-system", "coredns", {"canary": "true"}, (Port(9153, "UDP", "metrics"),))
     assert {(d.source, d.destination) for d in class_deviations(model, [src, dst, udp], table)} == found
+
+
+def test_shared_chain_class_programs_egress_names_as_kube_router_does() -> None:
+    import ipaddress
+
+    from verification.verdicts.netpol import class_deviations
+
+    a = Workload("x", "a", {"pod": "a"}, (Port(81, "UDP"),), ipaddress.ip_address("10.0.0.1"))
+    b = Workload("x", "b", {"pod": "b"}, (Port(81, "UDP", "udp-81"),), ipaddress.ip_address("10.0.0.2"))
+    both = {"podSelector": {}, "policyTypes": ["Ingress", "Egress"], "ingress": []}
+    # case-045: an egress rule without `to` resolves udp-81 on the namespace's pods (81), so the
+    # policy's one chain also accepts a's ingress from a on 81/UDP; a's egress there is the class
+    # kube-router-egress-named-port-without-to. By the API both sides deny (a names no udp-81).
+    without_to = _class_model(_np("x", both | {"egress": [{"ports": [{"protocol": "UDP", "port": "udp-81"}]}]}))
+    table = without_to.truth_table([a, b]).as_table()
+    assert table["x/a"] == {"x/a:81/UDP": False, "x/b:81/UDP": False}
+    found = {(d.source, d.destination) for d in class_deviations(without_to, [a, b], table)}
+    assert found == {("x/a", "x/a:81/UDP"), ("x/a", "x/b:81/UDP"), ("x/b", "x/a:81/UDP"), ("x/b", "x/b:81/UDP")}
+    # case-042: towards an ipBlock kube-router programs the rule's numbered ports only, so a named
+    # port there accepts nothing, in the shared chain neither.
+    to_block = _class_model(
+        _np("x", both | {"egress": [{"to": [{"ipBlock": {"cidr": "10.0.0.0/8"}}],
+                                      "ports": [{"protocol": "UDP", "port": "udp-81"}]}]})
+    )  # fmt: skip
+    table = to_block.truth_table([a, b]).as_table()
+    assert table["x/a"] == {"x/a:81/UDP": False, "x/b:81/UDP": False}  # b's ingress: isolated, no rule
+    assert class_deviations(to_block, [a, b], table) == []

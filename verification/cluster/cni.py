@@ -105,11 +105,43 @@ def _rule_admits(
     model: Model, rule: Any, policy: Any, peer: Workload, dst: Workload, port: Port, direction: str,
     pods: Sequence[Workload],
 ) -> bool:  # fmt: skip
-    """Does kube-router's chain of `policy` accept `peer` on `port` of `dst` by `rule` of `direction`."""
-    peers_ok = not rule.peers or any(model.peer_matches(p, policy.namespace, peer) for p in rule.peers)
-    if peers_ok and (not rule.ports or any(port_matches(p, dst, port) for p in rule.ports)):
+    """Does kube-router's chain of `policy` accept `peer` on `port` of `dst` by `rule` of `direction`.
+
+    As kube-router programs it: an egress rule's ipBlock peers get its numbered ports only (its
+    named ports are left out), and an egress rule without `to` resolves its names on the pods of
+    the policy's namespace (see _named_port_every_destination)."""
+
+    def ports_ok(named: bool) -> bool:
+        return not rule.ports or any(
+            port_matches(p, dst, port) for p in rule.ports if named or not isinstance(p.port, str)
+        )
+
+    if not rule.peers:
+        if direction == EGRESS:
+            accepted = ports_ok(False) or port.port in _namespace_numbers(rule, policy, port, pods)
+        else:
+            accepted = ports_ok(True)
+    else:
+        accepted = any(
+            model.peer_matches(p, policy.namespace, peer) and ports_ok(direction == INGRESS or p.ip_block is None)
+            for p in rule.peers
+        )
+    if accepted:
         return True
     return _pod_peer_matches(model, rule, policy, peer) and _no_port_resolves(model, rule, policy, direction, pods)
+
+
+def _namespace_numbers(rule: Any, policy: Any, port: Port, pods: Sequence[Workload]) -> set[int]:
+    """The numbers kube-router resolves a rule's names of `port`'s protocol to on the pods of the
+    policy's namespace."""
+    names = {rp.port for rp in rule.ports if isinstance(rp.port, str) and rp.protocol == port.protocol}
+    return {
+        p.port
+        for w in pods
+        if w.namespace == policy.namespace
+        for p in w.ports
+        if p.name in names and p.protocol == port.protocol
+    }
 
 
 def _pod_peer_matches(model: Model, rule: Any, policy: Any, peer: Workload) -> bool:
@@ -167,20 +199,8 @@ def _named_port_every_destination(
     of the policy's own namespace and accepts the resulting numbers towards every destination."""
     for policy in model.isolating(EGRESS, src):
         for rule in policy.egress:
-            if rule.peers:
-                continue
-            for rp in rule.ports:
-                if not isinstance(rp.port, str) or rp.protocol != port.protocol:
-                    continue
-                numbers = {
-                    p.port
-                    for w in pods
-                    if w.namespace == policy.namespace
-                    for p in w.ports
-                    if p.name == rp.port and p.protocol == rp.protocol
-                }
-                if port.port in numbers:
-                    return True, False
+            if not rule.peers and port.port in _namespace_numbers(rule, policy, port, pods):
+                return True, False
     return False, False
 
 

@@ -308,3 +308,27 @@ def test_shared_chain_class_programs_egress_names_as_kube_router_does() -> None:
     table = to_block.truth_table([a, b]).as_table()
     assert table["x/a"] == {"x/a:81/UDP": False, "x/b:81/UDP": False}  # b's ingress: isolated, no rule
     assert class_deviations(to_block, [a, b], table) == []
+
+
+def test_ipblock_class_denies_egress_allowed_only_by_a_named_port_towards_a_block() -> None:
+    import ipaddress
+
+    from verification.verdicts.netpol import class_deviations
+
+    src = Workload("z", "b", {"pod": "b"}, (Port(80, "UDP", "udp-80"),), ipaddress.ip_address("10.0.0.1"))
+    dst = Workload(
+        "x", "a", {"pod": "a"}, (Port(80, "UDP", "udp-80"), Port(81, "UDP")), ipaddress.ip_address("10.0.0.2")
+    )
+    egress = {"to": [{"ipBlock": {"cidr": "10.0.0.0/8"}}], "ports": [{"protocol": "UDP", "port": "udp-80"}]}
+    spec = {"podSelector": {"matchLabels": {"pod": "b"}}, "policyTypes": ["Egress"]}
+    # case-042: by the API udp-80 resolves on x/a (80/UDP): allowed; kube-router programs no port.
+    model = _class_model(_np("z", spec | {"egress": [egress]}))
+    table = model.truth_table([src, dst]).as_table()
+    assert table["z/b"] == {"z/b:80/UDP": True, "x/a:80/UDP": True, "x/a:81/UDP": False}
+    found = {(d.source, d.destination, d.model, d.observed) for d in class_deviations(model, [src, dst], table)}
+    assert found == {("z/b", "z/b:80/UDP", True, False), ("z/b", "x/a:80/UDP", True, False)}
+    # A numbered port beside it is programmed: nothing deviates.
+    numbered = _class_model(
+        _np("z", spec | {"egress": [egress | {"ports": [*egress["ports"], {"protocol": "UDP", "port": 80}]}]})
+    )
+    assert class_deviations(numbered, [src, dst], numbered.truth_table([src, dst]).as_table()) == []

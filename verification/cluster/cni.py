@@ -95,9 +95,9 @@ def wait_ready(cluster: "Cluster", timeout: float = READY_TIMEOUT) -> None:
 # Cell entries in DEVIATIONS_FILE name cells of the platform's matrix; generated cases need rules.
 # Each class here is a predicate for one documented behaviour of the CNI (reason and evidence in
 # the file's `classes:`, same id), applied by verification/verdicts/netpol.py only to cells the
-# model denies: the class says the CNI accepts them, as (egress accepted, ingress accepted). A
-# class whose cells are then observed denied shows as a mismatch like any other cell, so a wrong
-# predicate cannot hide.
+# model denies: the class says the CNI accepts them, as (egress accepted, ingress accepted);
+# REJECTING, to cells it allows. A class whose cells are then observed as the model says shows as
+# a mismatch like any other cell, so a wrong predicate cannot hide.
 Predicate = Callable[[Model, Workload, Workload, Port, Sequence[Workload]], tuple[bool, bool]]
 
 
@@ -204,8 +204,31 @@ def _named_port_every_destination(
     return False, False
 
 
+def _ipblock_named_ports(
+    model: Model, src: Workload, dst: Workload, port: Port, pods: Sequence[Workload]
+) -> tuple[bool, bool]:
+    """The reverse kind, for a cell the model allows: (egress rejected, ingress rejected). The
+    source's egress is allowed only through an ipBlock peer with a named port, which kube-router
+    does not program (see _rule_admits), and nothing else of its chains accepts it."""
+    policies = model.isolating(EGRESS, src)
+    by_block = any(
+        any(p.ip_block is not None and p.ip_block.matches(dst.ip) for p in rule.peers)
+        and any(isinstance(rp.port, str) and port_matches(rp, dst, port) for rp in rule.ports)
+        for policy in policies
+        for rule in policy.egress
+    )
+    if not by_block:
+        return False, False
+    accepted = any(_rule_admits(model, r, p, dst, dst, port, EGRESS, pods) for p in policies for r in p.egress)
+    return not accepted and not _shared_chain(model, src, dst, port, pods)[0], False
+
+
 CLASSES: dict[str, Predicate] = {
     "kube-router-shared-policy-chain": _shared_chain,
     "kube-router-egress-named-port-without-to": _named_port_every_destination,
     "kube-router-unresolved-named-port-every-port": _unresolved_named_ports,
+}
+# Classes for cells the model allows and the CNI denies: (egress rejected, ingress rejected).
+REJECTING: dict[str, Predicate] = {
+    "kube-router-egress-ipblock-without-named-ports": _ipblock_named_ports,
 }

@@ -92,9 +92,10 @@ def load_classes(path: Path = cni.DEVIATIONS_FILE) -> list[str]:
     for i, entry in enumerate(entries):
         where = f"{path}: classes[{i}]"
         only_fields(entry, _CLASS_FIELDS, where, required=sorted(_CLASS_FIELDS))
-        if entry["id"] not in cni.CLASSES:
+        if entry["id"] not in {**cni.CLASSES, **cni.REJECTING}:
             raise UserError(
-                f"{where}: no predicate {entry['id']!r} in {cni.__name__} (known: {', '.join(cni.CLASSES)})"
+                f"{where}: no predicate {entry['id']!r} in {cni.__name__} "
+                f"(known: {', '.join([*cni.CLASSES, *cni.REJECTING])})"
             )
         ids.append(entry["id"])
     return ids
@@ -221,23 +222,32 @@ def judge(
 
 
 def class_deviations(
-    model: Model, pods: Sequence[Workload], table: Table, classes: Sequence[str] = tuple(cni.CLASSES)
+    model: Model,
+    pods: Sequence[Workload],
+    table: Table,
+    classes: Sequence[str] = (*cni.CLASSES, *cni.REJECTING),
 ) -> list[Deviation]:
-    """Cell deviations (model denied, implementation allowed) that the named classes explain in `table`."""
+    """Cell deviations that the named classes explain in `table`: model denied and implementation
+    allowed (cni.CLASSES), or the reverse (cni.REJECTING)."""
     by_key = {w.key: w for w in pods}
     found = []
     for src_key, row in table.items():
         for target, allowed in row.items():
-            if allowed:
-                continue
             dst_key, _, label = target.rpartition(":")
             src, dst = by_key[src_key], by_key[dst_key]
             number, protocol = label.split("/")
             port = next(p for p in dst.ports if p.port == int(number) and p.protocol == protocol)
+            if allowed:
+                rejecting = [
+                    n for n in classes if n in cni.REJECTING and any(cni.REJECTING[n](model, src, dst, port, pods))
+                ]
+                if rejecting:
+                    found.append(Deviation(src_key, target, True, False, " + ".join(rejecting), "deviation class"))
+                continue
             verdict = model.verdict(src, dst, port)
             egress, ingress = verdict.egress.allowed, verdict.ingress.allowed
             used = []
-            for name in classes:
+            for name in (n for n in classes if n in cni.CLASSES):
                 more_egress, more_ingress = cni.CLASSES[name](model, src, dst, port, pods)
                 if (more_egress and not egress) or (more_ingress and not ingress):
                     used.append(name)

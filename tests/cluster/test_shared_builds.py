@@ -87,7 +87,7 @@ def test_the_cache_key_changes_with_any_input(comp: Component, field: str) -> No
     assert gobuild.cache_key(comp, GO + ".1") != gobuild.cache_key(comp, GO)
 
 
-@given(st.sampled_from(["ldflags", "version", "module_version", "module"]), _TEXT)
+@given(st.sampled_from(["ldflags", "version", "module_version", "module"]), st.text("abz09.-_", min_size=1))
 def test_a_tool_whose_recipe_differs_is_built_on_its_own(field: str, value: str) -> None:
     base = {
         "source": "go",
@@ -97,7 +97,7 @@ def test_a_tool_whose_recipe_differs_is_built_on_its_own(field: str, value: str)
         "ldflags": "-X main.v={version}",
     }
     pins = {"a": {**base, "package": "example.com/m/cmd/a"}, "b": {**base, "package": "example.com/m/cmd/b"}}
-    pins["b"][field] = pins["b"][field] + value.replace("{", "").replace("}", "")
+    pins["b"][field] = pins["b"][field] + value
     if field == "module":
         pins["b"]["package"] = f"{pins['b']['module']}/cmd/b"
     with pytest.MonkeyPatch.context() as mp:

@@ -156,3 +156,12 @@ def test_resources_covers_init_containers() -> None:
     assert [m.split(": ", 1)[1] for m in found["resources"]] == [
         "Deployment apps/web container init: no requests.cpu, requests.memory, limits.cpu, limits.memory"
     ]
+
+
+@pytest.mark.parametrize(("threshold", "named"), [(1, True), (2, False), (None, False)])  # None: Kubernetes' 3
+def test_a_readiness_probe_that_gives_up_after_one_miss_is_named(threshold: int | None, named: bool) -> None:
+    probe: dict[str, Any] = {"httpGet": {"path": "/ready", "port": "http"}}
+    if threshold is not None:
+        probe["failureThreshold"] = threshold
+    found = _checks(_with_container(readinessProbe=probe), PDB, POLICY).get("probes", [])
+    assert any("failureThreshold 1" in message for message in found) is named

@@ -145,6 +145,9 @@ def probes(objects: list[dict[str, Any]]) -> Iterator[Finding]:
         if ready and live and _probe_handler(ready) == _probe_handler(live):
             yield _finding("probes", obj, "readinessProbe and livenessProbe use the same check: an overload that "
                            "fails readiness also restarts the pod (liveness should test less)", c)  # fmt: skip
+        if ready and int(ready.get("failureThreshold", 3)) < 2:
+            yield _finding("probes", obj, "readinessProbe failureThreshold 1: one slow answer takes the pod out of "
+                           "its Services, and a colour down to one pod during a drain serves nothing", c)  # fmt: skip
         names = {p.get(key) for p in c.get("ports") or [] for key in ("name", "containerPort")}
         for kind, probe in (("readiness", ready), ("liveness", live), ("startup", c.get("startupProbe"))):
             for handler in ("httpGet", "tcpSocket", "grpc"):

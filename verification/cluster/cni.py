@@ -11,11 +11,10 @@ import json
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-import yaml
-
 from verification.models.netpol.model import EGRESS, INGRESS, Model, Port, Workload, port_matches
 from verification.paths import PLATFORM
 from verification.wait import wait_for
+from verification.yamlio import parse_all
 
 if TYPE_CHECKING:
     from verification.cluster.cluster import Cluster
@@ -38,7 +37,7 @@ def manifest(image: str) -> str:
 
 def daemonset(text: str | None = None) -> dict[str, Any]:
     """The DaemonSet of the manifest: its name, namespace and selector are what readiness asks about."""
-    docs = yaml.safe_load_all(text if text is not None else MANIFEST.read_text())
+    docs = parse_all(text if text is not None else MANIFEST.read_text(), str(MANIFEST))
     return next(d for d in docs if d and d.get("kind") == "DaemonSet")
 
 

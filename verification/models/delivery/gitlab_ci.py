@@ -29,8 +29,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from verification import catalog
 from verification.errors import CommandError, UserError
 from verification.paths import REPO_ROOT, cache_dir
@@ -355,7 +353,7 @@ def parse_list(stdout: str) -> list[dict[str, Any]]:
 
 
 def parse_preview(stdout: str) -> dict[str, Any]:
-    data = yaml.safe_load(stdout[stdout.find("---") :] if "---" in stdout else stdout)
+    data = parse(stdout[stdout.find("---") :] if "---" in stdout else stdout, "gitlab-ci-local --preview")
     if not isinstance(data, dict):
         raise UserError("gitlab-ci-local --preview printed no pipeline")
     return data

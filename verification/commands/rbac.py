@@ -15,13 +15,12 @@ from typing import Any
 
 from verification.commands import report
 from verification.errors import UserError
-from verification.models.rbac.authorizer import Authorizer, Request, impersonated_groups
+from verification.models.rbac.authorizer import RBAC_KINDS, Authorizer, Request, impersonated_groups
 from verification.models.rbac.checks import all_violations
 from verification.models.rbac.intent import PERMISSIONS_FILE, load_intent
 from verification.paths import MANIFESTS
 from verification.yamlio import load_manifests
 
-_RBAC_KINDS = {"Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding"}
 _VERB_RE = re.compile(r"^[A-Za-z*][A-Za-z0-9*-]*$")
 
 
@@ -129,7 +128,7 @@ def _effective(args: argparse.Namespace) -> int:
 
 def _with_rbac(objects: list[dict[str, Any]], paths: Sequence[Path | str]) -> list[dict[str, Any]]:
     # Without a Role or binding every answer comes from Kubernetes' defaults alone: a wrong path, not an answer.
-    if not any(o.get("kind") in _RBAC_KINDS for o in objects):
+    if not any(o.get("kind") in RBAC_KINDS for o in objects):
         where = " ".join(str(p) for p in paths)
         raise UserError(f"{where}: no Role, ClusterRole, RoleBinding or ClusterRoleBinding (give the RBAC manifests)")
     return objects

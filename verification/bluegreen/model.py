@@ -71,13 +71,6 @@ class ReleaseState:
     active: str | None = None
     colours: Mapping[str, ColourState] = field(default_factory=dict)
 
-    @property
-    def idle(self) -> str | None:
-        return other(self.active) if self.active else None
-
-    def colour(self, color: str) -> ColourState | None:
-        return self.colours.get(color)
-
     def colour_values(self) -> dict[str, Any]:
         """The part of the release values the orchestrator owns: which colour is active, and each
         colour's tag and version."""
@@ -109,11 +102,11 @@ def decide_deploy(state: ReleaseState, version: str, tag: str) -> Decision:
         values = {"activeColor": "blue", **{c: {"tag": tag, "version": version} for c in COLORS}}
         return Decision("install", "blue", f"first install: both colours run {version}, blue active", values)
     target = other(state.active)
-    idle = state.colour(target)
+    idle = state.colours.get(target)
     if idle and idle.tag == tag and idle.version == version and idle.unready_reason() is None:
         return Decision("noop", target, f"{target} already runs {version} (tag {tag}) and is ready")
     values = {**state.colour_values(), target: {"tag": tag, "version": version}}
-    active = state.colour(state.active)
+    active = state.colours.get(state.active)
     note = f"; {version} is also the active version" if active and active.version == version else ""
     return Decision("deploy", target, f"deploy {version} (tag {tag}) to idle {target}{note}", values)
 
@@ -123,7 +116,7 @@ def _flip(state: ReleaseState, action: str, expect_version: str | None) -> Decis
     if not state.installed or state.active is None:
         return Decision("refuse", None, f"refusing to {verb} {state.app}: it is not installed in {state.namespace}")
     target = other(state.active)
-    colour = state.colour(target)
+    colour = state.colours.get(target)
     refusing = f"refusing to {verb} {state.app} to {target}"
     if colour is None:
         return Decision("refuse", target, f"{refusing}: it has no Deployment")
@@ -133,7 +126,7 @@ def _flip(state: ReleaseState, action: str, expect_version: str | None) -> Decis
     if expect_version is not None and colour.version != expect_version:
         return Decision("refuse", target, f"{refusing}: it runs {colour.version}, not the expected {expect_version}")
     values = {**state.colour_values(), "activeColor": target}
-    active = state.colour(state.active)
+    active = state.colours.get(state.active)
     was = f"{state.active} ({active.version})" if active else state.active
     return Decision(action, target, f"{verb} {state.app} from {was} to {target} ({colour.version})", values)
 

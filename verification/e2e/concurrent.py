@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 
@@ -105,6 +106,15 @@ class Lanes:
             except TimeoutError:
                 pass
         return [job.name for job in self.jobs if job.finished is None]
+
+    def finish(self, folder: Path, what: str, timeout: float) -> None:
+        """Wait for every job, keep the timeline in `folder`/lanes.txt and print it; fail if one still runs."""
+        left = self.join(timeout=timeout)
+        timeline = self.timeline()
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "lanes.txt").write_text(timeline + "\n")
+        print(f"\n{what} jobs side by side:\n{timeline}")
+        assert not left, f"{what} jobs still running after {timeout:.0f}s: {left}"
 
     def timeline(self) -> str:
         """When each job waited, started and finished, in seconds since the lanes were made."""

@@ -400,12 +400,7 @@ def lanes(
         ):
             running.submit(name, run, exclusive=exclusive, shared=shared)
     yield running
-    left = running.join(timeout=JOB_TIMEOUT)
-    timeline = running.timeline()
-    (artifacts / "alerts-live").mkdir(parents=True, exist_ok=True)
-    (artifacts / "alerts-live" / "lanes.txt").write_text(timeline + "\n")
-    print(f"\nalert jobs side by side:\n{timeline}")
-    assert not left, f"alert jobs still running after {JOB_TIMEOUT:.0f}s: {left}"
+    running.finish(artifacts / "alerts-live", "alert", JOB_TIMEOUT)
     if any(job.name == RESTORE for job in running.jobs):
         running.result(RESTORE, 0)  # no test awaits it: its failure is this fixture's
 

@@ -86,17 +86,6 @@ def _active_version(orch: Orchestrator) -> tuple[str, str]:
     return state.active, state.colours[state.active].version or "?"
 
 
-def _dwell(load: LoadRun, after_ns: int, what: str) -> None:
-    """Let the load run until a request was sent after `after_ns` (observed, not slept)."""
-    wait_for(
-        lambda: load.records[-1].started_ns if load.records else 0,
-        what=what,
-        timeout=60,
-        interval=0.2,
-        until=lambda last: last > after_ns,
-    )
-
-
 def analyse(records: list[Record], flips: list[Flip], bound: float) -> tuple[list[dict[str, Any]], list[str]]:
     """Per flip: seconds until the last old-version request was sent; old answers after the bound."""
     rows, problems = [], []
@@ -189,7 +178,7 @@ def _run(
         orch = _orchestrator(stack, app, load, events)
         own = {_active_version(orch)[1], version}  # what the app answers with before and after
         bound = orch.convergence_bound()
-        _dwell(load, time.time_ns() + 1_000_000_000, "1 s of load before the deploy")
+        load.dwell(time.time_ns() + 1_000_000_000, "1 s of load before the deploy")
         load.mark("deploy")
         orch.deploy(version, tag=_tag(orch))
         pods_before = _settled_pods(stack, app)
@@ -214,7 +203,7 @@ def _run(
                 victim = _pods(stack, app, outcome.active_after or "")[0]
                 load.mark(f"delete {victim}")
                 _delete(stack, victim)
-            _dwell(load, events[-1].time_ns + int((bound + 1) * 1e9), f"{bound + 1:.0f}s of load after the flip")
+            load.dwell(events[-1].time_ns + int((bound + 1) * 1e9), f"{bound + 1:.0f}s of load after the flip")
         if deleter is not None:
             deleter.join(60)
             for color in ("blue", "green"):
@@ -409,12 +398,7 @@ def lanes(stack: Stack, artifacts: Path, request: pytest.FixtureRequest) -> Iter
             app, run = job
             running.submit(item.name, run, exclusive=[f"release:{app}"])
     yield running
-    left = running.join(timeout=JOB_TIMEOUT)
-    timeline = running.timeline()
-    (artifacts / "bluegreen").mkdir(parents=True, exist_ok=True)
-    (artifacts / "bluegreen" / "lanes.txt").write_text(timeline + "\n")
-    print(f"\nblue-green jobs side by side:\n{timeline}")
-    assert not left, f"blue-green jobs still running after {JOB_TIMEOUT:.0f}s: {left}"
+    running.finish(artifacts / "bluegreen", "blue-green", JOB_TIMEOUT)
 
 
 def _verdict(lanes: Lanes, request: pytest.FixtureRequest) -> list[str]:
@@ -467,14 +451,14 @@ def _slow_requests_pod_deleted(stack: Stack, app: str, out: Path) -> tuple[list[
     stack.set_fault(app, {"latency_ms": SLOW_MS})
     try:
         with background(cfg, out / app, stop_on_exit=True) as load:
-            _dwell(load, time.time_ns() + 3_000_000_000, "3 s of slow requests before the deletion")
+            load.dwell(time.time_ns() + 3_000_000_000, "3 s of slow requests before the deletion")
             victim = _pods(stack, app, active)[0]
             load.mark(f"delete {victim}")
             _delete(stack, victim)
             stack.kubectl("-n", stack.namespace, "wait", "--for=delete", f"pod/{victim}", "--timeout=60s", timeout=80)
             stack.kubectl("-n", stack.namespace, "rollout", "status", f"deployment/{app}-{active}", "--timeout=120s",
                           timeout=140)  # fmt: skip
-            _dwell(load, time.time_ns() + 2_000_000_000, "2 s of load after the pod was gone")
+            load.dwell(time.time_ns() + 2_000_000_000, "2 s of load after the pod was gone")
             load.mark("end")
     finally:
         stack.set_fault(app, None)

@@ -33,7 +33,6 @@ from verification.errors import VerificationError
 from verification.load import LoadConfig, LoadResult, LoadRun, background
 from verification.load.plot import timeline
 from verification.models.delivery import chart
-from verification.wait import wait_for
 
 RATE = 40  # requests per second on the app switched (2 shared cores)
 OTHER_RATE = 10
@@ -194,17 +193,6 @@ def _rolled_out(stack: Stack) -> None:
             )
 
 
-def _dwell(load: LoadRun, after_ns: int, what: str) -> None:
-    """Let the load run until a request was sent after `after_ns` (observed, not slept)."""
-    wait_for(
-        lambda: load.records[-1].started_ns if load.records else 0,
-        what=what,
-        timeout=60,
-        interval=0.2,
-        until=lambda last: last > after_ns,
-    )
-
-
 def budget_problems(samples: list[Sample], desired: dict[str, int], drains: list[Drain]) -> list[str]:
     """Colours that fell below their budget while a node drained; drains that should have waited."""
     problems = []
@@ -278,7 +266,7 @@ def _scenario(stack: Stack, app: str, version: str, workers: list[str], load: Lo
     orch = connect(
         app, PROFILE, namespace=stack.namespace, kubeconfig=stack.kubeconfig, url=stack.url(app), on_event=on_event
     )
-    _dwell(load, time.time_ns() + 1_000_000_000, "1 s of load before the deploy")
+    load.dwell(time.time_ns() + 1_000_000_000, "1 s of load before the deploy")
     load.mark("deploy")
     state = orch.state()
     orch.deploy(version, tag=state.colours[state.active or "blue"].tag or "1.0.0")
@@ -304,7 +292,7 @@ def _scenario(stack: Stack, app: str, version: str, workers: list[str], load: Lo
     _uncordon(stack, second.node)
     load.mark(f"uncordon {second.node}")
     bound = orch.convergence_bound()
-    _dwell(load, time.time_ns() + int((bound + 1) * 1e9), f"{bound + 1:.0f}s of load after the drains")
+    load.dwell(time.time_ns() + int((bound + 1) * 1e9), f"{bound + 1:.0f}s of load after the drains")
     load.mark("end")
     return outcome
 

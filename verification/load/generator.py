@@ -26,6 +26,7 @@ import httpx
 from verification.load.aio import AsyncioBackend
 from verification.load.records import Event, Record, write_log
 from verification.load.summary import Summary, summarize
+from verification.wait import wait_for
 
 MAX_REQUESTS = 2_000_000  # every run is bounded in count and time
 
@@ -258,6 +259,16 @@ class LoadRun:
         event = Event(name, time.time_ns())
         self.events.append(event)
         return event
+
+    def dwell(self, after_ns: int, what: str) -> None:
+        """Let the load run until a request was sent after `after_ns` (observed, not slept)."""
+        wait_for(
+            lambda: self.records[-1].started_ns if self.records else 0,
+            what=what,
+            timeout=60,
+            interval=0.2,
+            until=lambda last: last > after_ns,
+        )
 
     def stop(self) -> None:
         """Stop sending early; requests already sent still complete."""

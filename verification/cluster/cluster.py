@@ -198,7 +198,13 @@ def up(
                 f"`platform-verify cluster down --name {name}` first, or choose another --name"
             )
         say(f"reusing kind cluster {name!r} ({nodes} node(s))")
+        # After a reboot or an engine restart the node containers are stopped, or just started
+        # with the API server not yet listening: start them and wait, then go on as usual.
+        run(["docker", "start", *have], timeout=120)
         run([kind, "export", "kubeconfig", "--name", name, "--kubeconfig", cluster.kubeconfig], timeout=60)
+        with step("wait for the API server of the reused cluster"):
+            wait_for(lambda: api_ready(cluster), what="the API server to answer /readyz", timeout=300,
+                     interval=2, until=lambda r: r[0], describe=lambda r: r[1])  # fmt: skip
     else:
         image = node_image.ensure_node_image() if source in BUILT_NODE_IMAGE else pull_node_image()
         with step(f"kind create cluster {name}, {nodes} node(s) ({image})"), tempfile.TemporaryDirectory() as tmp:
@@ -245,6 +251,11 @@ def up(
     with step("check that CoreDNS answers from a pod"):
         check_dns(cluster, images[0])
     return cluster
+
+
+def api_ready(cluster: Cluster) -> tuple[bool, str]:
+    proc = cluster.kubectl("get", "--raw", "/readyz", "--request-timeout=10s", check=False, timeout=30)
+    return proc.returncode == 0, (proc.stdout + proc.stderr).strip()[-300:] or f"exit {proc.returncode}"
 
 
 def nodes_ready(cluster: Cluster) -> tuple[bool, str]:

@@ -253,7 +253,24 @@ def not_ready(cluster: Cluster, workloads: Iterable[tuple[str, str, str]] = READ
         updated = status.get("updatedReplicas", 0)
         if ready < want or updated < want:
             pending.append(f"{namespace}/{kind}/{name} {ready}/{want} ready, {updated} updated")
+        elif status.get("replicas", 0) > want:  # pods of an old ReplicaSet or revision still run
+            pending.append(f"{namespace}/{kind}/{name} {status['replicas'] - want} old pod(s) still running")
     return pending
+
+
+def terminating(cluster: Cluster, namespaces: Iterable[str]) -> list[str]:
+    """Pods still terminating: a test that diffs the namespace right after a deploy would see them go."""
+    found = []
+    for namespace in sorted(set(namespaces)):
+        pods = json.loads(cluster.kubectl("-n", namespace, "get", "pods", "-o", "json").stdout)["items"]
+        found += [f"{namespace}/pod/{p['metadata']['name']} terminating" for p in pods
+                  if p["metadata"].get("deletionTimestamp")]  # fmt: skip
+    return found
+
+
+def unsettled(cluster: Cluster) -> list[str]:
+    """What keeps the stack from being settled: workloads not Ready, old or terminating pods."""
+    return not_ready(cluster) + terminating(cluster, (namespace for namespace, _, _ in READY))
 
 
 def deploy(stack: Stack) -> None:
@@ -284,8 +301,8 @@ def deploy(stack: Stack) -> None:
     phase(
         "wait Ready",
         lambda: wait_for(
-            lambda: not_ready(cluster),
-            what="the platform stack to be Ready",
+            lambda: unsettled(cluster),
+            what="the platform stack to be Ready, with no old or terminating pod",
             timeout=READY_TIMEOUT,
             interval=3,
             until=lambda pending: not pending,

@@ -8,8 +8,10 @@ import pytest
 
 from verification.cluster import cni, node_image
 from verification.errors import UserError
+from verification.models.netpol import generated as gen
+from verification.models.netpol.model import Port, Workload
 from verification.paths import REPO_ROOT
-from verification.verdicts.netpol import load_classes, load_deviations
+from verification.verdicts.netpol import load_avoided, load_classes, load_deviations
 from verification.versions import versions
 from verification.yamlio import load_file
 
@@ -141,6 +143,7 @@ def test_every_deviation_names_the_pinned_cni_version() -> None:
     data = load_file(cni.DEVIATIONS_FILE)
     assert {d.implementation for d in load_deviations()} == {implementation}
     assert {c["implementation"] for c in data["classes"]} == {implementation}
+    assert {c["implementation"] for c in data["avoided"]} == {implementation}
 
 
 def test_a_class_without_a_predicate_is_refused_naming_the_cni_module(tmp_path: Path) -> None:
@@ -151,3 +154,37 @@ def test_a_class_without_a_predicate_is_refused_naming_the_cni_module(tmp_path: 
     )
     with pytest.raises(UserError, match=r"classes\[0\]: no predicate 'nope' in verification\.cluster\.cni \(known: "):
         load_classes(path)
+
+
+def test_every_avoided_behaviour_of_the_file_has_a_check_and_every_check_an_entry(tmp_path: Path) -> None:
+    assert load_avoided() == list(cni.AVOIDED)
+    path = tmp_path / "deviations.yaml"
+    path.write_text("deviations: []\navoided:\n  - {id: nope, implementation: i, reason: r, evidence: e}\n")
+    with pytest.raises(UserError, match=r"avoided\[0\]: no check 'nope' in verification\.cluster\.cni"):
+        load_avoided(path)
+
+
+ALIASING = cni.AVOIDED["kube-router-named-port-address-aliasing"]
+A = Workload("x", "a", {}, (Port(80, "TCP", "http"), Port(81, "TCP", "metrics"), Port(80, "UDP", "udp-80")))
+
+
+def test_aliasing_names_the_pod_that_would_gain_another_pods_named_port() -> None:
+    """The universe of 2026-12-07 (a and b both named 80/UDP udp-80): 11 of 216 live cases differed."""
+    b = Workload("x", "b", {}, (Port(80, "TCP"), Port(81, "TCP", "http"), Port(80, "UDP", "udp-80")))
+    assert ALIASING([A, b], [A, b]) == [
+        "x/a shares udp-80=80/UDP with x/b, which also names http=81/TCP",
+        "x/b shares udp-80=80/UDP with x/a, which also names http=80/TCP, metrics=81/TCP",
+    ]
+    assert ALIASING([A, b], [b]) == [ALIASING([A, b], [A, b])[1]]  # only the watched pods' cells
+
+
+def test_aliasing_spares_replicas_and_ports_the_pod_does_not_serve() -> None:
+    replica = Workload("y", "a", {}, A.ports)
+    # Shares http=80/TCP, but its other names are on numbers `A` does not serve: nothing to gain.
+    controller = Workload("ingress", "c", {}, (Port(80, "TCP", "http"), Port(8443, "TCP", "webhook")))
+    assert ALIASING([A, replica, controller], [A]) == []
+
+
+def test_the_generated_universe_avoids_aliasing() -> None:
+    pods = gen.workloads(3)
+    assert ALIASING(pods, pods) == []

@@ -231,3 +231,32 @@ CLASSES: dict[str, Predicate] = {
 REJECTING: dict[str, Predicate] = {
     "kube-router-egress-ipblock-without-named-ports": _ipblock_named_ports,
 }
+
+
+# Behaviours whose outcome depends on the order the CNI lists pods in: no predicate can say what a
+# run will observe, so the generated universe avoids them, and these functions prove it does (one
+# per `avoided:` entry of DEVIATIONS_FILE, same id): each names the pods that would trigger it.
+def _named_port_aliasing(pods: Sequence[Workload], watched: Sequence[Workload]) -> list[str]:
+    """Pods of `watched` whose cells kube-router may decide by listing order: a pod `w` that shares
+    a (name, protocol, number) with another pod `o`, where `o` names a port of `w`'s numbers that
+    `w` does not name so. Listed after `o`, `w`'s address joins every named port of `o`, and `w`
+    is accepted on that number by a rule naming `o`'s port (see the `avoided:` entry)."""
+    named = {w.key: {(p.name, p.protocol, p.port) for p in w.ports if p.name} for w in pods}
+    found = []
+    for w in watched:
+        mine = {(p.name, p.protocol, p.port) for p in w.ports if p.name}
+        numbers = {(p.protocol, p.port) for p in w.ports}
+        for other, theirs in sorted(named.items()):
+            shared = mine & theirs
+            gained = sorted(t for t in theirs - mine if (t[1], t[2]) in numbers)
+            if other != w.key and shared and gained:
+                found.append(
+                    f"{w.key} shares {', '.join(f'{n}={x}/{p}' for n, p, x in sorted(shared))} with {other}, "
+                    f"which also names {', '.join(f'{n}={x}/{p}' for n, p, x in gained)}"
+                )
+    return found
+
+
+AVOIDED: dict[str, Callable[[Sequence[Workload], Sequence[Workload]], list[str]]] = {
+    "kube-router-named-port-address-aliasing": _named_port_aliasing,
+}

@@ -35,6 +35,7 @@ from verification.verdicts.netpol import (
     Deviation,
     class_deviations,
     judge,
+    load_avoided,
     load_classes,
     load_deviations,
     matrix_verdict,
@@ -389,6 +390,8 @@ def test_generated_cases_equal_model(
     # The classes ask which pods a rule's selectors select cluster-wide (the CNI resolves
     # named ports on them): every other pod and namespace of the cluster, as found now.
     bystanders, spaces = _bystanders(cluster, {w.namespace for w in workloads})
+    hazards = [h for check in load_avoided() for h in cni.AVOIDED[check]([*workloads, *bystanders], workloads)]
+    assert not hazards, "the generated universe meets an order-dependent behaviour of the CNI:\n" + "\n".join(hazards)
     namespace_labels = namespace_labels_from([*gen.namespace_objects(lanes), *spaces])
     results: list[dict[str, Any]] = []
     failures: list[str] = []

@@ -101,11 +101,25 @@ def load_classes(path: Path = cni.DEVIATIONS_FILE) -> list[str]:
     return ids
 
 
+def load_avoided(path: Path = cni.DEVIATIONS_FILE) -> list[str]:
+    """The ids of the file's `avoided:` (order-dependent behaviours); each needs a check in cni.AVOIDED."""
+    data = load_file(path)
+    entries = data.get("avoided") or [] if isinstance(data, dict) else None
+    if not isinstance(entries, list):
+        raise UserError(f"{path}: `avoided` must be a list")
+    for i, entry in enumerate(entries):
+        fields = _CLASS_FIELDS - {"model", "observed"}
+        only_fields(entry, fields, f"{path}: avoided[{i}]", required=sorted(fields))
+        if entry["id"] not in cni.AVOIDED:
+            raise UserError(f"{path}: avoided[{i}]: no check {entry['id']!r} in {cni.__name__}")
+    return [entry["id"] for entry in entries]
+
+
 def load_deviations(path: Path = cni.DEVIATIONS_FILE) -> list[Deviation]:
     data = load_file(path)
     entries = (data or {}).get("deviations") if isinstance(data, dict) else None
-    if not isinstance(entries, list) or not set(data) <= {"deviations", "classes"}:
-        raise UserError(f"{path}: expected a mapping with a list `deviations` (and optionally `classes`)")
+    if not isinstance(entries, list) or not set(data) <= {"deviations", "classes", "avoided"}:
+        raise UserError(f"{path}: expected a mapping with a list `deviations` (and optionally `classes`, `avoided`)")
     found = []
     for i, entry in enumerate(entries):
         where = f"{path}: deviations[{i}]"

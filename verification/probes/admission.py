@@ -79,30 +79,17 @@ class AdmissionClient:
     ) -> tuple[int, bytes]:
         """One raw request with the kubeconfig's credentials; a non-2xx answer raises ApiException.
 
-        kubernetes >= 31 (OpenAPI generator 7) split call_api into param_serialize + call_api and
-        stopped raising on error statuses there; older clients take everything in call_api.
+        call_api (kubernetes >= 37) sends what param_serialize built and does not raise on an error status.
         """
         header_params = {"Accept": "application/json", **(headers or {})}
-        if hasattr(self.api, "param_serialize"):
-            method, url, header_params, body, post_params = self.api.param_serialize(
-                method, path, query_params=query, header_params=header_params, body=body, auth_settings=["BearerToken"]
-            )
-            response = self.api.call_api(method, url, header_params, body, post_params, _request_timeout=30)
-            response.read()
-            if not 200 <= response.status < 300:
-                raise ApiException(status=response.status, reason=response.reason, http_resp=response)
-            return int(response.status), response.data
-        response, status, _ = self.api.call_api(
-            path,
-            method,
-            query_params=query,
-            header_params=header_params,
-            body=body,
-            auth_settings=["BearerToken"],
-            _preload_content=False,
-            _request_timeout=30,
+        method, url, header_params, body, post_params = self.api.param_serialize(
+            method, path, query_params=query, header_params=header_params, body=body, auth_settings=["BearerToken"]
         )
-        return int(status), response.data
+        response = self.api.call_api(method, url, header_params, body, post_params, _request_timeout=30)
+        response.read()
+        if not 200 <= response.status < 300:
+            raise ApiException(status=response.status, reason=response.reason, http_resp=response)
+        return int(response.status), response.data
 
 
 def _message(exc: ApiException) -> str:

@@ -36,7 +36,7 @@ import cel
 
 from verification.errors import UserError
 from verification.models import selectors
-from verification.models.podsecurity.workloads import _TEMPLATE_PATHS as TEMPLATE_PATHS
+from verification.models.podsecurity.workloads import TEMPLATE_PATHS
 from verification.yamlio import SOURCE_ANNOTATION, iter_kind, source_of
 
 POLICY = "ValidatingAdmissionPolicy"

@@ -2,7 +2,8 @@
 
 from typing import Any
 
-_TEMPLATE_PATHS = {
+# Where each workload kind keeps the template of its pods (admission/cel.py derives its pod spec paths).
+TEMPLATE_PATHS = {
     "Deployment": ("spec", "template"),
     "StatefulSet": ("spec", "template"),
     "DaemonSet": ("spec", "template"),
@@ -18,7 +19,7 @@ def pod_template_of(obj: dict[str, Any]) -> dict[str, Any] | None:
     """{"metadata", "spec"} of the pod a workload creates, or None for objects that create no pods."""
     if obj.get("kind") == "Pod":
         return {"metadata": obj.get("metadata") or {}, "spec": obj.get("spec") or {}}
-    path = _TEMPLATE_PATHS.get(obj.get("kind", ""))
+    path = TEMPLATE_PATHS.get(obj.get("kind", ""))
     if not path:
         return None
     node: Any = obj

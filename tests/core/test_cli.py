@@ -1,5 +1,6 @@
 """The CLI's error contract: bad input is one line on stderr, exit 2, no traceback."""
 
+import json
 import re
 import subprocess
 import sys
@@ -7,6 +8,7 @@ import sys
 import pytest
 
 from verification.cli import main
+from verification.models.schema import crd as crd_schema
 from verification.paths import INTENT, MANIFESTS
 
 WORKLOADS = INTENT / "workloads.yaml"
@@ -46,7 +48,13 @@ NS = "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: a\n"
     ],
     ids=["netpol-empty-dir", "netpol-no-workloads", "rbac-no-rbac", "rbac-empty-intent", "crds-none", "alerts-empty"],
 )
-def test_vacuous_input_is_exit_2_with_one_line(tmp_path, capsys, argv: list[str], message: str) -> None:
+def test_vacuous_input_is_exit_2_with_one_line(tmp_path, capsys, monkeypatch, argv: list[str], message: str) -> None:
+    # `crds validate` requires fetched schemas before it reads its input: a cache in tmp_path that
+    # counts as fetched (no kinds), so the case does not depend on the user's cache
+    monkeypatch.setenv("PLATFORM_VERIFY_CACHE", str(tmp_path / "cache"))
+    for source in crd_schema.SOURCES:
+        source.cache.mkdir(parents=True)
+        (source.cache / "index.json").write_text(json.dumps({"format": crd_schema.CACHE_FORMAT, "kinds": {}}))
     (tmp_path / "empty").mkdir()
     files = {"empty": tmp_path / "empty", "ns": tmp_path / "ns.yaml", "blank": tmp_path / "blank.yaml"}
     files["mapping"] = tmp_path / "mapping.yaml"

@@ -106,7 +106,7 @@ def test_module_path_follows_semantic_import_versioning() -> None:
 
 
 def test_missing_cache_names_the_fetch_command(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.setenv("PLATFORM_VERIFY_CACHE", str(tmp_path))
     with pytest.raises(UserError, match=r"CRD schemas not fetched for argocd v3\.0\.6, prometheus-operator"):
         crd_schema.require_fetched()
     monkeypatch.undo()

@@ -36,7 +36,7 @@ def test_validate_platform_manifests_is_clean(capsys: pytest.CaptureFixture[str]
 def test_missing_cache_is_one_line_and_exit_2(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setenv("PLATFORM_VERIFY_CACHE", str(tmp_path / "cache"))
     (tmp_path / "app.yaml").write_text(BAD_APP)
     assert main(["crds", "validate", str(tmp_path / "app.yaml")]) == 2
     assert capsys.readouterr().err == (

@@ -43,6 +43,20 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "fastest; the drain test needs 3). A reused cluster must have that many",
     )
     group.addoption(
+        "--netpol-cases",
+        type=int,
+        default=36,
+        help="generated NetworkPolicy cases probed live (default 36, six batches: the pre-merge run; the "
+        "nightly job runs 216)",
+    )
+    group.addoption(
+        "--netpol-offset",
+        type=int,
+        default=0,
+        help="number of the first generated case: a long run in chunks (0, 72, 144 with --netpol-cases 72) "
+        "probes exactly the cases one run would, the generator drawing them in order from one seed",
+    )
+    group.addoption(
         "--artifacts",
         default=str(REPO_ROOT / "artifacts"),
         help="folder for logs, request logs, plots, JUnit and cluster diagnostics",

@@ -273,10 +273,7 @@ def test_broken_platform_policy_deleted_live_turns_the_verdict_red(
 # its own policies only), probes every lane's sources to its own destinations, and compares each
 # lane with the model of its case. Mismatches are collected over every case and printed as grids
 # with the case's policies; known deviations of the implementation are reported, never skipped.
-GENERATED_CASES = int(os.environ.get("NETPOL_GENERATED_CASES", "216"))
-# The number of the first case: a long run in chunks (cases 0-71, 72-143, ...) probes exactly the
-# cases one run would, since the generator draws them in order from one seed.
-GENERATED_OFFSET = int(os.environ.get("NETPOL_GENERATED_OFFSET", "0"))
+# How many and from which: --netpol-cases and --netpol-offset (the root conftest.py).
 # 12 probe pods per lane; the kubelet runs at most 110 pods per node and the stack holds ~25: at 8
 # lanes (96 pods) the live run left 6 probe pods Pending on the one-node cluster.
 GENERATED_LANES = int(os.environ.get("NETPOL_GENERATED_LANES", "6"))
@@ -380,10 +377,15 @@ def _delete_generated(cluster: Cluster) -> None:
 
 
 def test_generated_cases_equal_model(
-    cluster: Cluster, generated_probes: ProbePods, deviations: list[Deviation], artifacts: Path
+    cluster: Cluster,
+    generated_probes: ProbePods,
+    deviations: list[Deviation],
+    artifacts: Path,
+    pytestconfig: pytest.Config,
 ) -> None:
     lanes = len(generated_probes.workloads) // len(gen.workloads(1))  # what fitted on the nodes
-    cases = gen.generate(GENERATED_OFFSET + GENERATED_CASES, lanes)[GENERATED_OFFSET:]
+    offset, count = pytestconfig.getoption("--netpol-offset"), pytestconfig.getoption("--netpol-cases")
+    cases = gen.generate(offset + count, lanes)[offset:]
     addresses = generated_probes.addresses()
     workloads = gen.workloads(lanes, {k: v[0] for k, v in addresses.items()})
     classes = load_classes()

@@ -75,6 +75,7 @@ class Stack:
     namespace: str = APP_NAMESPACE
     phases: list[tuple[str, float]] = field(default_factory=list)
     degraded: str = ""  # why Prometheus is not Ready ("" when it is)
+    urls: dict[str, str] = field(default_factory=dict, repr=False)
 
     def require_prometheus(self) -> None:
         if self.degraded:
@@ -110,7 +111,10 @@ class Stack:
         return pods
 
     def url(self, app: str) -> str:
-        return f"http://{self.cluster.published(NODE_PORTS[app])}"  # 127.0.0.1:<port kind published>
+        # 127.0.0.1:<port kind published>, asked of Docker once per app: it holds while the node runs.
+        if app not in self.urls:
+            self.urls[app] = f"http://{self.cluster.published(NODE_PORTS[app])}"
+        return self.urls[app]
 
     def target(self, app: str) -> release.Target:
         return release.Target(app, PROFILE, self.namespace, None, self.kubeconfig)

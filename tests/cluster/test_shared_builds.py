@@ -109,7 +109,7 @@ def test_a_tool_whose_recipe_differs_is_built_on_its_own(field: str, value: str)
 
 
 def test_a_build_records_its_own_peak_rss_and_leaves_only_binaries(tmp_path: Path, monkeypatch) -> None:
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setenv("PLATFORM_VERIFY_CACHE", str(tmp_path / "cache"))
     monkeypatch.setattr(gobuild, "go_version", lambda: GO)
     monkeypatch.setattr(gobuild, "module_dir", lambda comp: tmp_path)
     monkeypatch.setattr(gobuild.shutil, "which", lambda name: "/usr/bin/time")

@@ -24,7 +24,7 @@ def test_version_is_parsed_from_tool_output(tmp_path) -> None:
 def test_wrong_version_on_path_is_not_accepted(tmp_path, monkeypatch) -> None:
     _fake_binary(tmp_path, "promtool", "promtool, version 1.0.0")
     monkeypatch.setenv("PATH", str(tmp_path))
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setenv("PLATFORM_VERIFY_CACHE", str(tmp_path / "cache"))
     with pytest.raises(UserError) as info:
         tools.require("promtool")
     message = str(info.value)
@@ -35,7 +35,7 @@ def test_wrong_version_on_path_is_not_accepted(tmp_path, monkeypatch) -> None:
 
 def test_cached_copy_is_found(tmp_path, monkeypatch) -> None:
     monkeypatch.setenv("PATH", "/nonexistent")
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.setenv("PLATFORM_VERIFY_CACHE", str(tmp_path))
     cached = tools.tool_dir("kind")
     cached.mkdir(parents=True)
     _fake_binary(cached, "kind", "kind v0.30.0 go1.26 linux/amd64")
@@ -87,7 +87,7 @@ def test_install_builds_the_module_version_and_keeps_the_tool_name(tmp_path, mon
             _fake_binary(tmp_path, binary, f"{binary}, version 0.35.0")
         return tmp_path
 
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setenv("PLATFORM_VERIFY_CACHE", str(tmp_path / "cache"))
     monkeypatch.setenv("PATH", "/nonexistent")
     monkeypatch.setattr(gobuild, "build", fake_build)
     monkeypatch.setattr(tools.shutil, "which", lambda name: "/usr/bin/go")

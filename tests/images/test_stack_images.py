@@ -102,7 +102,7 @@ def test_alertmanager_builds_from_its_module_with_ui_placeholders(monkeypatch: p
 
 def test_placeholders_fill_a_writable_copy_of_the_module(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     gobuild = stack_images.go_build.gobuild
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setenv("PLATFORM_VERIFY_CACHE", str(tmp_path / "cache"))
     src = tmp_path / "mod"
     (src / "ui").mkdir(parents=True)
     (src / "ui" / "web.go").write_text("package ui\n")

@@ -86,7 +86,6 @@ def test_prometheus_builds_its_module_at_v0_and_stamps_the_release(monkeypatch: 
     assert "common/version.Version=3.16.0 " in comp.ldflags
     assert "common/version.Revision=v3.16.0 " in comp.ldflags
     assert prom.go.inputs("v3.16.0")["module_version"] == "v0.316.0"
-    assert prom.module_files == ()  # Prometheus 3 has no consoles to copy
 
 
 def test_alertmanager_builds_from_its_module_with_ui_placeholders(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -89,7 +89,6 @@ class StackImage:
     context: Path  # directory with the Dockerfile and its sources
     go: GoPrograms | None = None  # Go programs to build on the host ...
     binaries: tuple[str, ...] = ()  # ... and the ones copied into the build context
-    module_files: tuple[str, ...] = ()  # directories of the Go module's source copied into the context
     common: tuple[str, ...] = ()  # files from platform/images/common copied into the context
     prepare: tuple[str, ...] = ()  # command (relative to context) that fills the context (apps)
     ignore: tuple[str, ...] = _GENERATED
@@ -172,7 +171,7 @@ def inputs(img: StackImage, *, base: str, runtime_base: str | None) -> dict[str,
         "runtime_base": runtime_base,
         "go": img.go.inputs(img.version) if img.go else None,
         "binaries": list(img.binaries),
-        "module_files": list(img.module_files),
+        "module_files": [],  # no image copies Go module sources any more; kept so built images stay current
         # Apps bundle a runtime fetched by their prepare script (Node.js from npm, Debian's Python).
         "runtimes": versions().get("runtimes", {}) if img.prepare else None,
     }
@@ -291,8 +290,6 @@ def _stage(img: StackImage, context: Path, log: Path) -> Path:
         built = go_build.build(img.go, img.version)
         for binary in img.binaries:
             shutil.copy2(built / binary, context / binary)
-        for folder in img.module_files:
-            shutil.copytree(img.go.module_dir(img.version) / folder, context / folder)
     return context
 
 

@@ -38,10 +38,6 @@ class GoPrograms:
         module_version = self.module_version(version)
         return gobuild.Component(self.name, self.module, module_version, self.packages, ldflags=tagged, extra=extra)
 
-    def module_dir(self, version: str) -> Path:
-        """The module's source as the Go module cache holds it (upstream modules only)."""
-        return gobuild.module_dir(self.component(version))
-
     def inputs(self, version: str) -> dict[str, Any]:
         found: dict[str, Any] = {
             "module": self.module,

@@ -3,7 +3,7 @@
 import pytest
 
 from verification.errors import UserError
-from verification.models.netpol.model import Port, Workload, parse_layer_intent, parse_reachability
+from verification.models.netpol.model import LAYER_KEYS, Port, Workload, intent_table, parse_reachability
 
 WORKLOADS = [
     Workload("a", "web", {}, (Port(8080, "TCP", "http"), Port(9100, "TCP", "metrics"))),
@@ -65,6 +65,11 @@ def test_bad_intent_is_one_clear_error(data: object, message: str) -> None:
     assert message in str(err.value)
 
 
+def _layer_intent(data: object, direction: str) -> dict[str, dict[str, bool]]:
+    """What one layer alone must allow, as boundaries.Boundaries.verdict asks it (without boundary_allow)."""
+    return intent_table(data, "intent.yaml", WORKLOADS, ("allow", LAYER_KEYS[direction]))
+
+
 def test_layer_intent_adds_its_own_flows_only() -> None:
     data = {
         "allow": [{"from": "b/client", "to": "a/web", "port": "http"}],
@@ -77,22 +82,17 @@ def test_layer_intent_adds_its_own_flows_only() -> None:
 
     allow = {("b/client", "a/web:8080/TCP")}
     assert cells(parse_reachability(data, "intent.yaml", WORKLOADS)) == allow
-    assert cells(parse_layer_intent(data, "intent.yaml", WORKLOADS, "Ingress")) == allow | {
+    assert cells(_layer_intent(data, "Ingress")) == allow | {
         ("a/web", "a/web:9100/TCP"),
         ("a/dns", "a/web:9100/TCP"),
         ("b/client", "a/web:9100/TCP"),
     }
-    assert cells(parse_layer_intent(data, "intent.yaml", WORKLOADS, "Egress")) == allow | {("a/web", "a/dns:53/UDP")}
+    assert cells(_layer_intent(data, "Egress")) == allow | {("a/web", "a/dns:53/UDP")}
 
 
 def test_bad_layer_flow_names_its_list() -> None:
     with pytest.raises(UserError, match=r"^intent\.yaml: egress_only flow #1 .*'b/typo' names no workload"):
-        parse_layer_intent(
-            {"allow": [], "egress_only": [{"from": "b/typo", "to": "a/web", "port": 1}]},
-            "intent.yaml",
-            WORKLOADS,
-            "Egress",
-        )
+        _layer_intent({"allow": [], "egress_only": [{"from": "b/typo", "to": "a/web", "port": 1}]}, "Egress")
 
 
 def test_port_range_in_the_intent() -> None:

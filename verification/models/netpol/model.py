@@ -636,6 +636,9 @@ class Flow:
         return port.name == self.port
 
 
+# What one layer alone must allow besides `allow`: flows one side permits by design while the other
+# side closes them (the edge accepts http from any pod, each pod's egress decides), so a layer
+# evaluated on its own (the other side open) is held to an exact contract too.
 LAYER_KEYS = {INGRESS: "ingress_only", EGRESS: "egress_only"}
 # Flows to or from pods no workload lists (the synthetic boundary workloads): only the boundary
 # checks read them, so their patterns may name no listed workload.
@@ -649,18 +652,6 @@ def parse_reachability(data: Any, origin: str, workloads: Sequence[Workload]) ->
     or a renamed workload is reported instead of silently denying.
     """
     return intent_table(data, origin, workloads, ("allow",))
-
-
-def parse_layer_intent(
-    data: Any, origin: str, workloads: Sequence[Workload], direction: str
-) -> dict[str, dict[str, bool]]:
-    """What one layer alone must allow: `allow` plus the file's `ingress_only` or `egress_only` flows.
-
-    Those lists name flows one side permits by design while the other side closes them (the edge
-    accepts http from any pod, each pod's egress decides), so a layer evaluated on its own (the
-    other side open) is held to an exact contract too.
-    """
-    return intent_table(data, origin, workloads, ("allow", LAYER_KEYS[direction]))
 
 
 def intent_table(

@@ -6,8 +6,15 @@ from hypothesis import strategies as st
 from verification.verdicts.grid import Grid, differing, render
 from verification.verdicts.verdict import Row, Verdict
 
+
+def _grid(title: str, nested: dict[str, dict[str, bool]]) -> Grid:
+    """From `{row: {column: bool}}`, rows and columns in order of first appearance."""
+    columns = tuple(dict.fromkeys(c for r in nested.values() for c in r))
+    return Grid(title, tuple(nested), columns, {(r, c): v for r, cols in nested.items() for c, v in cols.items()})
+
+
 # x/a may reach x/a and x/b, not x/c; x/b the same; x/c reaches everyone.
-EXPECTED = Grid.from_nested(
+EXPECTED = _grid(
     "port 80/TCP",
     {
         "x/a": {"x/a": True, "x/b": True, "x/c": False},
@@ -16,7 +23,7 @@ EXPECTED = Grid.from_nested(
     },
 )
 # Two cells flipped: x/a -> x/c opened, x/c -> x/a closed.
-OBSERVED = Grid.from_nested(
+OBSERVED = _grid(
     "port 80/TCP",
     {
         "x/a": {"x/a": True, "x/b": True, "x/c": True},
@@ -89,8 +96,8 @@ def test_table_without_causes_has_no_cause_column_and_a_row_may_agree_in_other_w
 
 
 def test_differences_include_cells_present_on_one_side_only() -> None:
-    expected = Grid.from_nested("t", {"a": {"a": True, "b": False}})
-    observed = Grid.from_nested("t", {"a": {"a": False}})
+    expected = _grid("t", {"a": {"a": True, "b": False}})
+    observed = _grid("t", {"a": {"a": False}})
     assert differing(expected, observed) == [("a", "a"), ("a", "b")]
     assert "a -> b: expected denied, observed absent" in Verdict("t", [(expected, observed)]).render()
 
@@ -114,13 +121,13 @@ NESTED = st.dictionaries(LABELS, st.dictionaries(LABELS, st.booleans(), max_size
 
 @given(NESTED, NESTED)
 def test_grid_verdict_passes_iff_expected_equals_observed(want: dict, have: dict) -> None:
-    expected, observed = Grid.from_nested("g", want), Grid.from_nested("g", have)
+    expected, observed = _grid("g", want), _grid("g", have)
     assert Verdict("t", [(expected, observed)]).ok == (expected.cells == observed.cells)
 
 
 @given(NESTED, NESTED)
 def test_rendering_never_drops_a_differing_cell(want: dict, have: dict) -> None:
-    expected, observed = Grid.from_nested("g", want), Grid.from_nested("g", have)
+    expected, observed = _grid("g", want), _grid("g", have)
     found = differing(expected, observed)
     text = Verdict("t", [(expected, observed)]).render()
     assert text.startswith(f"t: {len(found)} of ")

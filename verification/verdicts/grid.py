@@ -24,20 +24,6 @@ class Grid:
     columns: tuple[str, ...]
     cells: Mapping[Cell, bool] = field(default_factory=dict)
 
-    @classmethod
-    def from_nested(
-        cls,
-        title: str,
-        nested: Mapping[str, Mapping[str, bool]],
-        *,
-        rows: Iterable[str] | None = None,
-        columns: Iterable[str] | None = None,
-    ) -> "Grid":
-        """From `{row: {column: bool}}`; row/column order defaults to first appearance."""
-        columns = dict.fromkeys(c for r in nested.values() for c in r) if columns is None else columns
-        cells = {(r, c): bool(v) for r, cols in nested.items() for c, v in cols.items()}
-        return cls(title, tuple(nested if rows is None else rows), tuple(columns), cells)
-
     def get(self, row: str, column: str) -> bool | None:
         return self.cells.get((row, column))
 

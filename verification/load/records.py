@@ -50,17 +50,3 @@ def write_log(path: Path, records: Iterable[Record], events: Iterable[Event]) ->
             out.write(json.dumps({"event": event.name, "time_ns": event.time_ns}) + "\n")
         for record in records:
             out.write(json.dumps(asdict(record)) + "\n")
-
-
-def read_log(path: Path) -> tuple[list[Record], list[Event]]:
-    records: list[Record] = []
-    events: list[Event] = []
-    for line in path.read_text().splitlines():
-        if not line.strip():
-            continue
-        data = json.loads(line)
-        if "event" in data:
-            events.append(Event(data["event"], data["time_ns"]))
-        else:
-            records.append(Record(**data))
-    return records, events

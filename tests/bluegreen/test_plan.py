@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from verification.bluegreen import release
 from verification.bluegreen.plan import ABSENT, OBJECT, Plan, classify, diff, flatten, flatten_objects
 from verification.models.delivery import chart
-from verification.models.delivery.chart import _deep_merge
+from verification.models.delivery.chart import deep_merge
 
 APPS_ENVS = [(app, env) for env in ("e2e", "test", "staging") for app in ("sample-app", "sample2-app")]
 
@@ -208,7 +208,7 @@ def test_property_any_non_colour_change_is_refused(flats: dict, data: st.DataObj
 
 def _deployed(monkeypatch: pytest.MonkeyPatch, env: str, colours: dict, extra: dict | None = None) -> None:
     """A release as `deploy` leaves it (stored values and manifest), without a cluster."""
-    values = _deep_merge(chart.merged_values("sample-app", env), {**colours, **(extra or {})})
+    values = deep_merge(chart.merged_values("sample-app", env), {**colours, **(extra or {})})
     values["deployedWith"] = {"profile": env, "chart": release.chart_label()}
     manifest = chart.render("sample-app", env, colours["activeColor"], overrides=values).objects
     monkeypatch.setattr(release, "stored_values", lambda _t: copy.deepcopy(values))

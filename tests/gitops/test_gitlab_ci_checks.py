@@ -41,9 +41,9 @@ def _check(pipeline: ci.Pipeline) -> list[str]:
 
 def test_deploy_jobs_are_found_through_their_environment() -> None:
     evaluation = ci.Evaluation(DEFINITIONS, {})
-    assert ci._deploy_jobs(evaluation, "test") == ["sample-app:deploy-test"]
+    assert ci.deploy_jobs(evaluation, "test") == ["sample-app:deploy-test"]
     # a rollback only accesses the environment: it is not a deployment
-    assert ci._deploy_jobs(evaluation, "staging") == ["sample-app:deploy-staging"]
+    assert ci.deploy_jobs(evaluation, "staging") == ["sample-app:deploy-staging"]
 
 
 def test_main_must_not_deploy_test_and_needs_must_exist() -> None:

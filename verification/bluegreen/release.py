@@ -20,7 +20,7 @@ from typing import Any
 from verification.bluegreen.plan import Flat, Plan, classify, flatten_objects, remedy
 from verification.errors import CommandError, UserError
 from verification.models.delivery import chart
-from verification.models.delivery.chart import _deep_merge
+from verification.models.delivery.chart import deep_merge
 from verification.run import run
 from verification.yamlio import load_documents_from_text, load_file
 
@@ -126,7 +126,7 @@ def settings_of(values: dict[str, Any], color: str | None) -> dict[str, Any]:
     """What a colour's Deployment and PDB render with: the shared values, overlaid with its own."""
     shared = {k: values[k] for k in settings_keys() if k in values}
     own = ((values.get(color) or {}) if color else {}).get("settings") or {}
-    return _deep_merge(shared, own)
+    return deep_merge(shared, own)
 
 
 def pin_active(target: Target, colours: dict[str, Any], stored: dict[str, Any] | None) -> dict[str, Any]:
@@ -142,7 +142,7 @@ def pin_active(target: Target, colours: dict[str, Any], stored: dict[str, Any] |
     active = str(colours["activeColor"])
     environment = chart.merged_values(target.app, target.env)
     for extra in target.extra_values:
-        environment = _deep_merge(environment, load_file(Path(extra)) or {})
+        environment = deep_merge(environment, load_file(Path(extra)) or {})
     kept = settings_of(stored, active)
     if kept != settings_of(environment, None):
         out[active] = {**out.get(active, {}), "settings": kept}

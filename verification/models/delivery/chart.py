@@ -97,15 +97,15 @@ def merged_values(app: str, env: str) -> dict[str, Any]:
         data = load_file(path) or {}
         if not isinstance(data, dict):
             raise UserError(f"{path}: expected a mapping of values")
-        merged = _deep_merge(merged, data)
+        merged = deep_merge(merged, data)
     return merged
 
 
-def _deep_merge(base: dict[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
+def deep_merge(base: dict[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
     out = copy.deepcopy(base)
     for key, value in over.items():
         if isinstance(value, Mapping) and isinstance(out.get(key), dict):
-            out[key] = _deep_merge(out[key], value)
+            out[key] = deep_merge(out[key], value)
         else:
             out[key] = copy.deepcopy(value)
     return out

@@ -6,7 +6,7 @@ that no longer needs the container scan starts while the scan runs and deploys a
 then fails. The pipeline stays valid (GitLab accepts it); only the gate is gone.
 """
 
-from verification.models.delivery.gitlab_ci import Evaluation, Pipeline, _app_of, _deploy_jobs
+from verification.models.delivery.gitlab_ci import Evaluation, Pipeline, app_of, deploy_jobs
 
 GATE_STAGES = ("build", "test", "security", "package")
 
@@ -26,11 +26,11 @@ def check_pipeline(evaluation: Evaluation, pipeline: Pipeline) -> list[str]:
     running = pipeline.running()
     needs = {name: job.needs for name, job in running.items()}
     problems = []
-    for deploy in _deploy_jobs(evaluation, "test") + _deploy_jobs(evaluation, "staging"):
+    for deploy in deploy_jobs(evaluation, "test") + deploy_jobs(evaluation, "staging"):
         if deploy not in running:
             continue
-        app = _app_of(deploy)
-        gates = {n for n, j in running.items() if _app_of(n) == app and j.stage in GATE_STAGES}
+        app = app_of(deploy)
+        gates = {n for n, j in running.items() if app_of(n) == app and j.stage in GATE_STAGES}
         missing = sorted(gates - _ancestors(deploy, needs))
         if missing:
             problems.append(

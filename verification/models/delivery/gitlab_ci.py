@@ -97,7 +97,7 @@ class Job:
 
     @property
     def app(self) -> str | None:
-        return _app_of(self.name)
+        return app_of(self.name)
 
 
 @dataclass(frozen=True)
@@ -475,7 +475,7 @@ def resource_group_of(evaluation: Evaluation, name: str) -> str | None:
 # --- the delivery rules ------------------------------------------------------------------------
 
 
-def _deploy_jobs(evaluation: Evaluation, tier: str) -> list[str]:
+def deploy_jobs(evaluation: Evaluation, tier: str) -> list[str]:
     """Jobs that deploy (environment action start, the default) to `tier` (test | staging)."""
     found = []
     for name, body in evaluation.definitions.items():
@@ -506,8 +506,8 @@ def check_pipeline(evaluation: Evaluation, pipeline: Pipeline) -> list[str]:
         if f"{app}:build" not in running and s.event != "schedule":
             problems.append(f"{where}: {app}:build does not run although {app}'s paths changed")
 
-    test_deploys = _deploy_jobs(evaluation, "test")
-    staging_deploys = _deploy_jobs(evaluation, "staging")
+    test_deploys = deploy_jobs(evaluation, "test")
+    staging_deploys = deploy_jobs(evaluation, "staging")
     if s.event == "merge_request":
         if CONFORMANCE_JOB not in running:
             problems.append(f"{where}: merge requests must run {CONFORMANCE_JOB}")
@@ -525,8 +525,8 @@ def check_pipeline(evaluation: Evaluation, pipeline: Pipeline) -> list[str]:
     for name in test_deploys:
         job = running.get(name)
         if job is None:
-            if s.event == "push_develop" and _app_of(name) in s.apps:
-                problems.append(f"{where}: {name} does not run: develop must deploy {_app_of(name)} to test")
+            if s.event == "push_develop" and app_of(name) in s.apps:
+                problems.append(f"{where}: {name} does not run: develop must deploy {app_of(name)} to test")
             continue
         if s.event == "push_develop" and job.when != "on_success":
             problems.append(f"{where}: {name} is when: {job.when}; develop deploys to test automatically")
@@ -535,8 +535,8 @@ def check_pipeline(evaluation: Evaluation, pipeline: Pipeline) -> list[str]:
     for name in staging_deploys:
         job = running.get(name)
         if job is None:
-            if s.event == "push_main" and _app_of(name) in s.apps:
-                problems.append(f"{where}: {name} does not run: main must offer {_app_of(name)}'s staging deploy")
+            if s.event == "push_main" and app_of(name) in s.apps:
+                problems.append(f"{where}: {name} does not run: main must offer {app_of(name)}'s staging deploy")
             continue
         if job.when != "manual":
             problems.append(f"{where}: {name} is when: {job.when}; staging is deployed only by hand (when: manual)")
@@ -561,7 +561,7 @@ def check_pipeline(evaluation: Evaluation, pipeline: Pipeline) -> list[str]:
     return problems
 
 
-def _app_of(job_name: str) -> str | None:
+def app_of(job_name: str) -> str | None:
     prefix = job_name.split(":", 1)[0]
     return prefix if prefix in APPS else None
 
@@ -571,10 +571,10 @@ def check_definitions(evaluation: Evaluation) -> list[str]:
     problems: list[str] = []
     defs = evaluation.definitions
     for name in sorted(defs):
-        app = _app_of(name)
+        app = app_of(name)
         for need in defs[name].get("needs") or []:
             needed = need["job"] if isinstance(need, dict) else need
-            if app and _app_of(needed) != app:
+            if app and app_of(needed) != app:
                 problems.append(f"{name} needs {needed}: an app's pipeline may only wait for its own jobs")
         env = environment_of(evaluation, name)
         if env is None:

@@ -21,11 +21,10 @@ import yaml
 
 from verification import tools
 from verification.errors import UserError
-from verification.load.localapp import app_env, command, free_port
+from verification.load.localapp import app_env, command, free_port, wait_ready
 from verification.models.monitoring import alerts, routes
 from verification.paths import PLATFORM
 from verification.run import Background as Process
-from verification.wait import wait_for
 from verification.yamlio import load_file
 
 TIMING_PROFILES = PLATFORM / "monitoring-tests" / "timing-profiles.yaml"
@@ -146,16 +145,6 @@ def loopback_alertmanager_config(
 
 
 # --- processes -------------------------------------------------------------------------------
-
-
-def _ready(url: str, process: Process) -> bool:
-    if not process.running():
-        raise RuntimeError(f"{process.name} exited: {process.tail()}")
-    return httpx.get(url, timeout=2).status_code == 200
-
-
-def wait_ready(process: Process, url: str, timeout: float = 60) -> None:
-    wait_for(lambda: _ready(url, process), what=f"{process.name} ready at {url}", timeout=timeout)
 
 
 @dataclass

@@ -104,23 +104,24 @@ def start_app(app: str, log_dir: Path, *, ready_timeout: float = 30, **overrides
     log_dir.mkdir(parents=True, exist_ok=True)
     log_path = log_dir / f"{app}-{http_port}.log"
     local = LocalApp(app, Background(app, cmd, log_path, cwd, env).start(), http_port, metrics_port, log_path, env)
-
-    def state() -> str:
-        if not local.process.running():
-            return "exited"
-        return "ready" if httpx.get(f"{local.url}/readyz", timeout=2).status_code == 200 else "not ready"
-
     try:
-        seen = wait_for(
-            state,
-            what=f"{app} /readyz on {local.url}",
-            timeout=ready_timeout,
-            interval=0.1,
-            until=lambda s: s != "not ready",
-        )
+        wait_ready(local.process, f"{local.url}/readyz", ready_timeout)
     except BaseException:
         local.stop()
         raise
-    if seen == "exited":
-        raise UserError(f"{app} exited {local.process.wait(5)} at start; log: {local.process.tail(20)}")
     return local
+
+
+def wait_ready(process: Background, url: str, timeout: float = 60) -> None:
+    """Until `url` answers 200; a process that exits first is one UserError at once (exit code, log)."""
+
+    def state() -> str:
+        if not process.running():
+            return "exited"
+        return "ready" if httpx.get(url, timeout=2).status_code == 200 else "not ready"
+
+    seen = wait_for(
+        state, what=f"{process.name} ready at {url}", timeout=timeout, interval=0.1, until=lambda s: s != "not ready"
+    )
+    if seen == "exited":
+        raise UserError(f"{process.name} exited {process.wait(5)} at start; log: {process.tail(20)}")

@@ -1,9 +1,11 @@
 """A cluster built elsewhere: the preflight's refusals (one line, exit 2), the SelfSubjectAccessReview
 answers turned into the missing permissions, what counts as ours, and the census diff."""
 
+import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -37,15 +39,29 @@ def dead_kubeconfig(tmp_path: Path) -> Path:
     return path
 
 
-def _replies(asked: list[preflight.Access], denied: set[preflight.Access]) -> dict[str, object]:
-    """What `kubectl create -f - -o json` prints for a List of SelfSubjectAccessReviews."""
-    items = [{**preflight.review(a), "status": {"allowed": a not in denied}} for a in asked]
-    return {"apiVersion": "v1", "kind": "List", "items": items}
+def _reviewed(asked: list[preflight.Access], denied: set[preflight.Access]) -> list[dict[str, Any]]:
+    """The reviews as the API server returns them: the attributes echoed without empty ones."""
+    items = []
+    for a in asked:
+        body = preflight.review(a)
+        attributes = {k: v for k, v in body["spec"]["resourceAttributes"].items() if v}
+        items.append({**body, "spec": {"resourceAttributes": attributes}, "status": {"allowed": a not in denied}})
+    return items
+
+
+def _replies(asked: list[preflight.Access], denied: set[preflight.Access]) -> str:
+    """What `kubectl create -f - -o json` of a List of SelfSubjectAccessReviews prints (measured with
+    kubectl v1.33.6 on a kind cluster): one indented JSON object per review, one after the other."""
+    return "".join(json.dumps(item, indent=4) + "\n" for item in _reviewed(asked, denied))
+
+
+def _answered(asked: list[preflight.Access], text: str) -> dict[preflight.Access, bool]:
+    return preflight.answers(asked, preflight.documents(text))
 
 
 def test_every_permission_granted_leaves_nothing_missing() -> None:
     asked = preflight.required()
-    assert preflight.missing(preflight.answers(asked, _replies(asked, set()))) == []
+    assert preflight.missing(_answered(asked, _replies(asked, set()))) == []
 
 
 def test_denied_answers_become_one_line_naming_each_verb_resource_and_namespace() -> None:
@@ -57,7 +73,7 @@ def test_denied_answers_become_one_line_naming_each_verb_resource_and_namespace(
         preflight.Access("create", "pods", "", "exec", "staging"),
         preflight.Access("impersonate", "users"),
     }
-    lacking = preflight.missing(preflight.answers(asked, _replies(asked, denied)))
+    lacking = preflight.missing(_answered(asked, _replies(asked, denied)))
     assert sorted(lacking) == sorted(denied)
     assert preflight.refusal("elsewhere", lacking) == (
         "context 'elsewhere' lacks 5 permissions the suite needs: "
@@ -93,9 +109,28 @@ def test_the_required_permissions_cover_what_the_stack_deploys() -> None:
 
 def test_fewer_answers_than_questions_is_refused() -> None:
     asked = preflight.required(["test"])
-    short = {"kind": "List", "items": _replies(asked, set())["items"][:-1]}  # type: ignore[index]
     with pytest.raises(UserError, match=r"asked \d+ questions, got \d+ answers"):
-        preflight.answers(asked, short)
+        _answered(asked, _replies(asked[:-1], set()))
+
+
+def test_answers_pair_by_the_attributes_each_review_echoes_whatever_the_order_or_wrapping() -> None:
+    # A permission denied must be reported as that one, even when the replies come in another
+    # order, and a List wrapping them is read as well as kubectl's one object after the other.
+    asked = preflight.required(["test"])
+    denied = {preflight.Access("create", "pods", "", "exec", "test"), preflight.Access("impersonate", "groups")}
+    shuffled = list(reversed(_reviewed(asked, denied)))
+    as_list = json.dumps({"apiVersion": "v1", "kind": "List", "items": shuffled})
+    for text in (as_list, "".join(json.dumps(item) for item in shuffled), _replies(asked, denied)):
+        assert preflight.missing(_answered(asked, text)) == sorted(denied)
+
+
+def test_replies_that_are_not_the_reviews_asked_are_one_line() -> None:
+    asked = [preflight.Access("get", "pods", "", "", "test"), preflight.Access("create", "namespaces")]
+    with pytest.raises(UserError, match="no answer for create namespaces"):
+        _answered(asked, _replies([asked[0], preflight.Access("delete", "namespaces")], set()))
+    with pytest.raises(UserError, match="kubectl printed no JSON object at character 0"):
+        preflight.documents("error: something else\n")
+    assert preflight.documents(" \n") == []
 
 
 def test_context_missing_from_the_kubeconfig_is_one_line(dead_kubeconfig: Path) -> None:

@@ -104,13 +104,39 @@ def review(access: Access) -> dict[str, Any]:
     }
 
 
-def answers(asked: list[Access], replies: Mapping[str, Any]) -> dict[Access, bool]:
-    """Pair each asked Access with `status.allowed` of the List kubectl returned (same order)."""
-    items = replies.get("items") if replies.get("kind") == "List" else [replies]
-    if not isinstance(items, list) or len(items) != len(asked):
-        got = len(items) if isinstance(items, list) else "no"
-        raise UserError(f"SelfSubjectAccessReview: asked {len(asked)} questions, got {got} answers")
-    return {a: bool((item.get("status") or {}).get("allowed")) for a, item in zip(asked, items, strict=True)}
+def documents(text: str) -> list[dict[str, Any]]:
+    """The reviews `kubectl create -f - -o json` printed. kubectl (measured: v1.33.6) prints each
+    created item of a List as a JSON object of its own, one after the other; a List is read too."""
+    decoder, found, at = json.JSONDecoder(), [], _skip_space(text, 0)
+    while at < len(text):
+        try:
+            obj, at = decoder.raw_decode(text, at)
+        except ValueError:
+            raise UserError(f"SelfSubjectAccessReview: kubectl printed no JSON object at character {at}") from None
+        found += (obj.get("items") or []) if isinstance(obj, dict) and obj.get("kind") == "List" else [obj]
+        at = _skip_space(text, at)
+    return found
+
+
+def _skip_space(text: str, at: int) -> int:
+    while at < len(text) and text[at].isspace():
+        at += 1
+    return at
+
+
+def answers(asked: list[Access], replies: list[dict[str, Any]]) -> dict[Access, bool]:
+    """Pair each asked Access with `status.allowed` of the review that echoes its attributes."""
+    if len(replies) != len(asked):
+        raise UserError(f"SelfSubjectAccessReview: asked {len(asked)} questions, got {len(replies)} answers")
+    allowed = {}
+    for reply in replies:
+        attributes = ((reply.get("spec") or {}).get("resourceAttributes") or {}) if isinstance(reply, dict) else {}
+        key = tuple(str(attributes.get(k) or "") for k in ("verb", "resource", "group", "subresource", "namespace"))
+        allowed[key] = bool((reply.get("status") or {}).get("allowed")) if isinstance(reply, dict) else False
+    pairs = {a: (a.verb, a.resource, a.group, a.subresource, a.namespace) for a in asked}
+    if unanswered := [a for a, key in pairs.items() if key not in allowed]:
+        raise UserError(f"SelfSubjectAccessReview: no answer for {unanswered[0].verb} {unanswered[0].what()}")
+    return {a: allowed[key] for a, key in pairs.items()}
 
 
 def missing(answered: Mapping[Access, bool]) -> list[Access]:
@@ -180,7 +206,7 @@ def permissions(cluster: Cluster, context: str, needed: list[Access] | None = No
     except CommandError as exc:
         last = exc.tail[-1].strip() if exc.tail else f"exited {exc.returncode}"
         raise UserError(f"context {context!r}: SelfSubjectAccessReview refused: {last}") from None
-    lacking = missing(answers(asked, json.loads(out.stdout)))
+    lacking = missing(answers(asked, documents(out.stdout)))
     if lacking:
         raise UserError(refusal(context, lacking))
 

@@ -285,6 +285,17 @@ class Proof:
                f"--artifacts={artifacts}", f"--junitxml={artifacts / 'junit.xml'}", "--durations=0", "-rA"]  # fmt: skip
         proc = self.sh("e2e", cmd, timeout=E2E_SECONDS, check=False, cwd=ROOT)
         self.report["e2e"] = {"exit": proc.returncode, "summary": proc.stdout.strip().splitlines()[-1:]}
+        junit = artifacts / "junit.xml"
+        if junit.is_file():  # each test's outcome and seconds (fixture setup included)
+            import xml.etree.ElementTree as ET
+
+            tests = {}
+            for case in ET.parse(junit).getroot().iter("testcase"):
+                outcome = next((c.tag for c in case if c.tag in ("failure", "error", "skipped")), "passed")
+                tests[f"{case.get('classname', '').rsplit('.', 1)[-1]}::{case.get('name')}"] = (
+                    f"{outcome} {float(case.get('time') or 0):.1f}s"
+                )
+            self.report["e2e"]["tests"] = tests
         self.timed("e2e (--cluster existing)", begun)
 
     def prove(self) -> None:

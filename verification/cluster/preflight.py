@@ -107,7 +107,8 @@ def review(access: Access) -> dict[str, Any]:
 def documents(text: str) -> list[dict[str, Any]]:
     """The reviews `kubectl create -f - -o json` printed. kubectl (measured: v1.33.6) prints each
     created item of a List as a JSON object of its own, one after the other; a List is read too."""
-    decoder, found, at = json.JSONDecoder(), [], _skip_space(text, 0)
+    decoder, at = json.JSONDecoder(), _skip_space(text, 0)
+    found: list[dict[str, Any]] = []
     while at < len(text):
         try:
             obj, at = decoder.raw_decode(text, at)

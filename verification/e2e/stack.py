@@ -47,6 +47,8 @@ APPS = catalog.current().apps_in(PROFILE)
 NODE_PORTS = catalog.current().node_ports(PROFILE)
 MONITORING = "monitoring"
 NODEPORT_POLICY = f"{APP_NAMESPACE}/e2e-allow-nodeport-from-host"  # added by the harness, not the platform
+PROXY_POLICY = f"{MONITORING}/e2e-allow-apiserver-proxy"  # likewise
+HARNESS_POLICIES = (NODEPORT_POLICY, PROXY_POLICY)
 E2E_OVERLAY = ENVIRONMENTS / PROFILE / "overlay" / "allowances.yaml"  # the e2e profile's quota and NodePort access
 NAMESPACES = (APP_NAMESPACE, "staging", MONITORING, "argocd", "ingress-nginx")
 # Test values of the receiver credentials the Alertmanager configuration reads from files.
@@ -202,11 +204,41 @@ def nodeport_policy(cidrs: list[str]) -> dict[str, Any]:
     }
 
 
-def allow_nodeport(cluster: Cluster) -> None:
+def proxy_policy(cidrs: list[str]) -> dict[str, Any]:
+    """e2e only: the monitoring components' web port from the nodes, for the API server's proxy.
+
+    The suite reads Prometheus and Alertmanager through the API server's service proxy, whose
+    packets come from the control-plane node's address. kube-router admits a node's own address
+    to the pods on that node, so one node hid it; on several nodes (the control-plane tainted,
+    every pod on a worker) the platform's policies denied it and Alertmanager never answered.
+    The ipBlock matches no pod, so the pod-to-pod truth table is unchanged.
+    """
+    access = e2e_overlay()["proxyAccess"]
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": {"name": PROXY_POLICY.split("/")[1], "namespace": MONITORING},
+        "spec": {
+            "podSelector": {
+                "matchExpressions": [{"key": "app.kubernetes.io/name", "operator": "In", "values": access["pods"]}]
+            },
+            "policyTypes": ["Ingress"],
+            "ingress": [
+                {
+                    "from": [{"ipBlock": {"cidr": c}} for c in cidrs],
+                    "ports": [{"protocol": "TCP", "port": p} for p in access["ports"]],
+                }
+            ],
+        },
+    }
+
+
+def allow_host_access(cluster: Cluster) -> None:
     if cluster.provider != "kind":
         return  # an existing cluster keeps its own policies
-    policy = nodeport_policy(host_networks())
-    cluster.kubectl("apply", "--server-side", "--force-conflicts", "-f", "-", input=json.dumps(policy))
+    cidrs = host_networks()
+    listing = {"apiVersion": "v1", "kind": "List", "items": [nodeport_policy(cidrs), proxy_policy(cidrs)]}
+    cluster.kubectl("apply", "--server-side", "--force-conflicts", "-f", "-", input=json.dumps(listing))
 
 
 def e2e_overlay() -> dict[str, Any]:
@@ -301,7 +333,7 @@ def deploy(stack: Stack) -> None:
     phase("monitoring", lambda: apply(cluster, *not_live.runnable(MANIFESTS / "monitoring")))
     phase("argocd objects", lambda: apply(cluster, MANIFESTS / "argocd"))
     phase("apps (helm)", lambda: install_apps(stack))
-    phase("e2e NodePort access", lambda: allow_nodeport(cluster))
+    phase("e2e NodePort and proxy access", lambda: allow_host_access(cluster))
     phase(
         "wait Ready",
         lambda: wait_for(

@@ -25,7 +25,7 @@ import yaml
 from verification.cluster import cni, ownership
 from verification.cluster.cluster import Cluster
 from verification.e2e import diagnostics
-from verification.e2e.stack import NODEPORT_POLICY, Stack
+from verification.e2e.stack import HARNESS_POLICIES, Stack
 from verification.errors import UserError
 from verification.models.netpol import generated as gen
 from verification.models.netpol.model import Model, Port, Workload, load_workloads, namespace_labels_from, parse_policy
@@ -121,7 +121,7 @@ def verdict(
     deviations: list[Deviation],
 ) -> Verdict:
     live = live_objects(stack)
-    drift = policy_drift(objects, live, harness=[NODEPORT_POLICY])
+    drift = policy_drift(objects, live, harness=list(HARNESS_POLICIES))
     return judge(_table(objects, workloads), observed, workloads, deviations=deviations, drift=drift,
                  live_objects=live)[0]  # fmt: skip
 

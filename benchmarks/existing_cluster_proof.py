@@ -80,8 +80,8 @@ kubeadmConfigPatches:
 
 
 class Proof:
-    def __init__(self, out: Path) -> None:
-        self.out = out
+    def __init__(self, out: Path, tests: list[str]) -> None:
+        self.out, self.tests = out, tests
         out.mkdir(parents=True, exist_ok=True)
         self.kubeconfig = out / "other-team.kubeconfig"
         self.kind = str(tools.require("kind").path)
@@ -96,7 +96,11 @@ class Proof:
            cwd: Path | None = None) -> subprocess.CompletedProcess[str]:  # fmt: skip
         """Run, append the command and its output to <step>.log, raise on failure when `check`."""
         begun = time.monotonic()
-        proc = subprocess.run(cmd, input=input, capture_output=True, text=True, timeout=timeout, cwd=cwd)
+        try:
+            proc = subprocess.run(cmd, input=input, capture_output=True, text=True, timeout=timeout, cwd=cwd)
+        except subprocess.TimeoutExpired as exc:  # keep what it printed: the log says where it hung
+            out = exc.stdout.decode() if isinstance(exc.stdout, bytes) else exc.stdout or ""
+            proc = subprocess.CompletedProcess(cmd, 124, out + f"\n# timed out after {timeout:.0f}s\n", "")
         seconds = time.monotonic() - begun
         with (self.out / f"{step}.log").open("a") as log:
             log.write(f"$ {' '.join(cmd)}\n# exit {proc.returncode} after {seconds:.1f}s\n{proc.stdout}{proc.stderr}\n")
@@ -280,9 +284,10 @@ class Proof:
     def e2e(self) -> None:
         begun = time.monotonic()
         artifacts = self.out / "e2e-artifacts"
-        cmd = [sys.executable, "-m", "pytest", *E2E, "--cluster", "existing", "--kubeconfig", str(self.kubeconfig),
-               "--context", CONTEXT, "-q", "-p", "no:cacheprovider", "--netpol-cases", str(NETPOL_CASES),
-               f"--artifacts={artifacts}", f"--junitxml={artifacts / 'junit.xml'}", "--durations=0", "-rA"]  # fmt: skip
+        cmd = [sys.executable, "-m", "pytest", *self.tests, "--cluster", "existing",
+               "--kubeconfig", str(self.kubeconfig), "--context", CONTEXT, "-q", "-p", "no:cacheprovider",
+               "--netpol-cases", str(NETPOL_CASES), f"--artifacts={artifacts}",
+               f"--junitxml={artifacts / 'junit.xml'}", "--durations=0", "-rA"]  # fmt: skip
         proc = self.sh("e2e", cmd, timeout=E2E_SECONDS, check=False, cwd=ROOT)
         self.report["e2e"] = {"exit": proc.returncode, "summary": proc.stdout.strip().splitlines()[-1:]}
         junit = artifacts / "junit.xml"
@@ -344,8 +349,9 @@ def main() -> int:
     parser.add_argument("action", choices=["up", "prove", "down", "all"])
     parser.add_argument("--out", type=Path, required=True, help="folder for report.json, logs and artifacts")
     parser.add_argument("--keep", action="store_true", help="all: keep the cluster afterwards")
+    parser.add_argument("--tests", nargs="+", default=E2E, help="e2e modules to run (default: %(default)s)")
     args = parser.parse_args()
-    proof = Proof(args.out)
+    proof = Proof(args.out, args.tests)
     try:
         if args.action in ("up", "all"):
             proof.up()

@@ -299,3 +299,56 @@ def test_kind_actions_refuse_options_of_a_cluster_built_elsewhere(
     assert main(["cluster", action, *option]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and f"cluster {action} acts on the kind cluster" in err[0] and option[0] in err[0], err
+
+
+class _Finalized:
+    """A cluster whose namespace `argocd` of run ab12 is deleted but kept by an Application's
+    finalizer (no ArgoCD runs to remove it), until the finalizer is patched away."""
+
+    def __init__(self) -> None:
+        self.patches: list[tuple[str, ...]] = []
+        self.finalized = True
+
+    def kubectl(self, *args: str, **_: object) -> subprocess.CompletedProcess[str]:
+        out = ""
+        if args[0] == "api-resources":
+            out = "namespaces\n" if "--namespaced=false" in args else "configmaps\napplications.argoproj.io\n"
+        elif args[0] == "get" and "-l" in args:  # this run's objects
+            out = "namespace/argocd" if self.finalized else ""
+        elif args[:2] == ("get", "namespaces"):  # the namespace, as the namespace controller reports it
+            held = {"type": "NamespaceFinalizersRemaining", "status": "True"}
+            status = {"phase": "Terminating", "conditions": [held] if self.finalized else []}
+            out = json.dumps({"items": [{"metadata": {"name": "argocd"}, "status": status}]})
+        elif args[0] == "-n" and args[2] == "get":
+            deleted = {"deletionTimestamp": "2026-12-07T07:59:15Z"}
+            items = [
+                {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "left", "finalizers": ["x/y"]}},
+                {
+                    "apiVersion": "argoproj.io/v1alpha1",
+                    "kind": "Application",
+                    "metadata": {
+                        "name": "sample-app",
+                        "finalizers": ["resources-finalizer.argocd.argoproj.io"],
+                        **deleted,
+                    },
+                },
+            ]
+            out = json.dumps({"items": items})
+        elif args[0] == "-n" and args[2] == "patch":
+            self.patches.append(args)
+            self.finalized = False
+        return subprocess.CompletedProcess(args, 0, out, "")
+
+
+def test_teardown_releases_finalizers_that_no_controller_of_the_run_removes(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Live: the run's namespace argocd stayed Terminating ("Some content in the namespace has
+    # finalizers remaining: resources-finalizer.argocd.argoproj.io in 10 resource instances") and
+    # teardown waited its 600 s out. Only deleted objects still held are released; not the others.
+    monkeypatch.setattr(ownership, "DELETE_SECONDS", 10)  # without the release: a timeout, not a 10-minute hang
+    fake = _Finalized()
+    assert ownership.remove(fake, "ab12") == ["namespace/argocd"]  # type: ignore[arg-type]
+    assert fake.patches == [
+        ("-n", "argocd", "patch", "application.argoproj.io/sample-app", "--type=merge", "-p",
+         '{"metadata":{"finalizers":null}}'),
+    ]  # fmt: skip
+    assert ownership.release(fake, ["argocd"]) == []  # type: ignore[arg-type]  # no longer held

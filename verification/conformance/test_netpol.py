@@ -65,3 +65,12 @@ def test_truth_table_with_boundary_workloads_equals_intent(platform: segmentatio
 def test_each_layer_alone_equals_intent(platform: segmentation.Platform, side: str) -> None:
     # One side evaluated with the other open: a widened rule the other side masks still shows.
     _fail_unless(platform.boundaries.verdict(side))
+
+
+def test_no_workload_pair_the_cni_enforces_by_listing_order(platform: segmentation.Platform) -> None:
+    """kube-router v2.1.0 lets a pod gain another pod's named ports when both share one (name,
+    protocol, number) and differ in the rest (the `avoided:` entries of the deviations file): on
+    the platform that would open ports the model denies, and the live matrix would vary by run."""
+    from verification.cluster import cni
+
+    _fail_on([h for check in cni.AVOIDED.values() for h in check(platform.workloads, platform.workloads)])

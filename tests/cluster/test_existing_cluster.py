@@ -318,7 +318,8 @@ class _Finalized:
         elif args[:2] == ("get", "namespaces"):  # the namespace, as the namespace controller reports it
             held = {"type": "NamespaceFinalizersRemaining", "status": "True"}
             status = {"phase": "Terminating", "conditions": [held] if self.finalized else []}
-            out = json.dumps({"items": [{"metadata": {"name": "argocd"}, "status": status}]})
+            # one name asked: kubectl prints the object itself, not a List (measured live)
+            out = json.dumps({"kind": "Namespace", "metadata": {"name": "argocd"}, "status": status})
         elif args[0] == "-n" and args[2] == "get":
             deleted = {"deletionTimestamp": "2026-12-07T07:59:15Z"}
             items = [

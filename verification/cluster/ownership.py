@@ -95,7 +95,11 @@ def remove(cluster: Cluster, run_id: str) -> list[str]:
 
     def remaining() -> list[str]:
         left = created(cluster, run_id)
-        release(cluster, [o.split("/", 1)[1] for o in left if o.startswith("namespace/")])
+        release(
+            cluster,
+            [o.split("/", 1)[1] for o in left if o.startswith("namespace/")],
+            [c.split("/", 1)[1] for c in crds],
+        )
         return left
 
     wait_for(
@@ -115,7 +119,7 @@ def held(namespace: dict[str, Any]) -> bool:
     return any(c.get("type") == "NamespaceFinalizersRemaining" and c.get("status") == "True" for c in conditions)
 
 
-def release(cluster: Cluster, namespaces: list[str]) -> list[str]:
+def release(cluster: Cluster, namespaces: list[str], crds: Iterable[str] = ()) -> list[str]:
     """Remove the finalizers of the deleted objects left in this run's own namespaces once only
     finalizers keep them: the suite runs no controller for them (e.g. ArgoCD Applications carry
     resources-finalizer.argocd.argoproj.io and no ArgoCD runs in e2e), so nothing else ever would.
@@ -123,16 +127,21 @@ def release(cluster: Cluster, namespaces: list[str]) -> list[str]:
     if not namespaces:
         return []
     out = cluster.kubectl("get", "namespaces", *namespaces, "--ignore-not-found", "-o", "json", timeout=60).stdout
-    stuck = [n["metadata"]["name"] for n in (json.loads(out) if out.strip() else {}).get("items") or [] if held(n)]
+    found = json.loads(out) if out.strip() else {}
+    # kubectl prints one name asked as that object, several as a List
+    listed = found.get("items") or [] if found.get("kind") == "List" else [found] if found else []
+    stuck = [n["metadata"]["name"] for n in listed if held(n)]
     if not stuck:
         return []
     listable = cluster.kubectl("api-resources", "--namespaced=true", "--verbs=list,patch", "-o", "name", timeout=60)
-    kinds = ",".join(listable.stdout.split())
+    # A CRD being deleted is gone from discovery while its held objects still answer by name: each
+    # of ours is asked on its own (kubectl prints nothing at all when one kind of a list is unknown).
+    kinds = [",".join(listable.stdout.split()), *crds]
     released = []
     for namespace in stuck:
-        # check=False: a kind whose API is gone (its CRD deleted) fails the listing, not the others
-        out = cluster.kubectl("-n", namespace, "get", kinds, "-o", "json", check=False, timeout=120).stdout
-        for obj in (json.loads(out) if out.strip() else {}).get("items") or []:
+        listings = [cluster.kubectl("-n", namespace, "get", k, "-o", "json", check=False, timeout=120) for k in kinds]
+        objects = [o for p in listings if p.stdout.strip() for o in json.loads(p.stdout).get("items") or []]
+        for obj in objects:
             meta = obj.get("metadata") or {}
             if meta.get("deletionTimestamp") and meta.get("finalizers"):
                 group = obj["apiVersion"].rpartition("/")[0]  # "" for the core group (apiVersion v1)

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from verification.cluster import cluster as providers
 from verification.e2e import test_drain_live as drain
 from verification.load import Event, LoadConfig, LoadResult, Record
 
@@ -104,7 +105,7 @@ def test_schedulable_nodes_leave_out_tainted_and_cordoned_ones() -> None:
         node("w2", cordoned=True),
         node("w3", [{"key": "x", "effect": "PreferNoSchedule"}]),
     ]
-    assert drain.schedulable(FakeStack({"items": items})) == (["w1", "w3"], 4)  # type: ignore[arg-type]
+    assert providers.schedulable(FakeStack({"items": items})) == (["w1", "w3"], 4)  # type: ignore[arg-type]
 
 
 def test_timeline_text_shows_the_bins_around_events_and_failures() -> None:

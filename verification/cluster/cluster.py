@@ -253,6 +253,19 @@ def up(
     return cluster
 
 
+def schedulable(cluster: Cluster) -> tuple[list[str], int]:
+    """(nodes pods may be scheduled on, all nodes): not cordoned, no NoSchedule/NoExecute taint
+    (kind taints its control-plane once there are workers)."""
+    items = json.loads(cluster.kubectl("get", "nodes", "-o", "json").stdout)["items"]
+    free = [
+        n["metadata"]["name"]
+        for n in items
+        if not n["spec"].get("unschedulable")
+        and not any(t.get("effect") in ("NoSchedule", "NoExecute") for t in n["spec"].get("taints") or [])
+    ]
+    return sorted(free), len(items)
+
+
 def api_ready(cluster: Cluster) -> tuple[bool, str]:
     proc = cluster.kubectl("get", "--raw", "/readyz", "--request-timeout=10s", check=False, timeout=30)
     return proc.returncode == 0, (proc.stdout + proc.stderr).strip()[-300:] or f"exit {proc.returncode}"

@@ -68,9 +68,9 @@ def test_each_layer_alone_equals_intent(platform: segmentation.Platform, side: s
 
 
 def test_no_workload_pair_the_cni_enforces_by_listing_order(platform: segmentation.Platform) -> None:
-    """kube-router v2.1.0 lets a pod gain another pod's named ports when both share one (name,
-    protocol, number) and differ in the rest (the `avoided:` entries of the deviations file): on
-    the platform that would open ports the model denies, and the live matrix would vary by run."""
+    """The CNI lets a pod gain another pod's named ports when both share one (name, protocol,
+    number) and differ in the rest (the `avoided:` entries of the deviations file): on the
+    platform that would open ports the model denies, and the live matrix would vary by run."""
     from verification.cluster import cni
 
     _fail_on([h for check in cni.AVOIDED.values() for h in check(platform.workloads, platform.workloads)])

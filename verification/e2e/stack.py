@@ -208,7 +208,7 @@ def proxy_policy(cidrs: list[str]) -> dict[str, Any]:
     """e2e only: the monitoring components' web port from the nodes, for the API server's proxy.
 
     The suite reads Prometheus and Alertmanager through the API server's service proxy, whose
-    packets come from the control-plane node's address. kube-router admits a node's own address
+    packets come from the control-plane node's address. The CNI admits a node's own address
     to the pods on that node, so one node hid it; on several nodes (the control-plane tainted,
     every pod on a worker) the platform's policies denied it and Alertmanager never answered.
     The ipBlock matches no pod, so the pod-to-pod truth table is unchanged.

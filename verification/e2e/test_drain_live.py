@@ -27,7 +27,7 @@ from typing import Any
 import pytest
 
 from verification.bluegreen.orchestrator import Outcome, connect
-from verification.cluster.cluster import Cluster
+from verification.cluster.cluster import Cluster, schedulable
 from verification.e2e.stack import APPS, PROFILE, Stack
 from verification.errors import VerificationError
 from verification.load import LoadConfig, LoadResult, LoadRun, background
@@ -40,18 +40,6 @@ DRAIN_TIMEOUT = 180  # seconds kubectl drain may take (--timeout), each drain
 SAMPLE_SECONDS = 0.5
 PDB_REFUSED = "would violate the pod's disruption budget"
 RUN_ID = int(time.time()) % 100000
-
-
-def schedulable(cluster: Cluster) -> tuple[list[str], int]:
-    """(nodes pods may be scheduled on, all nodes): not cordoned, no NoSchedule/NoExecute taint."""
-    items = json.loads(cluster.kubectl("get", "nodes", "-o", "json").stdout)["items"]
-    free = [
-        n["metadata"]["name"]
-        for n in items
-        if not n["spec"].get("unschedulable")
-        and not any(t.get("effect") in ("NoSchedule", "NoExecute") for t in n["spec"].get("taints") or [])
-    ]
-    return sorted(free), len(items)
 
 
 @pytest.fixture

@@ -23,7 +23,7 @@ import pytest
 import yaml
 
 from verification.cluster import cni, ownership
-from verification.cluster.cluster import Cluster
+from verification.cluster.cluster import Cluster, schedulable
 from verification.e2e import diagnostics
 from verification.e2e.stack import HARNESS_POLICIES, Stack
 from verification.errors import UserError
@@ -282,12 +282,16 @@ GENERATED_SETTLE = 30  # seconds for a batch's policies to show (two equal round
 
 
 def _lanes_that_fit(cluster: Cluster) -> int:
-    """GENERATED_LANES, or fewer when the nodes' free pod slots do not hold them: the matrix's 44
-    probe pods are still running (module fixture) and with them 6 lanes left 26 pods Pending."""
-    nodes = json.loads(cluster.kubectl("get", "nodes", "-o", "json").stdout)["items"]
+    """GENERATED_LANES, or fewer when the schedulable nodes' free pod slots do not hold them: the
+    matrix's 44 probe pods are still running (module fixture) and with them 6 lanes left 26 pods
+    Pending. A tainted control-plane's slots do not count (on 2 nodes they left 21 Pending)."""
+    free, _ = schedulable(cluster)
+    nodes = [n for n in json.loads(cluster.kubectl("get", "nodes", "-o", "json").stdout)["items"]
+             if n["metadata"]["name"] in free]  # fmt: skip
     slots = sum(int(node["status"]["allocatable"]["pods"]) for node in nodes)
     pods = json.loads(cluster.kubectl("get", "pods", "-A", "-o", "json").stdout)["items"]
-    used = sum(1 for pod in pods if pod["status"].get("phase") not in ("Succeeded", "Failed"))
+    used = sum(1 for pod in pods if pod["status"].get("phase") not in ("Succeeded", "Failed")
+               and pod["spec"].get("nodeName") in (*free, None))  # fmt: skip
     pods_per_lane = 2 * len(gen.workloads(1))
     lanes = min(GENERATED_LANES, (slots - used - 4) // pods_per_lane)  # 4: room for the stack's restarts
     if lanes < 1:

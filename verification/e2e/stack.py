@@ -176,32 +176,40 @@ def host_networks() -> list[str]:
     return [cidr for cidr in out.stdout.split() if "." in cidr]
 
 
+def _from_hosts(key: str, selector: dict[str, Any], ports: list[str], cidrs: list[str]) -> dict[str, Any]:
+    """An Ingress NetworkPolicy `namespace/name` admitting `cidrs` to `ports` (TCP) of the pods
+    `selector` selects. The ipBlock matches no pod, so the pod-to-pod truth table is unchanged."""
+    namespace, name = key.split("/")
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": {
+            "podSelector": selector,
+            "policyTypes": ["Ingress"],
+            "ingress": [
+                {
+                    "from": [{"ipBlock": {"cidr": c}} for c in cidrs],
+                    "ports": [{"protocol": "TCP", "port": p} for p in ports],
+                }
+            ],
+        },
+    }
+
+
 def nodeport_policy(cidrs: list[str]) -> dict[str, Any]:
     """e2e only: the apps' http port from the host through the NodePort.
 
     The platform admits app traffic only from the ingress controller; the e2e profile's NodePort
     is reached from the host, whose packets cross the node's FORWARD chain (where the CNI
     enforces policies) with the docker network's source address, before kube-proxy masquerades
-    them. The ipBlock matches no pod, so the pod-to-pod truth table is unchanged.
+    them.
     """
-    return {
-        "apiVersion": "networking.k8s.io/v1",
-        "kind": "NetworkPolicy",
-        "metadata": {"name": NODEPORT_POLICY.split("/")[1], "namespace": APP_NAMESPACE},
-        "spec": {
-            "podSelector": {
-                "matchLabels": {"app.kubernetes.io/part-of": "devops-platform"},
-                "matchExpressions": [{"key": "app.kubernetes.io/name", "operator": "In", "values": list(APPS)}],
-            },
-            "policyTypes": ["Ingress"],
-            "ingress": [
-                {
-                    "from": [{"ipBlock": {"cidr": c}} for c in cidrs],
-                    "ports": [{"protocol": "TCP", "port": p} for p in e2e_overlay()["nodeportAccess"]["ports"]],
-                }
-            ],
-        },
+    selector = {
+        "matchLabels": {"app.kubernetes.io/part-of": "devops-platform"},
+        "matchExpressions": [{"key": "app.kubernetes.io/name", "operator": "In", "values": list(APPS)}],
     }
+    return _from_hosts(NODEPORT_POLICY, selector, e2e_overlay()["nodeportAccess"]["ports"], cidrs)
 
 
 def proxy_policy(cidrs: list[str]) -> dict[str, Any]:
@@ -211,26 +219,10 @@ def proxy_policy(cidrs: list[str]) -> dict[str, Any]:
     packets come from the control-plane node's address. The CNI admits a node's own address
     to the pods on that node, so one node hid it; on several nodes (the control-plane tainted,
     every pod on a worker) the platform's policies denied it and Alertmanager never answered.
-    The ipBlock matches no pod, so the pod-to-pod truth table is unchanged.
     """
     access = e2e_overlay()["proxyAccess"]
-    return {
-        "apiVersion": "networking.k8s.io/v1",
-        "kind": "NetworkPolicy",
-        "metadata": {"name": PROXY_POLICY.split("/")[1], "namespace": MONITORING},
-        "spec": {
-            "podSelector": {
-                "matchExpressions": [{"key": "app.kubernetes.io/name", "operator": "In", "values": access["pods"]}]
-            },
-            "policyTypes": ["Ingress"],
-            "ingress": [
-                {
-                    "from": [{"ipBlock": {"cidr": c}} for c in cidrs],
-                    "ports": [{"protocol": "TCP", "port": p} for p in access["ports"]],
-                }
-            ],
-        },
-    }
+    selector = {"matchExpressions": [{"key": "app.kubernetes.io/name", "operator": "In", "values": access["pods"]}]}
+    return _from_hosts(PROXY_POLICY, selector, access["ports"], cidrs)
 
 
 def allow_host_access(cluster: Cluster) -> None:

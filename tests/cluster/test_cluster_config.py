@@ -1,5 +1,6 @@
 """Cluster configuration and image-tag derivation: pure logic, no Docker."""
 
+import json
 import socket
 import subprocess
 from pathlib import Path
@@ -130,8 +131,25 @@ def test_published_reads_the_loopback_mapping_docker_made(monkeypatch: pytest.Mo
     kind = cluster.Cluster("platform-e2e-n3", Path("k"), "kind", "build")
     assert kind.published(30080) == "127.0.0.1:41234"
     assert calls == [["docker", "port", "platform-e2e-n3-control-plane", "30080/tcp"]]
-    existing = cluster.Cluster("elsewhere", Path("k"), "existing", "existing")
-    assert existing.published(30080) == "127.0.0.1:30080" and len(calls) == 1
+    assert len(calls) == 1
+
+
+def test_an_existing_clusters_node_port_is_reached_on_a_node_address(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Not 127.0.0.1: on a machine that also runs the suite's kind cluster, that is the wrong one."""
+
+    def node(name: str, *addresses: tuple[str, str]) -> dict[str, object]:
+        return {"metadata": {"name": name}, "status": {"addresses": [{"type": t, "address": a} for t, a in addresses]}}
+
+    nodes = {"items": [node("w2", ("InternalIP", "172.18.0.4")), node("w1", ("InternalIP", "172.18.0.3"))]}
+    monkeypatch.setattr(cluster, "run", lambda args, **kw: subprocess.CompletedProcess(args, 0, json.dumps(nodes), ""))
+    monkeypatch.setattr(cluster.tools, "require", lambda name: type("T", (), {"path": name})())
+    existing = cluster.Cluster("elsewhere", Path("k"), "existing", "existing", context="theirs")
+    assert existing.published(30080) == "172.18.0.3:30080"
+    nodes["items"].append(node("a0", ("InternalIP", "10.0.0.9"), ("ExternalIP", "203.0.113.7")))
+    assert existing.published(30080) == "203.0.113.7:30080"
+    nodes["items"] = [node("cp")]
+    with pytest.raises(UserError, match="no node of context theirs reports an address"):
+        existing.published(30080)
 
 
 def test_unpublished_node_port_is_one_line(monkeypatch: pytest.MonkeyPatch) -> None:

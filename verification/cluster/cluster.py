@@ -68,9 +68,10 @@ class Cluster:
     def published(self, node_port: int) -> str:
         """host:port where this machine reaches the NodePort: the port kind published on 127.0.0.1
         for a kind cluster (a free one unless the cluster has the default name), else the NodePort
-        itself on 127.0.0.1 (an existing cluster: whoever runs it publishes it)."""
+        on a node's own address (an existing cluster: 127.0.0.1 would be whatever else holds that
+        port here, e.g. the suite's own kind cluster, measured instead without a word)."""
         if self.provider != "kind":
-            return f"127.0.0.1:{node_port}"
+            return f"{node_address(self)}:{node_port}"
         return published_port(self.name, node_port)
 
 
@@ -251,6 +252,18 @@ def up(
     with step("check that CoreDNS answers from a pod"):
         check_dns(cluster, images[0])
     return cluster
+
+
+def node_address(cluster: Cluster) -> str:
+    """The first node's ExternalIP, else its InternalIP: where a NodePort answers (every node
+    forwards it with the Services' default externalTrafficPolicy, Cluster)."""
+    items = json.loads(cluster.kubectl("get", "nodes", "-o", "json").stdout)["items"]
+    for kind in ("ExternalIP", "InternalIP"):
+        for node in sorted(items, key=lambda n: n["metadata"]["name"]):
+            found = [a["address"] for a in node["status"].get("addresses") or [] if a.get("type") == kind]
+            if found:
+                return str(found[0])
+    raise UserError(f"no node of context {cluster.context or '(current)'} reports an address to reach a NodePort on")
 
 
 def schedulable(cluster: Cluster) -> tuple[list[str], int]:

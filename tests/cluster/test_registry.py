@@ -14,6 +14,7 @@ import yaml
 from verification.cluster import cluster, registry
 from verification.errors import UserError
 from verification.versions import versions
+from verification.wait import wait_for
 
 
 def test_every_pinned_image_has_a_mirror_path_of_its_own() -> None:
@@ -112,6 +113,9 @@ def test_stop_ends_only_a_crane_registry_it_started(monkeypatch: pytest.MonkeyPa
     ours = subprocess.Popen([str(crane), "-c", "import time; time.sleep(30)", "registry", "serve"])
     try:
         state.write_text(f'{{"pid": {ours.pid}, "address": "x:1"}}')
+        # Until the child has exec'd, /proc/<pid>/cmdline is the forked pytest's (failed once so).
+        wait_for(lambda: Path(f"/proc/{ours.pid}/cmdline").read_bytes(), what="the child to exec", timeout=10,
+                 interval=0.05, until=lambda cmdline: b"serve" in cmdline)  # fmt: skip
         assert registry._ours(ours.pid)
         assert registry.stop("n3") is True
         assert ours.wait(10) == -15

@@ -27,7 +27,7 @@ import yaml
 from verification import tools
 from verification.cluster import cni, docker, node_image, registry, smoke_image
 from verification.cluster.progress import say, step
-from verification.errors import CommandError, UserError
+from verification.errors import CommandError, UserError, WaitTimeout
 from verification.paths import PLATFORM, artifacts_dir, cache_dir
 from verification.run import run
 from verification.versions import versions
@@ -334,25 +334,33 @@ def restart_stale_pods(cluster: Cluster, refs: list[str], pushed: dict[str, str]
         cluster.kubectl("-n", namespace, "delete", "pod", pod, "--wait=false", check=False)
 
 
-def check_dns(cluster: Cluster, image: str) -> None:
+def check_dns(cluster: Cluster, image: str, timeout: float = 150) -> None:
+    """A pod resolves kubernetes.default through CoreDNS, retried until `timeout`: after the node
+    restarts (a reused cluster after an engine restart) CoreDNS is Ready before its watch of the
+    API server has synced, and answers NXDOMAIN meanwhile (measured: "no such host" once)."""
     pod = "platform-verify-dns-check"
-    cluster.kubectl("delete", "pod", pod, "--ignore-not-found", "--wait=true", timeout=120)
-    cluster.kubectl(
-        "run", pod, f"--image={image}", "--image-pull-policy=Never", "--restart=Never",
-        "--command", "--", "/smoke", "resolve", "kubernetes.default.svc.cluster.local",
-    )  # fmt: skip
-    try:
-        wait_for(
+
+    def attempt() -> tuple[bool, str]:
+        cluster.kubectl("delete", "pod", pod, "--ignore-not-found", "--wait=true", timeout=120)
+        cluster.kubectl(
+            "run", pod, f"--image={image}", "--image-pull-policy=Never", "--restart=Never",
+            "--command", "--", "/smoke", "resolve", "kubernetes.default.svc.cluster.local",
+        )  # fmt: skip
+        phase = wait_for(
             lambda: cluster.kubectl("get", "pod", pod, "-o", "jsonpath={.status.phase}").stdout,
             what=f"pod {pod} to resolve kubernetes.default via CoreDNS",
-            timeout=180,
+            timeout=120,
             interval=2,
             until=lambda phase: phase in ("Succeeded", "Failed"),
         )
-        phase = cluster.kubectl("get", "pod", pod, "-o", "jsonpath={.status.phase}").stdout
-        if phase != "Succeeded":
-            logs = cluster.kubectl("logs", pod, check=False).stdout + cluster.kubectl("logs", pod, check=False).stderr
-            raise UserError(f"CoreDNS does not answer from a pod: {logs.strip()}")
+        logs = cluster.kubectl("logs", pod, check=False)
+        return phase == "Succeeded", (logs.stdout + logs.stderr).strip() or f"pod {phase}"
+
+    try:
+        wait_for(attempt, what="CoreDNS to answer from a pod", timeout=timeout, interval=3,
+                 until=lambda r: r[0], describe=lambda r: r[1])  # fmt: skip
+    except WaitTimeout as exc:
+        raise UserError(f"CoreDNS does not answer from a pod: {exc.line()}") from None
     finally:
         cluster.kubectl("delete", "pod", pod, "--ignore-not-found", "--wait=false", check=False)
 

@@ -16,17 +16,23 @@ a failure surfaces as a CalledProcessError traceback instead of one line; and `e
 downloads kind from GitHub whenever the path it is given does not exist yet. verification.cluster
 runs the same pinned kind binary and node image with those four handled.
 
-The fixtures (cluster, stack, namespace) live here only: test modules name them, never import
-them. Every failing test leaves its evidence in <artifacts>/<test id>/ (verification.e2e.diagnostics,
-collected by the hook below, not by the tests), listed at the end of the run and in JUnit.
+The fixtures (cluster, stack, namespace, lanes) live here only: test modules name them, never
+import them. A module with long live runs defines `jobs()` (and `JOB_ORDER`): its jobs start in
+threads as soon as the stack is deployed (verification.e2e.concurrent) and its tests, run last,
+await them, while pytest goes through the other modules' tests. Every failing test leaves its
+evidence in <artifacts>/<test id>/ (verification.e2e.diagnostics, collected by the hook below, not
+by the tests), listed at the end of the run and in JUnit; a failing job leaves the cluster's state
+at the moment it failed there too (its probe pods may be gone by the time its test reports).
 """
 
+import functools
 import json
 import os
 import time
 import uuid
 from collections.abc import Generator, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -34,10 +40,35 @@ from verification.cluster import cluster as providers
 from verification.cluster import docker, existing, ownership
 from verification.cluster.cluster import Cluster
 from verification.e2e import diagnostics
-from verification.e2e.stack import NAMESPACES, Stack, deploy
+from verification.e2e.concurrent import Lanes
+from verification.e2e.stack import APPS, NAMESPACES, Stack, deploy
 from verification.errors import UserError, VerificationError
 
 PYTEST_KIND_DEFAULT_NAME = "pytest-kind"
+JOBS_AT_ONCE = 5  # live jobs running at once; most of their time they wait on the cluster (2 cores)
+JOB_TIMEOUT = 2400.0  # seconds the session waits for every job at its end
+
+
+def _job_modules(items: list[pytest.Item]) -> dict[Any, list[pytest.Item]]:
+    """The test modules with jobs, each with its selected items, in the order they submit."""
+    found: dict[Any, list[pytest.Item]] = {}
+    for item in items:
+        module = getattr(item, "module", None)
+        if module is not None and hasattr(module, "jobs"):
+            found.setdefault(module, []).append(item)
+    return dict(sorted(found.items(), key=lambda pair: getattr(pair[0], "JOB_ORDER", 0)))
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The tests that await jobs run after the others (which run while the jobs do); a module
+    with AFTER_JOBS (a node drain, which no job may run beside) after those."""
+    with_jobs = set(_job_modules(items))
+
+    def place(item: pytest.Item) -> int:
+        module = getattr(item, "module", None)
+        return 2 if getattr(module, "AFTER_JOBS", False) else int(module in with_jobs)
+
+    items.sort(key=place)
 
 
 def _cluster_name(config: pytest.Config) -> str:
@@ -109,11 +140,29 @@ def stack(cluster: Cluster, artifacts: Path) -> Stack:
     except VerificationError as exc:
         done = ", ".join(name for name, _ in deployed.phases) or "nothing"
         pytest.fail(f"platform stack not deployed (done: {done}): {exc.line()}", pytrace=False)
+    for app in APPS:  # a killed run's fault stays in the app's memory: the blue-green runs would see its errors
+        deployed.set_fault(app, None)
     total = time.monotonic() - begun
     timings = {"total_seconds": round(total, 1), "phases": {n: round(s, 1) for n, s in deployed.phases}}
     (artifacts / "stack-timings.json").write_text(json.dumps(timings, indent=1) + "\n")
     print(f"\nstack deployed in {total:.0f}s: " + ", ".join(f"{n} {s:.0f}s" for n, s in deployed.phases))
     return deployed
+
+
+@pytest.fixture(scope="session", autouse=True)
+def lanes(request: pytest.FixtureRequest, pytestconfig: pytest.Config, artifacts: Path) -> Iterator[Lanes]:
+    """Every selected module's jobs, submitted once the stack is deployed (none selected: no stack)."""
+    running = Lanes(limit=JOBS_AT_ONCE)
+    modules = _job_modules(request.session.items)
+    if modules:
+        deployed: Stack = request.getfixturevalue("stack")
+        for module, items in modules.items():
+            for spec in module.jobs(running, deployed, pytestconfig, artifacts, items):
+                run = functools.partial(diagnostics.guarded, pytestconfig, spec.name, spec.run, NAMESPACES)
+                running.submit(spec.name, run, exclusive=spec.exclusive, shared=spec.shared, after=spec.after)
+    yield running
+    if running.jobs:
+        running.finish(artifacts, "e2e", JOB_TIMEOUT)
 
 
 @pytest.fixture

@@ -13,9 +13,10 @@ import os
 import re
 import shutil
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -165,6 +166,26 @@ def on_failure(item: pytest.Item, when: str, error: BaseException | None, fallba
         with contextlib.suppress(OSError):
             (dest / "collection-errors.txt").write_text("\n".join(problems) + "\n")
     return dest
+
+
+def guarded(config: pytest.Config, name: str, run: Callable[[], Any], namespaces: Iterable[str]) -> Any:
+    """`run()`; if it raises, the cluster's state at that moment goes to <artifacts>/<job id>/at-job-failure
+    first (a job's pods may be gone when its test reports), then the error goes on."""
+    try:
+        return run()
+    except BaseException:
+        state = config.stash.setdefault(FAILURES, Failures(Path(config.getoption("--artifacts"))))
+        dest = state.root / folder_name(name) / "at-job-failure"
+        cluster = config.stash.get(CLUSTER, None)
+        if cluster is not None and state.spent < PER_SESSION:
+            begun = time.monotonic()
+            with contextlib.suppress(Exception):
+                dest.mkdir(parents=True, exist_ok=True)
+                problems = collect(cluster, namespaces, dest, min(PER_TEST, PER_SESSION - state.spent))
+                if problems:
+                    (dest / "collection-errors.txt").write_text("\n".join(problems) + "\n")
+            state.spent += time.monotonic() - begun
+        raise
 
 
 def kind_logs(cluster: Cluster, dest: Path) -> str:

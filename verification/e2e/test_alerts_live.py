@@ -14,7 +14,7 @@ the expected receivers through the cluster's own Prometheus and Alertmanager, an
 - Broken platform: the Alertmanager configuration with one receiver swapped in the route tree
   must fail the same delivery check, naming where the alert went and what the live routes say.
 - Side by side (verification.e2e.concurrent): each live check is a job holding what it touches:
-  the faults and load of an app in an environment (`pair:<app>/<env>`, exclusive) and the
+  the faults and load of an app (`app:<app>`, exclusive, as a blue-green run holds it) and the
   Alertmanager configuration (shared while it is the repository's, exclusive while a test breaks
   it). The heartbeat shares nothing but the configuration with a fault case, so they run
   together; the cases of one pair, the broken route and the dashboards (faults of every app) wait
@@ -31,7 +31,7 @@ import copy
 import functools
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
@@ -43,7 +43,7 @@ from verification.alerting import scenario
 from verification.alerting.loopback import Profile, loopback_alertmanager_config, profile
 from verification.alerting.scenario import RESOLVE_TIMEOUT
 from verification.e2e import diagnostics
-from verification.e2e.concurrent import Lanes
+from verification.e2e.concurrent import PLATFORM_TRAFFIC, Lanes, Spec, app_key
 from verification.e2e.stack import APP_NAMESPACE, APPS, MONITORING, Stack, apply
 from verification.load import LoadConfig, background
 from verification.models.monitoring import alert_intent, alerts, dashboards, routes
@@ -59,7 +59,6 @@ TOKEN_FILE = Path("/etc/alertmanager/secrets/alertmanager-receivers/heartbeat-to
 INTENT = alert_intent.load()
 RESTORED = (MANIFESTS / "monitoring" / "alertmanager-config.yaml", MANIFESTS / "monitoring" / "prometheus.yaml")
 AM_CONFIG = "alertmanager-config"  # what a job holds: shared to rely on it, exclusive to break it
-LANES = 3  # jobs at once: a fault case's load is 10 rps, the heartbeat only reads (2 cores)
 JOB_TIMEOUT = 1200.0  # seconds a test waits for its job (the job's own waits are shorter)
 AM_POD = "alertmanager-platform-0"
 PROMETHEUS_POD = "prometheus-platform-0"
@@ -168,44 +167,41 @@ def _await_intervals(stack: Stack, timing: Profile) -> None:
              until=lambda have: have == want, describe=lambda have: f"{have}, want {want}")  # fmt: skip
 
 
-@pytest.fixture(scope="module")
-def live(stack: Stack, pytestconfig: pytest.Config, artifacts: Path, request: pytest.FixtureRequest) -> Iterator[Live]:
-    diagnostics.touch(request, MONITORING, APP_NAMESPACE, RECEIVER_NS)
+SETUP = "alerts: loopback receiver, timing profile, clean Alertmanager"
+
+
+def _setup(stack: Stack, timing: Profile, artifacts: Path) -> Live:
+    """The receiver, the timing profile and the loopback routes, in a fresh Alertmanager."""
     stack.require_prometheus()
-    timing = profile(pytestconfig.getoption("--e2e-profile"))
     objects = monitoring_objects()
     patch = {"spec": {"scrapeInterval": timing.scrape_interval, "scrapeTimeout": timing.scrape_timeout,
                       "evaluationInterval": timing.evaluation_interval}}  # fmt: skip
     listing = {"apiVersion": "v1", "kind": "List", "items": _receiver_objects()}
     stack.kubectl("apply", "--server-side", "--force-conflicts", "-f", "-", input=json.dumps(listing))
     stack.kubectl("-n", MONITORING, "patch", "prometheus", "platform", "--type=merge", "-p", json.dumps(patch))
-    try:
-        found = Live(stack, MONITORING, _repository_loopback())
-        found.grouping = (alerts.duration_seconds(timing.alertmanager["group_wait"]),
-                          alerts.duration_seconds(timing.alertmanager["group_interval"]))  # fmt: skip
-        since = time.time()  # the heartbeat counts from here: the Watchdog may arrive before the fixture ends
-        config = artifacts / "alerts-live" / "config"
-        looped = apply_alertmanager(found, routes.config(objects), timing, config, wait=False)
-        # A reused cluster's Alertmanager remembers what it sent (notification log, emptyDir) for the
-        # repeat interval: an alert that fired in an earlier run would not be sent again. Start clean,
-        # with the loopback configuration already in its Secret.
-        stack.kubectl("-n", MONITORING, "delete", "pod", AM_POD, "--wait=true", timeout=150)
-        stack.kubectl("-n", MONITORING, "rollout", "status", "statefulset/alertmanager-platform", "--timeout=180s",
-                      timeout=200)  # fmt: skip
-        await_routes(found, looped, config)
-        stack.kubectl("-n", RECEIVER_NS, "rollout", "status", f"deployment/{RECEIVER}", "--timeout=120s", timeout=150)
-        _await_intervals(stack, timing)
-        for app in APPS:  # a killed run's fault stays in the app's memory and keeps its alert firing
-            stack.set_fault(app, None)
-        found.since = since
-        yield found
-    finally:
-        apply(
-            stack.cluster,
-            MANIFESTS / "monitoring" / "alertmanager-config.yaml",
-            MANIFESTS / "monitoring" / "prometheus.yaml",
-        )
-        stack.kubectl("-n", RECEIVER_NS, "delete", "deployment,service", RECEIVER, "--ignore-not-found", check=False)
+    found = Live(stack, MONITORING, _repository_loopback())
+    found.grouping = (alerts.duration_seconds(timing.alertmanager["group_wait"]),
+                      alerts.duration_seconds(timing.alertmanager["group_interval"]))  # fmt: skip
+    since = time.time()  # the heartbeat counts from here: the Watchdog may arrive before the setup ends
+    config = artifacts / "alerts-live" / "config"
+    looped = apply_alertmanager(found, routes.config(objects), timing, config, wait=False)
+    # A reused cluster's Alertmanager remembers what it sent (notification log, emptyDir) for the
+    # repeat interval: an alert that fired in an earlier run would not be sent again. Start clean,
+    # with the loopback configuration already in its Secret.
+    stack.kubectl("-n", MONITORING, "delete", "pod", AM_POD, "--wait=true", timeout=150)
+    stack.kubectl("-n", MONITORING, "rollout", "status", "statefulset/alertmanager-platform", "--timeout=180s",
+                  timeout=200)  # fmt: skip
+    await_routes(found, looped, config)
+    stack.kubectl("-n", RECEIVER_NS, "rollout", "status", f"deployment/{RECEIVER}", "--timeout=120s", timeout=150)
+    _await_intervals(stack, timing)
+    found.since = since
+    return found
+
+
+def _restore(stack: Stack) -> None:
+    """The repository's Alertmanager configuration and Prometheus back; the receiver gone."""
+    apply(stack.cluster, *RESTORED)
+    stack.kubectl("-n", RECEIVER_NS, "delete", "deployment,service", RECEIVER, "--ignore-not-found", check=False)
 
 
 def _covered(case: FaultCase, namespace: str) -> str | None:
@@ -225,11 +221,6 @@ def test_uncovered_cases_are_listed() -> None:
     lines = [f"{c.name}: {why}" for c in INTENT.faults if (why := _covered(c, APP_NAMESPACE))]
     print("\nalert intent cases not covered live:\n" + "\n".join(lines))
     assert COVERED, "no alert intent case can run live on this stack"
-
-
-def _pair(app: str, env: str) -> str:
-    """What a job holds while it sets faults on `app` in `env` and drives its traffic."""
-    return f"pair:{app}/{env}"
 
 
 def _heartbeat(live: Live) -> tuple[list[tuple[str, float, float]], float]:
@@ -275,6 +266,7 @@ def _quiet(live: Live, alert: ExpectedAlert) -> None:
 
 def _run(live: Live, case: FaultCase, out: Path) -> tuple[list[str], str]:
     """The case on the cluster (scenario.run_case, e2e timing): its problems, its latency table."""
+    live.set_fault(case.app, None)  # a killed run's fault stays in the app's memory and keeps its alert firing
     for expected in case.alerts:
         _quiet(live, expected)
     result = scenario.run_case(case, live, alerts.rule_set(monitoring_objects()), profile("e2e"), out)
@@ -361,54 +353,68 @@ def _dashboards(live: Live, stack: Stack, artifacts: Path) -> tuple[dict[str, in
     return results, empty, not_covered
 
 
-Job = tuple[str, Callable[[], Any], list[str], list[str]]  # name, what it runs, holds exclusively, shares
+class OnLive:
+    """Jobs that call a function with the setup's Live first (they come after the setup)."""
+
+    def __init__(self, lanes: Lanes) -> None:
+        self.lanes = lanes
+
+    def call(self, fn: Callable[..., Any], *args: Any) -> Callable[[], Any]:
+        return lambda: fn(self.lanes.result(SETUP), *args)
 
 
-def _jobs(item: pytest.Item, live: Live, stack: Stack, timing: Profile, artifacts: Path) -> list[Job]:
-    """The jobs behind a test of this module (none: the test runs in its own body)."""
-    name = getattr(item, "originalname", item.name)
-    if name == "test_heartbeat_reaches_its_receiver_and_repeats":
-        return [(item.name, functools.partial(_heartbeat, live), [], [AM_CONFIG])]
-    if name == "test_fault_reaches_receivers_and_resolves":
-        case: FaultCase = getattr(item, "callspec").params["case"]  # noqa: B009 - a parametrized Function has one
-        run = functools.partial(_run, live, case, artifacts / "alerts-live" / case.app / case.name)
-        return [(item.name, run, [_pair(case.app, case.env)], [AM_CONFIG])]
-    if name == "test_broken_platform_wrong_alert_route_is_named":
-        # The pair is free once the case ran; the routes go back in a job of their own, beside the next pair's.
-        choice = _misroutable()
-        pairs = [_pair(choice[0].app, choice[0].env)] if choice else []
-        repository = routes.config(monitoring_objects())
-        restore = functools.partial(apply_alertmanager, live, repository, timing, artifacts / "alerts-live" / "config")
-        return [(item.name, functools.partial(_broken_route, live, timing, artifacts), [*pairs, AM_CONFIG], []),
-                (RESTORE, restore, [AM_CONFIG], [])]  # fmt: skip
-    if name == "test_every_dashboard_panel_query_returns_data":
-        pairs = [_pair(a, APP_NAMESPACE) for a in APPS]
-        return [(item.name, functools.partial(_dashboards, live, stack, artifacts), pairs, [])]
-    return []
+JOB_ORDER = 3  # after the blue-green runs of the apps (verification.e2e.concurrent)
+TOUCHED = (MONITORING, APP_NAMESPACE, RECEIVER_NS)  # a failing test's diagnostics cover these
 
 
-@pytest.fixture(scope="module")
-def lanes(
-    live: Live, stack: Stack, pytestconfig: pytest.Config, artifacts: Path, request: pytest.FixtureRequest
-) -> Iterator[Lanes]:
-    """Every selected test's job of this module, started in test order as their holds allow."""
-    timing = profile(pytestconfig.getoption("--e2e-profile"))
-    running = Lanes(limit=LANES)
-    for item in request.session.items:
-        for name, run, exclusive, shared in (
-            _jobs(item, live, stack, timing, artifacts) if item.path == request.path else []
-        ):
-            running.submit(name, run, exclusive=exclusive, shared=shared)
-    yield running
-    running.finish(artifacts / "alerts-live", "alert", JOB_TIMEOUT)
-    if any(job.name == RESTORE for job in running.jobs):
-        running.result(RESTORE, 0)  # no test awaits it: its failure is this fixture's
+def jobs(lanes: Lanes, stack: Stack, config: pytest.Config, artifacts: Path, items: list[pytest.Item]) -> list[Spec]:
+    """The setup, every selected test's job in test order as their holds allow, the restore last.
+    Each job reads the setup's Live (it comes after it)."""
+    timing = profile(config.getoption("--e2e-profile"))
+    specs = [Spec(SETUP, functools.partial(_setup, stack, timing, artifacts), (AM_CONFIG,), (PLATFORM_TRAFFIC,))]
+    live = OnLive(lanes)
+    for item in items:
+        name = getattr(item, "originalname", item.name)
+        if name == "test_heartbeat_reaches_its_receiver_and_repeats":
+            specs.append(Spec(item.nodeid, live.call(_heartbeat), (), (AM_CONFIG, PLATFORM_TRAFFIC), (SETUP,)))
+        elif name == "test_fault_reaches_receivers_and_resolves":
+            case: FaultCase = getattr(item, "callspec").params["case"]  # noqa: B009 - a parametrized Function has one
+            run = live.call(_run, case, artifacts / "alerts-live" / case.app / case.name)
+            specs.append(Spec(item.nodeid, run, (app_key(case.app),), (AM_CONFIG, PLATFORM_TRAFFIC), (SETUP,)))
+        elif name == "test_broken_platform_wrong_alert_route_is_named":
+            # The app is free once the case ran; the routes go back in a job of their own, beside the next app's.
+            choice = _misroutable()
+            apps = [app_key(choice[0].app)] if choice else []
+            restore = live.call(apply_alertmanager, routes.config(monitoring_objects()), timing,
+                                artifacts / "alerts-live" / "config")  # fmt: skip
+            specs += [Spec(item.nodeid, live.call(_broken_route, timing, artifacts), (*apps, AM_CONFIG),
+                           (PLATFORM_TRAFFIC,), (SETUP,)),
+                      Spec(RESTORE, restore, (AM_CONFIG,), (PLATFORM_TRAFFIC,), (SETUP,))]  # fmt: skip
+        elif name == "test_every_dashboard_panel_query_returns_data":
+            run = live.call(_dashboards, stack, artifacts)
+            specs.append(Spec(item.nodeid, run, tuple(app_key(a) for a in APPS), (PLATFORM_TRAFFIC,), (SETUP,)))
+    ours = tuple(spec.name for spec in specs)
+    specs.append(Spec("alerts: restore the repository's configuration", functools.partial(_restore, stack),
+                      (AM_CONFIG,), (), ours))  # fmt: skip
+    return specs
+
+
+@pytest.fixture(autouse=True)
+def touched(request: pytest.FixtureRequest) -> None:
+    diagnostics.touch(request, *TOUCHED)
+
+
+@pytest.fixture
+def live(lanes: Lanes) -> Live:
+    """The setup's Live (its failure fails the tests that need it)."""
+    found: Live = lanes.result(SETUP, JOB_TIMEOUT)
+    return found
 
 
 def test_heartbeat_reaches_its_receiver_and_repeats(lanes: Lanes, live: Live, request: pytest.FixtureRequest) -> None:
     """The Watchdog reaches the heartbeat receiver, then again after the route's repeat interval
     (an external dead-man's switch alarms when the repeats stop, so the repeat is the contract)."""
-    seen, repeat = lanes.result(request.node.name, JOB_TIMEOUT)
+    seen, repeat = lanes.result(request.node.nodeid, JOB_TIMEOUT)
     for receiver, first, second in seen:
         gap = second - first
         print(f"\nWatchdog at {receiver} {first - live.since:.0f}s after the configuration was applied, "
@@ -418,14 +424,14 @@ def test_heartbeat_reaches_its_receiver_and_repeats(lanes: Lanes, live: Live, re
 
 @pytest.mark.parametrize("case", COVERED, ids=lambda c: c.name)
 def test_fault_reaches_receivers_and_resolves(lanes: Lanes, case: FaultCase, request: pytest.FixtureRequest) -> None:
-    problems, table = lanes.result(request.node.name, JOB_TIMEOUT)
+    problems, table = lanes.result(request.node.nodeid, JOB_TIMEOUT)
     print("\n" + table)
     assert not problems, "\n".join(problems)
 
 
 def test_broken_platform_wrong_alert_route_is_named(lanes: Lanes, request: pytest.FixtureRequest) -> None:
     """Deliberately broken platform: a route sends an app's alerts to the other app's receiver."""
-    case, receiver, other, problems, table = lanes.result(request.node.name, JOB_TIMEOUT)
+    case, receiver, other, problems, table = lanes.result(request.node.nodeid, JOB_TIMEOUT)
     print("\n" + table)
     print(f"\nverdict with {receiver} and {other} swapped in the routes:\n" + "\n".join(problems))
     named = [p for p in problems if f"did not reach receiver {receiver}" in p]
@@ -441,7 +447,7 @@ def test_every_dashboard_panel_query_returns_data(lanes: Lanes, request: pytest.
     One fault per app runs meanwhile, so the error and firing-alert panels have something to show
     (they read series that exist only once a 5xx was answered or an alert fires).
     """
-    results, empty, not_covered = lanes.result(request.node.name, JOB_TIMEOUT)
+    results, empty, not_covered = lanes.result(request.node.nodeid, JOB_TIMEOUT)
     print(f"\n{len(results)} panel queries returned data: {len(results) - len(empty)}; not covered on e2e:\n"
           + "\n".join(not_covered))  # fmt: skip
     assert not empty, f"{len(empty)} dashboard panel queries return no data from the live Prometheus:\n" + "\n".join(

@@ -35,6 +35,7 @@ import shutil
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -46,7 +47,7 @@ from rich.console import Console
 from verification import paths
 from verification.bluegreen import release
 from verification.bluegreen.orchestrator import Orchestrator, Refused, connect
-from verification.e2e.concurrent import Lanes
+from verification.e2e.concurrent import APP_OBJECTS, PLATFORM_TRAFFIC, Lanes, Spec, app_key
 from verification.e2e.stack import APPS, PROFILE, Stack
 from verification.load import Event, LoadConfig, LoadRun, Record, background
 from verification.models.delivery import chart
@@ -54,7 +55,6 @@ from verification.wait import wait_for
 
 FLIPS = 5
 RATE = 40  # requests per second on the app under test (2 shared cores)
-LANES = 2  # load runs at once: one per app (2 cores)
 JOB_TIMEOUT = 1200.0  # seconds a test waits for its job (the job's own waits are shorter)
 MARK_LOOKBACK_NS = 3_000_000_000  # selector polling (1 s) + the Helm upgrade's own latency
 RUN_ID = int(time.time()) % 100000  # a fresh version on every run, also on a reused cluster
@@ -67,14 +67,12 @@ class Flip:
     after: str
 
 
-def _orchestrator(
-    stack: Stack,
-    app: str,
-    load: LoadRun,
-    flips: list[Event],
-) -> Orchestrator:
+def _orchestrator(stack: Stack, app: str, loads: list[LoadRun], events: list[list[Event]]) -> Orchestrator:
+    """The orchestrator of `app`, marking each of its steps in every load run (events[i] of loads[i])."""
+
     def on_event(name: str) -> None:
-        flips.append(load.mark(name))
+        for load, marked in zip(loads, events, strict=True):
+            marked.append(load.mark(name))
 
     return connect(app, PROFILE, namespace=stack.namespace, kubeconfig=stack.kubeconfig, url=stack.url(app),
                    on_event=on_event)  # fmt: skip
@@ -159,27 +157,35 @@ def _version(app: str, keepalive: bool, delete_pods: bool) -> str:
     return f"1.{RUN_ID}.{10 * (APPS.index(app) + 1) + 2 * int(keepalive) + int(delete_pods)}"
 
 
-def _run(
-    stack: Stack,
-    app: str,
-    keepalive: bool,
-    out: Path,
-    *,
-    delete_pods: bool = False,
-) -> tuple[list[str], str]:
-    """One load run with flips: the problems found ([] when the run proves what it should), its report."""
-    mode = "keepalive" if keepalive else "no-keepalive"
-    version = _version(app, keepalive, delete_pods)
-    events: list[Event] = []
-    main_cfg = LoadConfig(stack.url(app) + "/", rate=RATE, duration=900, concurrency=16, keepalive=keepalive)
-    flips: list[Flip] = []
+def _run(stack: Stack, app: str, out: Path, *, delete_pods: bool = False) -> dict[bool, tuple[list[str], str]]:
+    """One series of flips under two loads at once, keep-alive on and off (a flip must hold for
+    both kinds of client, and one series serves both): per keep-alive mode, the problems found
+    ([] when the run proves what it should) and its report. With `delete_pods`: one flip, with a
+    pod of the active colour deleted meanwhile, under keep-alive only."""
+    modes = (True,) if delete_pods else (True, False)
+    version = _version(app, True, delete_pods)
+    events: list[list[Event]] = [[] for _ in modes]
+    flips: list[tuple[Event, str, str]] = []  # the first load's mark, version before, after
     deleter: threading.Thread | None = None
-    with background(main_cfg, out / app, stop_on_exit=True) as load:
-        orch = _orchestrator(stack, app, load, events)
+    with ExitStack() as running:
+        loads = [running.enter_context(background(
+                     LoadConfig(stack.url(app) + "/", rate=RATE, duration=900, concurrency=16, keepalive=keepalive),
+                     out / ("keepalive" if keepalive else "no-keepalive"), stop_on_exit=True))
+                 for keepalive in modes]  # fmt: skip
+
+        def dwell(after_ns: int, what: str) -> None:
+            for load in loads:
+                load.dwell(after_ns, what)
+
+        def mark(name: str) -> None:
+            for load in loads:
+                load.mark(name)
+
+        orch = _orchestrator(stack, app, loads, events)
         own = {_active_version(orch)[1], version}  # what the app answers with before and after
         bound = orch.convergence_bound()
-        load.dwell(time.time_ns() + 1_000_000_000, "1 s of load before the deploy")
-        load.mark("deploy")
+        dwell(time.time_ns() + 1_000_000_000, "1 s of load before the deploy")
+        mark("deploy")
         orch.deploy(version, tag=_tag(orch))
         pods_before = _settled_pods(stack, app)
         changed: list[str] = []
@@ -187,11 +193,11 @@ def _run(
             active, before = _active_version(orch)
             if delete_pods:
                 victim = _pods(stack, app, active)[0]
-                load.mark(f"delete {victim}")
+                mark(f"delete {victim}")
                 deleter = threading.Thread(target=_delete, args=(stack, victim), daemon=True)
                 deleter.start()
             outcome = orch.switch(expect_version=version) if i % 2 == 0 else orch.rollback()
-            flips.append(Flip(events[-1], before, outcome.version or "?"))
+            flips.append((events[0][-1], before, outcome.version or "?"))
             if not delete_pods:
                 # The flip re-applied the release's own values: no colour got a new pod or ReplicaSet.
                 after = _pods_by_colour(stack, app)
@@ -201,30 +207,36 @@ def _run(
                     )
             if delete_pods:
                 victim = _pods(stack, app, outcome.active_after or "")[0]
-                load.mark(f"delete {victim}")
+                mark(f"delete {victim}")
                 _delete(stack, victim)
-            load.dwell(events[-1].time_ns + int((bound + 1) * 1e9), f"{bound + 1:.0f}s of load after the flip")
+            dwell(events[0][-1].time_ns + int((bound + 1) * 1e9), f"{bound + 1:.0f}s of load after the flip")
         if deleter is not None:
             deleter.join(60)
             for color in ("blue", "green"):
                 stack.kubectl("-n", stack.namespace, "rollout", "status", f"deployment/{app}-{color}",
                               "--timeout=180s", timeout=200)  # fmt: skip
-        load.mark("end")
-    result = load.result
-    assert result is not None
-    rows, problems = analyse(result.records, flips, bound)
-    summary = result.summary()
-    report = (f"{app} {mode}: {summary.sent} requests, {summary.failed} failed, versions {summary.by_version}, "
-              f"latency {summary.latency_ms}; flips: {rows}; files: {result.files.get('plot')}")  # fmt: skip
-    found = [f"{app} {mode}: {p}" for p in problems + changed]
-    if summary.failed:
-        causes = shutdown_settings(stack, app)
-        found.insert(0, f"{app} {mode}: {summary.failed} failed requests ({_failures(result.records)})"
-                     + ("; cause: " + "; ".join(causes) if causes else ""))  # fmt: skip
-    strangers = {str(r.version) for r in result.records if not r.failed} - own
-    if strangers:
-        found.append(f"{app} {mode}: answers with versions {sorted(strangers)}, not its own {sorted(own)}")
-    return found, report
+        mark("end")
+    verdicts = {}
+    for keepalive, load, marked in zip(modes, loads, events, strict=True):
+        mode = "keepalive" if keepalive else "no-keepalive"
+        result = load.result
+        assert result is not None
+        # Each load's own mark of each flip (the orchestrator marked the loads one after another).
+        own_flips = [Flip(marked[events[0].index(first)], before, after) for first, before, after in flips]
+        rows, problems = analyse(result.records, own_flips, bound)
+        summary = result.summary()
+        report = (f"{app} {mode}: {summary.sent} requests, {summary.failed} failed, versions {summary.by_version}, "
+                  f"latency {summary.latency_ms}; flips: {rows}; files: {result.files.get('plot')}")  # fmt: skip
+        found = [f"{app} {mode}: {p}" for p in problems + changed]
+        if summary.failed:
+            causes = shutdown_settings(stack, app)
+            found.insert(0, f"{app} {mode}: {summary.failed} failed requests ({_failures(result.records)})"
+                         + ("; cause: " + "; ".join(causes) if causes else ""))  # fmt: skip
+        strangers = {str(r.version) for r in result.records if not r.failed} - own
+        if strangers:
+            found.append(f"{app} {mode}: answers with versions {sorted(strangers)}, not its own {sorted(own)}")
+        verdicts[keepalive] = (found, report)
+    return verdicts
 
 
 def _tag(orch: Orchestrator) -> str:
@@ -280,6 +292,14 @@ def resource_versions(stack: Stack) -> dict[str, str]:
     return {f"{i['kind']}/{i['metadata']['name']}": i["metadata"]["resourceVersion"] for i in items}
 
 
+@pytest.fixture
+def alone(lanes: Lanes, request: pytest.FixtureRequest) -> Iterator[None]:
+    """The test's body runs while no job changes an object of the apps' namespace (these tests
+    compare every object before and after, or plan against the live release)."""
+    with lanes.hold(request.node.nodeid, exclusive=[APP_OBJECTS]):
+        yield
+
+
 def _refused_switch(
     stack: Stack, app: str, env: str, out: Path, name: str
 ) -> tuple[str, dict[str, str], dict[str, str]]:
@@ -300,6 +320,7 @@ def _refused_switch(
 
 
 @pytest.mark.parametrize("app", APPS[:1])
+@pytest.mark.usefixtures("alone")
 def test_switch_with_another_profile_is_refused_and_changes_nothing(stack: Stack, app: str, artifacts: Path) -> None:
     """The issue's scenario: deployed with the e2e profile, `switch --env test`."""
     text, before, after = _refused_switch(stack, app, "test", artifacts / "bluegreen", f"{app}-switch-env-test")
@@ -309,6 +330,7 @@ def test_switch_with_another_profile_is_refused_and_changes_nothing(stack: Stack
     assert not changed, f"a refused switch changed objects: {changed}"
 
 
+@pytest.mark.usefixtures("alone")
 @pytest.mark.parametrize("app", APPS[:1])
 def test_environment_edited_after_deploy_makes_the_switch_refuse(
     stack: Stack,
@@ -339,6 +361,7 @@ def test_environment_edited_after_deploy_makes_the_switch_refuse(
     assert not changed, f"a refused switch changed objects: {changed}"
 
 
+@pytest.mark.usefixtures("alone")
 @pytest.mark.parametrize("app", APPS[:1])
 def test_gitops_plan_compares_with_the_live_objects(
     stack: Stack,
@@ -369,41 +392,48 @@ def test_gitops_plan_compares_with_the_live_objects(
     assert {c.path for c in refused.refused} == {"spec.template.spec.containers[app].env[LOG_LEVEL].value"}
 
 
-def _job(item: pytest.Item, stack: Stack, artifacts: Path) -> tuple[str, Callable[[], tuple[list[str], str]]] | None:
-    """The job behind a load test of this module, with the app whose release it holds (None: the
-    test runs in its own body)."""
+JOB_ORDER = 2  # after the NetworkPolicy probe matrix, before the alert faults (verification.e2e.concurrent)
+
+
+def _job(item: pytest.Item, stack: Stack, artifacts: Path) -> tuple[str, str, Callable[[], Any]] | None:
+    """The job behind a load test of this module: (its name, the app whose release it holds, what
+    it runs); None: the test runs in its own body. Both keep-alive modes await one job."""
     name = getattr(item, "originalname", item.name)
     callspec = getattr(item, "callspec", None)  # a parametrized Function has one
     params: dict[str, Any] = callspec.params if callspec else {}
     app = params.get("app", "")
     out = artifacts / "bluegreen"
     if name == "test_switches_under_load_lose_no_request":
-        mode = "keepalive" if params["keepalive"] else "no-keepalive"
-        return app, functools.partial(_run, stack, app, params["keepalive"], out / f"{app}-{mode}")
-    if name == "test_active_pod_deleted_during_switch_loses_no_request":
-        return app, functools.partial(_run, stack, app, True, out / f"{app}-pod-deleted", delete_pods=True)
-    if name == "test_active_pod_deleted_with_requests_in_flight_loses_none":
-        return app, functools.partial(_slow_requests_pod_deleted, stack, app, out / f"{app}-slow-pod-deleted")
-    if name == "test_broken_platform_app_without_drain_loses_requests":
-        return app, functools.partial(_without_drain, stack, app, out / f"{app}-broken-no-drain")
+        return f"{item.path.name}::switches[{app}]", app, functools.partial(_run, stack, app, out / f"{app}-switches")
+    runs: dict[str, tuple[Callable[..., Any], str]] = {
+        "test_active_pod_deleted_during_switch_loses_no_request": (functools.partial(_run, delete_pods=True),
+                                                                   "pod-deleted"),
+        "test_active_pod_deleted_with_requests_in_flight_loses_none": (_slow_requests_pod_deleted, "slow-pod-deleted"),
+        "test_broken_platform_app_without_drain_loses_requests": (_without_drain, "broken-no-drain"),
+    }  # fmt: skip
+    if name in runs:
+        run, folder = runs[name]
+        return item.nodeid, app, functools.partial(run, stack, app, out / f"{app}-{folder}")
     return None
 
 
-@pytest.fixture(scope="module")
-def lanes(stack: Stack, artifacts: Path, request: pytest.FixtureRequest) -> Iterator[Lanes]:
-    """Every selected load test's job of this module, one lane per app (see the module's docstring)."""
-    running = Lanes(limit=LANES)
-    for item in request.session.items:
-        if item.path == request.path and (job := _job(item, stack, artifacts)):
-            app, run = job
-            running.submit(item.name, run, exclusive=[f"release:{app}"])
-    yield running
-    running.finish(artifacts / "bluegreen", "blue-green", JOB_TIMEOUT)
+def jobs(lanes: Lanes, stack: Stack, config: pytest.Config, artifacts: Path, items: list[pytest.Item]) -> list[Spec]:
+    """Every selected load test's job, one lane per app (see the module's docstring)."""
+    found: dict[str, Spec] = {}
+    for item in items:
+        if job := _job(item, stack, artifacts):
+            name, app, run = job
+            found.setdefault(name, Spec(name, run, exclusive=(app_key(app),), shared=(APP_OBJECTS, PLATFORM_TRAFFIC)))
+    return list(found.values())
 
 
 def _verdict(lanes: Lanes, request: pytest.FixtureRequest) -> list[str]:
     """The problems of this test's job; prints its report."""
-    problems, report = lanes.result(request.node.name, JOB_TIMEOUT)
+    name, _app, _run = _job(request.node, request.getfixturevalue("stack"), Path()) or ("", "", None)
+    result = lanes.result(name, JOB_TIMEOUT)
+    if isinstance(result, dict):  # the switch series: one verdict per keep-alive mode
+        result = result[request.node.callspec.params["keepalive"]]
+    problems, report = result
     print("\n" + report)
     return list(problems)
 

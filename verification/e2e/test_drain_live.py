@@ -28,6 +28,7 @@ import pytest
 
 from verification.bluegreen.orchestrator import Outcome, connect
 from verification.cluster.cluster import Cluster, schedulable
+from verification.e2e.concurrent import EVERYTHING, Lanes
 from verification.e2e.stack import APPS, PROFILE, Stack
 from verification.errors import VerificationError
 from verification.load import LoadConfig, LoadResult, LoadRun, background
@@ -227,8 +228,18 @@ def _node_of_active_pod(sample: Sample, app: str, active: str) -> str:
     return nodes[0]
 
 
+AFTER_JOBS = True  # runs once every job has finished (verification/e2e/conftest.py)
+
+
 @pytest.fixture
-def sampler(stack: Stack) -> Iterator[Sampler]:
+def alone(lanes: Lanes, request: pytest.FixtureRequest) -> Iterator[None]:
+    """A drain moves every pod of a node: no job runs meanwhile."""
+    with lanes.hold(request.node.nodeid, exclusive=[EVERYTHING]):
+        yield
+
+
+@pytest.fixture
+def sampler(stack: Stack, alone: None) -> Iterator[Sampler]:
     found = Sampler(stack)
     thread = threading.Thread(target=found.run, name="pdb-sampler", daemon=True)
     thread.start()

@@ -12,10 +12,12 @@ platform: a whole NetworkPolicy deleted live must turn the verdict red, naming t
 """
 
 import copy
+import functools
 import json
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +27,7 @@ import yaml
 from verification.cluster import cni, ownership
 from verification.cluster.cluster import Cluster, schedulable
 from verification.e2e import diagnostics
+from verification.e2e.concurrent import APP_OBJECTS, PLATFORM_TRAFFIC, Lanes, Spec
 from verification.e2e.stack import HARNESS_POLICIES, Stack
 from verification.errors import UserError
 from verification.models.netpol import generated as gen
@@ -45,41 +48,95 @@ from verification.verdicts.netpol import (
 from verification.verdicts.verdict import Verdict
 from verification.yamlio import load_manifests, strip_source
 
+JOB_TIMEOUT = 1800.0  # seconds a test waits for its job (the job's own waits are shorter)
 SETTLE_BOUND = cni.POLICY_SETTLE_SECONDS  # for the CNI to program new probe pods
 CHANGE_BOUND = 60  # seconds for a changed policy to show in the matrix
 MUTATED_NAMESPACE = "test"
 
 
-@pytest.fixture(scope="module")
-def objects() -> list[dict[str, Any]]:
-    return load_manifests([MANIFESTS])
+JOB_ORDER = 1  # first: the probe pods carry the apps' labels, so the apps' own runs wait for them
+PROBES = "netpol: platform probe pods"
+GENERATED_PROBES = "netpol: generated-case probe pods"
 
 
-@pytest.fixture(scope="module")
-def deviations() -> list[Deviation]:
-    """The implementation's known deviations (platform/kind/netpol-deviations.yaml), read once."""
+def _deviations() -> list[Deviation]:
+    """The implementation's known deviations (platform/kind/netpol-deviations.yaml); one line if malformed."""
     try:
         return load_deviations()
     except UserError as exc:
         pytest.fail(str(exc), pytrace=False)
 
 
-@pytest.fixture(scope="module")
-def workloads() -> list[Workload]:
-    return load_workloads(INTENT / "workloads.yaml")
-
-
-@pytest.fixture(scope="module")
-def probes(stack: Stack, workloads: list[Workload], request: pytest.FixtureRequest) -> ProbePods:
+def _probes(stack: Stack, workloads: list[Workload]) -> ProbePods:
     pods = ProbePods(stack.cluster, workloads)
-    diagnostics.touch(request, *sorted({w.namespace for w in workloads}))
-    request.addfinalizer(pods.delete)  # after a failed start too: the failure hook sees the pods first
     try:
         seconds = pods.create()
     except AssertionError as exc:
-        pytest.fail(f"probe pods did not start: {exc}", pytrace=False)
+        pods.delete()
+        raise AssertionError(f"probe pods did not start: {exc}") from None
     print(f"\n{2 * len(workloads)} probe pods running after {seconds:.0f}s")
     return pods
+
+
+@pytest.fixture(autouse=True)
+def touched(request: pytest.FixtureRequest) -> None:
+    """A failing test's diagnostics cover the probe pods' namespaces."""
+    diagnostics.touch(request, *sorted({w.namespace for w in load_workloads(INTENT / "workloads.yaml")}))
+
+
+def jobs(lanes: Lanes, stack: Stack, config: pytest.Config, artifacts: Path, items: list[pytest.Item]) -> list[Spec]:
+    """The platform matrix and its two changes on one set of probe pods, holding the platform's
+    traffic (the pods carry the apps' labels); then the generated cases, in namespaces of their own."""
+    objects = load_manifests([MANIFESTS])
+    workloads = load_workloads(INTENT / "workloads.yaml")
+    tests = {
+        "test_observed_matrix_equals_model": _observed_matrix_equals_model,
+        "test_removing_an_allow_rule_changes_the_matrix_as_modelled": _removing_an_allow_rule,
+        "test_broken_platform_policy_deleted_live_turns_the_verdict_red": _policy_deleted,
+    }
+    platform = [item for item in items if item.name in tests]
+    generated = [item for item in items if item.name == "test_generated_cases_equal_model"]
+    specs = []
+    hold = {"exclusive": (PLATFORM_TRAFFIC,), "shared": (APP_OBJECTS,)}
+    if platform:
+        specs.append(Spec(PROBES, functools.partial(_probes, stack, workloads), **hold))
+        for item in platform:
+            run = functools.partial(_with_probes, lanes, tests[item.name], stack, objects, workloads, artifacts)
+            specs.append(Spec(item.nodeid, run, after=(PROBES,), **hold))
+        specs.append(Spec("netpol: delete the platform probe pods", lambda: lanes.result(PROBES).delete(),
+                          after=tuple(s.name for s in specs), **hold))  # fmt: skip
+    for item in generated:
+        # After the platform's probe pods: the generated cases' universe counts every pod of the cluster.
+        run = functools.partial(_generated_cases, stack.cluster, artifacts, config)
+        specs.append(Spec(item.nodeid, run, shared=(PLATFORM_TRAFFIC,)))
+    return specs
+
+
+def _with_probes(lanes: Lanes, test: Callable[..., None], *args: Any) -> None:
+    test(lanes.result(PROBES), *args)
+
+
+def _await(lanes: Lanes, request: pytest.FixtureRequest) -> None:
+    lanes.result(request.node.nodeid, JOB_TIMEOUT)
+
+
+def test_observed_matrix_equals_model(lanes: Lanes, request: pytest.FixtureRequest) -> None:
+    _await(lanes, request)
+
+
+def test_removing_an_allow_rule_changes_the_matrix_as_modelled(lanes: Lanes, request: pytest.FixtureRequest) -> None:
+    _await(lanes, request)
+
+
+def test_broken_platform_policy_deleted_live_turns_the_verdict_red(
+    lanes: Lanes, request: pytest.FixtureRequest
+) -> None:
+    """Deliberately broken platform: one NetworkPolicy deleted from the cluster (see _policy_deleted)."""
+    _await(lanes, request)
+
+
+def test_generated_cases_equal_model(lanes: Lanes, request: pytest.FixtureRequest) -> None:
+    _await(lanes, request)
 
 
 def _table(objects: list[dict[str, Any]], workloads: list[Workload]) -> dict[str, dict[str, bool]]:
@@ -126,14 +183,10 @@ def verdict(
                  live_objects=live)[0]  # fmt: skip
 
 
-def test_observed_matrix_equals_model(
-    stack: Stack,
-    probes: ProbePods,
-    objects: list[dict[str, Any]],
-    workloads: list[Workload],
-    deviations: list[Deviation],
-    artifacts: Path,
+def _observed_matrix_equals_model(
+    probes: ProbePods, stack: Stack, objects: list[dict[str, Any]], workloads: list[Workload], artifacts: Path
 ) -> None:
+    deviations = _deviations()
     expected = _table(objects, workloads)
     cells = sum(len(row) for row in expected.values())
     # Known deviations are part of what "settled" means; the verdict below judges them.
@@ -173,12 +226,8 @@ def _policy(objects: list[dict[str, Any]], name: str) -> dict[str, Any]:
     )
 
 
-def test_removing_an_allow_rule_changes_the_matrix_as_modelled(
-    stack: Stack,
-    probes: ProbePods,
-    objects: list[dict[str, Any]],
-    workloads: list[Workload],
-    artifacts: Path,
+def _removing_an_allow_rule(
+    probes: ProbePods, stack: Stack, objects: list[dict[str, Any]], workloads: list[Workload], artifacts: Path
 ) -> None:
     before = _table(objects, workloads)
     choice = next(
@@ -227,19 +276,15 @@ def _deletions(objects: list[dict[str, Any]], workloads: list[Workload]) -> Iter
                 yield obj["metadata"]["name"], rest
 
 
-def test_broken_platform_policy_deleted_live_turns_the_verdict_red(
-    stack: Stack,
-    probes: ProbePods,
-    objects: list[dict[str, Any]],
-    workloads: list[Workload],
-    deviations: list[Deviation],
-    artifacts: Path,
+def _policy_deleted(
+    probes: ProbePods, stack: Stack, objects: list[dict[str, Any]], workloads: list[Workload], artifacts: Path
 ) -> None:
     """Deliberately broken platform: one NetworkPolicy deleted from the cluster.
 
     The matrix test's verdict must fail and name the deleted policy as the cause; the deletion
     is awaited as the model of the remaining policies predicts, then the policy is restored.
     """
+    deviations = _deviations()
     name, rest = next(_deletions(objects, workloads), (None, None))
     assert name and rest, f"no NetworkPolicy in namespace {MUTATED_NAMESPACE} whose deletion the model sees"
     baseline = probes.observe()
@@ -293,14 +338,15 @@ def _lanes_that_fit(cluster: Cluster) -> int:
     used = sum(1 for pod in pods if pod["status"].get("phase") not in ("Succeeded", "Failed")
                and pod["spec"].get("nodeName") in (*free, None))  # fmt: skip
     pods_per_lane = 2 * len(gen.workloads(1))
-    lanes = min(GENERATED_LANES, (slots - used - 4) // pods_per_lane)  # 4: room for the stack's restarts
+    # 12: room for the stack's restarts and the blue-green runs' new pods, which run meanwhile
+    lanes = min(GENERATED_LANES, (slots - used - 12) // pods_per_lane)
     if lanes < 1:
         raise UserError(f"no room for a generated-case lane: {used} of {slots} pod slots used on {len(nodes)} node(s)")
     return lanes
 
 
-@pytest.fixture(scope="module")
-def generated_probes(cluster: Cluster) -> Iterator[ProbePods]:
+@contextmanager
+def _generated_probes(cluster: Cluster) -> Iterator[ProbePods]:
     lanes = _lanes_that_fit(cluster)
     namespaces = gen.namespace_objects(lanes)
     names = [n["metadata"]["name"] for n in namespaces]
@@ -380,7 +426,13 @@ def _delete_generated(cluster: Cluster) -> None:
     cluster.kubectl("delete", "networkpolicy", "-A", "-l", f"{gen.GENERATED_LABEL}=true", "--wait=true", timeout=60)
 
 
-def test_generated_cases_equal_model(
+def _generated_cases(cluster: Cluster, artifacts: Path, pytestconfig: pytest.Config) -> None:
+    deviations = _deviations()
+    with _generated_probes(cluster) as probes:
+        _run_generated(cluster, probes, deviations, artifacts, pytestconfig)
+
+
+def _run_generated(
     cluster: Cluster,
     generated_probes: ProbePods,
     deviations: list[Deviation],

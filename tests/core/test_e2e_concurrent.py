@@ -15,7 +15,7 @@ import pytest
 from verification.alerting import scenario
 from verification.alerting.loopback import Profile
 from verification.alerting.scenario import Patience
-from verification.e2e.concurrent import Hold, Lanes
+from verification.e2e.concurrent import EVERYTHING, Hold, Lanes
 from verification.models.monitoring.alert_intent import ExpectedAlert, FaultCase
 from verification.models.monitoring.alerts import AlertRule, RuleSet
 from verification.probes import alerting
@@ -96,6 +96,59 @@ def test_a_failing_job_fails_only_its_own_test() -> None:
         lanes.result("c")
     with pytest.raises(ValueError, match="twice"):
         lanes.submit("a", broken)
+
+
+def test_everything_conflicts_with_any_hold() -> None:
+    drain = Hold(frozenset({EVERYTHING}))
+    assert drain.conflicts(Hold()) and Hold().conflicts(drain)
+    assert drain.conflicts(Hold(shared=frozenset({"am"})))
+    assert not Hold(shared=frozenset({EVERYTHING})).conflicts(Hold())  # only holding it exclusively counts
+
+
+def test_a_job_after_another_waits_for_it_although_they_share_nothing() -> None:
+    log: list[tuple[str, str, float]] = []
+    lanes = Lanes(limit=3)
+    lanes.submit("setup", _sleeper(log, "setup", 0.2), exclusive=["am"])
+    lanes.submit("case", _sleeper(log, "case", 0.05), exclusive=["app:a"], after=["setup"])
+    lanes.submit("free", _sleeper(log, "free", 0.05), exclusive=["app:b"])
+    assert lanes.join(5) == []
+    span = _spans(log)
+    assert span["case"][0] >= span["setup"][1], "a job started before the job it comes after finished"
+    assert span["free"][0] < span["setup"][1], "a job with no tie waited"
+    with pytest.raises(ValueError, match="not submitted before it: \\['nothing'\\]"):
+        lanes.submit("orphan", lambda: None, after=["nothing"])
+
+
+def test_a_hold_waits_for_earlier_conflicting_jobs_and_keeps_later_ones_out() -> None:
+    log: list[tuple[str, str, float]] = []
+    lanes = Lanes(limit=3)
+    lanes.submit("run", _sleeper(log, "run", 0.2), shared=["objects"])
+    with lanes.hold("compare", exclusive=["objects"]):
+        log.append(("compare", "start", time.monotonic()))
+        lanes.submit("later", _sleeper(log, "later", 0.01), shared=["objects"])
+        time.sleep(0.1)
+        log.append(("compare", "end", time.monotonic()))
+    assert lanes.join(5) == []
+    span = _spans(log)
+    assert span["compare"][0] >= span["run"][1], "the hold began while a conflicting earlier job ran"
+    assert span["later"][0] >= span["compare"][1], "a later job ran inside the hold"
+
+
+def test_a_failed_job_no_test_awaited_fails_the_session(tmp_path: Path) -> None:
+    lanes = Lanes()
+
+    def restore() -> None:
+        raise RuntimeError("could not restore the routes")
+
+    lanes.submit("restore", restore)
+    lanes.submit("awaited", lambda: 1 / 0)
+    with pytest.raises(ZeroDivisionError):
+        lanes.result("awaited", 5)
+    assert lanes.join(5) == []
+    assert lanes.unawaited_failures() == ["restore: RuntimeError: could not restore the routes"]
+    with pytest.raises(AssertionError, match="no test awaited failed:\\nrestore: RuntimeError"):
+        lanes.finish(tmp_path, "e2e", 5)
+    assert "restore" in (tmp_path / "lanes.txt").read_text()
 
 
 # --- the live alert side: how long a notification may still take -----------------------------

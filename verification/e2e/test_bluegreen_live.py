@@ -431,8 +431,8 @@ def _verdict(lanes: Lanes, request: pytest.FixtureRequest) -> list[str]:
     """The problems of this test's job; prints its report."""
     name, _app, _run = _job(request.node, request.getfixturevalue("stack"), Path()) or ("", "", None)
     result = lanes.result(name, JOB_TIMEOUT)
-    if isinstance(result, dict):  # the switch series: one verdict per keep-alive mode
-        result = result[request.node.callspec.params["keepalive"]]
+    if isinstance(result, dict):  # a series of flips: one verdict per keep-alive mode (a deletion run: keep-alive)
+        result = result[request.node.callspec.params.get("keepalive", True)]
     problems, report = result
     print("\n" + report)
     return list(problems)

@@ -314,3 +314,31 @@ def test_run_case_stops_waiting_when_the_side_says_hopeless() -> None:
     assert time.monotonic() - begun < 5, "waited out the bound although the side said the notification cannot come"
     assert result.problems == ["AppHighErrorRatio did not reach receiver pager"]
     assert side.looks == 2
+
+
+class RecordingSide(HopelessSide):
+    """A side whose notifications arrive at once; it records what happened in which order."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls: list[str] = []
+
+    def inject(self, case: FaultCase) -> None:
+        self.calls.append("inject")
+
+    def clear(self, case: FaultCase) -> None:
+        self.calls.append("clear")
+
+    def first(self, receiver: str, labels: dict[str, str], status: str, after: float) -> float | None:
+        self.calls.append(status)
+        return after + 1
+
+
+def test_while_firing_runs_after_the_notifications_and_before_the_fault_is_cleared() -> None:
+    case = FaultCase("half 500", "sample2-app", "test", {"error_ratio": 0.5}, (EXPECTED,))
+    rule = AlertRule("AppHighErrorRatio", "x > 0.25", "1m", {"severity": "critical"}, {}, "g", "rules.yaml")
+    timing = Profile("e2e", "1s", "1s", "1s", "2s", {"group_wait": "1s", "group_interval": "2s"})
+    side = RecordingSide()
+    result = scenario.run_case(case, side, RuleSet([], [rule]), timing, while_firing=lambda: side.calls.append("hook"))
+    assert side.calls == ["inject", "firing", "hook", "clear", "resolved"]
+    assert result.problems == [] and result.observations[0].fired_after is not None

@@ -10,7 +10,7 @@ notifications arrived and how patient to be.
 """
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from functools import partial
@@ -88,9 +88,36 @@ class Side(Protocol):
         """Why the notification cannot come any more (None: it still may, within the bound's patience)."""
 
 
-def run_case(case: FaultCase, side: Side, rules: RuleSet, timing: Profile, out: Path | None = None) -> CaseResult:
+def arrival(
+    side: Side, case: FaultCase, expected: ExpectedAlert, receiver: str, status: str, after: float, timeout: float
+) -> float:
+    """When `expected` arrived at `receiver` with `status` after `after` (epoch); WaitTimeout if it did
+    not within `timeout`, or as soon as the side's own state says it will not come."""
+    what = f"{case.name}: {expected.name} {status} at {receiver}"
+
+    def look() -> tuple[float | None, str | None]:
+        received = side.first(receiver, expected.labels, status, after)
+        return received, None if received else side.hopeless(expected, receiver, status, after)
+
+    received, why = wait_for(look, what=what, timeout=timeout, interval=side.patience.interval,
+                             until=lambda seen: any(seen), describe=lambda seen: repr(seen[0]))  # fmt: skip
+    if not received:  # the side's own state says it will not come: no use waiting out the timeout
+        raise WaitTimeout(f"{what}: {why}")
+    return received
+
+
+def run_case(
+    case: FaultCase,
+    side: Side,
+    rules: RuleSet,
+    timing: Profile,
+    out: Path | None = None,
+    while_firing: Callable[[], None] | None = None,
+) -> CaseResult:
     """Inject, await every expected notification, clear, await resolution; what went wrong in
-    `problems`. `out` receives the latency table and the traffic's request log (if the side keeps one)."""
+    `problems`. `out` receives the latency table and the traffic's request log (if the side keeps one).
+    `while_firing` runs once the notifications and Prometheus' verdict are in, before the fault is
+    cleared (checks that need this alert firing: one fault serves them, not one `for` each)."""
     result = CaseResult(case)
     notified = [(e, r) for e in case.alerts for r in e.receivers]
     for expected, receiver in notified:
@@ -98,28 +125,13 @@ def run_case(case: FaultCase, side: Side, rules: RuleSet, timing: Profile, out: 
             Observation(case.name, expected.name, expected.labels["severity"], receiver, bound(expected, rules, timing))
         )
     wait = side.patience
-
-    def arrival(expected: ExpectedAlert, receiver: str, status: str, after: float, timeout: float) -> float:
-        """When the notification arrived (epoch); WaitTimeout if it did not in time."""
-        what = f"{case.name}: {expected.name} {status} at {receiver}"
-
-        def look() -> tuple[float | None, str | None]:
-            received = side.first(receiver, expected.labels, status, after)
-            return received, None if received else side.hopeless(expected, receiver, status, after)
-
-        received, why = wait_for(look, what=what, timeout=timeout, interval=wait.interval,
-                                 until=lambda seen: any(seen), describe=lambda seen: repr(seen[0]))  # fmt: skip
-        if not received:  # the side's own state says it will not come: no use waiting out the timeout
-            raise WaitTimeout(f"{what}: {why}")
-        return received
-
     with side.traffic(case, out):
         started = time.time()
         side.inject(case)
         try:
             for observation, (expected, receiver) in zip(result.observations, notified, strict=True):
                 try:
-                    observation.fired_after = arrival(expected, receiver, "firing", started,
+                    observation.fired_after = arrival(side, case, expected, receiver, "firing", started,
                                                       observation.bound + wait.fired) - started  # fmt: skip
                 except WaitTimeout:
                     result.problems.append(side.missed(expected, receiver, started))
@@ -129,6 +141,8 @@ def run_case(case: FaultCase, side: Side, rules: RuleSet, timing: Profile, out: 
                              timeout=wait.prometheus, interval=wait.interval)  # fmt: skip
                 except WaitTimeout:
                     result.problems.append(f"{expected.name} {expected.labels} is not firing in Prometheus")
+            if while_firing is not None:
+                while_firing()
         finally:
             cleared = time.time()
             side.clear(case)
@@ -136,7 +150,9 @@ def run_case(case: FaultCase, side: Side, rules: RuleSet, timing: Profile, out: 
             if observation.fired_after is None:
                 continue
             try:
-                observation.resolved_after = arrival(expected, receiver, "resolved", cleared, wait.resolved) - cleared
+                observation.resolved_after = (
+                    arrival(side, case, expected, receiver, "resolved", cleared, wait.resolved) - cleared
+                )
             except WaitTimeout as exc:
                 result.problems.append(str(exc))
         result.problems += side.unexpected(case, started)

@@ -4,8 +4,11 @@ Reads what the run left in the artifacts folder: e2e-setup-timings.json (nox: in
 CRDs), e2e-pytest-seconds.json, cluster-timings.json (created = the cold path, reused = warm),
 stack-timings.json (deploy phases) and junit-e2e.xml (per test module). A test module's time in
 JUnit includes the fixtures it set up first, so the cluster and stack times are taken out of the
-first module's figure. Also prints the one-time builds a machine without caches pays on top
-(the Go builds recorded in <cache>/gobuild/*/build.json on this machine).
+first module's figure. The long live checks run as jobs beside the tests (verification.e2e.concurrent):
+a module that awaits jobs shows the time its tests waited; lanes.json says when each job ran, and
+the jobs' summed time over their wall time says how much ran side by side. Also prints the
+one-time builds a machine without caches pays on top (the Go builds recorded in
+<cache>/gobuild/*/build.json on this machine).
 
 With --before DIR (the artifacts of an earlier run, e.g. before a change, on the same cluster):
 one table of both runs, phase by phase, with after/before (a phase only one run has shows "-").
@@ -115,6 +118,17 @@ def main() -> int:
     for name, seconds in rows:
         share = seconds / total if total else 0.0
         print(f"  {name:<48} {seconds:8.1f} s  {share:6.1%}")
+    jobs = _json(args.artifacts / "lanes.json") or []
+    if jobs:
+        wall = max(j["end"] for j in jobs) - min(j["start"] for j in jobs)
+        busy = sum(j["end"] - j["start"] for j in jobs)
+        print(f"live jobs beside the tests: {len(jobs)} jobs, {busy:.0f} s of job time in {wall:.0f} s wall "
+              f"({busy / wall:.1f} at once on average); the longest:")  # fmt: skip
+        for job in sorted(jobs, key=lambda j: j["start"] - j["end"])[:8]:
+            print(
+                f"  {job['job'].rpartition('/')[2][:70]:<70} {job['end'] - job['start']:8.1f} s  "
+                f"from {job['start']:6.1f} to {job['end']:6.1f}"
+            )
     builds = cold_builds()
     if builds:
         cold = sum(s for _, s in builds)

@@ -18,6 +18,7 @@ test that works in its own body holds keys meanwhile with `Lanes.hold`. `timelin
 each job ran, for the phase report.
 """
 
+import json
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -184,6 +185,9 @@ class Lanes:
         timeline = self.timeline()
         folder.mkdir(parents=True, exist_ok=True)
         (folder / "lanes.txt").write_text(timeline + "\n")
+        spans = [{"job": job.name, "start": job.started - self.begun, "end": job.finished - self.begun}
+                 for job in self.jobs if job.started is not None and job.finished is not None]  # fmt: skip
+        (folder / "lanes.json").write_text(json.dumps(spans, indent=1) + "\n")
         print(f"\n{what} jobs side by side:\n{timeline}")
         assert not left, f"{what} jobs still running after {timeout:.0f}s: {left}"
         failed = self.unawaited_failures()

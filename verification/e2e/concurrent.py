@@ -34,6 +34,11 @@ EVERYTHING = "*"  # held exclusively, conflicts with every other job
 # the apps' traffic, scrapes and alerts are not the platform's own.
 PLATFORM_TRAFFIC = "platform-traffic"
 APP_OBJECTS = "objects:app-namespace"  # every object of the apps' namespace (a refused switch changes none)
+# The machine's cores: the blue-green runs under load share them; the generated NetworkPolicy
+# cases (12 probe execs at once) take them alone. Both at once on 2 cores drove the load average
+# to ~30 and the blue-green runs lost requests to timeouts, so the cases run beside the alert
+# faults instead, which mostly wait for Prometheus.
+CPU = "cpu"
 
 
 def app_key(app: str) -> str:
@@ -50,6 +55,7 @@ class Spec:
     exclusive: tuple[str, ...] = ()
     shared: tuple[str, ...] = ()
     after: tuple[str, ...] = ()
+    order: int | None = None  # when it is submitted among every module's jobs (default: its module's JOB_ORDER)
 
 
 @dataclass(frozen=True)

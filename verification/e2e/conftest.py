@@ -156,10 +156,12 @@ def lanes(request: pytest.FixtureRequest, pytestconfig: pytest.Config, artifacts
     modules = _job_modules(request.session.items)
     if modules:
         deployed: Stack = request.getfixturevalue("stack")
-        for module, items in modules.items():
-            for spec in module.jobs(running, deployed, pytestconfig, artifacts, items):
-                run = functools.partial(diagnostics.guarded, pytestconfig, spec.name, spec.run, NAMESPACES)
-                running.submit(spec.name, run, exclusive=spec.exclusive, shared=spec.shared, after=spec.after)
+        specs = [(spec.order if spec.order is not None else getattr(module, "JOB_ORDER", 0), spec)
+                 for module, items in modules.items() for spec in module.jobs(running, deployed, pytestconfig,
+                                                                                artifacts, items)]  # fmt: skip
+        for _, spec in sorted(specs, key=lambda pair: pair[0]):  # stable: a module's own order stays
+            run = functools.partial(diagnostics.guarded, pytestconfig, spec.name, spec.run, NAMESPACES)
+            running.submit(spec.name, run, exclusive=spec.exclusive, shared=spec.shared, after=spec.after)
     yield running
     if running.jobs:
         running.finish(artifacts, "e2e", JOB_TIMEOUT)

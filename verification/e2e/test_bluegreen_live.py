@@ -47,7 +47,7 @@ from rich.console import Console
 from verification import paths
 from verification.bluegreen import release
 from verification.bluegreen.orchestrator import Orchestrator, Refused, connect
-from verification.e2e.concurrent import APP_OBJECTS, PLATFORM_TRAFFIC, Lanes, Spec, app_key
+from verification.e2e.concurrent import APP_OBJECTS, CPU, PLATFORM_TRAFFIC, Lanes, Spec, app_key
 from verification.e2e.stack import APPS, PROFILE, Stack
 from verification.load import Event, LoadConfig, LoadRun, Record, background
 from verification.models.delivery import chart
@@ -423,7 +423,7 @@ def jobs(lanes: Lanes, stack: Stack, config: pytest.Config, artifacts: Path, ite
     for item in items:
         if job := _job(item, stack, artifacts):
             name, app, run = job
-            found.setdefault(name, Spec(name, run, exclusive=(app_key(app),), shared=(APP_OBJECTS, PLATFORM_TRAFFIC)))
+            found.setdefault(name, Spec(name, run, (app_key(app),), (APP_OBJECTS, PLATFORM_TRAFFIC, CPU)))
     return list(found.values())
 
 

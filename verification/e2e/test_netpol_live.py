@@ -27,7 +27,7 @@ import yaml
 from verification.cluster import cni, ownership
 from verification.cluster.cluster import Cluster, schedulable
 from verification.e2e import diagnostics
-from verification.e2e.concurrent import APP_OBJECTS, PLATFORM_TRAFFIC, Lanes, Spec
+from verification.e2e.concurrent import APP_OBJECTS, CPU, PLATFORM_TRAFFIC, Lanes, Spec
 from verification.e2e.stack import HARNESS_POLICIES, Stack
 from verification.errors import UserError
 from verification.models.netpol import generated as gen
@@ -55,6 +55,7 @@ MUTATED_NAMESPACE = "test"
 
 
 JOB_ORDER = 1  # first: the probe pods carry the apps' labels, so the apps' own runs wait for them
+GENERATED_ORDER = 4  # the generated cases: after the blue-green runs and the alert faults are submitted
 PROBES = "netpol: platform probe pods"
 GENERATED_PROBES = "netpol: generated-case probe pods"
 
@@ -97,18 +98,19 @@ def jobs(lanes: Lanes, stack: Stack, config: pytest.Config, artifacts: Path, ite
     platform = [item for item in items if item.name in tests]
     generated = [item for item in items if item.name == "test_generated_cases_equal_model"]
     specs = []
-    hold = {"exclusive": (PLATFORM_TRAFFIC,), "shared": (APP_OBJECTS,)}
+    hold = (PLATFORM_TRAFFIC,), (APP_OBJECTS,)  # exclusive, shared
     if platform:
-        specs.append(Spec(PROBES, functools.partial(_probes, stack, workloads), **hold))
+        specs.append(Spec(PROBES, functools.partial(_probes, stack, workloads), *hold))
         for item in platform:
             run = functools.partial(_with_probes, lanes, tests[item.name], stack, objects, workloads, artifacts)
-            specs.append(Spec(item.nodeid, run, after=(PROBES,), **hold))
-        specs.append(Spec("netpol: delete the platform probe pods", lambda: lanes.result(PROBES).delete(),
-                          after=tuple(s.name for s in specs), **hold))  # fmt: skip
+            specs.append(Spec(item.nodeid, run, *hold, after=(PROBES,)))
+        specs.append(Spec("netpol: delete the platform probe pods", lambda: lanes.result(PROBES).delete(), *hold,
+                          after=tuple(s.name for s in specs)))  # fmt: skip
     for item in generated:
-        # After the platform's probe pods: the generated cases' universe counts every pod of the cluster.
+        # After the platform's probe pods (the generated cases' universe counts every pod of the
+        # cluster), and after the blue-green runs, which share the cores with nothing this heavy.
         run = functools.partial(_generated_cases, stack.cluster, artifacts, config)
-        specs.append(Spec(item.nodeid, run, shared=(PLATFORM_TRAFFIC,)))
+        specs.append(Spec(item.nodeid, run, exclusive=(CPU,), shared=(PLATFORM_TRAFFIC,), order=GENERATED_ORDER))
     return specs
 
 

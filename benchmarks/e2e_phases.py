@@ -78,6 +78,20 @@ def cold_builds() -> list[tuple[str, float]]:
     return found
 
 
+def job_summary(jobs: list[dict], longest: int = 8) -> list[str]:
+    """The live jobs beside the tests: their summed time over their wall time, and the longest."""
+    if not jobs:
+        return []
+    wall = max(j["end"] for j in jobs) - min(j["start"] for j in jobs)
+    busy = sum(j["end"] - j["start"] for j in jobs)
+    lines = [f"live jobs beside the tests: {len(jobs)} jobs, {busy:.0f} s of job time in {wall:.0f} s wall "
+             f"({busy / wall if wall else 0:.1f} at once on average); the longest:"]  # fmt: skip
+    for job in sorted(jobs, key=lambda j: j["start"] - j["end"])[:longest]:
+        name = job["job"].rpartition("/")[2][:70]
+        lines.append(f"  {name:<70} {job['end'] - job['start']:8.1f} s  from {job['start']:6.1f} to {job['end']:6.1f}")
+    return lines
+
+
 def total_seconds(rows: list[tuple[str, float]]) -> float:
     """The run's wall time: the top-level phases (indented rows are parts of the one above)."""
     return sum(seconds for name, seconds in rows if not name.startswith("  "))
@@ -118,17 +132,7 @@ def main() -> int:
     for name, seconds in rows:
         share = seconds / total if total else 0.0
         print(f"  {name:<48} {seconds:8.1f} s  {share:6.1%}")
-    jobs = _json(args.artifacts / "lanes.json") or []
-    if jobs:
-        wall = max(j["end"] for j in jobs) - min(j["start"] for j in jobs)
-        busy = sum(j["end"] - j["start"] for j in jobs)
-        print(f"live jobs beside the tests: {len(jobs)} jobs, {busy:.0f} s of job time in {wall:.0f} s wall "
-              f"({busy / wall:.1f} at once on average); the longest:")  # fmt: skip
-        for job in sorted(jobs, key=lambda j: j["start"] - j["end"])[:8]:
-            print(
-                f"  {job['job'].rpartition('/')[2][:70]:<70} {job['end'] - job['start']:8.1f} s  "
-                f"from {job['start']:6.1f} to {job['end']:6.1f}"
-            )
+    print("\n".join(job_summary(_json(args.artifacts / "lanes.json") or [])))
     builds = cold_builds()
     if builds:
         cold = sum(s for _, s in builds)

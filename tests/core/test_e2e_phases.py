@@ -63,3 +63,15 @@ def test_before_and_after_phase_by_phase(tmp_path: Path) -> None:
     assert table["tests: test_other"] == ["-", "5.5s", "-"]  # only the later run had it
     assert table["tests: test_nodes"] == ["5.5s", "-", "-"]
     assert table["total"] == ["143.0s", "123.0s", "0.86"]  # nox setup 13 + pytest wall 110
+
+
+def test_jobs_side_by_side_are_summed_against_their_wall_time() -> None:
+    jobs = [
+        {"job": "verification/e2e/test_a.py::test_x", "start": 10.0, "end": 110.0},
+        {"job": "netpol: probe pods", "start": 10.0, "end": 60.0},
+        {"job": "alerts: setup", "start": 60.0, "end": 70.0},
+    ]
+    lines = e2e_phases.job_summary(jobs, longest=2)
+    assert lines[0].startswith("live jobs beside the tests: 3 jobs, 160 s of job time in 100 s wall (1.6 at once")
+    assert [line.split()[0] for line in lines[1:]] == ["test_a.py::test_x", "netpol:"]  # longest first, folder cut
+    assert e2e_phases.job_summary([]) == []

@@ -3,6 +3,7 @@
 import json
 import os
 import shlex
+import sys
 import time
 from pathlib import Path
 
@@ -27,16 +28,31 @@ APPS_SETUP = (
 
 
 def _install(session: nox.Session) -> None:
+    # A new venv starts as a copy of this machine's template for the same interpreter, pyproject.toml
+    # and app setup files (verification/venv_seed.py), so pip finds everything but the project
+    # installed; the first install with a new key saves the template.
+    venv = session.virtualenv.location if session.venv_backend in {"virtualenv", "venv"} else None
+    seed = [sys.executable, "-m", "verification.venv_seed"]
+    apps = sorted(str(p.relative_to(ROOT)) for p in ROOT.glob("platform/apps/*/*") if p.is_file())
+    where = [venv, "--recipe", "pip install -e .[test,dev], then each app's setup", "pyproject.toml", *apps]
+    env = {"PYTHONPATH": str(ROOT)}  # this clone's helper, whatever nox's interpreter has installed
+    if venv:
+        session.run_install(*seed, "seed", *where, external=True, env=env)
     session.install("-e", ".[test,dev]")
     _apps(session)
+    if venv:
+        session.run_install(*seed, "save", *where, external=True, env=env)
 
 
 def _apps(session: nox.Session) -> None:
     """Each app's `setup` (platform/apps/<app>/app.yaml) in its folder, so tests run it from source."""
     listing = session.run_install("python", "-c", APPS_SETUP, silent=True)  # None when installs are skipped
+    # npm: the lock file pins every version, so metadata already in npm's cache is used without asking
+    # the registry again (anything missing is still fetched): 3 s instead of 5-7 s for sample-app.
+    env = {"npm_config_prefer_offline": "true"}
     for source, setup in json.loads(listing) if isinstance(listing, str) else []:
         with session.chdir(source):
-            session.run_install(*shlex.split(setup), external=True, silent=True)
+            session.run_install(*shlex.split(setup), external=True, silent=True, env=env)
 
 
 def _tools(session: nox.Session, names: list[str]) -> None:

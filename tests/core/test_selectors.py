@@ -31,3 +31,18 @@ def test_selector_semantics(selector, expected) -> None:
 def test_unknown_operator_names_its_place() -> None:
     with pytest.raises(UserError, match=r"ClusterRole x: unknown selector operator 'Like'"):
         matches({"matchExpressions": [{"key": "a", "operator": "Like"}]}, LABELS, "ClusterRole x")
+
+
+@pytest.mark.parametrize(
+    ("selector", "message"),
+    [
+        ({"matchLabels": "p"}, "matchLabels must be a mapping of label to value, not 'p'"),
+        ({"matchExpressions": {"key": "a"}}, "matchExpressions must be a list"),
+        ({"matchExpressions": ["key"]}, "matchExpressions must be a list"),
+        ("app=web", "a label selector must be a mapping"),
+    ],
+)
+def test_malformed_selector_is_one_line_naming_its_place(selector, message) -> None:
+    # A truncated manifest (`matchLabels:\n  p`) crashed with AttributeError (found by test_bad_input).
+    with pytest.raises(UserError, match=r"ClusterRole x: " + message):
+        matches(selector, LABELS, "ClusterRole x")

@@ -173,7 +173,16 @@ SETUP = "alerts: loopback receiver, timing profile, clean Alertmanager"
 
 
 def _setup(stack: Stack, timing: Profile, artifacts: Path) -> Live:
-    """The receiver, the timing profile and the loopback routes, in a fresh Alertmanager."""
+    """The receiver, the timing profile and the loopback routes, in a fresh Alertmanager; each
+    step's seconds in <artifacts>/alerts-live/setup-timings.json."""
+    steps: dict[str, float] = {}
+    begun = time.monotonic()
+
+    def done(step: str) -> None:
+        nonlocal begun
+        steps[step] = round(time.monotonic() - begun, 1)
+        begun = time.monotonic()
+
     stack.require_prometheus()
     objects = monitoring_objects()
     patch = {"spec": {"scrapeInterval": timing.scrape_interval, "scrapeTimeout": timing.scrape_timeout,
@@ -187,15 +196,22 @@ def _setup(stack: Stack, timing: Profile, artifacts: Path) -> Live:
     since = time.time()  # the heartbeat counts from here: the Watchdog may arrive before the setup ends
     config = artifacts / "alerts-live" / "config"
     looped = apply_alertmanager(found, routes.config(objects), timing, config, wait=False)
+    done("receiver, timing patch, loopback configuration applied")
     # A reused cluster's Alertmanager remembers what it sent (notification log, emptyDir) for the
     # repeat interval: an alert that fired in an earlier run would not be sent again. Start clean,
     # with the loopback configuration already in its Secret.
     stack.kubectl("-n", MONITORING, "delete", "pod", AM_POD, "--wait=true", timeout=150)
+    done("Alertmanager pod deleted")
     stack.kubectl("-n", MONITORING, "rollout", "status", "statefulset/alertmanager-platform", "--timeout=180s",
                   timeout=200)  # fmt: skip
+    done("Alertmanager pod running again")
     await_routes(found, looped, config)
+    done("Alertmanager runs the loopback routes")
     stack.kubectl("-n", RECEIVER_NS, "rollout", "status", f"deployment/{RECEIVER}", "--timeout=120s", timeout=150)
+    done("receiver running")
     _await_intervals(stack, timing)
+    done("Prometheus runs the timing profile")
+    (config.parent / "setup-timings.json").write_text(json.dumps(steps, indent=1) + "\n")
     found.since = since
     return found
 
@@ -354,6 +370,7 @@ def _misrouted(
 # Panels that cannot have data on the e2e stack, with why (printed, never silently skipped).
 NO_DATA_ON_E2E = {"argocd": "no ArgoCD controller runs on e2e (no offline image): argocd_* metrics have no source"}
 Panels = tuple[dict[str, int], list[str]]  # series per panel query, panels not covered on e2e
+PANELS_TIMEOUT = 240.0  # seconds: the slowest panel waits for a rule's `for: 1m` with scrapes to spare
 
 
 def _panel_counts(live: Live, app: str) -> Panels:
@@ -377,9 +394,19 @@ def _panels_alone(live: Live, stack: Stack, app: str, artifacts: Path) -> Panels
     with background(load, artifacts / "dashboards-live" / app, stop_on_exit=True):
         live.set_fault(app, fault)
         try:
-            labels = {"app": app, "env": APP_NAMESPACE}
-            wait_for(functools.partial(live.firing, labels), what=f"an alert of {app} firing", timeout=240, interval=3)
-            return _panel_counts(live, app)
+            # Until every panel shows data (an error ratio needs two scrapes of 5xx answers, the
+            # firing-alert panel the rule's `for`); "an alert of the app firing" was not enough: an
+            # earlier job's alert of the app answered for it at once, before any 5xx was scraped.
+            return wait_for(
+                functools.partial(_panel_counts, live, app),
+                what=f"every panel of {app}'s dashboard to show data under its fault",
+                timeout=PANELS_TIMEOUT,
+                interval=3,
+                until=lambda found: all(found[0].values()),
+                describe=lambda found: "no data yet: " + ", ".join(q for q, n in found[0].items() if not n),
+            )
+        except WaitTimeout:
+            return _panel_counts(live, app)  # the test names the panels still empty
         finally:
             live.set_fault(app, None)
 

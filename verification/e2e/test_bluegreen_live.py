@@ -1,22 +1,23 @@
 """Blue-green under load, per app, through the NodePort on 127.0.0.1 (kind publishes it).
 
-For each app and keep-alive on/off: the load generator drives the active Service while the
+For each app, two loads at once, keep-alive on and off, drive the active Service while the
 orchestrator (verification.bluegreen, the one the CLI and GitLab use) deploys a new version to the
-idle colour and flips 5 times (switch, rollback, switch, rollback, switch). Asserted from the
-request log: zero failed requests; after each flip no request sent later than the convergence
-bound (MAX_CONNECTION_AGE_SECONDS + margin) answers with the old version; every answer carries one
-of the app's own two versions (each app gets versions of its own, so an answer from the other
-app's pods would show). Also: a pod of the active colour deleted during a switch (and one of the
-new colour right after the flip) still gives zero failed requests. Request logs, summaries and
-timeline PNGs go to <artifacts>/bluegreen/.
+idle colour and flips 5 times (switch, rollback, switch, rollback, switch); each load's request
+log is judged on its own (one test per mode). Asserted from the request log: zero failed requests;
+after each flip no request sent later than the convergence bound (MAX_CONNECTION_AGE_SECONDS +
+margin) answers with the old version; every answer carries one of the app's own two versions (each
+app gets versions of its own, so an answer from the other app's pods would show). Also: a pod of
+the active colour deleted during a switch (and one of the new colour right after the flip) still
+gives zero failed requests. Request logs, summaries and timeline PNGs go to
+<artifacts>/bluegreen/.
 
 The two apps run side by side (verification.e2e.concurrent): each load run is a job holding its
-app's release (`release:<app>`: Helm release, Deployments, Services, NodePort, fault control and
-load), so one app's runs keep test order and the other app's run beside them; they share nothing
-but the namespace and the node. Each app's own load is then the other's witness, stricter than
-the light load an idle other app got before: it fails the run on a single failed request or a
-single answer of a version not its own, also while the other app deploys and flips. The tests
-that compare every object of the namespace (a refused switch changes nothing) run alone, first.
+app (`app:<app>`: Helm release, Deployments, Services, NodePort, fault control and load, which an
+alert fault also holds), so one app's runs keep test order and the other app's run beside them;
+they share nothing but the namespace and the node. Each app's own load is then the other's
+witness: it fails the run on a single failed request or a single answer of a version not its
+own, also while the other app deploys and flips. The tests that compare every object of the
+namespace (a refused switch changes nothing) hold it alone (`alone`), after every run.
 
 Requests in flight: with every answer slowed, an active pod deleted under load still gives zero
 failed requests (preStop delay, drain and grace period together let it finish what it accepted).

@@ -107,3 +107,16 @@ def test_no_job_module_selected_deploys_no_stack(pytester: pytest.Pytester, tmp_
     result = pytester.runpytest("-p", "no:cacheprovider", f"--artifacts={tmp_path}", "test_b_quick.py")
     result.assert_outcomes(passed=1)
     assert (pytester.path / "log.txt").read_text().splitlines() == ["quick test"]
+
+
+def test_a_stack_that_fails_fails_only_the_tests_needing_it(pytester: pytest.Pytester, tmp_path: Path) -> None:
+    pytester.makeconftest(
+        CONFTEST.replace(
+            '    log("stack deployed")\n    return "the stack"',
+            '    pytest.fail("platform stack not deployed: demo", pytrace=False)',
+        )
+    )
+    pytester.makepyfile(test_a_jobs=JOBS, test_b_quick=QUICK)
+    result = pytester.runpytest("-p", "no:cacheprovider", f"--artifacts={tmp_path}")
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(["*LookupError: no live job ran: platform stack not deployed: demo*"])

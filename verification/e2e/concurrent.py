@@ -92,6 +92,7 @@ class Lanes:
         self.limit = limit
         self.jobs: list[Job] = []
         self.begun = time.monotonic()
+        self.unavailable = ""  # why no job was submitted (the stack is not deployed), if so
         self._changed = threading.Condition()
 
     def submit(
@@ -158,6 +159,8 @@ class Lanes:
 
     def _job(self, name: str) -> Job:
         found = [job for job in self.jobs if job.name == name]
+        if not found and self.unavailable:
+            raise LookupError(self.unavailable)
         if not found:
             raise KeyError(f"no job {name!r} was submitted (have {', '.join(j.name for j in self.jobs) or 'none'})")
         return found[0]

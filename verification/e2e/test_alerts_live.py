@@ -359,8 +359,11 @@ def _misrouted(
     out = artifacts / "broken-route"
     repository = routes.config(monitoring_objects())
     expected = next(e for e in case.alerts if receiver in e.receivers)
-    apply_alertmanager(live, swap_receiver(repository, receiver, other), timing, out / "config")
+    # From before the swap is applied: Alertmanager notifies `other` the moment it reloads, which
+    # can be up to a poll before the wait below sees the new routes (taken after, the notification
+    # was "before" it and the wait ran out its 90 s).
     swapped = time.time()
+    apply_alertmanager(live, swap_receiver(repository, receiver, other), timing, out / "config")
     problems: list[str] = []
     try:
         # The evidence that the swap took: the firing alert reached `other` (within group_wait of

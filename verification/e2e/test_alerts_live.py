@@ -546,7 +546,8 @@ def test_broken_platform_wrong_alert_route_is_named(lanes: Lanes, request: pytes
     print(f"\nverdict with {receiver} and {other} swapped in the routes while {case} fired:\n" + "\n".join(problems))
     named = [p for p in problems if f"did not reach receiver {receiver}" in p]
     assert named, f"{case} still reached {receiver} with the route swapped to {other}: the check cannot fail"
-    assert other in named[0] and "cause: the live Alertmanager configuration routes" in named[0], (
+    assert f"it reached ['{other}']" in named[0], f"the red verdict does not say where the alert went: {named[0]}"
+    assert "cause: the live Alertmanager configuration routes" in named[0], (
         f"the red verdict does not point at the route: {named[0]}"
     )
 

@@ -55,7 +55,7 @@ from verification.models.delivery import chart
 from verification.wait import wait_for
 
 FLIPS = 5
-RATE = 40  # requests per second on the app under test (2 shared cores)
+RATE = 40  # requests per second on the app under test (2 shared cores), split between a run's loads
 JOB_TIMEOUT = 1200.0  # seconds a test waits for its job (the job's own waits are shorter)
 MARK_LOOKBACK_NS = 3_000_000_000  # selector polling (1 s) + the Helm upgrade's own latency
 RUN_ID = int(time.time()) % 100000  # a fresh version on every run, also on a reused cluster
@@ -170,7 +170,8 @@ def _run(stack: Stack, app: str, out: Path, *, delete_pods: bool = False) -> dic
     deleter: threading.Thread | None = None
     with ExitStack() as running:
         loads = [running.enter_context(background(
-                     LoadConfig(stack.url(app) + "/", rate=RATE, duration=900, concurrency=16, keepalive=keepalive),
+                     LoadConfig(stack.url(app) + "/", rate=RATE // len(modes), duration=900, concurrency=16,
+                                keepalive=keepalive),
                      out / ("keepalive" if keepalive else "no-keepalive"), stop_on_exit=True))
                  for keepalive in modes]  # fmt: skip
 

@@ -171,6 +171,11 @@ class Lanes:
         job.awaited = True
         return job.future.result(timeout)
 
+    def passing(self, name: str, fn: Callable[..., Any], *args: Any) -> Callable[[], Any]:
+        """A job body calling `fn(<what job name returned>, *args)`: for a job that comes after
+        `name` (a setup whose result it uses); the setup's exception is raised in it."""
+        return lambda: fn(self.result(name), *args)
+
     def unawaited_failures(self) -> list[str]:
         """Jobs no test awaited (setups, restores) that raised: their failure is the session's."""
         return [f"{job.name}: {type(exc).__name__}: {exc}" for job in self.jobs

@@ -426,16 +426,6 @@ def _panels_alone(live: Live, stack: Stack, app: str, artifacts: Path) -> Panels
             live.set_fault(app, None)
 
 
-class OnLive:
-    """Jobs that call a function with the setup's Live first (they come after the setup)."""
-
-    def __init__(self, lanes: Lanes) -> None:
-        self.lanes = lanes
-
-    def call(self, fn: Callable[..., Any], *args: Any) -> Callable[[], Any]:
-        return lambda: fn(self.lanes.result(SETUP), *args)
-
-
 JOB_ORDER = 3  # after the blue-green runs of the apps (verification.e2e.concurrent)
 TOUCHED = (MONITORING, APP_NAMESPACE, RECEIVER_NS)  # a failing test's diagnostics cover these
 CASE_TEST = "test_fault_reaches_receivers_and_resolves"
@@ -476,22 +466,22 @@ def jobs(lanes: Lanes, stack: Stack, config: pytest.Config, artifacts: Path, ite
     specs = [Spec(TIMING, functools.partial(_timing_profile, stack, timing), ("prometheus-config",), order=0),
              Spec(SETUP, functools.partial(_setup, stack, timing, artifacts), (AM_CONFIG,), (PLATFORM_TRAFFIC,),
                   (TIMING,))]  # fmt: skip
-    live = OnLive(lanes)
     runs, panels, choice = _plan(items)
     if _selected(items, "test_heartbeat_reaches_its_receiver_and_repeats"):
         # Not a reader of the routes the broken-route case swaps: the swap never touches the
         # heartbeat's receiver (_misroutable), and a reload keeps the repeat timing (Alertmanager's
         # notification log). Holding them shared made the case wait ~60 s for the heartbeat.
-        specs.append(Spec(HEARTBEAT, live.call(_heartbeat), (), (PLATFORM_TRAFFIC,), (SETUP,)))
+        specs.append(Spec(HEARTBEAT, lanes.passing(SETUP, _heartbeat), (), (PLATFORM_TRAFFIC,), (SETUP,)))
     for name, case in runs.items():
         misroute = choice[1:] if choice and choice[0] == case else None
-        run = live.call(_case, case, artifacts / "alerts-live", misroute, panels.get(case.app) == name, timing)
+        carries_panels = panels.get(case.app) == name
+        run = lanes.passing(SETUP, _case, case, artifacts / "alerts-live", misroute, carries_panels, timing)
         # Breaking the routes excludes every reader of the repository's configuration meanwhile.
         am = ((AM_CONFIG,), ()) if misroute else ((), (AM_CONFIG,))
         specs.append(Spec(name, run, (app_key(case.app), *am[0]), (*am[1], PLATFORM_TRAFFIC), (SETUP,)))
     for app, name in panels.items():
         if name not in runs:
-            run = live.call(_panels_alone, stack, app, artifacts)
+            run = lanes.passing(SETUP, _panels_alone, stack, app, artifacts)
             specs.append(Spec(name, run, (app_key(app),), (PLATFORM_TRAFFIC,), (SETUP,)))
     ours = tuple(spec.name for spec in specs)
     specs.append(Spec("alerts: restore the repository's configuration", functools.partial(_restore, stack),

@@ -16,7 +16,7 @@ import functools
 import json
 import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -102,9 +102,9 @@ def jobs(lanes: Lanes, stack: Stack, config: pytest.Config, artifacts: Path, ite
     if platform:
         specs.append(Spec(PROBES, functools.partial(_probes, stack, workloads), *hold))
         for item in platform:
-            run = functools.partial(_with_probes, lanes, tests[item.name], stack, objects, workloads, artifacts)
+            run = lanes.passing(PROBES, tests[item.name], stack, objects, workloads, artifacts)
             specs.append(Spec(item.nodeid, run, *hold, after=(PROBES,)))
-        specs.append(Spec("netpol: delete the platform probe pods", lambda: lanes.result(PROBES).delete(), *hold,
+        specs.append(Spec("netpol: delete the platform probe pods", lanes.passing(PROBES, ProbePods.delete), *hold,
                           after=tuple(s.name for s in specs)))  # fmt: skip
     for item in generated:
         # After the platform's probe pods (the generated cases' universe counts every pod of the
@@ -112,10 +112,6 @@ def jobs(lanes: Lanes, stack: Stack, config: pytest.Config, artifacts: Path, ite
         run = functools.partial(_generated_cases, stack.cluster, artifacts, config)
         specs.append(Spec(item.nodeid, run, exclusive=(CPU,), shared=(PLATFORM_TRAFFIC,), order=GENERATED_ORDER))
     return specs
-
-
-def _with_probes(lanes: Lanes, test: Callable[..., None], *args: Any) -> None:
-    test(lanes.result(PROBES), *args)
 
 
 def _await(lanes: Lanes, request: pytest.FixtureRequest) -> None:

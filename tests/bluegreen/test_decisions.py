@@ -52,6 +52,21 @@ def test_deploy_goes_to_the_idle_colour_and_keeps_the_active_one() -> None:
     }
 
 
+def test_a_digest_goes_to_the_idle_colour_only_and_a_new_digest_is_no_noop() -> None:
+    digest, moved = "sha256:" + "1" * 64, "sha256:" + "2" * 64
+    state = release(colour("blue", "1.0.0"), colour("green", "0.9.0"), active="blue")
+    d = decide_deploy(state, "1.1.0", "1.1.0", digest)
+    assert d.values["green"] == {"tag": "1.1.0", "version": "1.1.0", "digest": digest}
+    assert d.values["blue"] == {"tag": "1.0.0", "version": "1.0.0"}
+    assert d.reason == f"deploy 1.1.0 (tag 1.1.0 @ {digest}) to idle green"
+    pinned = ColourState("green", "1.1.0", "1.1.0", 2, True, colour("green", "1.1.0").pods, digest=digest)
+    idle = release(colour("blue", "1.0.0"), pinned, active="blue")
+    assert idle.colour_values()["green"]["digest"] == digest  # a flip re-applies it
+    # The same tag moved to another image in the registry: deployed again, not skipped.
+    assert decide_deploy(idle, "1.1.0", "1.1.0", moved).action == "deploy"
+    assert decide_deploy(idle, "1.1.0", "1.1.0").action == "deploy"  # unpinned now
+
+
 def test_deploy_with_green_active_targets_blue() -> None:
     d = decide_deploy(release(colour("blue", "1.0.0"), colour("green", "1.1.0"), active="green"), "1.2.0", "1.0.0")
     assert (d.action, d.target) == ("deploy", "blue")

@@ -26,7 +26,9 @@ def _deployment(color: str, *, replicas: int, generation: int, observed: int, up
     )
 
 
-def _pod(name: str, *, ready: bool, version: str, waiting: str | None = None, deleting: bool = False) -> Any:
+def _pod(
+    name: str, *, ready: bool, version: str, waiting: str | None = None, deleting: bool = False, image_id: str = ""
+) -> Any:
     state = client.V1ContainerState(waiting=client.V1ContainerStateWaiting(reason=waiting)) if waiting else None
     return client.V1Pod(
         metadata=client.V1ObjectMeta(name=name, deletion_timestamp=datetime.now(UTC) if deleting else None),
@@ -40,7 +42,10 @@ def _pod(name: str, *, ready: bool, version: str, waiting: str | None = None, de
             phase="Running",
             conditions=[client.V1PodCondition(type="Ready", status="True" if ready else "False")],
             container_statuses=[
-                client.V1ContainerStatus(name="app", image="i", image_id="", ready=ready, restart_count=0, state=state)
+                client.V1ContainerStatus(name="sidecar", image="s", image_id="s@sha256:5", ready=True, restart_count=0),
+                client.V1ContainerStatus(
+                    name="app", image="i", image_id=image_id, ready=ready, restart_count=0, state=state
+                ),
             ],
         ),
     )
@@ -147,3 +152,21 @@ def test_a_forbidden_endpoint_read_stops_with_the_missing_right() -> None:
     k.discovery = _NoDiscovery()
     with pytest.raises(Forbidden, match=r"may not list endpointslices\.discovery\.k8s\.io in test"):
         k.ready_endpoint_pods("sample-app")
+
+
+def test_a_pinned_digest_is_ready_only_when_every_pod_runs_it() -> None:
+    # The app container's imageID is what the node pulled; the sidecar's digest is not the app's.
+    digest = "sha256:" + "a" * 64
+    dep = _deployment("green", replicas=2, generation=3, observed=3, updated=2, total=2)
+    pods = [
+        _pod("g-0", ready=True, version="1.1.0", image_id=f"r.local/platform/sample-app@{digest}"),
+        _pod("g-1", ready=True, version="1.1.0", image_id="r.local/platform/sample-app@sha256:" + "b" * 64),
+    ]
+    state = kube(dep, pods).colour("sample-app", "green", "1.1.0", "1.1.0", digest)
+    assert [p.image_id.rpartition("@")[2] for p in state.pods] == [digest, "sha256:" + "b" * 64]
+    assert state.unready_reason() == (
+        f"green has pods not running {digest}: g-1=r.local/platform/sample-app@sha256:{'b' * 64}"
+    )
+    assert kube(dep, pods[:1] * 2).colour("sample-app", "green", "1.1.0", "1.1.0", digest).unready_reason() is None
+    # Without a digest, the tag is all a colour asks for (the build image source side-loads images).
+    assert kube(dep, pods).colour("sample-app", "green", "1.1.0", "1.1.0").unready_reason() is None

@@ -15,13 +15,17 @@ from verification.bluegreen.model import Answer, ColourState, PodState
 from verification.bluegreen.orchestrator import Orchestrator, Refused, SwitchFailed
 from verification.bluegreen.plan import Change, Plan
 from verification.bluegreen.release import Target
+from verification.errors import WaitTimeout
 
 TARGET = Target("sample-app", "test", "test")
 
 
 class StandIn:
-    def __init__(self, values: dict[str, Any] | None, *, stuck_endpoints: bool = False, bad_pod: str = "") -> None:
+    def __init__(
+        self, values: dict[str, Any] | None, *, stuck_endpoints: bool = False, bad_pod: str = "", node_has: str = ""
+    ) -> None:
         self.values = values
+        self.node_has = node_has  # the digest a node runs for any tag (else the one the values pin)
         self.applied: list[dict[str, Any]] = []
         self.stuck_endpoints = stuck_endpoints  # the active Service keeps routing to the old colour
         self.bad_pod = bad_pod  # this pod answers with a wrong version
@@ -49,10 +53,14 @@ class StandIn:
     def _version(self, color: str) -> str:
         return (self.values or {})[color]["version"]
 
-    def colour(self, app: str, color: str, tag: str | None, version: str | None) -> ColourState:
+    def colour(
+        self, app: str, color: str, tag: str | None, version: str | None, digest: str | None = None
+    ) -> ColourState:
         running = self._version(color)
-        pods = tuple(PodState(f"{app}-{color}-{i}", True, running) for i in range(2))
-        return ColourState(color, tag, version, 2, True, pods)
+        pulled = self.node_has or (self.values or {})[color].get("digest") or "sha256:" + "0" * 64
+        image_id = f"r.local/platform/{app}@{pulled}"
+        pods = tuple(PodState(f"{app}-{color}-{i}", True, running, image_id=image_id) for i in range(2))
+        return ColourState(color, tag, version, 2, True, pods, digest=digest)
 
     def selector_color(self, service: str) -> str | None:
         active = (self.values or {})["activeColor"]
@@ -107,6 +115,23 @@ def test_deploy_then_switch_then_rollback() -> None:
     assert stand_in.applied[-1] == values("blue", "1.0.0", "1.1.0")
     assert rolled.active_after == "blue"
     assert events == ["switch", "rollback"]
+
+
+def test_a_pinned_deploy_waits_for_the_digest_and_the_switch_keeps_it() -> None:
+    digest = "sha256:" + "d" * 64
+    stand_in, events = StandIn(values("blue", "1.0.0", "1.0.0")), []
+    o = orchestrator(stand_in, events)
+    o.deploy("1.1.0", "1.1.0", digest)
+    assert stand_in.applied[-1]["green"] == {"tag": "1.1.0", "version": "1.1.0", "digest": digest}
+    o.switch("1.1.0")
+    assert stand_in.applied[-1] == {**stand_in.applied[0], "activeColor": "green"}  # the digest flips along
+
+
+def test_a_pinned_deploy_whose_nodes_run_another_image_times_out_naming_both() -> None:
+    digest, moved = "sha256:" + "d" * 64, "sha256:" + "e" * 64
+    stand_in, events = StandIn(values("blue", "1.0.0", "1.0.0"), node_has=moved), []
+    with pytest.raises(WaitTimeout, match=f"green has pods not running {digest}: sample-app-green-0=.*@{moved}"):
+        orchestrator(stand_in, events).deploy("1.1.0", "1.1.0", digest)
 
 
 def test_first_deploy_installs() -> None:
@@ -230,7 +255,9 @@ class PodReplacedDuringSwitch(StandIn):
             names[1] = "sample-app-green-9"
         return names
 
-    def colour(self, app: str, color: str, tag: str | None, version: str | None) -> ColourState:
+    def colour(
+        self, app: str, color: str, tag: str | None, version: str | None, digest: str | None = None
+    ) -> ColourState:
         pods = tuple(PodState(n, True, self._version(color)) for n in self._names(color))
         return ColourState(color, tag, version, 2, True, pods)
 

@@ -25,6 +25,14 @@ def test_colour_values_fill_gaps_from_the_environment() -> None:
     assert release.colour_values(TARGET, None)["activeColor"] == "blue"
 
 
+def test_a_digest_stays_with_the_tag_it_pins() -> None:
+    digest = "sha256:" + "c" * 64
+    values = {"activeColor": "blue", "green": {"tag": "1.1.0", "version": "1.1.0", "digest": digest}}
+    colours = release.colour_values(TARGET, values)
+    assert colours["green"] == {"tag": "1.1.0", "version": "1.1.0", "digest": digest}
+    assert "digest" not in colours["blue"]  # the environment's tag, never another colour's digest
+
+
 def test_upgrade_passes_every_file_explicitly_with_the_configmap_driver(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
@@ -72,3 +80,14 @@ def test_a_failing_helm_get_values_is_a_command_error(monkeypatch: pytest.Monkey
     with pytest.raises(CommandError, match="cluster unreachable") as raised:
         release.current_values(TARGET)
     assert raised.value.cmd[:3] == ["/pinned/helm", "get", "values"]
+
+
+@pytest.mark.parametrize("digest", ["sha256:abc", "SHA256:" + "a" * 64, "sha256:" + "A" * 64, "md5:" + "a" * 32])
+def test_deploy_refuses_a_malformed_digest_in_one_line(digest: str, capsys: pytest.CaptureFixture[str]) -> None:
+    from verification.cli import main
+
+    with pytest.raises(SystemExit) as exit_:
+        main(["bluegreen", "deploy", "sample-app", "--env", "test", "--digest", digest])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert err.endswith(f"argument --digest: {digest!r} is not an image digest: expected sha256: and 64 lowercase hex")

@@ -86,13 +86,15 @@ class Kube:
             found.append(live.to_dict())
         return found
 
-    def colour(self, app: str, color: str, tag: str | None, version: str | None) -> ColourState:
+    def colour(
+        self, app: str, color: str, tag: str | None, version: str | None, digest: str | None = None
+    ) -> ColourState:
         name = f"{app}-{color}"
         try:
             dep = self.apps.read_namespaced_deployment(name, self.namespace)
         except self._api_exception as exc:
             if exc.status == 404:
-                return ColourState(color, tag, version, 0, False)
+                return ColourState(color, tag, version, 0, False, digest=digest)
             raise
         want = dep.spec.replicas if dep.spec.replicas is not None else 1
         status = dep.status
@@ -106,7 +108,7 @@ class Kube:
         pods = self.core.list_namespaced_pod(self.namespace, label_selector=selector).items
         age = _env_value(dep.spec.template.spec, "MAX_CONNECTION_AGE_SECONDS")
         max_age = float(age) if age and age.replace(".", "", 1).isdigit() else None
-        return ColourState(color, tag, version, want, rolled_out, tuple(_pod_state(p) for p in pods), max_age)
+        return ColourState(color, tag, version, want, rolled_out, tuple(map(_pod_state, pods)), max_age, digest)
 
     def selector_color(self, service: str) -> str | None:
         try:
@@ -176,10 +178,12 @@ def _env_value(pod_spec: Any, name: str) -> str | None:
 def _pod_state(pod: Any) -> PodState:
     ready = any(c.type == "Ready" and c.status == "True" for c in pod.status.conditions or [])
     version = _env_value(pod.spec, "APP_VERSION")
-    detail = pod.status.phase or ""
+    detail, image_id = pod.status.phase or "", ""
     for status in pod.status.container_statuses or []:
         waiting = status.state.waiting if status.state else None
         if waiting and waiting.reason:
             detail = waiting.reason
+        if status.name == APP_CONTAINER:
+            image_id = status.image_id or ""
     terminating = pod.metadata.deletion_timestamp is not None
-    return PodState(pod.metadata.name, ready and not terminating, version, terminating, detail)
+    return PodState(pod.metadata.name, ready and not terminating, version, terminating, detail, image_id)

@@ -22,6 +22,7 @@ class PodState:
     version: str | None  # APP_VERSION in the pod spec
     terminating: bool = False
     detail: str = ""  # phase or waiting reason, shown when the pod is not ready
+    image_id: str = ""  # what the app container runs, as its node reports it (HOST/PATH@sha256:...)
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,7 @@ class ColourState:
     rolled_out: bool  # the Deployment controller has applied the current template to every replica
     pods: tuple[PodState, ...] = ()
     max_connection_age: float | None = None  # MAX_CONNECTION_AGE_SECONDS of the Deployment
+    digest: str | None = None  # the image digest the release values pin, if any
 
     @property
     def live_pods(self) -> list[PodState]:
@@ -51,6 +53,16 @@ class ColourState:
         stale = sorted(f"{p.name}={p.version}" for p in self.live_pods if p.version != self.version)
         if stale:
             return f"{self.color} has pods of another version than {self.version}: {', '.join(stale)}"
+        if self.digest:
+            # A tag can be moved and a node can hold another image under it: the bits that run
+            # are the digest the node reports, not what the spec asks for.
+            wrong = sorted(
+                f"{p.name}={p.image_id or 'no image yet'}"
+                for p in self.live_pods
+                if p.image_id.rpartition("@")[2] != self.digest
+            )
+            if wrong:
+                return f"{self.color} has pods not running {self.digest}: {', '.join(wrong)}"
         if len(self.ready_pods) < self.replicas:
             waiting = ", ".join(f"{p.name} ({p.detail or 'not ready'})" for p in self.live_pods if not p.ready)
             return f"{self.color} has {len(self.ready_pods)}/{self.replicas} pods ready" + (
@@ -73,13 +85,19 @@ class ReleaseState:
 
     def colour_values(self) -> dict[str, Any]:
         """The part of the release values the orchestrator owns: which colour is active, and each
-        colour's tag and version."""
+        colour's tag, version and digest (when one pins it)."""
         values: dict[str, Any] = {"activeColor": self.active}
         for color in COLORS:
             state = self.colours.get(color)
             if state is not None:
-                values[color] = {"tag": state.tag, "version": state.version}
+                values[color] = image_values(state.tag, state.version, state.digest)
         return values
+
+
+def image_values(tag: str | None, version: str | None, digest: str | None = None) -> dict[str, Any]:
+    """A colour's values: tag and version, and the digest only when there is one (the chart pulls
+    HOST/PATH:TAG@DIGEST then, else HOST/PATH:TAG)."""
+    return {"tag": tag, "version": version, **({"digest": digest} if digest else {})}
 
 
 @dataclass(frozen=True)
@@ -96,19 +114,22 @@ class Decision:
         return self.action == "refuse"
 
 
-def decide_deploy(state: ReleaseState, version: str, tag: str) -> Decision:
-    """Deploy `version` (image tag `tag`) to the idle colour; the active colour is never touched."""
+def decide_deploy(state: ReleaseState, version: str, tag: str, digest: str | None = None) -> Decision:
+    """Deploy `version` (image tag `tag`, pinned to `digest` if given) to the idle colour; the
+    active colour is never touched."""
+    image = f"tag {tag}" + (f" @ {digest}" if digest else "")
+    wanted = image_values(tag, version, digest)
     if not state.installed or state.active is None:
-        values = {"activeColor": "blue", **{c: {"tag": tag, "version": version} for c in COLORS}}
+        values = {"activeColor": "blue", **{c: dict(wanted) for c in COLORS}}
         return Decision("install", "blue", f"first install: both colours run {version}, blue active", values)
     target = other(state.active)
     idle = state.colours.get(target)
-    if idle and idle.tag == tag and idle.version == version and idle.unready_reason() is None:
-        return Decision("noop", target, f"{target} already runs {version} (tag {tag}) and is ready")
-    values = {**state.colour_values(), target: {"tag": tag, "version": version}}
+    if idle and (idle.tag, idle.version, idle.digest or None) == (tag, version, digest) and not idle.unready_reason():
+        return Decision("noop", target, f"{target} already runs {version} ({image}) and is ready")
+    values = {**state.colour_values(), target: wanted}
     active = state.colours.get(state.active)
     note = f"; {version} is also the active version" if active and active.version == version else ""
-    return Decision("deploy", target, f"deploy {version} (tag {tag}) to idle {target}{note}", values)
+    return Decision("deploy", target, f"deploy {version} ({image}) to idle {target}{note}", values)
 
 
 def _flip(state: ReleaseState, action: str, expect_version: str | None) -> Decision:

@@ -60,7 +60,9 @@ class SwitchFailed(VerificationError):
 class NamespaceView(Protocol):
     """What the orchestrator observes of a namespace; verification.bluegreen.kube.Kube implements it."""
 
-    def colour(self, app: str, color: str, tag: str | None, version: str | None) -> ColourState: ...
+    def colour(
+        self, app: str, color: str, tag: str | None, version: str | None, digest: str | None = None
+    ) -> ColourState: ...
     def selector_color(self, service: str) -> str | None: ...
     def ready_endpoint_pods(self, service: str) -> tuple[str, ...]: ...
     def get_via_pod(self, pod: str, path: str) -> Answer: ...
@@ -140,7 +142,10 @@ class Orchestrator:
             self.target.namespace,
             installed=True,
             active=colours["activeColor"],
-            colours={c: self._colour(c, colours[c]["tag"], colours[c]["version"]) for c in chart.COLORS},
+            colours={
+                c: self._colour(c, colours[c]["tag"], colours[c]["version"], colours[c].get("digest"))
+                for c in chart.COLORS
+            },
         )
 
     def _preflight(self) -> None:
@@ -150,8 +155,8 @@ class Orchestrator:
             self.cluster.selector_color(service)
             self.cluster.ready_endpoint_pods(service)
 
-    def _colour(self, color: str, tag: str | None, version: str | None) -> ColourState:
-        return self.cluster.colour(self.target.app, color, tag, version)
+    def _colour(self, color: str, tag: str | None, version: str | None, digest: str | None = None) -> ColourState:
+        return self.cluster.colour(self.target.app, color, tag, version, digest)
 
     def convergence_bound(self, colour: ColourState | None = None) -> float:
         """MAX_CONNECTION_AGE_SECONDS of the colour's Deployment (else of the environment's values)
@@ -179,13 +184,15 @@ class Orchestrator:
         state = self.state()
         return state, status_table(self.target, state, self.cluster if state.installed else None)
 
-    def deploy(self, version: str, tag: str | None = None) -> Outcome:
+    def deploy(self, version: str, tag: str | None = None, digest: str | None = None) -> Outcome:
+        """`version` to the idle colour, image `tag` (default: the version), pinned to `digest`
+        (sha256:..., what the registry served for that tag) when given."""
         tag = tag or version
         state = self.state()
         if state.installed:
             self._check_profile("deploy")
             self._preflight()
-        decision = decide_deploy(state, version, tag)
+        decision = decide_deploy(state, version, tag, digest)
         if decision.values and state.installed:
             # The environment's current values go to the idle colour only.
             decision = replace(decision, values=self._pin(self.target, dict(decision.values)))
@@ -211,8 +218,8 @@ class Orchestrator:
         self._step(f"helm upgrade ({decision.target} := {version})", begun)
         idle = "green" if decision.action == "install" else decision.target or ""
         if decision.action == "install":
-            self._verify_active(self._wait_ready("blue", tag, version))
-        self._smoke(self._wait_ready(idle, tag, version), f"{self.target.app}-preview")
+            self._verify_active(self._wait_ready("blue", tag, version, digest))
+        self._smoke(self._wait_ready(idle, tag, version, digest), f"{self.target.app}-preview")
         outcome.active_after = decision.values.get("activeColor")
         self._say(
             f"{idle} runs {version} behind {self.target.app}-preview; next: "
@@ -312,11 +319,11 @@ class Orchestrator:
 
     # --- steps ---------------------------------------------------------------------------------
 
-    def _wait_ready(self, color: str, tag: str, version: str) -> ColourState:
+    def _wait_ready(self, color: str, tag: str, version: str, digest: str | None) -> ColourState:
         begun = time.monotonic()
         self._say(f"waiting until every pod of {self.target.app}-{color} is ready with {version}")
         ready = wait_for(
-            lambda: self._colour(color, tag, version),
+            lambda: self._colour(color, tag, version, digest),
             what=f"every pod of {self.target.app}-{color} ready with version {version}",
             timeout=self.timeout,
             interval=2.0,
@@ -389,7 +396,7 @@ class Orchestrator:
         def observe() -> tuple[ActiveObservation, list[str]]:
             # The colour's pods are read afresh: a pod replaced during the switch is still the
             # right colour, not a stranger.
-            fresh = self._colour(colour.color, colour.tag, colour.version)
+            fresh = self._colour(colour.color, colour.tag, colour.version, colour.digest)
             answers: tuple[Answer, ...] = ()
             if self.url:
                 answers = tuple(self._get_url(self.url, "/version") for _ in range(LIVE_SAMPLES))

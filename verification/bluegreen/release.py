@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from verification.bluegreen.model import image_values
 from verification.bluegreen.plan import Flat, Plan, classify, flatten_objects, remedy
 from verification.errors import CommandError, UserError
 from verification.models.delivery import chart
@@ -102,15 +103,16 @@ def deployed_with(values: dict[str, Any] | None) -> dict[str, str]:
 
 
 def colour_values(target: Target, release_values: dict[str, Any] | None) -> dict[str, Any]:
-    """activeColor and each colour's tag/version: the release's, else the environment's defaults."""
+    """activeColor and each colour's tag/version/digest: the release's, else the environment's defaults."""
     defaults = chart.merged_values(target.app, target.env)
     values = release_values or {}
     out: dict[str, Any] = {"activeColor": values.get("activeColor") or defaults.get("activeColor", "blue")}
     for color in chart.COLORS:
         mine = values.get(color) or {}
-        default = defaults.get(color) or {}
-        tag = str(mine.get("tag") or default.get("tag") or "")
-        out[color] = {"tag": tag, "version": str(mine.get("version") or default.get("version") or tag)}
+        source = mine if mine.get("tag") else defaults.get(color) or {}  # a digest belongs to its tag
+        tag = str(source.get("tag") or "")
+        version = str(mine.get("version") or (defaults.get(color) or {}).get("version") or tag)
+        out[color] = image_values(tag, version, str(source.get("digest") or "") or None)
         if mine.get("settings"):
             out[color]["settings"] = mine["settings"]
     return out

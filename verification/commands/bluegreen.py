@@ -13,6 +13,7 @@ from pathlib import Path
 from rich.console import Console
 
 from verification.errors import UserError
+from verification.models.delivery import chart
 from verification.versions import image
 
 # Options passed on under their own name to connect() (and through it to the Orchestrator).
@@ -34,6 +35,12 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
         "switch: refuse unless the idle colour runs this version",
     )
     parser.add_argument("--tag", help="deploy: image tag (default: the version)")
+    parser.add_argument(
+        "--digest",
+        type=_digest,
+        help="deploy: pin the tag to this image digest (sha256:<64 hex>, what the registry served for it); "
+        "the pods pull REPOSITORY:TAG@DIGEST and the colour is ready only when every pod runs it",
+    )
     parser.add_argument(
         "--values",
         action="append",
@@ -87,12 +94,12 @@ def _run(args: argparse.Namespace) -> int:
         return 0 if state.installed else 1
     if args.action == "deploy":
         version = args.app_version or _default_version(args.app)
-        outcome = orchestrator.deploy(version, args.tag)
+        outcome = orchestrator.deploy(version, args.tag, args.digest)
     elif args.action == "switch":
         outcome = orchestrator.switch(args.app_version)
     else:
-        if args.app_version or args.tag:
-            raise UserError("rollback takes no --version or --tag: it flips back to the colour kept running")
+        if args.app_version or args.tag or args.digest:
+            raise UserError("rollback takes no --version, --tag or --digest: it flips back to the colour kept running")
         outcome = orchestrator.rollback()
     if outcome.dry_run:
         if outcome.plan is not None:
@@ -103,9 +110,15 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _digest(text: str) -> str:
+    if not chart.DIGEST.fullmatch(text):
+        raise argparse.ArgumentTypeError(f"{text!r} is not an image digest: expected sha256: and 64 lowercase hex")
+    return text
+
+
 def _default_version(app: str) -> str:
     reference = image(app)
-    last = reference.rsplit("/", 1)[-1]
-    if ":" not in last:
+    tag = chart.split_image(reference)[1]
+    if not tag:
         raise UserError(f"platform/versions.yaml: images.{app} ({reference}) has no tag; pass --version")
-    return last.split(":", 1)[1]
+    return tag

@@ -9,7 +9,9 @@ from typing import Any
 import pytest
 
 from verification import catalog
+from verification.errors import UserError
 from verification.models.delivery import chart as bg
+from verification.versions import image as versions_image
 
 RELEASES = [(app, env) for env in bg.environments() for app in bg.apps(env)]
 RENDER_KEYS = [(app, env, color) for app, env in RELEASES for color in bg.COLORS]
@@ -85,3 +87,18 @@ def test_service_monitor_matches_the_operator_crd(
     crd_schema.require_fetched()
     problems = [p for o in renders[key].of_kind("ServiceMonitor") for p in crd_schema.validate_document(o)]
     assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize("app", bg.apps("test"))
+def test_a_digest_pins_only_its_colour_and_a_switch_keeps_it(app: str) -> None:
+    # What `bluegreen deploy --digest` writes: the idle colour pulls TAG@DIGEST, the other keeps its tag.
+    reference = versions_image(app)
+    digest = "sha256:" + "0123456789abcdef" * 4
+    pinned = {"green": {"tag": bg.split_image(reference)[1], "digest": digest}}
+    blue, green = (bg.render(app, "test", active, overrides=pinned) for active in bg.COLORS)
+    images = {c: [x["image"] for x in bg.containers(d or {})] for c, d in bg.colour_deployments(blue).items()}
+    assert images == {"blue": [reference], "green": [f"{reference}@{digest}"]}
+    assert not bg.check_images(blue) + bg.check_image_pinned_in_versions(blue)
+    assert not bg.check_switch_changes_only_services(blue, green)
+    with pytest.raises(UserError, match=r"green/digest.*does not match"):
+        bg.render(app, "test", "blue", overrides={"green": {"digest": digest[:-1]}})

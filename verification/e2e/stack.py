@@ -25,12 +25,13 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from verification import catalog
+from verification import catalog, versions
 from verification.bluegreen import release
-from verification.cluster import ownership
+from verification.cluster import ownership, registry
 from verification.cluster.cluster import Cluster
 from verification.e2e import not_live
 from verification.errors import UserError, WaitTimeout
+from verification.models.delivery import chart
 from verification.models.schema import crd as crd_schema
 from verification.paths import ENVIRONMENTS, MANIFESTS
 from verification.run import run
@@ -121,6 +122,16 @@ class Stack:
     def target(self, app: str) -> release.Target:
         return release.Target(app, PROFILE, self.namespace, None, self.kubeconfig)
 
+    def digest(self, app: str, tag: str | None) -> str | None:
+        """The digest the cluster's local registry served for the app's image at `tag` (image
+        source `registry`: deploys pin it, as a pipeline pins what its build pushed); else None."""
+        if self.cluster.image_source != "registry" or not tag:
+            return None
+        served = json.loads((registry.state_dir(self.cluster.name) / "digests.json").read_text())
+        repository = chart.split_image(versions.image(app))[0]
+        digest = served.get(f"{repository}:{tag}")
+        return str(digest) if digest else None
+
 
 def crd_files() -> list[Path]:
     """The CRD YAML files of the pinned modules, in the Go module cache `crds fetch` filled."""
@@ -167,6 +178,10 @@ def install_apps(stack: Stack) -> None:
     for app in APPS:
         target = stack.target(app)
         colours = release.colour_values(target, release.current_values(target))
+        for color in chart.COLORS:  # pinned to what this cluster's registry serves, or by tag alone
+            colours[color].pop("digest", None)
+            if digest := stack.digest(app, colours[color]["tag"]):
+                colours[color]["digest"] = digest
         release.apply(target, colours, timeout=300)
 
 

@@ -188,7 +188,8 @@ def _run(stack: Stack, app: str, out: Path, *, delete_pods: bool = False) -> dic
         bound = orch.convergence_bound()
         dwell(time.time_ns() + 1_000_000_000, "1 s of load before the deploy")
         mark("deploy")
-        orch.deploy(version, tag=_tag(orch))
+        tag = _tag(orch)
+        orch.deploy(version, tag, stack.digest(app, tag))
         pods_before = _settled_pods(stack, app)
         changed: list[str] = []
         for i in range(1 if delete_pods else FLIPS):

@@ -268,7 +268,8 @@ def _scenario(stack: Stack, app: str, version: str, workers: list[str], load: Lo
     load.dwell(time.time_ns() + 1_000_000_000, "1 s of load before the deploy")
     load.mark("deploy")
     state = orch.state()
-    orch.deploy(version, tag=state.colours[state.active or "blue"].tag or "1.0.0")
+    tag = state.colours[state.active or "blue"].tag or "1.0.0"
+    orch.deploy(version, tag, stack.digest(app, tag))
     was_active.append(orch.state().active or "")
     outcome = orch.switch(expect_version=version)
     assert threads, "the switch never signalled its flip: no node was drained"

@@ -12,7 +12,8 @@ import json
 import pytest
 
 from verification.cluster import registry
-from verification.e2e.stack import APP_NAMESPACE, MONITORING, Stack
+from verification.e2e.stack import APP_NAMESPACE, APPS, MONITORING, Stack
+from verification.models.delivery import chart
 
 
 def test_registry_source_every_stack_container_runs_a_digest_the_local_registry_served(stack: Stack) -> None:
@@ -34,3 +35,12 @@ def test_registry_source_every_stack_container_runs_a_digest_the_local_registry_
     running = {name for name in used if any(f"/{name}:" in line or f"/{name}@" in line for line in ours)}
     assert used, f"no pod of {APP_NAMESPACE} or {MONITORING} uses an image pushed to the local registry"
     assert running == used, f"pushed images the pods use but no container runs from the registry: {used - running}"
+    # The apps' releases pin each colour to the digest served for its tag (bluegreen deploy --digest).
+    apps = [pod for pod in pods if pod["metadata"]["labels"].get("app.kubernetes.io/name") in APPS]
+    unpinned = [
+        f"{pod['metadata']['name']}: {c['image']}"
+        for pod in apps
+        for c in pod["spec"]["containers"]
+        if chart.split_image(c["image"])[2] not in digests.values()
+    ]
+    assert apps and not unpinned, "app pods not pinned to a digest the registry served:\n" + "\n".join(unpinned)

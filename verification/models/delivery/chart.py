@@ -7,6 +7,7 @@ is a non-empty subset of the template labels (Kubernetes Service semantics).
 """
 
 import copy
+import re
 import tempfile
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -30,6 +31,7 @@ from verification.yamlio import load_documents_from_text, load_file
 
 CHART = CHARTS / "bluegreen-app"
 COLORS = ("blue", "green")
+DIGEST = re.compile(r"sha256:[0-9a-f]{64}")  # a colour's `digest` value (values.schema.json says the same)
 COMMON_VALUES = "values.yaml"
 WORKLOADS_INTENT = INTENT / "workloads.yaml"
 # Namespace a profile deploys into by default; `e2e` is a timing profile, not a namespace.
@@ -359,9 +361,10 @@ def check_images(r: Render, expected: str | None = None) -> list[str]:
         for container in containers(deployment):
             ref = str(container.get("image") or "")
             where = f"Deployment {deployment['metadata']['name']} container {container.get('name')}"
-            last = ref.rsplit("/", 1)[-1]
-            tag = last.split(":", 1)[1] if ":" in last else ""
-            if "@" in ref:
+            _, tag, digest = split_image(ref)
+            if digest and not DIGEST.fullmatch(digest):
+                found.append(f"{where}: image {ref!r} has a malformed digest (sha256: and 64 hex digits)")
+            elif digest:
                 pass  # a digest pins exactly
             elif not tag:
                 found.append(f"{where}: image {ref!r} has no tag")
@@ -372,11 +375,12 @@ def check_images(r: Render, expected: str | None = None) -> list[str]:
     return found
 
 
-def _split_image(ref: str) -> tuple[str, str]:
-    """(repository, tag) of `repo[:port]/path:tag`; the tag is empty when there is none."""
-    head, _, last = ref.rpartition("/")
-    name, _, tag = last.partition(":")
-    return (f"{head}/{name}" if head else name), tag
+def split_image(ref: str) -> tuple[str, str, str]:
+    """(repository, tag, digest) of `repo[:port]/path[:tag][@digest]`; a missing part is empty."""
+    name, _, digest = ref.partition("@")
+    head, _, last = name.rpartition("/")
+    base, _, tag = last.partition(":")
+    return (f"{head}/{base}" if head else base), tag, digest
 
 
 def check_image_pinned_in_versions(r: Render) -> list[str]:
@@ -384,18 +388,18 @@ def check_image_pinned_in_versions(r: Render) -> list[str]:
     one colour runs its tag: the live version or, once deployed to the idle colour, the candidate
     (in GitOps environments the orchestrator writes colour tags into the environment files)."""
     reference = image(r.app)
-    repository, tag = _split_image(reference)
+    repository, tag, _ = split_image(reference)
     found = []
     running: dict[str, str] = {}
     for color, deployment in colour_deployments(r).items():
         for container in containers(deployment or {}):
             ref = str(container.get("image") or "")
             running[color] = ref
-            if _split_image(ref)[0] != repository:
+            if split_image(ref)[0] != repository:
                 found.append(
                     f"Deployment {r.app}-{color}: image {ref!r} is not from {repository} (platform/versions.yaml)"
                 )
-    if running and tag not in {_split_image(ref)[1] for ref in running.values()}:
+    if running and tag not in {split_image(ref)[1] for ref in running.values()}:
         seen = ", ".join(f"{c} {ref}" for c, ref in running.items())
         found.append(f"neither colour runs images.{r.app} of platform/versions.yaml ({reference}): {seen}")
     return found

@@ -48,6 +48,14 @@ color: {{ .color }}
 {{- $tag -}}
 {{- end -}}
 
+{{/* Image of one colour: REPOSITORY:TAG, or REPOSITORY:TAG@DIGEST when the colour pins a digest
+     (the tag stays for people and for conformance; the node pulls the digest, which cannot move). */}}
+{{- define "bg.image" -}}
+{{- $c := index .root.Values .color -}}
+{{- required "values: image.repository is required" .root.Values.image.repository }}:{{ include "bg.tag" . }}
+{{- with $c.digest }}@{{ . }}{{ end -}}
+{{- end -}}
+
 {{- define "bg.version" -}}
 {{- $c := index .root.Values .color -}}
 {{- default (include "bg.tag" .) (toString (default "" $c.version)) -}}

@@ -105,9 +105,10 @@ MUTATIONS = [
     Mutation(
         "deploy_waits_for_the_other_app",
         "platform/ci/sample-app.yml",
-        "sample-app:deploy-test:\n  extends: [.app:deploy-test, .sample-app]\n  needs: [sample-app:package,",
-        "sample-app:deploy-test:\n  extends: [.app:deploy-test, .sample-app]\n  needs: [sample2-app:package, "
-        "sample-app:package,",
+        "sample-app:deploy-test:\n  extends: [.app:deploy-test, .sample-app]\n"
+        "  needs: [sample-app:build, sample-app:package,",
+        "sample-app:deploy-test:\n  extends: [.app:deploy-test, .sample-app]\n"
+        "  needs: [sample-app:build, sample2-app:package, sample-app:package,",
         DEVELOP_SAMPLE2,
         "sample-app:deploy-test needs sample2-app:package: an app's pipeline may only wait for its own jobs",
     ),

@@ -566,6 +566,27 @@ def app_of(job_name: str) -> str | None:
     return prefix if prefix in APPS else None
 
 
+def _pins_the_built_digest(defs: Mapping[str, Any], app: str) -> list[str]:
+    """A deploy pins what its pipeline's build pushed (a tag can be pushed again after the scan):
+    the build exports IMAGE_DIGEST as a dotenv report, each deploy job needs the build's artifacts
+    and passes `--digest $IMAGE_DIGEST`."""
+    problems = []
+    build = defs.get(f"{app}:build") or {}
+    dotenv = ((build.get("artifacts") or {}).get("reports") or {}).get("dotenv") or []
+    files = [dotenv] if isinstance(dotenv, str) else list(dotenv)
+    if not any("IMAGE_DIGEST=" in line and f"> {f}" in line for line in build.get("script") or [] for f in files):
+        problems.append(f"{app}:build does not write IMAGE_DIGEST (the digest it pushed) to a dotenv report")
+    for env in ("test", "staging"):
+        name = f"{app}:deploy-{env}"
+        needs = [n if isinstance(n, dict) else {"job": n} for n in (defs.get(name) or {}).get("needs") or []]
+        if not any(n["job"] == f"{app}:build" and n.get("artifacts", True) for n in needs):
+            problems.append(f"{name} does not need {app}:build's artifacts, so it cannot know the digest pushed")
+        script = (defs.get(name) or {}).get("script") or []
+        if not any(re.search(r"bluegreen deploy .*--digest \$\{?IMAGE_DIGEST\b", line) for line in script):
+            problems.append(f"{name} deploys by tag alone: pass --digest $IMAGE_DIGEST (what {app}:build pushed)")
+    return problems
+
+
 def check_definitions(evaluation: Evaluation) -> list[str]:
     """Rules on the expanded jobs, independent of the event."""
     problems: list[str] = []
@@ -606,6 +627,7 @@ def check_definitions(evaluation: Evaluation) -> list[str]:
                             f"{app}:{suffix}: {env} is synced by ArgoCD; without `--source gitops` the flip is made "
                             f"outside git and self-heal (or the next sync) reverts it: {line}"
                         )
+        problems += _pins_the_built_digest(defs, app)
         build = f"{app}:build"
         if build in defs:
             pushed = expand(expand("$IMAGE", job_variables(evaluation, build)), job_variables(evaluation, build))

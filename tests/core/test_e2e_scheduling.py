@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from verification.e2e.conftest import lanes, pytest_collection_modifyitems  # noqa: F401
+from verification.e2e.conftest import alone, lanes, pytest_collection_modifyitems  # noqa: F401
 
 LOG = Path(__file__).parent / "log.txt"
 
@@ -120,3 +120,36 @@ def test_a_stack_that_fails_fails_only_the_tests_needing_it(pytester: pytest.Pyt
     result = pytester.runpytest("-p", "no:cacheprovider", f"--artifacts={tmp_path}")
     result.assert_outcomes(passed=1, failed=1)
     result.stdout.fnmatch_lines(["*LookupError: no live job ran: platform stack not deployed: demo*"])
+
+
+ALONE = (
+    JOBS.replace(
+        "return [Spec(item.nodeid, job) for item in items]",
+        'return [Spec(i.nodeid, job, shared=(APP_OBJECTS,)) for i in items if "alone" not in i.fixturenames]',
+    ).replace("import Spec", "import APP_OBJECTS, Spec")
+    + """
+
+@pytest.mark.usefixtures("alone")
+def test_holds_in_its_body():
+    log("alone body")
+"""
+)
+
+
+def test_a_test_holding_keys_in_its_body_runs_before_the_tests_awaiting_jobs(
+    pytester: pytest.Pytester, tmp_path: Path
+) -> None:
+    # Defined after the awaiting test, it still runs first: its hold waits for the job it conflicts
+    # with, not for every job another test awaits.
+    pytester.makeconftest(CONFTEST)
+    pytester.makepyfile(test_a_jobs="import pytest\n" + ALONE, test_b_quick=QUICK)
+    result = pytester.runpytest("-p", "no:cacheprovider", f"--artifacts={tmp_path}", "-v")
+    result.assert_outcomes(passed=3)
+    order = [line.split(" PASSED")[0] for line in result.outlines if " PASSED" in line]
+    assert order == [
+        "test_b_quick.py::test_quick",
+        "test_a_jobs.py::test_holds_in_its_body",
+        "test_a_jobs.py::test_awaits_its_job",
+    ], result.outlines
+    log = (pytester.path / "log.txt").read_text().splitlines()
+    assert log.index("job finished") < log.index("alone body"), f"the body ran beside a job holding its key: {log}"

@@ -40,7 +40,7 @@ from verification.cluster import cluster as providers
 from verification.cluster import docker, existing, ownership
 from verification.cluster.cluster import Cluster
 from verification.e2e import diagnostics
-from verification.e2e.concurrent import Lanes
+from verification.e2e.concurrent import APP_OBJECTS, Lanes
 from verification.e2e.stack import APPS, NAMESPACES, Stack, deploy
 from verification.errors import UserError, VerificationError
 
@@ -60,13 +60,17 @@ def _job_modules(items: list[pytest.Item]) -> dict[Any, list[pytest.Item]]:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The tests that await jobs run after the others (which run while the jobs do); a module
-    with AFTER_JOBS (a node drain, which no job may run beside) after those."""
+    """The tests that await jobs run after the others (which run while the jobs do), those using
+    `alone` first among them (their keys are taken as soon as the jobs allow, not after the longest
+    job another test awaits); a module with AFTER_JOBS (a node drain, which no job may run beside)
+    after those."""
     with_jobs = set(_job_modules(items))
 
-    def place(item: pytest.Item) -> int:
+    def place(item: pytest.Item) -> tuple[int, int]:
         module = getattr(item, "module", None)
-        return 2 if getattr(module, "AFTER_JOBS", False) else int(module in with_jobs)
+        if getattr(module, "AFTER_JOBS", False):
+            return 2, 0
+        return int(module in with_jobs), int("alone" not in getattr(item, "fixturenames", ()))
 
     items.sort(key=place)
 
@@ -170,6 +174,14 @@ def lanes(request: pytest.FixtureRequest, pytestconfig: pytest.Config, artifacts
     yield running
     if running.jobs:
         running.finish(artifacts, "e2e", JOB_TIMEOUT)
+
+
+@pytest.fixture
+def alone(lanes: Lanes, request: pytest.FixtureRequest) -> Iterator[None]:
+    """The test's body runs while no job changes an object of the apps' namespace (for tests that
+    compare every object before and after, or plan against the live release)."""
+    with lanes.hold(request.node.nodeid, exclusive=[APP_OBJECTS]):
+        yield
 
 
 @pytest.fixture

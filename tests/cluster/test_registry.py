@@ -141,3 +141,41 @@ def test_pulled_tells_registry_digests_from_side_loaded_images() -> None:
     ours, other = registry.pulled(pods, digests)
     assert ours == ["monitoring/from-registry c (quay.io/prometheus/prometheus:v3.16.0)"]
     assert other == ["monitoring/side-loaded c (quay.io/prometheus/prometheus:v3.16.0): sha256:" + "b" * 64]
+
+
+def test_a_warm_up_pushes_only_what_this_registry_process_does_not_serve(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    refs = ["quay.io/prometheus/prometheus:v3.16.0", "registry.example.local/platform/sample-app:1.0.0"]
+    ids = {ref: f"sha256:{'a' * 63}{i}" for i, ref in enumerate(refs)}
+    pushed: list[str] = []
+    served: set[str] = set()
+
+    def fake_run(cmd: list[Any], **_: Any) -> subprocess.CompletedProcess[str]:
+        if cmd[:3] == ["docker", "image", "inspect"]:
+            return subprocess.CompletedProcess(cmd, 0, ids[cmd[3]] + "\n", "")
+        if cmd[1] == "push":
+            pushed.append(str(cmd[-1]))
+            digest = "sha256:" + ids[next(r for r in refs if r.split("/", 1)[1] in str(cmd[-1]))][7:]
+            return subprocess.CompletedProcess(cmd, 0, f"{cmd[-1]}@{digest}\n", "")
+        Path(cmd[3]).write_text("tar")  # docker save -o TARBALL REF
+        return subprocess.CompletedProcess(cmd, 0, "", "")
+
+    monkeypatch.setattr(registry, "run", fake_run)
+    monkeypatch.setattr(registry, "state_dir", lambda name: tmp_path)
+    monkeypatch.setattr(registry.tools, "require", lambda name: SimpleNamespace(path=Path(f"/bin/{name}")))
+    monkeypatch.setattr(registry, "_serves", lambda reg, local, digest: f"{local}@{digest}" in served)
+    first = registry.push(registry.Registry("c", "172.18.0.1:5000", 7), refs)
+    assert len(pushed) == 2
+    served.update(f"{registry.mirror_paths(refs)[r]}@{d}" for r, d in first.items())
+    # The same process, the same images: nothing to push, the same digests.
+    assert registry.push(registry.Registry("c", "172.18.0.1:5000", 7), refs) == first and len(pushed) == 2
+    # A rebuilt image is pushed again; another registry process (manifests in memory) gets everything.
+    ids[refs[1]] = "sha256:" + "b" * 64
+    registry.push(registry.Registry("c", "172.18.0.1:5000", 7), refs)
+    assert pushed[2:] == ["172.18.0.1:5000/platform/sample-app:1.0.0"]
+    registry.push(registry.Registry("c", "172.18.0.1:5000", 8), refs)
+    assert len(pushed) == 5
+    served.clear()  # the process lost its manifests (restarted under the same pid): pushed again
+    registry.push(registry.Registry("c", "172.18.0.1:5000", 8), refs)
+    assert len(pushed) == 7

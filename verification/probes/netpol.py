@@ -136,12 +136,16 @@ class ProbePods:
         return found if not pending else f"{len(pending)} not running: " + ", ".join(pending[:6])
 
     def delete(self, wait: bool = False) -> None:
-        for namespace in sorted({w.namespace for w in self.workloads}):
+        def in_namespace(namespace: str) -> None:
             names = [pod_name(i, r) for i, w in enumerate(self.workloads) if w.namespace == namespace for r in "ab"]
             self.cluster.kubectl(
                 "-n", namespace, "delete", "pod", *names, "--ignore-not-found", f"--wait={str(wait).lower()}",
                 "--grace-period=0", check=False, timeout=180,
             )  # fmt: skip
+
+        # One kubectl per namespace, side by side: one after another took 6 s for the platform's.
+        with ThreadPoolExecutor(max_workers=PARALLEL) as pool:
+            list(pool.map(in_namespace, sorted({w.namespace for w in self.workloads})))
 
     def addresses(self) -> dict[str, tuple[str, str]]:
         """Workload key -> the addresses of its source (`a`) and destination (`b`) pods."""

@@ -1,5 +1,6 @@
 """Options and markers shared by every suite (unit, conformance, e2e)."""
 
+import argparse
 import sys
 from pathlib import Path
 
@@ -13,6 +14,12 @@ DEMO = "diagnostics_demo"
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", f"{DEMO}: fails on purpose to show its diagnostics; only with -m {DEMO}")
+
+
+def _at_least_one(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of at least 1")
+    return int(text)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -48,6 +55,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=36,
         help="generated NetworkPolicy cases probed live (default 36, six batches: the pre-merge run; the "
         "nightly job runs 216)",
+    )
+    group.addoption(
+        "--flips",
+        type=_at_least_one,
+        default=3,
+        help="blue-green flips per app under load (default 3: switch, rollback, switch, both directions and "
+        "both actions, the pre-merge run; the nightly job runs 5)",
     )
     group.addoption(
         "--netpol-offset",

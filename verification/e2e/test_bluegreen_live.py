@@ -2,7 +2,7 @@
 
 For each app, two loads at once, keep-alive on and off, drive the active Service while the
 orchestrator (verification.bluegreen, the one the CLI and GitLab use) deploys a new version to the
-idle colour and flips 5 times (switch, rollback, switch, rollback, switch); each load's request
+idle colour and flips --flips times (default 3: switch, rollback, switch; nightly 5); each load's request
 log is judged on its own (one test per mode). Asserted from the request log: zero failed requests;
 after each flip no request sent later than the convergence bound (MAX_CONNECTION_AGE_SECONDS +
 margin) answers with the old version; every answer carries one of the app's own two versions (each
@@ -54,7 +54,6 @@ from verification.load import Event, LoadConfig, LoadRun, Record, background
 from verification.models.delivery import chart
 from verification.wait import wait_for
 
-FLIPS = 5
 RATE = 40  # requests per second on the app under test (2 shared cores), split between a run's loads
 JOB_TIMEOUT = 1200.0  # seconds a test waits for its job (the job's own waits are shorter)
 MARK_LOOKBACK_NS = 3_000_000_000  # selector polling (1 s) + the Helm upgrade's own latency
@@ -158,7 +157,9 @@ def _version(app: str, keepalive: bool, delete_pods: bool) -> str:
     return f"1.{RUN_ID}.{10 * (APPS.index(app) + 1) + 2 * int(keepalive) + int(delete_pods)}"
 
 
-def _run(stack: Stack, app: str, out: Path, *, delete_pods: bool = False) -> dict[bool, tuple[list[str], str]]:
+def _run(
+    stack: Stack, app: str, out: Path, *, flip_count: int = 1, delete_pods: bool = False
+) -> dict[bool, tuple[list[str], str]]:
     """One series of flips under two loads at once, keep-alive on and off (a flip must hold for
     both kinds of client, and one series serves both): per keep-alive mode, the problems found
     ([] when the run proves what it should) and its report. With `delete_pods`: one flip, with a
@@ -197,7 +198,7 @@ def _run(stack: Stack, app: str, out: Path, *, delete_pods: bool = False) -> dic
             orch.deploy(version, tag, stack.digest(app, tag))
         pods_before = _settled_pods(stack, app)
         changed: list[str] = []
-        for i in range(1 if delete_pods else FLIPS):
+        for i in range(1 if delete_pods else flip_count):
             active, before = _active_version(orch)
             if delete_pods:
                 victim = _pods(stack, app, active)[0]
@@ -411,7 +412,9 @@ def _job(item: pytest.Item, stack: Stack, artifacts: Path) -> tuple[str, str, Ca
     app = params.get("app", "")
     out = artifacts / "bluegreen"
     if name == "test_switches_under_load_lose_no_request":
-        return f"{item.path.name}::switches[{app}]", app, functools.partial(_run, stack, app, out / f"{app}-switches")
+        count = item.config.getoption("--flips")
+        return f"{item.path.name}::switches[{app}]", app, functools.partial(_run, stack, app, out / f"{app}-switches",
+                                                                            flip_count=count)  # fmt: skip
     runs: dict[str, tuple[Callable[..., Any], str]] = {
         "test_active_pod_deleted_during_switch_loses_no_request": (functools.partial(_run, delete_pods=True),
                                                                    "pod-deleted"),

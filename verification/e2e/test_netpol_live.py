@@ -324,7 +324,7 @@ def _policy_deleted(
 # 12 probe pods per lane; the kubelet runs at most 110 pods per node and the stack holds ~25: at 8
 # lanes (96 pods) the live run left 6 probe pods Pending on the one-node cluster.
 GENERATED_LANES = int(os.environ.get("NETPOL_GENERATED_LANES", "6"))
-GENERATED_PARALLEL = 12  # probe execs at once: each mostly waits for its 1 s timeouts
+GENERATED_PARALLEL = 18  # probe execs at once (half a round of 6 lanes): each mostly waits for its 1 s timeouts
 GENERATED_SETTLE = 30  # seconds for a batch's policies to show (two equal rounds in a row)
 
 

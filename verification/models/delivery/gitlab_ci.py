@@ -45,6 +45,8 @@ CONFORMANCE_JOB = "verify:conformance"
 E2E_JOB = "verify:e2e"
 MUTANTS_JOB = "verify:mutants"
 NIGHTLY_JOBS = (E2E_JOB, MUTANTS_JOB)  # the schedule runs these and only the schedule does
+# e2e options whose default is the quick pre-merge depth: the nightly job runs at least this deep.
+NIGHTLY_DEPTH = {"--netpol-cases": 216, "--flips": 5, "--nodes": 3}
 # The nightly e2e job's warm path: a GitLab cache keyed on the pins, holding these directories
 # (each set by a variable, each inside the project directory, the only place GitLab caches), and
 # the built images saved into it as archives (the job's Docker starts empty).
@@ -658,8 +660,14 @@ def check_definitions(evaluation: Evaluation) -> list[str]:
             problems.append(
                 f"{E2E_JOB}: kind runs privileged node containers; the job needs the `privileged` runner tag"
             )
-        if "nox -s e2e" not in " ".join(e2e.get("script") or []):
+        script = " ".join(e2e.get("script") or [])
+        if "nox -s e2e" not in script:
             problems.append(f"{E2E_JOB}: does not run the README's main job `nox -s e2e`")
+        for option, least in NIGHTLY_DEPTH.items():  # the nightly run is the deep one
+            given = re.search(rf"{option}[ =](\d+)", script)
+            if not given or int(given.group(1)) < least:
+                problems.append(f"{E2E_JOB}: the nightly run must pass {option} {least} or more (the pre-merge default "
+                                f"is shallower), not {given.group(1) if given else 'the default'}")  # fmt: skip
     return problems
 
 

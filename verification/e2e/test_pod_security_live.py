@@ -206,10 +206,16 @@ def test_generated_ephemeral_containers_admission_equals_model(
     rows = []
     for index, ephemeral in enumerate(generated_specs(EPHEMERAL_EXAMPLES, ephemeral_containers(image=_image()))):
         for name, (spec, live) in bases.items():
-            pod = copy.deepcopy(live)
-            pod["spec"]["ephemeralContainers"] = [ephemeral]
             uri = f"/api/v1/namespaces/{namespace}/pods/{name}/ephemeralcontainers?dryRun=All"
-            proc = cluster.kubectl("replace", "--raw", uri, "-f", "-", input=json.dumps(pod), check=False)
+            for _attempt in range(3):
+                pod = copy.deepcopy(live)
+                pod["spec"]["ephemeralContainers"] = [ephemeral]
+                proc = cluster.kubectl("replace", "--raw", uri, "-f", "-", input=json.dumps(pod), check=False)
+                if "(Conflict)" not in proc.stderr:
+                    break
+                # The scheduler wrote the pod's status (Unschedulable) after the read: read it again.
+                live = json.loads(cluster.kubectl("get", "pod", name, "-n", namespace, "-o", "json").stdout)
+                bases[name] = (spec, live)
             if proc.returncode == 0:
                 observed = Observed("admitted")
             else:

@@ -39,6 +39,15 @@ def test_write_keeps_header_and_other_keys(values_copy: Path) -> None:
     assert {k: data[k] for k in ("activeColor", "blue", "green")} == COLOURS
 
 
+def test_a_pinned_digest_reaches_the_file_argocd_syncs_and_reads_back(values_copy: Path) -> None:
+    # Found live (registry image source): the file lost the digest, so ArgoCD would have synced a
+    # tag-only image and the plan refused the flip (live TAG@DIGEST against planned TAG).
+    pinned = {**COLOURS, "green": {"tag": "1.1.0", "version": "1.1.0", "digest": "sha256:" + "f" * 64}}
+    gitops.write_colours(values_copy, pinned)
+    assert yaml.safe_load(values_copy.read_text())["green"]["digest"] == "sha256:" + "f" * 64
+    assert gitops.GitOpsSource("true", lambda objects: objects).read(TARGET) == pinned
+
+
 def test_apply_writes_then_runs_the_sync_command_with_context(values_copy: Path, tmp_path: Path) -> None:
     log = tmp_path / "sync.log"
     source = gitops.GitOpsSource(

@@ -125,7 +125,10 @@ def test_stop_ends_only_a_crane_registry_it_started(monkeypatch: pytest.MonkeyPa
 
 
 def test_pulled_tells_registry_digests_from_side_loaded_images() -> None:
-    digests = {"quay.io/prometheus/prometheus:v3.16.0": "sha256:" + "a" * 64}
+    digests = {
+        "quay.io/prometheus/prometheus:v3.16.0": "sha256:" + "a" * 64,
+        "registry.example.local/platform/sample-app:1.0.0": "sha256:" + "d" * 64,
+    }
 
     def pod(name: str, image: str, image_id: str) -> dict[str, Any]:
         status = {"containerStatuses": [{"name": "c", "image": image, "imageID": image_id}]}
@@ -137,9 +140,14 @@ def test_pulled_tells_registry_digests_from_side_loaded_images() -> None:
         ),
         pod("side-loaded", "quay.io/prometheus/prometheus:v3.16.0", "sha256:" + "b" * 64),
         pod("unrelated", "registry.k8s.io/coredns/coredns:v1.12.0", "sha256:" + "c" * 64),
+        # Started by digest (TAG@DIGEST): the kubelet reports the image as its config's ID.
+        pod("by-digest", "sha256:" + "e" * 64, "registry.example.local/platform/sample-app@sha256:" + "d" * 64),
     ]
     ours, other = registry.pulled(pods, digests)
-    assert ours == ["monitoring/from-registry c (quay.io/prometheus/prometheus:v3.16.0)"]
+    assert ours == [
+        "monitoring/from-registry c (quay.io/prometheus/prometheus@sha256:" + "a" * 64 + ")",
+        "monitoring/by-digest c (registry.example.local/platform/sample-app@sha256:" + "d" * 64 + ")",
+    ]
     assert other == ["monitoring/side-loaded c (quay.io/prometheus/prometheus:v3.16.0): sha256:" + "b" * 64]
 
 

@@ -46,6 +46,8 @@ def write_colours(path: Path, colours: dict[str, Any]) -> None:
     data["activeColor"] = colours["activeColor"]
     for color in chart.COLORS:
         data[color] = {"tag": str(colours[color]["tag"]), "version": str(colours[color]["version"])}
+        if colours[color].get("digest"):  # what ArgoCD syncs pulls TAG@DIGEST, as the deploy asked
+            data[color]["digest"] = str(colours[color]["digest"])
         if colours[color].get("settings"):
             data[color]["settings"] = colours[color]["settings"]
     path.write_text(header + yaml.safe_dump(data, sort_keys=False, default_flow_style=False))

@@ -289,10 +289,13 @@ def pulled(pods: list[dict[str, Any]], digests: dict[str, str]) -> tuple[list[st
     for pod in pods:
         meta, status = pod.get("metadata") or {}, pod.get("status") or {}
         for container in status.get("containerStatuses") or []:
+            # A container started by digest reports its image as the image's own ID (sha256:...):
+            # the repository is in imageID (HOST/PATH@sha256:...).
             image, image_id = container.get("image", ""), container.get("imageID", "")
-            where = f"{meta.get('namespace')}/{meta.get('name')} {container.get('name')} ({image})"
+            named = image_id if "@" in image_id else image
+            where = f"{meta.get('namespace')}/{meta.get('name')} {container.get('name')} ({named})"
             if image_id.rpartition("@")[2] in served:
                 ours.append(where)
-            elif any(f"/{name}:" in image or f"/{name}@" in image for name in names):
+            elif any(f"/{name}{sep}" in f"{image} {image_id}" for name in names for sep in ":@"):
                 other.append(f"{where}: {image_id or 'no image ID yet'}")
     return ours, other

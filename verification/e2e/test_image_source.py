@@ -35,8 +35,14 @@ def test_registry_source_every_stack_container_runs_a_digest_the_local_registry_
     running = {name for name in used if any(f"/{name}:" in line or f"/{name}@" in line for line in ours)}
     assert used, f"no pod of {APP_NAMESPACE} or {MONITORING} uses an image pushed to the local registry"
     assert running == used, f"pushed images the pods use but no container runs from the registry: {used - running}"
-    # The apps' releases pin each colour to the digest served for its tag (bluegreen deploy --digest).
-    apps = [pod for pod in pods if pod["metadata"]["labels"].get("app.kubernetes.io/name") in APPS]
+    # The apps' releases pin each colour to the digest served for its tag (bluegreen deploy --digest):
+    # their Deployments' pods, not the NetworkPolicy probe pods that carry the apps' labels.
+    apps = [
+        pod
+        for pod in pods
+        if (pod["metadata"].get("labels") or {}).get("app.kubernetes.io/name") in APPS
+        and any(owner["kind"] == "ReplicaSet" for owner in pod["metadata"].get("ownerReferences") or [])
+    ]
     unpinned = [
         f"{pod['metadata']['name']}: {c['image']}"
         for pod in apps

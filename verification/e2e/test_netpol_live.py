@@ -105,7 +105,7 @@ def jobs(lanes: Lanes, stack: Stack, config: pytest.Config, artifacts: Path, ite
             run = lanes.passing(PROBES, tests[item.name], stack, objects, workloads, artifacts)
             specs.append(Spec(item.nodeid, run, *hold, after=(PROBES,)))
         # Gone, not only deleted, before the apps' traffic is free: tearing 44 pods down beside a
-        # blue-green run's first seconds stalled the node (kube-router's health said 500).
+        # blue-green run's first seconds stalled the node (the CNI's health said 500).
         gone = functools.partial(ProbePods.delete, wait=True)
         specs.append(Spec("netpol: delete the platform probe pods", lanes.passing(PROBES, gone), *hold,
                           after=tuple(s.name for s in specs)))  # fmt: skip

@@ -36,11 +36,6 @@ def test_a_reference_without_host_or_tag_is_one_line(ref: str) -> None:
         registry.split(ref)
 
 
-def test_by_digest_drops_the_tag() -> None:
-    ref = registry.by_digest("quay.io/prometheus/prometheus:v3.16.0", "sha256:" + "a" * 64)
-    assert ref == "quay.io/prometheus/prometheus@sha256:" + "a" * 64
-
-
 def test_hosts_file_sends_pulls_to_the_local_registry_over_http() -> None:
     hosts = tomllib.loads(registry.hosts_toml("quay.io", "172.18.0.1:41000"))
     assert hosts["server"] == "https://quay.io"

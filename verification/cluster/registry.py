@@ -106,13 +106,18 @@ def gateway(network: str = NETWORK) -> str:
     return found[0]
 
 
-def _answers(address: str) -> bool:
-    direct = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # never through a proxy
+def _ok(url: str, method: str = "GET", timeout: float = 2) -> bool:
+    """The local registry answers 200 at `url`, asked directly (never through a proxy)."""
+    direct = urllib.request.build_opener(urllib.request.ProxyHandler({}))
     try:
-        with direct.open(f"http://{address}/v2/", timeout=2) as answer:
+        with direct.open(urllib.request.Request(url, method=method), timeout=timeout) as answer:
             return bool(answer.status == 200)
     except OSError:
         return False
+
+
+def _answers(address: str) -> bool:
+    return _ok(f"http://{address}/v2/")
 
 
 def _ours(pid: int) -> bool:
@@ -193,13 +198,7 @@ def _served_before(registry: Registry) -> dict[str, dict[str, str]]:
 
 def _serves(registry: Registry, local: str, digest: str) -> bool:
     """The registry answers for PATH@digest (its manifests live in its memory only)."""
-    url = f"http://{registry.address}/v2/{local.rpartition(':')[0]}/manifests/{digest}"
-    direct = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-    try:
-        with direct.open(urllib.request.Request(url, method="HEAD"), timeout=5) as answer:
-            return bool(answer.status == 200)
-    except OSError:
-        return False
+    return _ok(f"http://{registry.address}/v2/{local.rpartition(':')[0]}/manifests/{digest}", "HEAD", 5)
 
 
 def push(registry: Registry, refs: list[str]) -> dict[str, str]:
@@ -239,12 +238,6 @@ def push(registry: Registry, refs: list[str]) -> dict[str, str]:
     return digests
 
 
-def by_digest(ref: str, digest: str) -> str:
-    """The reference pinned to what was pushed: HOST/PATH@sha256:... (the tag dropped)."""
-    host, path, _tag = split(ref)
-    return f"{host}/{path}@{digest}"
-
-
 def configure_nodes(registry: Registry, nodes: list[str], refs: list[str]) -> list[str]:
     """Write a hosts.toml per registry host of `refs` into every node; check each node reaches
     the registry (bash's /dev/tcp, nothing to install). Returns the hosts mirrored."""
@@ -278,6 +271,12 @@ def stop(cluster: str) -> bool:
     os.kill(pid, signal.SIGTERM)
     say(f"--- registry of {cluster} (pid {pid}) stopped")
     return True
+
+
+def served(cluster: str) -> dict[str, str]:
+    """ref -> digest of what the last `up` pushed to the cluster's registry (digests.json)."""
+    data: dict[str, str] = json.loads((state_dir(cluster) / "digests.json").read_text())
+    return data
 
 
 def pulled(pods: list[dict[str, Any]], digests: dict[str, str]) -> tuple[list[str], list[str]]:

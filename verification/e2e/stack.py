@@ -127,9 +127,8 @@ class Stack:
         source `registry`: deploys pin it, as a pipeline pins what its build pushed); else None."""
         if self.cluster.image_source != "registry" or not tag:
             return None
-        served = json.loads((registry.state_dir(self.cluster.name) / "digests.json").read_text())
         repository = chart.split_image(versions.image(app))[0]
-        digest = served.get(f"{repository}:{tag}")
+        digest = registry.served(self.cluster.name).get(f"{repository}:{tag}")
         return str(digest) if digest else None
 
 

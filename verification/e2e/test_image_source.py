@@ -20,7 +20,7 @@ def test_registry_source_every_stack_container_runs_a_digest_the_local_registry_
     cluster = stack.cluster
     if cluster.image_source != "registry":
         pytest.skip(f"image source is {cluster.image_source!r}: this proves the pull path; run --image-source registry")
-    digests = json.loads((registry.state_dir(cluster.name) / "digests.json").read_text())
+    digests = registry.served(cluster.name)
     pods = [
         pod
         for namespace in (APP_NAMESPACE, MONITORING)
